@@ -1,0 +1,61 @@
+# qdms — `make run` and `make test` set up everything they need on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+                chromium poppler-utils
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install system-deps translations extract-messages lint format clean
+
+run: install
+	$(BIN)/qdms db upgrade
+	$(BIN)/qdms demo --first-start
+	@$(BIN)/qdms demo-logins
+	@echo "qdms is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(BIN)/qdms run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+install: system-deps $(VENV)/.installed translations
+
+# Debian packages: CJK fonts and WeasyPrint's libraries, Chromium for the browser tests,
+# poppler-utils to read PDFs back. Installed only when missing.
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# Catalogs are compiled by the build (.mo files are not committed).
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -q -d app/translations
+
+# After changing visible strings: extract, merge, translate the .po, commit it.
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F babel.cfg -k N_ -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel update -q -N -i app/translations/messages.pot -d app/translations
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,129 @@
+"""qdms: document control and ISO 9001 quality-system manager."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import event
+
+from app import config as cfg
+from app.extensions import babel, csrf, db, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: defaults → ``QDMS_*`` environment → ``config`` overrides."""
+    settings = cfg.defaults()
+    settings.update(cfg.from_environment())
+    settings.update(config or {})
+    cfg.finalise(settings)
+    app = Flask(
+        __name__,
+        template_folder=str(cfg.PROJECT_ROOT / "templates"),
+        static_folder=str(cfg.PROJECT_ROOT / "static"),
+        instance_path=str(settings["QDMS_INSTANCE_DIR"]),
+    )
+    app.config.update(settings)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from app.cli import register_commands
+    from app.error_pages import register_error_handlers
+    from app.security import add_security_headers
+
+    register_error_handlers(app)
+    register_commands(app)
+    app.after_request(add_security_headers)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_bootstrap import Bootstrap5
+
+    from app import models  # noqa: F401  (every table in the metadata)
+    from app.audit_trail.services import install_guards
+    from app.errors import N_
+    from app.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(cfg.PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(cfg.PROJECT_ROOT / "app" / "translations"),
+    )
+    Bootstrap5(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = N_("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    from flask_babel import gettext
+
+    login_manager.localize_callback = gettext
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.people.models import User
+
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    install_guards()
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app import api as api_pkg
+    from app.api import openapi  # noqa: F401  (adds /openapi.json to the API blueprint)
+    from app.audit_trail import api as audit_api  # noqa: F401
+    from app.audit_trail.routes import bp as audit_bp
+    from app.auth.routes import bp as auth_bp
+    from app.dashboard.routes import bp as dashboard_bp
+    from app.people import api as people_api  # noqa: F401
+    from app.people.routes import bp as people_bp
+
+    for bp in (auth_bp, dashboard_bp, people_bp, audit_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
+    app.register_blueprint(api_pkg.bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from app.audit_trail.permissions import can_view_audit_trail
+    from app.auth.forms import LanguageForm, LogoutForm
+    from app.i18n import LANGUAGE_NAMES, localtime
+    from app.people.models import ROLE_LABELS
+    from app.people.permissions import can_manage_people
+    from app.signatures.models import MEANINGS
+
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals.update(
+        can_manage_people=can_manage_people,
+        can_view_audit_trail=can_view_audit_trail,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        ROLE_LABELS=ROLE_LABELS,
+        MEANINGS=MEANINGS,
+        get_locale=get_locale,
+    )
+
+    @app.context_processor
+    def shell_forms():
+        return {"language_form": LanguageForm(), "logout_form": LogoutForm()}

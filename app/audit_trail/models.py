@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import UTCDateTime, db
+
+GENESIS_HASH = "0" * 64
+
+
+class Event(db.Model):
+    """One audit event. Never updated or deleted; each carries the hash of the one before."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_username: Mapped[str | None] = mapped_column(String(64))
+    object_ref: Mapped[str] = mapped_column(String(160), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(Text)  # canonical JSON
+    after: Mapped[str | None] = mapped_column(Text)  # canonical JSON
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<Event #{self.seq} {self.action} {self.object_ref}>"
+
+
+class ChainHead(db.Model):
+    """The single row that serialises appends and remembers the newest event.
+
+    Appending starts with an UPDATE of this row, which takes a row lock on PostgreSQL
+    (and the write lock on SQLite), so two transactions can never chain onto the same
+    predecessor; it also lets ``qdms verify`` notice events removed from the end.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+
+    def __repr__(self) -> str:
+        return f"<ChainHead #{self.last_seq}>"

@@ -1,0 +1,1 @@
+"""Login, logout, lockout, session timeout, passwords and API tokens."""

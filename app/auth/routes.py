@@ -1,0 +1,209 @@
+"""Login, logout, language switch, profile, session timeout."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.auth import services
+from app.auth.forms import (
+    LanguageForm,
+    LoginForm,
+    LogoutForm,
+    PasswordForm,
+    ProfileLanguageForm,
+    RevokeTokenForm,
+    TokenForm,
+)
+from app.auth.models import ApiToken
+from app.config import LANGUAGES
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import translate, translate_error
+from app.people import services as people
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("dashboard.index")
+
+
+@bp.before_app_request
+def enforce_session_timeout():
+    """Log out a browser session idle for longer than QDMS_SESSION_TIMEOUT_MINUTES."""
+    if request.blueprint in ("api", "bootstrap") or request.endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
+        return None
+    now = time.time()
+    timeout = current_app.config["QDMS_SESSION_TIMEOUT_MINUTES"] * 60
+    last_seen = session.get("last_seen")
+    if last_seen is None or now - float(last_seen) > timeout:
+        user = current_user._get_current_object()
+        services.record_logout(db.session, user, reason="session timeout")
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("Your session has expired. Please log in again."), "warning")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session["last_seen"] = now
+    session.permanent = True
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        cfg = current_app.config
+        result = services.authenticate(
+            db.session,
+            form.username.data,
+            form.password.data,
+            threshold=cfg["QDMS_LOCKOUT_THRESHOLD"],
+            lock_minutes=cfg["QDMS_LOCKOUT_MINUTES"],
+        )
+        db.session.commit()
+        if not result.ok:
+            flash(translate(result.error), "danger")
+            return render_template("auth/login.html", form=form), 401
+        session.clear()  # a fresh session on login (no fixation)
+        login_user(result.user)
+        session["last_seen"] = time.time()
+        session.permanent = True
+        return redirect(safe_next(form.next.data))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    form = LogoutForm()
+    if current_user.is_authenticated and form.validate_on_submit():
+        services.record_logout(db.session, current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash(_("You have been logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def switch_language():
+    form = LanguageForm()
+    if form.validate_on_submit() and form.lang.data in LANGUAGES:
+        session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            people.set_language(db.session, current_user._get_current_object(), form.lang.data)
+            db.session.commit()
+    return redirect(safe_next(form.next.data))
+
+
+def _profile_page(language_form=None, password_form=None, token_form=None, new_token=None):
+    user = current_user._get_current_object()
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ).all()
+    return render_template(
+        "auth/profile.html",
+        language_form=language_form or ProfileLanguageForm(language=user.language or ""),
+        password_form=password_form or PasswordForm(),
+        token_form=token_form or TokenForm(),
+        revoke_form=RevokeTokenForm(),
+        tokens=tokens,
+        new_token=new_token,
+    )
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    return _profile_page()
+
+
+@bp.post("/profile/language")
+@login_required
+def profile_language():
+    form = ProfileLanguageForm()
+    if not form.validate_on_submit():
+        return _profile_page(language_form=form), 400
+    user = current_user._get_current_object()
+    people.set_language(db.session, user, form.language.data or None)
+    db.session.commit()
+    session.pop("lang", None)
+    flash(_("Your language setting is saved."), "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.post("/profile/password")
+@login_required
+def profile_password():
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _profile_page(password_form=form), 400
+    try:
+        services.change_password(
+            db.session,
+            current_user._get_current_object(),
+            form.current_password.data,
+            form.new_password.data,
+            min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
+        )
+    except DomainError as err:
+        db.session.rollback()
+        flash(translate_error(err), "danger")
+        return _profile_page(password_form=form), err.status
+    db.session.commit()
+    flash(_("Your password has been changed."), "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.post("/profile/tokens")
+@login_required
+def profile_token_create():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _profile_page(token_form=form), 400
+    user = current_user._get_current_object()
+    token = services.create_token(db.session, user, user, form.name.data.strip())
+    db.session.commit()
+    return _profile_page(new_token=token)
+
+
+@bp.post("/profile/tokens/revoke")
+@login_required
+def profile_token_revoke():
+    form = RevokeTokenForm()
+    user = current_user._get_current_object()
+    row = None
+    if form.validate_on_submit() and form.token_id.data.isdigit():
+        row = db.session.get(ApiToken, int(form.token_id.data))
+    if row is None or row.user_id != user.id:
+        flash(_("No such token."), "danger")
+        return redirect(url_for("auth.profile"))
+    services.revoke_token(db.session, user, row.id)
+    db.session.commit()
+    flash(_("The token has been revoked."), "success")
+    return redirect(url_for("auth.profile"))

@@ -1,0 +1,197 @@
+"""The ``qdms`` command line: Flask's command group (``qdms db upgrade``, ``qdms run``) plus
+the commands of API.md. Each command is one unit of work: it commits at the end, and any
+error rolls everything back and exits non-zero with a clear message.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from app.errors import DomainError
+from app.extensions import db
+
+
+def _create_app():
+    from app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main():
+    """qdms: document control and ISO 9001 quality-system manager."""
+
+
+def unit_of_work(fn):
+    """Commit after the command; on a domain error roll back and exit 1 with its message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except DomainError as err:
+            db.session.rollback()
+            raise click.ClickException(str(err)) from err
+        db.session.commit()
+        return result
+
+    return wrapper
+
+
+departments_cli = click.Group("departments", help="Departments.")
+users_cli = click.Group("users", help="Users.")
+tokens_cli = click.Group("tokens", help="API tokens.")
+
+
+@departments_cli.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="Department name.")
+@with_appcontext
+@unit_of_work
+def departments_create(code, name):
+    from app.people import services
+
+    dept = services.create_department(db.session, None, code, name)
+    click.echo(f"created department {dept.code} {dept.name}")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full (printed) name.")
+@click.option("--department", help="Department code.")
+@click.option("--role", "roles", multiple=True, required=True, help="Role; repeat for several.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--email")
+@click.option("--language", type=click.Choice(["zh_CN", "en"]))
+@with_appcontext
+@unit_of_work
+def users_create(username, full_name, department, roles, password, email, language):
+    from app.people import services
+
+    dept = services.get_department(db.session, department) if department else None
+    user = services.create_user(
+        db.session,
+        None,
+        username=username,
+        full_name=full_name,
+        password=password,
+        roles=roles,
+        department=dept,
+        email=email,
+        language=language,
+        password_min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
+    )
+    click.echo(f"created user {user.username} ({', '.join(user.roles)})")
+
+
+@tokens_cli.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label to recognise the token by.")
+@with_appcontext
+@unit_of_work
+def tokens_create(username, name):
+    """Print a new API token as the last line."""
+    from app.auth import services as auth
+    from app.people import services
+
+    user = services.get_user(db.session, username)
+    token = auth.create_token(db.session, None, user, name)
+    click.echo(f"token for {user.username} (shown once, stored hashed):")
+    click.echo(token)
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+@unit_of_work
+def tokens_revoke(token_id):
+    from app.auth import services as auth
+
+    row = auth.revoke_token(db.session, None, token_id)
+    click.echo(f"revoked token {row.id} ({row.prefix}…) of {row.user.username}")
+
+
+@tokens_cli.command("list")
+@click.argument("username", required=False)
+@with_appcontext
+def tokens_list(username):
+    from app.auth.models import ApiToken
+    from app.people.models import User
+
+    stmt = select(ApiToken).join(User).order_by(ApiToken.id)
+    if username:
+        stmt = stmt.where(User.username == username)
+    for t in db.session.scalars(stmt):
+        state = "revoked" if t.revoked_at else "active"
+        click.echo(f"{t.id}\t{t.user.username}\t{t.prefix}…\t{t.name}\t{state}")
+
+
+@click.command("demo")
+@click.option("--first-start", is_flag=True, help="Only seed when the database has no users.")
+@with_appcontext
+@unit_of_work
+def demo(first_start):
+    """Seed the demo organisation (idempotent)."""
+    from app import demo as demo_data
+    from app.people.models import User
+
+    if first_start and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("demo: the database already has users; nothing seeded")
+        return
+    added = demo_data.seed(db.session)
+    click.echo(f"demo: added {len(added)} items" if added else "demo: nothing to add")
+
+
+@click.command("demo-logins")
+def demo_logins():
+    """Print the demo users and their password."""
+    from app import demo as demo_data
+
+    click.echo("Demo logins (username / password / roles):")
+    for username, password, roles in demo_data.logins():
+        click.echo(f"  {username:<10} {password}   {roles}")
+
+
+@click.command("verify")
+@with_appcontext
+def verify():
+    """Check the audit trail's hash chain; exit 1 naming the first broken event."""
+    from app.audit_trail.services import verify_chain
+
+    result = verify_chain(db.session)
+    if result.ok:
+        click.echo(f"audit trail intact: {result.checked} events")
+        return
+    click.echo(
+        f"audit trail BROKEN: {result.problem} ({result.checked} events verified before it)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@click.command("check")
+@with_appcontext
+def check():
+    """Check every stored file against its hash; exit 1 on any missing or corrupted file."""
+    from app import storage
+
+    report = storage.check(db.session, storage.get_store(current_app))
+    for sha, problem in report.problems:
+        click.echo(f"{problem}: {sha}", err=True)
+    for sha in report.unreferenced:
+        click.echo(f"unreferenced (not in the database, harmless): {sha}")
+    if not report.ok:
+        click.echo(f"{len(report.problems)} of {report.checked} files have problems", err=True)
+        sys.exit(1)
+    click.echo(f"all {report.checked} stored files intact")
+
+
+def register_commands(app) -> None:
+    for command in (departments_cli, users_cli, tokens_cli, demo, demo_logins, verify, check):
+        app.cli.add_command(command)

@@ -1,0 +1,100 @@
+"""Configuration: defaults, then ``QDMS_*`` environment variables, then explicit overrides.
+
+Every path, URI, secret and limit is a key here (STYLE.md rule 13), so tests can point
+all of them at a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+LANGUAGES = ("zh_CN", "en")
+
+# Environment variable → (config key, converter). API.md lists the public ones.
+_ENV = {
+    "QDMS_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "QDMS_DOCS_STORE": ("QDMS_DOCS_STORE", str),
+    "QDMS_INDEX_DIR": ("QDMS_INDEX_DIR", str),
+    "QDMS_SECRET_KEY": ("SECRET_KEY", str),
+    "QDMS_TIMEZONE": ("QDMS_TIMEZONE", str),
+    "QDMS_SMTP_URL": ("QDMS_SMTP_URL", str),
+    "QDMS_INSTANCE_DIR": ("QDMS_INSTANCE_DIR", str),
+    "QDMS_DEFAULT_LANGUAGE": ("QDMS_DEFAULT_LANGUAGE", str),
+    "QDMS_SESSION_TIMEOUT_MINUTES": ("QDMS_SESSION_TIMEOUT_MINUTES", int),
+    "QDMS_LOCKOUT_THRESHOLD": ("QDMS_LOCKOUT_THRESHOLD", int),
+    "QDMS_LOCKOUT_MINUTES": ("QDMS_LOCKOUT_MINUTES", int),
+    "QDMS_PASSWORD_MIN_LENGTH": ("QDMS_PASSWORD_MIN_LENGTH", int),
+    "QDMS_MAX_UPLOAD_MB": ("QDMS_MAX_UPLOAD_MB", int),
+    "QDMS_ORGANISATION": ("QDMS_ORGANISATION", str),
+    "QDMS_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in {"1", "true", "yes"}),
+}
+
+
+def defaults() -> dict:
+    return {
+        "QDMS_INSTANCE_DIR": str(DEFAULT_INSTANCE),
+        "SQLALCHEMY_DATABASE_URI": None,  # derived from the instance dir when unset
+        "QDMS_DOCS_STORE": str(PROJECT_ROOT / "docs_store"),
+        "QDMS_INDEX_DIR": None,  # derived from the instance dir when unset
+        "SECRET_KEY": None,  # generated and kept in the instance dir when unset
+        "QDMS_TIMEZONE": "Asia/Shanghai",
+        "QDMS_SMTP_URL": None,
+        "QDMS_DEFAULT_LANGUAGE": "zh_CN",
+        "QDMS_ORGANISATION": "qdms",
+        "QDMS_SESSION_TIMEOUT_MINUTES": 30,
+        "QDMS_LOCKOUT_THRESHOLD": 5,
+        "QDMS_LOCKOUT_MINUTES": 15,
+        "QDMS_PASSWORD_MIN_LENGTH": 8,
+        "QDMS_MAX_UPLOAD_MB": 50,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "WTF_CSRF_TIME_LIMIT": None,  # the session timeout already bounds a form's life
+        "WTF_I18N_ENABLED": True,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def from_environment(environ: os._Environ | dict | None = None) -> dict:
+    environ = os.environ if environ is None else environ
+    out = {}
+    for var, (key, convert) in _ENV.items():
+        if environ.get(var):
+            out[key] = convert(environ[var])
+    return out
+
+
+def finalise(config: dict) -> None:
+    """Fill the derived keys (paths under the instance dir, the secret key, limits)."""
+    instance = Path(config["QDMS_INSTANCE_DIR"])
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'qdms.sqlite3'}"
+    if not config.get("QDMS_INDEX_DIR"):
+        config["QDMS_INDEX_DIR"] = str(instance / "index")
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(instance)
+    minutes = int(config["QDMS_SESSION_TIMEOUT_MINUTES"])
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=minutes)
+    config["MAX_CONTENT_LENGTH"] = int(config["QDMS_MAX_UPLOAD_MB"]) * 1024 * 1024
+    config["BABEL_DEFAULT_LOCALE"] = config["QDMS_DEFAULT_LANGUAGE"]
+    config["BABEL_DEFAULT_TIMEZONE"] = config["QDMS_TIMEZONE"]
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random secret kept in the instance dir, so sessions survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()

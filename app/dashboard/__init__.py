@@ -1,0 +1,1 @@
+"""The home page: what needs attention, with real counts."""

@@ -1,0 +1,53 @@
+"""Locale choice and the translation of domain errors.
+
+Order for pages: the user's own setting, then the language chosen in this session
+(the switcher in the header), then Accept-Language, then the organisation default.
+The JSON API answers in the language of Accept-Language first (API.md).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request, session
+from flask_babel import format_datetime, gettext
+from flask_login import current_user
+
+from app.config import LANGUAGES
+from app.errors import DomainError
+
+LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
+
+
+def _from_header() -> str | None:
+    return request.accept_languages.best_match(LANGUAGES)
+
+
+def select_locale() -> str:
+    if request.path.startswith("/api/"):
+        header = _from_header()
+        if header:
+            return header
+    user_lang = getattr(current_user, "language", None) if current_user else None
+    if user_lang in LANGUAGES:
+        return user_lang
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return _from_header() or current_app.config["QDMS_DEFAULT_LANGUAGE"]
+
+
+def translate(message: str, **params) -> str:
+    return gettext(message, **params)
+
+
+def translate_error(err: DomainError) -> str:
+    return gettext(err.message, **err.params)
+
+
+def translate_fields(err: DomainError) -> dict[str, str]:
+    return {name: gettext(problem) for name, problem in err.fields.items()}
+
+
+def localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC timestamp shown in the organisation's time zone."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)

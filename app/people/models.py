@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.errors import N_
+from app.extensions import UTCDateTime, db, utcnow
+
+ROLES = ("admin", "officer", "author", "approver", "auditor", "staff")
+ROLE_LABELS = {
+    "admin": N_("Administrator"),
+    "officer": N_("Quality officer"),
+    "author": N_("Author"),
+    "approver": N_("Approver"),
+    "auditor": N_("Auditor"),
+    "staff": N_("Staff"),
+}
+
+
+class Department(db.Model):
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    head_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", use_alter=True, name="fk_department_head_id_user")
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    head: Mapped[User | None] = relationship(foreign_keys=[head_id], post_update=True)
+
+    def __repr__(self) -> str:
+        return f"<Department {self.code}>"
+
+    def audit_state(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "head": self.head.username if self.head else None,
+            "is_active": self.is_active,
+        }
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<UserRole {self.user_id}:{self.role}>"
+
+
+class User(db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", order_by=UserRole.role, lazy="selectin"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+    # Flask-Login protocol -------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    # Roles ------------------------------------------------------------------
+    @property
+    def roles(self) -> list[str]:
+        return [r.role for r in self.role_rows]
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r.role in roles for r in self.role_rows)
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    def audit_state(self) -> dict:
+        return {
+            "username": self.username,
+            "full_name": self.full_name,
+            "email": self.email,
+            "department": self.department.code if self.department else None,
+            "language": self.language,
+            "roles": self.roles,
+            "is_active": self.is_active,
+        }

@@ -1,0 +1,221 @@
+"""Administration of departments and users (administrators only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.errors import DomainError, NotFound
+from app.extensions import db, utcnow
+from app.i18n import translate_error, translate_fields
+from app.people import services
+from app.people.forms import DepartmentForm, ResetPasswordForm, UserForm
+from app.people.models import Department, User
+from app.people.permissions import can_manage_people
+
+bp = Blueprint("people", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def require_admin():
+    if not can_manage_people(current_user):
+        abort(403)
+
+
+def _load_department(code: str) -> Department:
+    try:
+        return services.get_department(db.session, code)
+    except NotFound:
+        abort(404)
+
+
+def _load_user(username: str) -> User:
+    try:
+        return services.get_user(db.session, username)
+    except NotFound:
+        abort(404)
+
+
+def _show_error(form, err: DomainError) -> None:
+    """Put a service's error on the form: a flash plus inline messages per field."""
+    db.session.rollback()
+    flash(translate_error(err), "danger")
+    for name, problem in translate_fields(err).items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, problem]
+
+
+def _user_choices():
+    users = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
+    return [("", "—")] + [(u.username, f"{u.full_name} ({u.username})") for u in users]
+
+
+def _department_choices():
+    return [("", "—")] + [
+        (d.code, f"{d.code} {d.name}") for d in services.departments(db.session, active_only=True)
+    ]
+
+
+@bp.get("/departments")
+def departments():
+    return render_template("people/departments.html", departments=services.departments(db.session))
+
+
+@bp.route("/departments/new", methods=["GET", "POST"])
+def department_new():
+    form = DepartmentForm()
+    form.head.choices = _user_choices()
+    if form.validate_on_submit():
+        try:
+            dept = services.create_department(
+                db.session, current_user, form.code.data, form.name.data
+            )
+            if form.head.data:
+                services.update_department(
+                    db.session,
+                    current_user,
+                    dept,
+                    name=dept.name,
+                    head=services.get_user(db.session, form.head.data),
+                    is_active=True,
+                )
+        except DomainError as err:
+            _show_error(form, err)
+            return render_template("people/department_form.html", form=form, dept=None), err.status
+        db.session.commit()
+        flash(_("Department %(code)s created.", code=dept.code), "success")
+        return redirect(url_for("people.departments"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/department_form.html", form=form, dept=None), status
+
+
+@bp.route("/departments/<code>/edit", methods=["GET", "POST"])
+def department_edit(code: str):
+    dept = _load_department(code)
+    form = DepartmentForm(obj=dept)
+    form.code.data = dept.code  # immutable: numbers are built from it
+    form.head.choices = _user_choices()
+    if not form.is_submitted():
+        form.head.data = dept.head.username if dept.head else ""
+    if form.validate_on_submit():
+        try:
+            head = services.get_user(db.session, form.head.data) if form.head.data else None
+            services.update_department(
+                db.session,
+                current_user,
+                dept,
+                name=form.name.data,
+                head=head,
+                is_active=form.is_active.data,
+            )
+        except DomainError as err:
+            _show_error(form, err)
+            return render_template("people/department_form.html", form=form, dept=dept), err.status
+        db.session.commit()
+        flash(_("Department %(code)s saved.", code=dept.code), "success")
+        return redirect(url_for("people.departments"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/department_form.html", form=form, dept=dept), status
+
+
+@bp.get("/users")
+def users():
+    rows = db.session.scalars(select(User).order_by(User.username)).all()
+    return render_template("people/users.html", users=rows, now=utcnow())
+
+
+def _department_or_none(code: str | None) -> Department | None:
+    return services.get_department(db.session, code) if code else None
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new():
+    form = UserForm()
+    form.department.choices = _department_choices()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                db.session,
+                current_user,
+                username=form.username.data,
+                full_name=form.full_name.data,
+                email=form.email.data,
+                department=_department_or_none(form.department.data),
+                language=form.language.data or None,
+                roles=form.roles.data,
+                password=form.password.data or "",
+                password_min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
+            )
+        except DomainError as err:
+            _show_error(form, err)
+            return render_template("people/user_form.html", form=form, user=None), err.status
+        db.session.commit()
+        flash(_("User %(username)s created.", username=user.username), "success")
+        return redirect(url_for("people.users"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("people/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<username>/edit", methods=["GET", "POST"])
+def user_edit(username: str):
+    user = _load_user(username)
+    form = UserForm(obj=user)
+    form.username.data = user.username  # immutable
+    form.department.choices = _department_choices()
+    if not form.is_submitted():
+        form.department.data = user.department.code if user.department else ""
+        form.language.data = user.language or ""
+        form.roles.data = user.roles
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                db.session,
+                current_user,
+                user,
+                full_name=form.full_name.data,
+                email=form.email.data,
+                department=_department_or_none(form.department.data),
+                language=form.language.data or None,
+                roles=form.roles.data,
+                is_active=form.is_active.data,
+            )
+        except DomainError as err:
+            _show_error(form, err)
+            return render_template(
+                "people/user_form.html", form=form, user=user, reset_form=ResetPasswordForm()
+            ), err.status
+        db.session.commit()
+        flash(_("User %(username)s saved.", username=user.username), "success")
+        return redirect(url_for("people.users"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "people/user_form.html", form=form, user=user, reset_form=ResetPasswordForm()
+    ), status
+
+
+@bp.post("/users/<username>/password")
+def user_reset_password(username: str):
+    user = _load_user(username)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(
+                db.session,
+                current_user,
+                user,
+                form.password.data,
+                min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(translate_error(err), "danger")
+            return redirect(url_for("people.user_edit", username=user.username))
+        db.session.commit()
+        flash(_("The password of %(username)s has been reset.", username=user.username), "success")
+    else:
+        flash(_("Please enter the new password."), "danger")
+    return redirect(url_for("people.user_edit", username=user.username))

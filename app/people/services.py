@@ -1,0 +1,219 @@
+"""Departments and users. Users are deactivated, never deleted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit_trail import services as audit
+from app.auth.passwords import hash_password
+from app.auth.services import check_password_policy
+from app.config import LANGUAGES
+from app.errors import N_, Conflict, NotFound, ValidationFailed
+from app.extensions import utcnow
+from app.people.models import ROLES, Department, User, UserRole
+
+DEPARTMENT_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def get_department(session: Session, code: str) -> Department:
+    dept = session.scalar(select(Department).where(Department.code == code.strip().upper()))
+    if dept is None:
+        raise NotFound(N_("No department with code %(code)s."), code=code)
+    return dept
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None:
+        raise NotFound(N_("No user named %(username)s."), username=username)
+    return user
+
+
+def _clean_name(name: str | None, field: str = "name") -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(N_("Please fill in the name."), fields={field: N_("required")})
+    if len(name) > 120:
+        raise ValidationFailed(N_("The name is too long."), fields={field: N_("too long")})
+    return name
+
+
+def create_department(session: Session, actor: User | None, code: str, name: str) -> Department:
+    code = (code or "").strip().upper()
+    if not DEPARTMENT_CODE.match(code):
+        raise ValidationFailed(
+            N_("A department code is 2–10 capital letters or digits, starting with a letter."),
+            fields={"code": N_("invalid")},
+        )
+    name = _clean_name(name)
+    if session.scalar(select(Department.id).where(Department.code == code)):
+        raise Conflict(
+            N_("Department %(code)s already exists."), fields={"code": N_("taken")}, code=code
+        )
+    dept = Department(code=code, name=name, is_active=True)
+    session.add(dept)
+    session.flush()
+    audit.record(session, actor, f"department:{code}", "created", after=dept.audit_state())
+    return dept
+
+
+def update_department(
+    session: Session,
+    actor: User | None,
+    dept: Department,
+    *,
+    name: str,
+    head: User | None,
+    is_active: bool,
+) -> Department:
+    """Rename, set the head or (de)activate. The code is immutable: numbers are built from it."""
+    before = dept.audit_state()
+    dept.name = _clean_name(name)
+    dept.head = head
+    dept.is_active = is_active
+    session.flush()
+    after = dept.audit_state()
+    if after != before:
+        audit.record(
+            session, actor, f"department:{dept.code}", "updated", before=before, after=after
+        )
+    return dept
+
+
+def _check_roles(roles: Iterable[str]) -> list[str]:
+    roles = sorted(set(roles))
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise ValidationFailed(
+            N_("Unknown role: %(roles)s."), fields={"roles": N_("invalid")}, roles=", ".join(bad)
+        )
+    if not roles:
+        raise ValidationFailed(N_("Choose at least one role."), fields={"roles": N_("required")})
+    return roles
+
+
+def _check_user_fields(email: str | None, language: str | None) -> tuple[str | None, str | None]:
+    email = (email or "").strip() or None
+    if email and not EMAIL.match(email):
+        raise ValidationFailed(
+            N_("The e-mail address is not valid."), fields={"email": N_("invalid")}
+        )
+    language = language or None
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed(N_("Unknown language."), fields={"language": N_("invalid")})
+    return email, language
+
+
+def create_user(
+    session: Session,
+    actor: User | None,
+    *,
+    username: str,
+    full_name: str,
+    password: str,
+    roles: Iterable[str],
+    department: Department | None = None,
+    email: str | None = None,
+    language: str | None = None,
+    password_min_length: int = 8,
+) -> User:
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise ValidationFailed(
+            N_("A username is 2–64 lower-case letters, digits, dots, dashes or underscores."),
+            fields={"username": N_("invalid")},
+        )
+    if session.scalar(select(User.id).where(func.lower(User.username) == username)):
+        raise Conflict(
+            N_("The username %(username)s is taken."),
+            fields={"username": N_("taken")},
+            username=username,
+        )
+    full_name = _clean_name(full_name, "full_name")
+    roles = _check_roles(roles)
+    email, language = _check_user_fields(email, language)
+    check_password_policy(password or "", password_min_length)
+    user = User(
+        username=username,
+        full_name=full_name,
+        email=email,
+        department=department,
+        language=language,
+        is_active=True,
+        password_hash=hash_password(password),
+        password_changed_at=utcnow(),
+        failed_logins=0,
+        role_rows=[UserRole(role=r) for r in roles],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, f"user:{username}", "created", after=user.audit_state())
+    return user
+
+
+def update_user(
+    session: Session,
+    actor: User | None,
+    user: User,
+    *,
+    full_name: str,
+    email: str | None,
+    department: Department | None,
+    language: str | None,
+    roles: Iterable[str],
+    is_active: bool,
+) -> User:
+    before = user.audit_state()
+    roles = _check_roles(roles)
+    if actor is not None and actor.id == user.id and (not is_active or "admin" not in roles):
+        raise ValidationFailed(
+            N_("You cannot deactivate yourself or remove your own administrator role."),
+            fields={"roles": N_("invalid")},
+        )
+    user.full_name = _clean_name(full_name, "full_name")
+    user.email, user.language = _check_user_fields(email, language)
+    user.department = department
+    user.is_active = is_active
+    current = {r.role: r for r in user.role_rows}
+    for role in set(current) - set(roles):
+        user.role_rows.remove(current[role])
+    for role in set(roles) - set(current):
+        user.role_rows.append(UserRole(role=role))
+    session.flush()
+    session.refresh(user, ["role_rows"])
+    after = user.audit_state()
+    if after != before:
+        audit.record(session, actor, f"user:{user.username}", "updated", before=before, after=after)
+    return user
+
+
+def reset_password(
+    session: Session, actor: User | None, user: User, password: str, *, min_length: int = 8
+) -> None:
+    """An administrator sets a new password and lifts any lockout."""
+    check_password_policy(password or "", min_length)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, actor, f"user:{user.username}", "password_reset")
+    session.flush()
+
+
+def set_language(session: Session, user: User, language: str | None) -> None:
+    _, language = _check_user_fields(None, language)
+    user.language = language
+    session.flush()
+
+
+def departments(session: Session, *, active_only: bool = False) -> list[Department]:
+    stmt = select(Department).order_by(Department.code)
+    if active_only:
+        stmt = stmt.where(Department.is_active.is_(True))
+    return list(session.scalars(stmt))

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.errors import N_
+from app.extensions import UTCDateTime, db, utcnow
+from app.people.models import User
+
+MEANINGS = {
+    "reviewed": N_("Reviewed"),
+    "rejected": N_("Rejected"),
+    "approved": N_("Approved"),
+    "read_and_understood": N_("Read and understood"),
+    "received": N_("Received"),
+    "obsoleted": N_("Made obsolete"),
+    "review_confirmed": N_("Periodic review confirmed"),
+    "destruction_approved": N_("Destruction approved"),
+    "legal_hold": N_("Legal hold"),
+}
+
+
+class Signature(db.Model):
+    """One electronic signature: who, when (UTC), what it means and what was signed.
+
+    Immutable: a signature is never changed after it is written.
+    """
+
+    __tablename__ = "signature"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    printed_name: Mapped[str] = mapped_column(String(120))
+    username: Mapped[str] = mapped_column(String(64))
+    meaning: Mapped[str] = mapped_column(String(32))
+    object_ref: Mapped[str] = mapped_column(String(160), index=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Signature {self.meaning} by {self.username} on {self.object_ref}>"

@@ -1,0 +1,217 @@
+"""Fixtures in layers: backend → app → client / runner → login_as; small factories.
+
+Every test runs twice, on SQLite and on PostgreSQL. Each backend gets one migrated
+template per session (a file, or a PostgreSQL template database) and each test a fresh
+copy of it, so tests are isolated and the schema always comes from the real migrations.
+PostgreSQL tests are skipped when no server answers on 127.0.0.1:5432, unless
+QDMS_REQUIRE_POSTGRES=1 (CI), which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.extensions import db
+
+PG_ADMIN_URL = os.environ.get("QDMS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "correct-horse-9"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _migrate(config: dict) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _base_config(root) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "QDMS_INSTANCE_DIR": str(root / "instance"),
+        "QDMS_DOCS_STORE": str(root / "docs_store"),
+        "QDMS_INDEX_DIR": str(root / "index"),
+        "QDMS_DEFAULT_LANGUAGE": "en",
+    }
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sqlite-template")
+    path = root / "template.sqlite3"
+    _migrate({**_base_config(root), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    try:
+        conn = _pg_admin()
+    except Exception as exc:  # any connection failure means "no server here"
+        if os.environ.get("QDMS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (QDMS_REQUIRE_POSTGRES=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    name = f"qdms_tpl_{uuid.uuid4().hex[:10]}"
+    conn.execute(f'CREATE DATABASE "{name}"')
+    root = tmp_path_factory.mktemp("pg-template")
+    _migrate({**_base_config(root), "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(_pg_url(name))})
+    yield name
+    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path):
+    """A fresh, migrated database for one test; dropped afterwards."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "qdms.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"qdms_t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _sqlalchemy_url(_pg_url(name))
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class QdmsClient(FlaskClient):
+    """A test client that can fetch a CSRF token the way a browser gets one: from a page."""
+
+    def csrf_token(self, page: str = "/login") -> str:
+        html = self.get(page, follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def form_post(self, url: str, data: dict | None = None, **kwargs):
+        data = {"csrf_token": self.csrf_token(), **(data or {})}
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def app_config(tmp_path, database_url) -> dict:
+    return {**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": database_url}
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    app.test_client_class = QdmsClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> QdmsClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_department(app):
+    from app.people import services
+
+    def make(code: str = "CS", name: str = "客户服务部"):
+        dept = services.create_department(db.session, None, code, name)
+        db.session.commit()
+        return dept
+
+    return make
+
+
+@pytest.fixture
+def make_user(app, make_department):
+    from app.people import services
+    from app.people.models import Department
+
+    def make(username: str = "alice", roles=("staff",), department: str | None = "CS", **kw):
+        dept = None
+        if department:
+            dept = db.session.scalar(db.select(Department).where(Department.code == department))
+            dept = dept or make_department(department, f"Department {department}")
+        user = services.create_user(
+            db.session,
+            None,
+            username=username,
+            full_name=kw.pop("full_name", username.title()),
+            password=kw.pop("password", PASSWORD),
+            roles=list(roles),
+            department=dept,
+            **kw,
+        )
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Log ``client`` in through the real login form, creating the user if needed."""
+    from app.people.models import User
+
+    def login(username: str = "alice", roles=("staff",), **kw):
+        if db.session.scalar(db.select(User).where(User.username == username)) is None:
+            make_user(username, roles=roles, **kw)
+        response = client.form_post(
+            "/login", {"username": username, "password": kw.get("password", PASSWORD)}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_token(app, make_user):
+    """A bearer token for a (new) user with the given roles."""
+    from app.auth import services as auth
+    from app.people.models import User
+
+    def token(username: str = "apiuser", roles=("staff",)) -> dict:
+        user = db.session.scalar(db.select(User).where(User.username == username))
+        user = user or make_user(username, roles=roles)
+        value = auth.create_token(db.session, None, user, "test")
+        db.session.commit()
+        return {"Authorization": f"Bearer {value}"}
+
+    return token
