@@ -44,12 +44,12 @@ $(VENV)/.installed: pyproject.toml
 
 # Catalogs are compiled by the build (.mo files are not committed).
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -q -d app/translations
+	@$(BIN)/pybabel --quiet compile -d app/translations
 
 # After changing visible strings: extract, merge, translate the .po, commit it.
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k N_ -k _l -o app/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ -k _l --sort-output -o app/translations/messages.pot .
+	$(BIN)/pybabel --quiet update -N -i app/translations/messages.pot -d app/translations
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -105,11 +105,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale
-
     from app.audit_trail.permissions import can_view_audit_trail
     from app.auth.forms import LanguageForm, LogoutForm
-    from app.i18n import LANGUAGE_NAMES, localtime
+    from app.i18n import LANGUAGE_NAMES, current_language, localtime
     from app.people.models import ROLE_LABELS
     from app.people.permissions import can_manage_people
     from app.signatures.models import MEANINGS
@@ -121,7 +119,7 @@ def _register_template_helpers(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         ROLE_LABELS=ROLE_LABELS,
         MEANINGS=MEANINGS,
-        get_locale=get_locale,
+        current_language=current_language,
     )
 
     @app.context_processor

@@ -8,7 +8,7 @@ The JSON API answers in the language of Accept-Language first (API.md).
 from __future__ import annotations
 
 from flask import current_app, request, session
-from flask_babel import format_datetime, gettext
+from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from app.config import LANGUAGES
@@ -32,6 +32,16 @@ def select_locale() -> str:
     if session.get("lang") in LANGUAGES:
         return session["lang"]
     return _from_header() or current_app.config["QDMS_DEFAULT_LANGUAGE"]
+
+
+def current_language() -> str:
+    """Our code (``zh_CN`` or ``en``) for the locale in force.
+
+    Babel expands ``zh_CN`` to ``zh_Hans_CN`` (which is also why the catalog folder is
+    named ``zh_Hans_CN``), so templates compare this rather than ``get_locale()``.
+    """
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
 
 
 def translate(message: str, **params) -> str:

@@ -9,6 +9,7 @@ QDMS_REQUIRE_POSTGRES=1 (CI), which turns that into a failure.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import shutil
@@ -108,7 +109,27 @@ def database_url(backend, request, tmp_path):
 
 
 class QdmsClient(FlaskClient):
-    """A test client that can fetch a CSRF token the way a browser gets one: from a page."""
+    """A test client that can fetch a CSRF token the way a browser gets one: from a page.
+
+    Each request runs in an empty context, so it gets its own application context (and
+    so its own ``g`` and database session) exactly as in production, even though the test
+    itself holds one open. Afterwards the test's session is rolled back, so objects the
+    test holds are reloaded with what the request committed (tests commit their own
+    set-up before making requests).
+    """
+
+    def open(self, *args, **kwargs):
+        if self._inside_request:  # a redirect being followed: already isolated
+            return super().open(*args, **kwargs)
+        self._inside_request = True
+        try:
+            response = contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            self._inside_request = False
+        db.session.rollback()
+        return response
+
+    _inside_request = False
 
     def csrf_token(self, page: str = "/login") -> str:
         html = self.get(page, follow_redirects=True).get_data(as_text=True)

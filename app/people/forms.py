@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -35,7 +36,9 @@ class UserForm(FlaskForm):
     department = SelectField(_l("Department"), choices=[], validate_choice=False)
     language = SelectField(_l("Language"), choices=language_choices(True))
     roles = MultiCheckboxField(
-        _l("Roles"), choices=[(r, _l(ROLE_LABELS[r])) for r in ROLES], validate_choice=False
+        _l("Roles"),
+        choices=[SelectChoice(r, _l(ROLE_LABELS[r])) for r in ROLES],
+        validate_choice=False,
     )
     is_active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=256)])

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from app.errors import DomainError, NotFound
 from app.extensions import db, utcnow
@@ -51,12 +52,15 @@ def _show_error(form, err: DomainError) -> None:
 
 def _user_choices():
     users = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
-    return [("", "—")] + [(u.username, f"{u.full_name} ({u.username})") for u in users]
+    return [SelectChoice("", "—")] + [
+        SelectChoice(u.username, f"{u.full_name} ({u.username})") for u in users
+    ]
 
 
 def _department_choices():
-    return [("", "—")] + [
-        (d.code, f"{d.code} {d.name}") for d in services.departments(db.session, active_only=True)
+    return [SelectChoice("", "—")] + [
+        SelectChoice(d.code, f"{d.code} {d.name}")
+        for d in services.departments(db.session, active_only=True)
     ]
 
 
