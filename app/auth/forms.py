@@ -32,7 +32,7 @@ class LanguageForm(FlaskForm):
 
 
 class ProfileLanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=language_choices(True))
+    language = SelectField(_l("Language"), choices=language_choices(True), validate_choice=False)
 
 
 class PasswordForm(FlaskForm):

@@ -34,7 +34,7 @@ class UserForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=120)])
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     department = SelectField(_l("Department"), choices=[], validate_choice=False)
-    language = SelectField(_l("Language"), choices=language_choices(True))
+    language = SelectField(_l("Language"), choices=language_choices(True), validate_choice=False)
     roles = MultiCheckboxField(
         _l("Roles"),
         choices=[SelectChoice(r, _l(ROLE_LABELS[r])) for r in ROLES],
