@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from app.audit_trail.models import ACTION_LABELS
     from app.audit_trail.permissions import can_view_audit_trail
     from app.auth.forms import LanguageForm, LogoutForm
     from app.i18n import LANGUAGE_NAMES, current_language, localtime
@@ -119,6 +120,7 @@ def _register_template_helpers(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         ROLE_LABELS=ROLE_LABELS,
         MEANINGS=MEANINGS,
+        ACTION_LABELS=ACTION_LABELS,
         current_language=current_language,
     )
 

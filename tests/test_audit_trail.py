@@ -161,3 +161,22 @@ def test_audit_trail_api_is_forbidden_to_staff(client, api_token):
     r = client.get("/api/v1/audit-trail", headers=headers)
     assert r.status_code == 403
     assert r.get_json()["error"]["code"] == "forbidden"
+
+
+def test_trail_page_shows_readable_actions_and_field_changes(login_as):
+    """Does the trail show a translated action label and only the fields that changed?"""
+    client = login_as("emma", roles=("auditor",))
+    audit.record(
+        db.session,
+        None,
+        "department:CS",
+        "updated",
+        before={"name": "客服部", "head": None},
+        after={"name": "客户服务部", "head": None},
+    )
+    db.session.commit()
+    html = client.get("/audit-trail?object=department:CS", headers={"Accept-Language": "en"})
+    html = html.get_data(as_text=True)
+    assert ">Changed<" in html
+    assert "<del>客服部</del> → 客户服务部" in html
+    assert "head:" not in html  # unchanged fields are not listed
