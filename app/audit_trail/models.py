@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text
