@@ -31,10 +31,10 @@ from app.auth.forms import (
 )
 from app.auth.models import ApiToken
 from app.config import LANGUAGES
-from app.errors import DomainError
 from app.extensions import db
-from app.i18n import translate, translate_error
+from app.i18n import translate
 from app.people import services as people
+from app.web import run_form
 
 bp = Blueprint("auth", __name__)
 
@@ -161,9 +161,8 @@ def profile_language():
 @login_required
 def profile_password():
     form = PasswordForm()
-    if not form.validate_on_submit():
-        return _profile_page(password_form=form), 400
-    try:
+
+    def change():
         services.change_password(
             db.session,
             current_user._get_current_object(),
@@ -171,13 +170,17 @@ def profile_password():
             form.new_password.data,
             min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
         )
-    except DomainError as err:
-        db.session.rollback()
-        flash(translate_error(err), "danger")
-        return _profile_page(password_form=form), err.status
-    db.session.commit()
-    flash(_("Your password has been changed."), "success")
-    return redirect(url_for("auth.profile"))
+
+    def done(_result):
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("auth.profile"))
+
+    return run_form(
+        form,
+        change,
+        on_success=done,
+        render=lambda status: (_profile_page(password_form=form), status),
+    )
 
 
 @bp.post("/profile/tokens")

@@ -10,11 +10,12 @@ from wtforms import SelectChoice
 
 from app.errors import DomainError, NotFound
 from app.extensions import db, utcnow
-from app.i18n import translate_error, translate_fields
+from app.i18n import translate_error
 from app.people import services
 from app.people.forms import DepartmentForm, ResetPasswordForm, UserForm
 from app.people.models import Department, User
 from app.people.permissions import can_manage_people
+from app.web import run_form
 
 bp = Blueprint("people", __name__, url_prefix="/admin")
 
@@ -40,16 +41,6 @@ def _load_user(username: str) -> User:
         abort(404)
 
 
-def _show_error(form, err: DomainError) -> None:
-    """Put a service's error on the form: a flash plus inline messages per field."""
-    db.session.rollback()
-    flash(translate_error(err), "danger")
-    for name, problem in translate_fields(err).items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, problem]
-
-
 def _user_choices():
     users = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
     return [SelectChoice("", "—")] + [
@@ -73,28 +64,29 @@ def departments():
 def department_new():
     form = DepartmentForm()
     form.head.choices = _user_choices()
-    if form.validate_on_submit():
-        try:
-            dept = services.create_department(
-                db.session, current_user, form.code.data, form.name.data
+
+    def create():
+        dept = services.create_department(db.session, current_user, form.code.data, form.name.data)
+        if form.head.data:
+            head = services.get_user(db.session, form.head.data)
+            services.update_department(
+                db.session, current_user, dept, name=dept.name, head=head, is_active=True
             )
-            if form.head.data:
-                services.update_department(
-                    db.session,
-                    current_user,
-                    dept,
-                    name=dept.name,
-                    head=services.get_user(db.session, form.head.data),
-                    is_active=True,
-                )
-        except DomainError as err:
-            _show_error(form, err)
-            return render_template("people/department_form.html", form=form, dept=None), err.status
-        db.session.commit()
+        return dept
+
+    def done(dept):
         flash(_("Department %(code)s created.", code=dept.code), "success")
         return redirect(url_for("people.departments"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("people/department_form.html", form=form, dept=None), status
+
+    return run_form(
+        form,
+        create,
+        on_success=done,
+        render=lambda status: (
+            render_template("people/department_form.html", form=form, dept=None),
+            status,
+        ),
+    )
 
 
 @bp.route("/departments/<code>/edit", methods=["GET", "POST"])
@@ -105,25 +97,31 @@ def department_edit(code: str):
     form.head.choices = _user_choices()
     if not form.is_submitted():
         form.head.data = dept.head.username if dept.head else ""
-    if form.validate_on_submit():
-        try:
-            head = services.get_user(db.session, form.head.data) if form.head.data else None
-            services.update_department(
-                db.session,
-                current_user,
-                dept,
-                name=form.name.data,
-                head=head,
-                is_active=form.is_active.data,
-            )
-        except DomainError as err:
-            _show_error(form, err)
-            return render_template("people/department_form.html", form=form, dept=dept), err.status
-        db.session.commit()
+
+    def save():
+        head = services.get_user(db.session, form.head.data) if form.head.data else None
+        return services.update_department(
+            db.session,
+            current_user,
+            dept,
+            name=form.name.data,
+            head=head,
+            is_active=form.is_active.data,
+        )
+
+    def done(_dept):
         flash(_("Department %(code)s saved.", code=dept.code), "success")
         return redirect(url_for("people.departments"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("people/department_form.html", form=form, dept=dept), status
+
+    return run_form(
+        form,
+        save,
+        on_success=done,
+        render=lambda status: (
+            render_template("people/department_form.html", form=form, dept=dept),
+            status,
+        ),
+    )
 
 
 @bp.get("/users")
@@ -140,28 +138,34 @@ def _department_or_none(code: str | None) -> Department | None:
 def user_new():
     form = UserForm()
     form.department.choices = _department_choices()
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                db.session,
-                current_user,
-                username=form.username.data,
-                full_name=form.full_name.data,
-                email=form.email.data,
-                department=_department_or_none(form.department.data),
-                language=form.language.data or None,
-                roles=form.roles.data,
-                password=form.password.data or "",
-                password_min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
-            )
-        except DomainError as err:
-            _show_error(form, err)
-            return render_template("people/user_form.html", form=form, user=None), err.status
-        db.session.commit()
+
+    def create():
+        return services.create_user(
+            db.session,
+            current_user,
+            username=form.username.data,
+            full_name=form.full_name.data,
+            email=form.email.data,
+            department=_department_or_none(form.department.data),
+            language=form.language.data or None,
+            roles=form.roles.data,
+            password=form.password.data or "",
+            password_min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
+        )
+
+    def done(user):
         flash(_("User %(username)s created.", username=user.username), "success")
         return redirect(url_for("people.users"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("people/user_form.html", form=form, user=None), status
+
+    return run_form(
+        form,
+        create,
+        on_success=done,
+        render=lambda status: (
+            render_template("people/user_form.html", form=form, user=None),
+            status,
+        ),
+    )
 
 
 @bp.route("/users/<username>/edit", methods=["GET", "POST"])
@@ -174,31 +178,35 @@ def user_edit(username: str):
         form.department.data = user.department.code if user.department else ""
         form.language.data = user.language or ""
         form.roles.data = user.roles
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                db.session,
-                current_user,
-                user,
-                full_name=form.full_name.data,
-                email=form.email.data,
-                department=_department_or_none(form.department.data),
-                language=form.language.data or None,
-                roles=form.roles.data,
-                is_active=form.is_active.data,
-            )
-        except DomainError as err:
-            _show_error(form, err)
-            return render_template(
-                "people/user_form.html", form=form, user=user, reset_form=ResetPasswordForm()
-            ), err.status
-        db.session.commit()
+
+    def save():
+        return services.update_user(
+            db.session,
+            current_user,
+            user,
+            full_name=form.full_name.data,
+            email=form.email.data,
+            department=_department_or_none(form.department.data),
+            language=form.language.data or None,
+            roles=form.roles.data,
+            is_active=form.is_active.data,
+        )
+
+    def done(_user):
         flash(_("User %(username)s saved.", username=user.username), "success")
         return redirect(url_for("people.users"))
-    status = 400 if form.is_submitted() else 200
-    return render_template(
-        "people/user_form.html", form=form, user=user, reset_form=ResetPasswordForm()
-    ), status
+
+    return run_form(
+        form,
+        save,
+        on_success=done,
+        render=lambda status: (
+            render_template(
+                "people/user_form.html", form=form, user=user, reset_form=ResetPasswordForm()
+            ),
+            status,
+        ),
+    )
 
 
 @bp.post("/users/<username>/password")

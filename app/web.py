@@ -1,0 +1,39 @@
+"""Helpers shared by the HTML views of every feature."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash
+
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import translate_error, translate_fields
+
+
+def show_error(form, err: DomainError) -> None:
+    """Roll back and put a service's error on the form: a flash plus inline field messages."""
+    db.session.rollback()
+    flash(translate_error(err), "danger")
+    for name, problem in translate_fields(err).items():
+        field = getattr(form, name, None) if form is not None else None
+        if field is not None:
+            field.errors = [*field.errors, problem]
+
+
+def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[int], object]):
+    """Validate ``form``, call the service in ``action``, commit, and answer.
+
+    On success the request's one commit happens here and ``on_success(result)`` answers.
+    An invalid form re-renders with 400, a domain error with its own status (4xx) after
+    a rollback, so nothing is half-written. A plain GET renders with 200.
+    """
+    if form.validate_on_submit():
+        try:
+            result = action()
+        except DomainError as err:
+            show_error(form, err)
+            return render(err.status)
+        db.session.commit()
+        return on_success(result)
+    return render(400 if form.is_submitted() else 200)
