@@ -2,6 +2,8 @@
 
 from app.audit_trail import models as audit_trail_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
+from app.documents import models as document_models  # noqa: F401
 from app.people import models as people_models  # noqa: F401
+from app.sequences import NumberSequence  # noqa: F401
 from app.signatures import models as signature_models  # noqa: F401
 from app.storage import StoredBlob  # noqa: F401

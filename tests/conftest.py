@@ -236,3 +236,99 @@ def api_token(app, make_user):
         return {"Authorization": f"Bearer {value}"}
 
     return token
+
+
+@pytest.fixture
+def make_docx():
+    """A real .docx made with python-docx: body, a table, a header and a footer."""
+
+    def make(body=("服务补救程序",), table=None, header=None, footer=None) -> bytes:
+        import io
+
+        import docx
+
+        document = docx.Document()
+        for text in body:
+            document.add_paragraph(text)
+        if table:
+            t = document.add_table(rows=len(table), cols=len(table[0]))
+            for r, row in enumerate(table):
+                for c, value in enumerate(row):
+                    t.cell(r, c).text = value
+        if header:
+            document.sections[0].header.paragraphs[0].text = header
+        if footer:
+            document.sections[0].footer.paragraphs[0].text = footer
+        out = io.BytesIO()
+        document.save(out)
+        return out.getvalue()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def pdf_bytes():
+    """A real two-page PDF with extractable English text (rendered by WeasyPrint)."""
+    from weasyprint import HTML
+
+    html = (
+        "<p>Customer complaint handling procedure</p>"
+        "<p style='break-before: page'>Service recovery follow-up</p>"
+    )
+    return HTML(string=html).write_pdf()
+
+
+@pytest.fixture
+def store(app):
+    from app import storage
+
+    return storage.get_store(app)
+
+
+@pytest.fixture
+def make_document(app, make_user, store, make_docx):
+    """A document of ``type_code`` (and optionally its first revision, made effective)."""
+    from app.documents import services
+    from app.people.models import Department, User
+    from app.uploads import check_upload
+
+    def make(
+        type_code="QP",
+        department="CS",
+        title="客户投诉处理程序",
+        parent=None,
+        effective=False,
+        author=None,
+        **kw,
+    ):
+        author = author or db.session.scalar(db.select(User).where(User.username == "author"))
+        author = author or make_user("author", roles=("author", "staff"))
+        dept = db.session.scalar(db.select(Department).where(Department.code == department))
+        doc = services.create_document(
+            db.session,
+            author,
+            type_code=type_code,
+            title=title,
+            department=dept,
+            parent_number=parent,
+            **kw,
+        )
+        if effective:
+            approver = db.session.scalar(db.select(User).where(User.username == "approver"))
+            approver = approver or make_user("approver", roles=("approver",), department="QA")
+            upload = check_upload(make_docx((title,)), "source.docx", max_bytes=10**7)
+            rev = services.add_revision(
+                db.session,
+                author,
+                doc,
+                store,
+                change_summary="首次发布",
+                change_reason="新文件",
+                upload=upload,
+            )
+            services.submit(db.session, author, rev, reviewers=[], approvers=[approver])
+            services.approve(db.session, approver, rev, password=PASSWORD)
+        db.session.commit()
+        return doc
+
+    return make

@@ -1,0 +1,1 @@
+"""Controlled documents: types, numbering, revisions, review/approval, lifecycle."""

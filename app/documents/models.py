@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.errors import N_
+from app.extensions import UTCDateTime, db, utcnow
+from app.people.models import Department, User
+
+CONFIDENTIALITY = {
+    "public": N_("Public"),
+    "internal": N_("Internal"),
+    "confidential": N_("Confidential"),
+}
+
+REVISION_STATUSES = {
+    "draft": N_("Draft"),
+    "in_review": N_("In review"),
+    "approved": N_("Approved"),
+    "effective": N_("Effective"),
+    "superseded": N_("Superseded"),
+    "obsolete": N_("Obsolete"),
+    "cancelled": N_("Cancelled"),
+}
+
+DOCUMENT_STATUSES = {
+    "draft": N_("Draft"),
+    "effective": N_("Effective"),
+    "obsolete": N_("Obsolete"),
+}
+
+CHANGE_TYPES = {"major": N_("Major change"), "minor": N_("Minor change")}
+
+
+class DocumentType(db.Model):
+    """A kind of document with its numbering pattern and defaults (editable by the admin)."""
+
+    __tablename__ = "document_type"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    level: Mapped[int] = mapped_column(Integer)
+    # e.g. "{type}-{dept}-{seq:03}", "{parent}-F{seq:02}", "EXT-{seq:04}"
+    number_pattern: Mapped[str] = mapped_column(String(80))
+    is_form: Mapped[bool] = mapped_column(Boolean, default=False)  # numbered under a parent
+    is_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_interval_months: Mapped[int] = mapped_column(Integer, default=24)
+    # {"years": 3, "from": "superseded"}
+    retention: Mapped[dict] = mapped_column(JSON, default=dict)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self) -> str:
+        return f"<DocumentType {self.code}>"
+
+    def audit_state(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "name_en": self.name_en,
+            "level": self.level,
+            "number_pattern": self.number_pattern,
+            "review_interval_months": self.review_interval_months,
+            "retention": self.retention,
+            "is_active": self.is_active,
+        }
+
+
+class Document(db.Model):
+    """The controlled identity: number, title, type, owner; its revisions carry the content."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    type_id: Mapped[int] = mapped_column(ForeignKey("document_type.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"), index=True)
+    confidentiality: Mapped[str] = mapped_column(String(16), default="internal")
+    training_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_interval_months: Mapped[int] = mapped_column(Integer)
+    review_due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    retention: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Kept in step by the services, so lists need no per-row revision queries.
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    current_revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("revision.id", use_alter=True, name="fk_document_current_revision_id_revision")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    type: Mapped[DocumentType] = relationship()
+    department: Mapped[Department] = relationship()
+    parent: Mapped[Document | None] = relationship(remote_side=[id])
+    created_by: Mapped[User | None] = relationship()
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="document",
+        foreign_keys="Revision.document_id",
+        order_by="Revision.id",
+    )
+    current_revision: Mapped[Revision | None] = relationship(
+        foreign_keys=[current_revision_id], post_update=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Document {self.number}>"
+
+    @property
+    def ref(self) -> str:
+        return f"document:{self.number}"
+
+
+class Revision(db.Model):
+    """One revision (版本) of a document. History: never deleted; state only via services."""
+
+    __tablename__ = "revision"
+    __table_args__ = (
+        # A label is used once per document, except by cancelled drafts.
+        Index(
+            "uq_revision_live_label",
+            "document_id",
+            "major",
+            "minor",
+            unique=True,
+            sqlite_where=text("status != 'cancelled'"),
+            postgresql_where=text("status != 'cancelled'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    major: Mapped[str] = mapped_column(String(4))
+    minor: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    change_type: Mapped[str] = mapped_column(String(8))
+    change_summary: Mapped[str] = mapped_column(Text)
+    change_reason: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    file_sha256: Mapped[str | None] = mapped_column(ForeignKey("stored_blob.sha256"))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    file_kind: Mapped[str | None] = mapped_column(String(8))  # "docx" | "pdf"
+    text: Mapped[str | None] = mapped_column(Text)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    review_round: Mapped[int] = mapped_column(Integer, default=0)
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    obsoleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    document: Mapped[Document] = relationship(
+        back_populates="revisions", foreign_keys=[document_id]
+    )
+    author: Mapped[User] = relationship()
+    participants: Mapped[list[RevisionParticipant]] = relationship(
+        back_populates="revision", order_by="RevisionParticipant.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Revision {self.document_id} {self.label} {self.status}>"
+
+    @property
+    def label(self) -> str:
+        return f"{self.major}/{self.minor}"
+
+    @property
+    def path_label(self) -> str:
+        """The label as written in URLs and copy numbers: ``A/0`` → ``A0``."""
+        return f"{self.major}{self.minor}"
+
+    @property
+    def ref(self) -> str:
+        return f"document:{self.document.number}"
+
+    def current_round(self) -> list[RevisionParticipant]:
+        return [p for p in self.participants if p.round == self.review_round]
+
+
+class RevisionParticipant(db.Model):
+    """A reviewer or approver asked to sign one review round of a revision."""
+
+    __tablename__ = "revision_participant"
+    __table_args__ = (UniqueConstraint("revision_id", "round", "user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # "reviewer" | "approver"
+    decision: Mapped[str | None] = mapped_column(String(10))  # "approved" | "rejected"
+    comment: Mapped[str | None] = mapped_column(Text)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id"))
+    effective_date: Mapped[date | None] = mapped_column(Date)  # proposed by an approver
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    revision: Mapped[Revision] = relationship(back_populates="participants")
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<RevisionParticipant {self.role} {self.user_id} r{self.round}>"

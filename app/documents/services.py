@@ -1,0 +1,738 @@
+"""Controlled documents: numbering, revisions and their signed workflow.
+
+Revision lifecycle (PRODUCT.md §1)::
+
+    draft → in_review → approved → effective → superseded | obsolete
+    in_review → draft (rejection)      draft → cancelled
+
+``TRANSITIONS`` is the whole table; ``_move`` is the only place a revision's status
+changes, and it refuses anything not in the table with :class:`InvalidTransition`.
+Guarantees: at most one effective revision per document (the previous one is superseded
+in the same transaction); every review, approval, withdrawal and periodic-review
+confirmation is an electronic signature over the exact file hash; every change writes an
+audit event in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import calendar
+import string
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit_trail import services as audit
+from app.audit_trail.services import canonical_json
+from app.documents.models import (
+    CONFIDENTIALITY,
+    Document,
+    DocumentType,
+    Revision,
+    RevisionParticipant,
+)
+from app.errors import N_, Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from app.extensions import utcnow
+from app.people.models import Department, User
+from app.sequences import next_value
+from app.signatures.services import sign
+from app.storage import FileStore, store_bytes
+from app.uploads import CheckedFile
+
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "submit": (frozenset({"draft"}), "in_review"),
+    "cancel": (frozenset({"draft"}), "cancelled"),
+    "reject": (frozenset({"in_review"}), "draft"),
+    "approve": (frozenset({"in_review"}), "approved"),
+    "make_effective": (frozenset({"approved"}), "effective"),
+    "supersede": (frozenset({"effective"}), "superseded"),
+    "withdraw": (frozenset({"effective"}), "obsolete"),
+    # an open revision of a withdrawn document is cancelled with it
+    "cancel_open": (frozenset({"draft", "in_review", "approved"}), "cancelled"),
+}
+ALLOWED_EDGES = {(src, dst) for sources, dst in TRANSITIONS.values() for src in sources}
+OPEN_STATUSES = frozenset({"draft", "in_review", "approved"})
+ISSUED_STATUSES = frozenset({"approved", "effective", "superseded", "obsolete"})
+
+PATTERN_FIELDS = {"type", "dept", "parent", "seq", "yyyy"}
+
+
+def _move(revision: Revision, action: str) -> None:
+    sources, target = TRANSITIONS[action]
+    if revision.status not in sources:
+        raise InvalidTransition(
+            N_("Revision %(label)s is %(status)s; it cannot be %(action)s."),
+            label=revision.label,
+            status=revision.status,
+            action=action,
+        )
+    revision.status = target
+
+
+# Numbering ------------------------------------------------------------------
+
+
+def check_pattern(pattern: str, *, is_form: bool = False) -> str:
+    """A numbering pattern uses only known fields and exactly one ``{seq…}``."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError as exc:
+        raise ValidationFailed(
+            N_("The numbering pattern is malformed."), fields={"number_pattern": N_("invalid")}
+        ) from exc
+    if fields.count("seq") != 1 or not set(fields) <= PATTERN_FIELDS:
+        raise ValidationFailed(
+            N_(
+                "A numbering pattern needs exactly one {seq} and only {type}, {dept}, "
+                "{parent}, {yyyy}."
+            ),
+            fields={"number_pattern": N_("invalid")},
+        )
+    if is_form != ("parent" in fields):
+        raise ValidationFailed(
+            N_("Form numbers are built from their parent: use {parent} in forms' patterns only."),
+            fields={"number_pattern": N_("invalid")},
+        )
+    return pattern
+
+
+def allocate_number(
+    session: Session,
+    doc_type: DocumentType,
+    department: Department | None,
+    parent: Document | None,
+    *,
+    today: date | None = None,
+) -> str:
+    """The next number of the type's scheme; atomic, never reused (see app.sequences)."""
+    values = {
+        "type": doc_type.code,
+        "dept": department.code if department else "",
+        "parent": parent.number if parent else "",
+        "yyyy": f"{(today or date.today()).year:04d}",
+    }
+    while True:
+        seq = next_value(session, _scheme_key(doc_type.number_pattern, values))
+        number = doc_type.number_pattern.format(**values, seq=seq)
+        # A number taken outside the scheme (an import, a changed pattern) is skipped.
+        if session.scalar(select(Document.id).where(Document.number == number)) is None:
+            return number
+
+
+def _scheme_key(pattern: str, values: dict) -> str:
+    """The counter's name: the pattern with every field but {seq} filled in."""
+    parts = []
+    for literal, field, spec, _ in string.Formatter().parse(pattern):
+        parts.append(literal)
+        if field == "seq":
+            parts.append("#")
+        elif field is not None:
+            parts.append(format(values[field], spec or ""))
+    return "doc:" + "".join(parts)
+
+
+def get_type(session: Session, code: str) -> DocumentType:
+    doc_type = session.scalar(select(DocumentType).where(DocumentType.code == (code or "").upper()))
+    if doc_type is None or not doc_type.is_active:
+        raise NotFound(N_("No document type %(code)s."), fields={"type": N_("invalid")}, code=code)
+    return doc_type
+
+
+def get_document(session: Session, number: str) -> Document:
+    doc = session.scalar(select(Document).where(Document.number == (number or "").strip()))
+    if doc is None:
+        raise NotFound(N_("No document %(number)s."), number=number)
+    return doc
+
+
+def get_revision(document: Document, path_label: str) -> Revision:
+    """A revision by its path label (``A0``), preferring a live one over cancelled drafts."""
+    matches = [r for r in document.revisions if r.path_label == path_label.upper()]
+    live = [r for r in matches if r.status != "cancelled"]
+    if not matches:
+        raise NotFound(
+            N_("No revision %(label)s of %(number)s."), label=path_label, number=document.number
+        )
+    return (live or matches)[-1]
+
+
+def _clean_text(value: str | None, field: str, *, max_len: int, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(message, fields={field: N_("required")})
+    if len(value) > max_len:
+        raise ValidationFailed(
+            N_("%(field)s is too long."), fields={field: N_("too long")}, field=field
+        )
+    return value
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# Documents ------------------------------------------------------------------
+
+
+def create_document(
+    session: Session,
+    actor: User,
+    *,
+    type_code: str,
+    title: str,
+    department: Department | None = None,
+    parent_number: str | None = None,
+    training_required: bool = False,
+    review_interval_months: int | None = None,
+    confidentiality: str = "internal",
+) -> Document:
+    """Register a new controlled document and give it its number."""
+    doc_type = get_type(session, type_code)
+    if doc_type.is_external:
+        raise ValidationFailed(
+            N_("External documents are registered in the external document register."),
+            fields={"type": N_("invalid")},
+        )
+    title = _clean_text(title, "title", max_len=200, message=N_("Please give the title."))
+    parent = None
+    if parent_number:
+        parent = get_document(session, parent_number)
+        if parent.type.is_form:
+            raise ValidationFailed(
+                N_("A form cannot be the parent of a document."), fields={"parent": N_("invalid")}
+            )
+    if doc_type.is_form and parent is None:
+        raise ValidationFailed(
+            N_("A form belongs to a procedure: choose its parent document."),
+            fields={"parent": N_("required")},
+        )
+    department = department or (parent.department if parent else None)
+    if department is None:
+        raise ValidationFailed(
+            N_("Please choose the owning department."), fields={"department": N_("required")}
+        )
+    if not department.is_active:
+        raise ValidationFailed(
+            N_("The department is inactive."), fields={"department": N_("invalid")}
+        )
+    if confidentiality not in CONFIDENTIALITY:
+        raise ValidationFailed(
+            N_("Unknown confidentiality level."), fields={"confidentiality": N_("invalid")}
+        )
+    interval = review_interval_months or doc_type.review_interval_months
+    if not 1 <= int(interval) <= 120:
+        raise ValidationFailed(
+            N_("The review interval is 1 to 120 months."),
+            fields={"review_interval_months": N_("invalid")},
+        )
+    number = allocate_number(session, doc_type, department, parent)
+    doc = Document(
+        number=number,
+        title=title,
+        type=doc_type,
+        department=department,
+        parent=parent,
+        confidentiality=confidentiality,
+        training_required=bool(training_required),
+        review_interval_months=int(interval),
+        retention=dict(doc_type.retention or {}),
+        status="draft",
+        created_by=actor,
+    )
+    session.add(doc)
+    session.flush()
+    audit.record(session, actor, doc.ref, "created", after=document_state(doc))
+    return doc
+
+
+def document_state(doc: Document) -> dict:
+    return {
+        "number": doc.number,
+        "title": doc.title,
+        "type": doc.type.code,
+        "department": doc.department.code,
+        "parent": doc.parent.number if doc.parent else None,
+        "confidentiality": doc.confidentiality,
+        "training_required": doc.training_required,
+        "review_interval_months": doc.review_interval_months,
+        "status": doc.status,
+    }
+
+
+# Revisions ------------------------------------------------------------------
+
+
+def _next_major(major: str) -> str:
+    """A → B … Z → AA → AB (like spreadsheet columns)."""
+    letters = [ord(c) - 65 for c in major]
+    i = len(letters) - 1
+    while i >= 0:
+        if letters[i] < 25:
+            letters[i] += 1
+            return "".join(chr(c + 65) for c in letters)
+        letters[i] = 0
+        i -= 1
+    return "A" + "".join(chr(c + 65) for c in letters)
+
+
+def next_label(document: Document, change_type: str) -> tuple[str, int, str]:
+    """(major, minor, change_type) of the next revision: A/0 first, then by change type."""
+    issued = [r for r in document.revisions if r.status in ISSUED_STATUSES]
+    if not issued:
+        return "A", 0, "initial"
+    if change_type not in ("major", "minor"):
+        raise ValidationFailed(
+            N_("The change type is major or minor."), fields={"change_type": N_("invalid")}
+        )
+    last = issued[-1]
+    if change_type == "minor":
+        return last.major, last.minor + 1, "minor"
+    return _next_major(last.major), 0, "major"
+
+
+def open_revision(document: Document) -> Revision | None:
+    return next((r for r in document.revisions if r.status in OPEN_STATUSES), None)
+
+
+def effective_revision(document: Document) -> Revision | None:
+    return next((r for r in document.revisions if r.status == "effective"), None)
+
+
+def add_revision(
+    session: Session,
+    actor: User,
+    document: Document,
+    store: FileStore,
+    *,
+    change_summary: str,
+    change_reason: str,
+    change_type: str = "minor",
+    upload: CheckedFile | None = None,
+    from_template: bool = False,
+) -> Revision:
+    """Start a new draft revision from an uploaded file or from the type's template."""
+    if document.status == "obsolete":
+        raise InvalidTransition(
+            N_("%(number)s is obsolete; it cannot get a new revision."), number=document.number
+        )
+    current = open_revision(document)
+    if current is not None:
+        raise Conflict(
+            N_("Revision %(label)s of %(number)s is still open: finish or cancel it first."),
+            label=current.label,
+            number=document.number,
+        )
+    if (upload is None) == (not from_template):
+        raise ValidationFailed(
+            N_("Upload a .docx or .pdf file, or start from the template."),
+            fields={"file": N_("required")},
+        )
+    summary = _clean_text(
+        change_summary, "change_summary", max_len=4000, message=N_("Please summarise the change.")
+    )
+    reason = _clean_text(
+        change_reason,
+        "change_reason",
+        max_len=4000,
+        message=N_("Please give the reason for the change."),
+    )
+    major, minor, kind = next_label(document, change_type)
+    revision = Revision(
+        document=document,
+        major=major,
+        minor=minor,
+        status="draft",
+        change_type=kind,
+        change_summary=summary,
+        change_reason=reason,
+        author=actor,
+        review_round=0,
+    )
+    session.add(revision)
+    if upload is None:
+        from app import docx_io
+        from app.uploads import check_upload
+
+        data = docx_io.make_template(
+            number=document.number,
+            title=document.title,
+            label=revision.label,
+            department=document.department.name,
+        )
+        upload = check_upload(data, f"{document.number} {revision.label}.docx", max_bytes=len(data))
+    _attach(session, store, revision, upload)
+    session.flush()
+    audit.record(session, actor, document.ref, "revision_created", after=revision_state(revision))
+    return revision
+
+
+def _attach(session: Session, store: FileStore, revision: Revision, upload: CheckedFile) -> None:
+    blob = store_bytes(session, store, upload.data)
+    revision.file_sha256 = blob.sha256
+    revision.file_name = upload.file_name
+    revision.file_kind = upload.kind
+    revision.text = upload.text
+    revision.page_count = upload.page_count
+
+
+def replace_file(
+    session: Session, actor: User, revision: Revision, store: FileStore, upload: CheckedFile
+) -> Revision:
+    """A draft's author (or an officer) uploads a corrected file; earlier files stay stored."""
+    if revision.status != "draft":
+        raise InvalidTransition(N_("Only a draft's file can be replaced."))
+    before = {"file_sha256": revision.file_sha256, "file_name": revision.file_name}
+    _attach(session, store, revision, upload)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        revision.ref,
+        "revision_file_replaced",
+        before=before,
+        after={
+            "label": revision.label,
+            "file_sha256": revision.file_sha256,
+            "file_name": revision.file_name,
+        },
+    )
+    return revision
+
+
+def revision_state(revision: Revision) -> dict:
+    return {
+        "label": revision.label,
+        "status": revision.status,
+        "change_type": revision.change_type,
+        "change_summary": revision.change_summary,
+        "file_sha256": revision.file_sha256,
+        "file_name": revision.file_name,
+        "effective_date": revision.effective_date.isoformat() if revision.effective_date else None,
+    }
+
+
+def _signed_content(revision: Revision, decision: str) -> str:
+    """What a workflow signature covers: the document, the label, the exact file, the round."""
+    return canonical_json(
+        {
+            "document": revision.document.number,
+            "revision": revision.label,
+            "file_sha256": revision.file_sha256,
+            "round": revision.review_round,
+            "decision": decision,
+        }
+    )
+
+
+def _log_status(session, actor, revision: Revision, before: str, reason: str | None = None):
+    audit.record(
+        session,
+        actor,
+        revision.ref,
+        f"revision_{revision.status}",
+        before={"label": revision.label, "status": before},
+        after={"label": revision.label, "status": revision.status},
+        reason=reason,
+    )
+
+
+def submit(
+    session: Session,
+    actor: User,
+    revision: Revision,
+    *,
+    reviewers: list[User],
+    approvers: list[User],
+) -> Revision:
+    """Send a draft for review and approval; all named people must sign."""
+    if revision.status == "draft" and not revision.file_sha256:
+        raise ValidationFailed(N_("The revision has no file yet."), fields={"file": N_("required")})
+    if not approvers:
+        raise ValidationFailed(
+            N_("Name at least one approver."), fields={"approvers": N_("required")}
+        )
+    people = [*reviewers, *approvers]
+    if len({u.id for u in people}) != len(people):
+        raise ValidationFailed(
+            N_("Each person can be named once, as reviewer or as approver."),
+            fields={"reviewers": N_("invalid")},
+        )
+    if any(u.id == revision.author_id for u in people):
+        raise ValidationFailed(
+            N_("The author cannot review or approve their own revision."),
+            fields={"approvers": N_("invalid")},
+        )
+    if any(not u.is_active for u in people):
+        raise ValidationFailed(
+            N_("Inactive users cannot review or approve."), fields={"reviewers": N_("invalid")}
+        )
+    if any(not u.has_role("approver") for u in approvers):
+        raise ValidationFailed(
+            N_("Approvers must have the approver role."), fields={"approvers": N_("invalid")}
+        )
+    before = revision.status
+    _move(revision, "submit")
+    revision.review_round += 1
+    revision.submitted_at = utcnow()
+    for role, users in (("reviewer", reviewers), ("approver", approvers)):
+        for user in users:
+            revision.participants.append(
+                RevisionParticipant(round=revision.review_round, user=user, role=role)
+            )
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        revision.ref,
+        "revision_in_review",
+        before={"label": revision.label, "status": before},
+        after={
+            "label": revision.label,
+            "status": revision.status,
+            "round": revision.review_round,
+            "reviewers": [u.username for u in reviewers],
+            "approvers": [u.username for u in approvers],
+        },
+    )
+    return revision
+
+
+def _my_task(revision: Revision, actor: User, roles: set[str]) -> RevisionParticipant:
+    if revision.status != "in_review":
+        raise InvalidTransition(N_("Revision %(label)s is not in review."), label=revision.label)
+    mine = [p for p in revision.current_round() if p.user_id == actor.id and p.role in roles]
+    if not mine:
+        raise PermissionDenied(N_("You are not asked to sign this revision."))
+    if mine[0].decision is not None:
+        raise Conflict(N_("You have already signed this revision."))
+    return mine[0]
+
+
+def review(
+    session: Session,
+    actor: User,
+    revision: Revision,
+    *,
+    decision: str,
+    password: str,
+    comment: str | None = None,
+) -> Revision:
+    """A reviewer signs "reviewed", or any reviewer/approver rejects (back to draft)."""
+    if decision not in ("approve", "reject"):
+        raise ValidationFailed(
+            N_("The decision is approve or reject."), fields={"decision": N_("invalid")}
+        )
+    comment = (comment or "").strip() or None
+    roles = {"reviewer"} if decision == "approve" else {"reviewer", "approver"}
+    task = _my_task(revision, actor, roles)
+    if decision == "reject" and not comment:
+        raise ValidationFailed(
+            N_("Please say why you reject it."), fields={"comment": N_("required")}
+        )
+    meaning = "reviewed" if decision == "approve" else "rejected"
+    sig = sign(
+        session,
+        actor,
+        password,
+        meaning=meaning,
+        object_ref=revision.ref,
+        content=_signed_content(revision, meaning),
+        comment=comment,
+    )
+    task.decision = "approved" if decision == "approve" else "rejected"
+    task.comment, task.signature_id, task.decided_at = comment, sig.id, sig.signed_at
+    if decision == "reject":
+        before = revision.status
+        _move(revision, "reject")
+        _log_status(session, actor, revision, before, reason=comment)
+    session.flush()
+    return revision
+
+
+def approve(
+    session: Session,
+    actor: User,
+    revision: Revision,
+    *,
+    password: str,
+    effective_date: date | None = None,
+    comment: str | None = None,
+    today: date | None = None,
+) -> Revision:
+    """An approver signs "approved". The last approval approves the revision; it becomes
+    effective at once when its effective date is today (or none was given), otherwise
+    `qdms sweep` makes it effective on that date."""
+    today = today or date.today()
+    if effective_date is not None and effective_date < today:
+        raise ValidationFailed(
+            N_("The effective date cannot be in the past."),
+            fields={"effective_date": N_("invalid")},
+        )
+    task = _my_task(revision, actor, {"approver"})
+    pending = [p for p in revision.current_round() if p.role == "reviewer" and p.decision is None]
+    if pending:
+        raise InvalidTransition(
+            N_("Approval waits for the reviews of %(names)s."),
+            names=", ".join(p.user.full_name for p in pending),
+        )
+    sig = sign(
+        session,
+        actor,
+        password,
+        meaning="approved",
+        object_ref=revision.ref,
+        content=_signed_content(revision, "approved"),
+        comment=comment,
+    )
+    task.decision, task.comment = "approved", (comment or "").strip() or None
+    task.signature_id, task.decided_at, task.effective_date = sig.id, sig.signed_at, effective_date
+    if all(p.decision == "approved" for p in revision.current_round() if p.role == "approver"):
+        before = revision.status
+        _move(revision, "approve")
+        revision.approved_at = utcnow()
+        dates = [p.effective_date for p in revision.current_round() if p.effective_date]
+        revision.effective_date = max(dates) if dates else today
+        _log_status(session, actor, revision, before)
+        if revision.effective_date <= today:
+            make_effective(session, actor, revision, today=today)
+    session.flush()
+    return revision
+
+
+def make_effective(
+    session: Session, actor: User | None, revision: Revision, *, today: date
+) -> Revision:
+    """Approved → effective; the previous effective revision is superseded in this same
+    transaction, so a document never has two effective revisions."""
+    document = revision.document
+    previous = effective_revision(document)
+    before = revision.status
+    _move(revision, "make_effective")
+    now = utcnow()
+    revision.effective_at = now
+    if previous is not None and previous.id != revision.id:
+        prev_before = previous.status
+        _move(previous, "supersede")
+        previous.superseded_at = now
+        _log_status(session, actor, previous, prev_before, reason=f"superseded by {revision.label}")
+    document.current_revision = revision
+    document.status = "effective"
+    document.review_due_date = add_months(
+        revision.effective_date or today, document.review_interval_months
+    )
+    session.flush()
+    _log_status(session, actor, revision, before)
+    return revision
+
+
+def run_due_effective(session: Session, today: date) -> list[Revision]:
+    """For `qdms sweep`: approved revisions whose effective date has come."""
+    due = session.scalars(
+        select(Revision)
+        .where(Revision.status == "approved", Revision.effective_date <= today)
+        .order_by(Revision.effective_date, Revision.id)
+    ).all()
+    return [make_effective(session, None, r, today=today) for r in due]
+
+
+def cancel(session: Session, actor: User, revision: Revision, *, reason: str) -> Revision:
+    reason = _clean_text(
+        reason, "reason", max_len=4000, message=N_("Please give the reason for cancelling.")
+    )
+    before = revision.status
+    _move(revision, "cancel")
+    revision.cancelled_at = utcnow()
+    _log_status(session, actor, revision, before, reason=reason)
+    session.flush()
+    return revision
+
+
+def withdraw(
+    session: Session, actor: User, document: Document, *, reason: str, password: str
+) -> Document:
+    """Make the document obsolete (signed): its effective revision becomes obsolete and any
+    open revision is cancelled, so nothing can become effective later."""
+    reason = _clean_text(
+        reason, "reason", max_len=4000, message=N_("Please give the reason for withdrawing.")
+    )
+    current = effective_revision(document)
+    if current is None:
+        raise InvalidTransition(
+            N_("%(number)s has no effective revision to withdraw."), number=document.number
+        )
+    sign(
+        session,
+        actor,
+        password,
+        meaning="obsoleted",
+        object_ref=document.ref,
+        content=_signed_content(current, "obsoleted"),
+        comment=reason,
+    )
+    now = utcnow()
+    for revision in list(document.revisions):
+        if revision.status in OPEN_STATUSES:
+            before = revision.status
+            _move(revision, "cancel_open")
+            revision.cancelled_at = now
+            _log_status(session, actor, revision, before, reason=reason)
+    before = current.status
+    _move(current, "withdraw")
+    current.obsoleted_at = now
+    _log_status(session, actor, current, before, reason=reason)
+    document.status = "obsolete"
+    document.withdrawn_at = now
+    document.current_revision = None
+    document.review_due_date = None
+    session.flush()
+    audit.record(
+        session, actor, document.ref, "withdrawn", reason=reason, after={"status": "obsolete"}
+    )
+    return document
+
+
+def confirm_review(
+    session: Session,
+    actor: User,
+    document: Document,
+    *,
+    password: str,
+    comment: str | None = None,
+    today: date | None = None,
+) -> Document:
+    """Periodic review without change (signed): the effective revision stays, the next
+    review is due one interval from today."""
+    today = today or date.today()
+    current = effective_revision(document)
+    if current is None:
+        raise InvalidTransition(
+            N_("%(number)s has no effective revision to review."), number=document.number
+        )
+    sign(
+        session,
+        actor,
+        password,
+        meaning="review_confirmed",
+        object_ref=document.ref,
+        content=_signed_content(current, "review_confirmed"),
+        comment=comment,
+    )
+    before = document.review_due_date
+    document.review_due_date = add_months(today, document.review_interval_months)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        document.ref,
+        "periodic_review_confirmed",
+        before={"review_due_date": before.isoformat() if before else None},
+        after={"review_due_date": document.review_due_date.isoformat()},
+        reason=comment,
+    )
+    return document
+
+
+def count_documents(session: Session) -> int:
+    return session.scalar(select(func.count(Document.id))) or 0

@@ -1,0 +1,122 @@
+"""The python-docx / mammoth adapter: the only module that imports them.
+
+- ``extract_text``: paragraphs, tables (also nested), headers and footers, in order.
+- ``page_count``: the page count Word saved in docProps/app.xml, if any (python-docx
+  cannot paginate; the PDF renderer stores the true count later).
+- ``make_template``: a new .docx with the header table filled in (number, title,
+  revision, department) and a standard procedure outline.
+- ``to_html``: the body as HTML for reading in the browser (mammoth).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import docx
+import mammoth
+from docx.document import Document as DocxDocument
+from docx.shared import Pt
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+
+def open_docx(data: bytes) -> DocxDocument:
+    return docx.Document(io.BytesIO(data))
+
+
+def _block_text(container) -> list[str]:
+    out: list[str] = []
+    for block in container.iter_inner_content():
+        if isinstance(block, Paragraph):
+            if block.text.strip():
+                out.append(block.text)
+        elif isinstance(block, Table):
+            out.extend(_table_text(block))
+    return out
+
+
+def _table_text(table: Table) -> list[str]:
+    out: list[str] = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # merged cells repeat
+                continue
+            seen.add(id(cell._tc))
+            cells.append(" ".join(_block_text(cell)))
+        line = " | ".join(c for c in cells if c.strip())
+        if line:
+            out.append(line)
+    return out
+
+
+def extract_text(document: DocxDocument) -> str:
+    parts: list[str] = []
+    for section in document.sections:
+        for part in (section.header, section.first_page_header):
+            if not part.is_linked_to_previous:
+                parts.extend(_block_text(part))
+    parts.extend(_block_text(document))
+    for section in document.sections:
+        for part in (section.footer, section.first_page_footer):
+            if not part.is_linked_to_previous:
+                parts.extend(_block_text(part))
+    # Headers repeated across sections add nothing to search.
+    seen: set[str] = set()
+    unique = [p for p in parts if not (p in seen or seen.add(p))]
+    return "\n".join(unique)
+
+
+def page_count(data: bytes) -> int | None:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        try:
+            app_xml = zf.read("docProps/app.xml").decode("utf-8", "replace")
+        except KeyError:
+            return None
+    match = re.search(r"<(?:\w+:)?Pages>(\d+)</(?:\w+:)?Pages>", app_xml)
+    return int(match.group(1)) if match else None
+
+
+OUTLINE = [
+    ("1 目的 Purpose", ""),
+    ("2 适用范围 Scope", ""),
+    ("3 职责 Responsibilities", ""),
+    ("4 程序 Procedure", ""),
+    ("5 相关文件 Related documents", ""),
+    ("6 记录 Records", ""),
+]
+
+
+def make_template(*, number: str, title: str, label: str, department: str) -> bytes:
+    """A new .docx whose header table already names the document and revision."""
+    document = docx.Document()
+    header = document.sections[0].header
+    table = header.add_table(rows=2, cols=4, width=document.sections[0].page_width)
+    table.style = "Table Grid"
+    cells = [
+        ("文件编号 No.", number),
+        ("版本 Rev.", label),
+        ("文件名称 Title", title),
+        ("部门 Dept.", department),
+    ]
+    for i, (name, value) in enumerate(cells):
+        row, col = divmod(i, 2)
+        table.cell(row, col * 2).text = name
+        table.cell(row, col * 2 + 1).text = value
+    heading = document.add_heading(title, level=1)
+    heading.runs[0].font.size = Pt(16)
+    for head, body in OUTLINE:
+        document.add_heading(head, level=2)
+        document.add_paragraph(body)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def to_html(data: bytes) -> str:
+    """The body as HTML (headings, lists, tables, images as data URIs)."""
+    result = mammoth.convert_to_html(io.BytesIO(data))
+    return result.value

@@ -1,0 +1,115 @@
+"""Checking uploaded source files by content, not by name.
+
+Accepts .docx (a well-formed Office Open XML word-processing package) and .pdf. Anything
+else — a renamed .exe, a zip that is not a Word file, a corrupt or encrypted file, a zip
+bomb, a path trick inside the archive, a file over the size limit — is refused with a
+:class:`ValidationFailed` naming the ``file`` field.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+
+from app import docx_io
+from app.errors import N_, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+MAX_ZIP_ENTRIES = 5000
+MAX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_RATIO = 200  # compressed → uncompressed; Word files are far below this
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    kind: str  # "docx" | "pdf"
+    data: bytes
+    file_name: str
+    text: str
+    page_count: int | None
+
+
+def _refuse(message: str, **params) -> ValidationFailed:
+    return ValidationFailed(message, fields={"file": N_("invalid")}, **params)
+
+
+def clean_file_name(name: str | None, kind: str) -> str:
+    """The base name only, no control characters, a sensible length and the right suffix."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{(stem or 'document')[:120]}.{kind}"
+
+
+def check_upload(data: bytes, file_name: str | None, *, max_bytes: int) -> CheckedFile:
+    if not data:
+        raise _refuse(N_("The file is empty."))
+    if len(data) > max_bytes:
+        raise ValidationFailed(
+            N_("The file is larger than %(mb)s MB."),
+            fields={"file": N_("too large")},
+            mb=max_bytes // (1024 * 1024),
+        )
+    if data.startswith(b"%PDF-"):
+        return _check_pdf(data, file_name)
+    if data.startswith(b"PK\x03\x04"):
+        return _check_docx(data, file_name)
+    raise _refuse(N_("Only Word (.docx) and PDF files are accepted."))
+
+
+def _check_docx(data: bytes, file_name: str | None) -> CheckedFile:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ZIP_ENTRIES:
+                raise _refuse(N_("The Word file is damaged or not a Word document."))
+            total = 0
+            for info in infos:
+                name = info.filename
+                if name.startswith(("/", "\\")) or ".." in name.split("/"):
+                    raise _refuse(N_("The Word file is damaged or not a Word document."))
+                total += info.file_size
+                if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+                    raise _refuse(N_("The Word file is damaged or not a Word document."))
+            if total > MAX_UNCOMPRESSED:
+                raise _refuse(N_("The Word file is damaged or not a Word document."))
+            names = {i.filename for i in infos}
+            if "[Content_Types].xml" not in names or "word/document.xml" not in names:
+                raise _refuse(N_("Only Word (.docx) and PDF files are accepted."))
+            if zf.testzip() is not None:
+                raise _refuse(N_("The Word file is damaged or not a Word document."))
+    except zipfile.BadZipFile as exc:
+        raise _refuse(N_("The Word file is damaged or not a Word document.")) from exc
+    try:
+        document = docx_io.open_docx(data)
+        text = docx_io.extract_text(document)
+    except Exception as exc:  # python-docx raises many kinds on malformed XML
+        log.info("refused a .docx python-docx cannot read: %s", exc)
+        raise _refuse(N_("The Word file is damaged or not a Word document.")) from exc
+    return CheckedFile(
+        "docx", data, clean_file_name(file_name, "docx"), text, docx_io.page_count(data)
+    )
+
+
+def _check_pdf(data: bytes, file_name: str | None) -> CheckedFile:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise _refuse(N_("Encrypted PDF files are not accepted."))
+        pages = len(reader.pages)
+        text = "\n".join((page.extract_text() or "") for page in reader.pages)
+    except ValidationFailed:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.info("refused a PDF pypdf cannot read: %s", exc)
+        raise _refuse(N_("The PDF file is damaged.")) from exc
+    if pages == 0:
+        raise _refuse(N_("The PDF file is damaged."))
+    return CheckedFile("pdf", data, clean_file_name(file_name, "pdf"), text.strip(), pages)
