@@ -78,6 +78,9 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     install_guards()
+    from app.auth import passwords
+
+    passwords.configure(app.config["QDMS_ARGON2_TIME_COST"], app.config["QDMS_ARGON2_MEMORY_KIB"])
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:

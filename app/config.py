@@ -30,6 +30,8 @@ _ENV = {
     "QDMS_LOCKOUT_THRESHOLD": ("QDMS_LOCKOUT_THRESHOLD", int),
     "QDMS_LOCKOUT_MINUTES": ("QDMS_LOCKOUT_MINUTES", int),
     "QDMS_PASSWORD_MIN_LENGTH": ("QDMS_PASSWORD_MIN_LENGTH", int),
+    "QDMS_ARGON2_TIME_COST": ("QDMS_ARGON2_TIME_COST", int),
+    "QDMS_ARGON2_MEMORY_KIB": ("QDMS_ARGON2_MEMORY_KIB", int),
     "QDMS_MAX_UPLOAD_MB": ("QDMS_MAX_UPLOAD_MB", int),
     "QDMS_ORGANISATION": ("QDMS_ORGANISATION", str),
     "QDMS_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in {"1", "true", "yes"}),
@@ -51,6 +53,8 @@ def defaults() -> dict:
         "QDMS_LOCKOUT_THRESHOLD": 5,
         "QDMS_LOCKOUT_MINUTES": 15,
         "QDMS_PASSWORD_MIN_LENGTH": 8,
+        "QDMS_ARGON2_TIME_COST": None,  # None: argon2-cffi's default
+        "QDMS_ARGON2_MEMORY_KIB": None,
         "QDMS_MAX_UPLOAD_MB": 50,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -57,6 +57,9 @@ def _base_config(root) -> dict:
         "QDMS_DOCS_STORE": str(root / "docs_store"),
         "QDMS_INDEX_DIR": str(root / "index"),
         "QDMS_DEFAULT_LANGUAGE": "en",
+        # Real argon2id, cheaper than production so the suite stays fast.
+        "QDMS_ARGON2_TIME_COST": 1,
+        "QDMS_ARGON2_MEMORY_KIB": 8192,
     }
 
 

@@ -1,4 +1,9 @@
-"""Password hashing with argon2 (argon2-cffi's recommended parameters)."""
+"""Password hashing with argon2id.
+
+The defaults are argon2-cffi's (RFC 9106 low-memory profile: 3 passes, 64 MiB). A
+deployment can tune them with QDMS_ARGON2_TIME_COST / QDMS_ARGON2_MEMORY_KIB; existing
+hashes are upgraded to the new parameters at the next successful login.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash("qdms-no-such-user")
+
+
+def configure(time_cost: int | None = None, memory_cost: int | None = None) -> None:
+    """Set the argon2 cost for new hashes (process-wide, called by the app factory)."""
+    global _hasher, _DUMMY_HASH
+    default = PasswordHasher()
+    wanted = (time_cost or default.time_cost, memory_cost or default.memory_cost)
+    if (_hasher.time_cost, _hasher.memory_cost) != wanted:
+        _hasher = PasswordHasher(time_cost=wanted[0], memory_cost=wanted[1])
+        _DUMMY_HASH = _hasher.hash("qdms-no-such-user")
 
 
 def hash_password(password: str) -> str:
