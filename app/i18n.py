@@ -49,7 +49,10 @@ def translate(message: str, **params) -> str:
 
 
 def translate_error(err: DomainError) -> str:
-    return gettext(err.message, **err.params)
+    """The error in the user's language; text parameters that are message ids (status or
+    action labels) are translated too, other values (numbers, names) pass unchanged."""
+    params = {k: gettext(v) if isinstance(v, str) else v for k, v in err.params.items()}
+    return gettext(err.message, **params)
 
 
 def translate_fields(err: DomainError) -> dict[str, str]:

@@ -283,3 +283,21 @@ def test_add_months_clamps_to_month_end():
     """Is 31 January + 1 month the end of February?"""
     assert services.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert services.add_months(date(2026, 11, 15), 24) == date(2028, 11, 15)
+
+
+def test_invalid_transition_message_is_fully_translated(app, make_document, new_revision, people):
+    """Is the illegal-transition message in Chinese including the status and the action?"""
+    from app.i18n import translate_error
+
+    doc = make_document("QP", "CS", author=people["author"])
+    rev = _through_approval(new_revision(doc), people)
+    with pytest.raises(InvalidTransition) as err:
+        services.cancel(db.session, people["author"], rev, reason="x")
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("zh_CN"):
+        zh = translate_error(err.value)
+    with app.test_request_context(), force_locale("en"):
+        en = translate_error(err.value)
+    assert zh == "版本 A/0 当前为“现行有效”，不能取消。"
+    assert en == "Revision A/0 is Effective; it cannot be cancelled."

@@ -26,6 +26,7 @@ from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
 from app.documents.models import (
     CONFIDENTIALITY,
+    REVISION_STATUSES,
     Document,
     DocumentType,
     Revision,
@@ -50,6 +51,16 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     # an open revision of a withdrawn document is cancelled with it
     "cancel_open": (frozenset({"draft", "in_review", "approved"}), "cancelled"),
 }
+ACTION_LABELS = {
+    "submit": N_("submitted for review"),
+    "cancel": N_("cancelled"),
+    "reject": N_("rejected"),
+    "approve": N_("approved"),
+    "make_effective": N_("made effective"),
+    "supersede": N_("superseded"),
+    "withdraw": N_("withdrawn"),
+    "cancel_open": N_("cancelled"),
+}
 ALLOWED_EDGES = {(src, dst) for sources, dst in TRANSITIONS.values() for src in sources}
 OPEN_STATUSES = frozenset({"draft", "in_review", "approved"})
 ISSUED_STATUSES = frozenset({"approved", "effective", "superseded", "obsolete"})
@@ -63,8 +74,8 @@ def _move(revision: Revision, action: str) -> None:
         raise InvalidTransition(
             N_("Revision %(label)s is %(status)s; it cannot be %(action)s."),
             label=revision.label,
-            status=revision.status,
-            action=action,
+            status=REVISION_STATUSES[revision.status],
+            action=ACTION_LABELS[action],
         )
     revision.status = target
 
