@@ -68,7 +68,30 @@ ISSUED_STATUSES = frozenset({"approved", "effective", "superseded", "obsolete"})
 PATTERN_FIELDS = {"type", "dept", "parent", "seq", "yyyy"}
 
 
-def _move(revision: Revision, action: str) -> None:
+STAMPS = {
+    "in_review": "submitted_at",
+    "approved": "approved_at",
+    "effective": "effective_at",
+    "superseded": "superseded_at",
+    "obsolete": "obsoleted_at",
+    "cancelled": "cancelled_at",
+}
+
+
+def _move(
+    session: Session,
+    actor: User | None,
+    revision: Revision,
+    action: str,
+    *,
+    reason: str | None = None,
+    now=None,
+    extra: dict | None = None,
+) -> None:
+    """The only place a revision's status changes: check the table, stamp the time, log.
+
+    Refuses anything not in ``TRANSITIONS`` with :class:`InvalidTransition`.
+    """
     sources, target = TRANSITIONS[action]
     if revision.status not in sources:
         raise InvalidTransition(
@@ -77,7 +100,20 @@ def _move(revision: Revision, action: str) -> None:
             status=REVISION_STATUSES[revision.status],
             action=ACTION_LABELS[action],
         )
+    before = revision.status
     revision.status = target
+    if target in STAMPS:
+        setattr(revision, STAMPS[target], now or utcnow())
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        revision.ref,
+        f"revision_{target}",
+        before={"label": revision.label, "status": before},
+        after={"label": revision.label, "status": target, **(extra or {})},
+        reason=reason,
+    )
 
 
 # Numbering ------------------------------------------------------------------
@@ -437,18 +473,6 @@ def _signed_content(revision: Revision, decision: str) -> str:
     )
 
 
-def _log_status(session, actor, revision: Revision, before: str, reason: str | None = None):
-    audit.record(
-        session,
-        actor,
-        revision.ref,
-        f"revision_{revision.status}",
-        before={"label": revision.label, "status": before},
-        after={"label": revision.label, "status": revision.status},
-        reason=reason,
-    )
-
-
 def submit(
     session: Session,
     actor: User,
@@ -483,30 +507,25 @@ def submit(
         raise ValidationFailed(
             N_("Approvers must have the approver role."), fields={"approvers": N_("invalid")}
         )
-    before = revision.status
-    _move(revision, "submit")
-    revision.review_round += 1
-    revision.submitted_at = utcnow()
-    for role, users in (("reviewer", reviewers), ("approver", approvers)):
-        for user in users:
-            revision.participants.append(
-                RevisionParticipant(round=revision.review_round, user=user, role=role)
-            )
-    session.flush()
-    audit.record(
+    next_round = revision.review_round + 1
+    _move(
         session,
         actor,
-        revision.ref,
-        "revision_in_review",
-        before={"label": revision.label, "status": before},
-        after={
-            "label": revision.label,
-            "status": revision.status,
-            "round": revision.review_round,
+        revision,
+        "submit",
+        extra={
+            "round": next_round,
             "reviewers": [u.username for u in reviewers],
             "approvers": [u.username for u in approvers],
         },
     )
+    revision.review_round = next_round
+    for role, users in (("reviewer", reviewers), ("approver", approvers)):
+        for user in users:
+            revision.participants.append(
+                RevisionParticipant(round=next_round, user=user, role=role)
+            )
+    session.flush()
     return revision
 
 
@@ -555,9 +574,7 @@ def review(
     task.decision = "approved" if decision == "approve" else "rejected"
     task.comment, task.signature_id, task.decided_at = comment, sig.id, sig.signed_at
     if decision == "reject":
-        before = revision.status
-        _move(revision, "reject")
-        _log_status(session, actor, revision, before, reason=comment)
+        _move(session, actor, revision, "reject", reason=comment)
     session.flush()
     return revision
 
@@ -600,12 +617,9 @@ def approve(
     task.decision, task.comment = "approved", (comment or "").strip() or None
     task.signature_id, task.decided_at, task.effective_date = sig.id, sig.signed_at, effective_date
     if all(p.decision == "approved" for p in revision.current_round() if p.role == "approver"):
-        before = revision.status
-        _move(revision, "approve")
-        revision.approved_at = utcnow()
         dates = [p.effective_date for p in revision.current_round() if p.effective_date]
         revision.effective_date = max(dates) if dates else today
-        _log_status(session, actor, revision, before)
+        _move(session, actor, revision, "approve")
         if revision.effective_date <= today:
             make_effective(session, actor, revision, today=today)
     session.flush()
@@ -619,22 +633,18 @@ def make_effective(
     transaction, so a document never has two effective revisions."""
     document = revision.document
     previous = effective_revision(document)
-    before = revision.status
-    _move(revision, "make_effective")
     now = utcnow()
-    revision.effective_at = now
+    _move(session, actor, revision, "make_effective", now=now)
     if previous is not None and previous.id != revision.id:
-        prev_before = previous.status
-        _move(previous, "supersede")
-        previous.superseded_at = now
-        _log_status(session, actor, previous, prev_before, reason=f"superseded by {revision.label}")
+        _move(
+            session, actor, previous, "supersede", now=now, reason=f"superseded by {revision.label}"
+        )
     document.current_revision = revision
     document.status = "effective"
     document.review_due_date = add_months(
         revision.effective_date or today, document.review_interval_months
     )
     session.flush()
-    _log_status(session, actor, revision, before)
     return revision
 
 
@@ -652,10 +662,7 @@ def cancel(session: Session, actor: User, revision: Revision, *, reason: str) ->
     reason = _clean_text(
         reason, "reason", max_len=4000, message=N_("Please give the reason for cancelling.")
     )
-    before = revision.status
-    _move(revision, "cancel")
-    revision.cancelled_at = utcnow()
-    _log_status(session, actor, revision, before, reason=reason)
+    _move(session, actor, revision, "cancel", reason=reason)
     session.flush()
     return revision
 
@@ -685,14 +692,8 @@ def withdraw(
     now = utcnow()
     for revision in list(document.revisions):
         if revision.status in OPEN_STATUSES:
-            before = revision.status
-            _move(revision, "cancel_open")
-            revision.cancelled_at = now
-            _log_status(session, actor, revision, before, reason=reason)
-    before = current.status
-    _move(current, "withdraw")
-    current.obsoleted_at = now
-    _log_status(session, actor, current, before, reason=reason)
+            _move(session, actor, revision, "cancel_open", reason=reason, now=now)
+    _move(session, actor, current, "withdraw", reason=reason, now=now)
     document.status = "obsolete"
     document.withdrawn_at = now
     document.current_revision = None
