@@ -47,8 +47,3 @@ def next_value(session: Session, key: str) -> int:
         )
         value = session.execute(stmt).scalar_one()
     return value
-
-
-def peek(session: Session, key: str) -> int:
-    row = session.get(NumberSequence, key)
-    return row.last_value if row else 0

@@ -101,9 +101,6 @@ class FileStore:
             raise FileCorrupted(f"{sha256} does not match its hash")
         return data
 
-    def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).exists()
-
     def remove(self, sha256: str) -> None:
         """Remove a file. Only the approved destruction flow calls this."""
         self.path_for(sha256).unlink(missing_ok=True)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 MAX_ZIP_ENTRIES = 5000
 MAX_UNCOMPRESSED = 512 * 1024 * 1024
 MAX_RATIO = 200  # compressed → uncompressed; Word files are far below this
+DAMAGED_DOCX = N_("The Word file is damaged or not a Word document.")
 
 
 @dataclass(frozen=True)
@@ -66,30 +67,30 @@ def _check_docx(data: bytes, file_name: str | None) -> CheckedFile:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_ZIP_ENTRIES:
-                raise _refuse(N_("The Word file is damaged or not a Word document."))
+                raise _refuse(DAMAGED_DOCX)
             total = 0
             for info in infos:
                 name = info.filename
                 if name.startswith(("/", "\\")) or ".." in name.split("/"):
-                    raise _refuse(N_("The Word file is damaged or not a Word document."))
+                    raise _refuse(DAMAGED_DOCX)
                 total += info.file_size
                 if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
-                    raise _refuse(N_("The Word file is damaged or not a Word document."))
+                    raise _refuse(DAMAGED_DOCX)
             if total > MAX_UNCOMPRESSED:
-                raise _refuse(N_("The Word file is damaged or not a Word document."))
+                raise _refuse(DAMAGED_DOCX)
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or "word/document.xml" not in names:
                 raise _refuse(N_("Only Word (.docx) and PDF files are accepted."))
             if zf.testzip() is not None:
-                raise _refuse(N_("The Word file is damaged or not a Word document."))
+                raise _refuse(DAMAGED_DOCX)
     except zipfile.BadZipFile as exc:
-        raise _refuse(N_("The Word file is damaged or not a Word document.")) from exc
+        raise _refuse(DAMAGED_DOCX) from exc
     try:
         document = docx_io.open_docx(data)
         text = docx_io.extract_text(document)
     except Exception as exc:  # python-docx raises many kinds on malformed XML
         log.info("refused a .docx python-docx cannot read: %s", exc)
-        raise _refuse(N_("The Word file is damaged or not a Word document.")) from exc
+        raise _refuse(DAMAGED_DOCX) from exc
     return CheckedFile(
         "docx", data, clean_file_name(file_name, "docx"), text, docx_io.page_count(data)
     )

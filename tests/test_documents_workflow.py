@@ -301,3 +301,22 @@ def test_invalid_transition_message_is_fully_translated(app, make_document, new_
         en = translate_error(err.value)
     assert zh == "版本 A/0 当前为“现行有效”，不能取消。"
     assert en == "Revision A/0 is Effective; it cannot be cancelled."
+
+
+def test_draft_file_can_be_replaced_but_not_after_submission(
+    make_document, new_revision, people, store, make_docx
+):
+    """Can a draft's file be replaced (old file kept, audited), and is it refused once in review?"""
+    doc = make_document("QP", "CS", author=people["author"])
+    rev = new_revision(doc, text="初稿")
+    first = rev.file_sha256
+    corrected = check_upload(make_docx(("修订稿",)), "v2.docx", max_bytes=10**7)
+    services.replace_file(db.session, people["author"], rev, store, corrected)
+    db.session.commit()
+    assert rev.file_sha256 != first and "修订稿" in rev.text
+    assert store.read(first)  # the earlier file stays stored
+    event = db.session.scalars(select(Event).order_by(Event.seq.desc())).first()
+    assert event.action == "revision_file_replaced" and first in event.before
+    services.submit(db.session, people["author"], rev, reviewers=[], approvers=[people["approver"]])
+    with pytest.raises(InvalidTransition):
+        services.replace_file(db.session, people["author"], rev, store, corrected)

@@ -19,7 +19,7 @@ import calendar
 import string
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
@@ -473,6 +473,35 @@ def _signed_content(revision: Revision, decision: str) -> str:
     )
 
 
+def _sign(
+    session,
+    actor,
+    password,
+    revision: Revision,
+    meaning: str,
+    comment=None,
+    *,
+    object_ref: str | None = None,
+):
+    """Sign a workflow decision over the revision's exact file (see ``_signed_content``)."""
+    return sign(
+        session,
+        actor,
+        password,
+        meaning=meaning,
+        object_ref=object_ref or revision.ref,
+        content=_signed_content(revision, meaning),
+        comment=comment,
+    )
+
+
+def _require_effective(document: Document, message: str) -> Revision:
+    current = effective_revision(document)
+    if current is None:
+        raise InvalidTransition(message, number=document.number)
+    return current
+
+
 def submit(
     session: Session,
     actor: User,
@@ -562,15 +591,7 @@ def review(
             N_("Please say why you reject it."), fields={"comment": N_("required")}
         )
     meaning = "reviewed" if decision == "approve" else "rejected"
-    sig = sign(
-        session,
-        actor,
-        password,
-        meaning=meaning,
-        object_ref=revision.ref,
-        content=_signed_content(revision, meaning),
-        comment=comment,
-    )
+    sig = _sign(session, actor, password, revision, meaning, comment)
     task.decision = "approved" if decision == "approve" else "rejected"
     task.comment, task.signature_id, task.decided_at = comment, sig.id, sig.signed_at
     if decision == "reject":
@@ -605,15 +626,7 @@ def approve(
             N_("Approval waits for the reviews of %(names)s."),
             names=", ".join(p.user.full_name for p in pending),
         )
-    sig = sign(
-        session,
-        actor,
-        password,
-        meaning="approved",
-        object_ref=revision.ref,
-        content=_signed_content(revision, "approved"),
-        comment=comment,
-    )
+    sig = _sign(session, actor, password, revision, "approved", comment)
     task.decision, task.comment = "approved", (comment or "").strip() or None
     task.signature_id, task.decided_at, task.effective_date = sig.id, sig.signed_at, effective_date
     if all(p.decision == "approved" for p in revision.current_round() if p.role == "approver"):
@@ -675,20 +688,8 @@ def withdraw(
     reason = _clean_text(
         reason, "reason", max_len=4000, message=N_("Please give the reason for withdrawing.")
     )
-    current = effective_revision(document)
-    if current is None:
-        raise InvalidTransition(
-            N_("%(number)s has no effective revision to withdraw."), number=document.number
-        )
-    sign(
-        session,
-        actor,
-        password,
-        meaning="obsoleted",
-        object_ref=document.ref,
-        content=_signed_content(current, "obsoleted"),
-        comment=reason,
-    )
+    current = _require_effective(document, N_("%(number)s has no effective revision to withdraw."))
+    _sign(session, actor, password, current, "obsoleted", reason, object_ref=document.ref)
     now = utcnow()
     for revision in list(document.revisions):
         if revision.status in OPEN_STATUSES:
@@ -717,20 +718,8 @@ def confirm_review(
     """Periodic review without change (signed): the effective revision stays, the next
     review is due one interval from today."""
     today = today or date.today()
-    current = effective_revision(document)
-    if current is None:
-        raise InvalidTransition(
-            N_("%(number)s has no effective revision to review."), number=document.number
-        )
-    sign(
-        session,
-        actor,
-        password,
-        meaning="review_confirmed",
-        object_ref=document.ref,
-        content=_signed_content(current, "review_confirmed"),
-        comment=comment,
-    )
+    current = _require_effective(document, N_("%(number)s has no effective revision to review."))
+    _sign(session, actor, password, current, "review_confirmed", comment, object_ref=document.ref)
     before = document.review_due_date
     document.review_due_date = add_months(today, document.review_interval_months)
     session.flush()
@@ -744,7 +733,3 @@ def confirm_review(
         reason=comment,
     )
     return document
-
-
-def count_documents(session: Session) -> int:
-    return session.scalar(select(func.count(Document.id))) or 0
