@@ -5,11 +5,13 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.people.models import Department, User
+from app.signatures.models import Signature
 
 CONFIDENTIALITY = {
     "public": N_("Public"),
@@ -43,6 +46,9 @@ DOCUMENT_STATUSES = {
 }
 
 CHANGE_TYPES = {"major": N_("Major change"), "minor": N_("Minor change")}
+# Retention of a document revision: N years after it was created, or after it stopped
+# being in force (superseded or made obsolete).
+RETENTION_FROM = {"superseded": N_("after superseded"), "created": N_("after created")}
 
 
 class DocumentType(db.Model):
@@ -126,6 +132,16 @@ class Document(db.Model):
         return f"document:{self.number}"
 
 
+# Every electronic signature given on a revision (review, approval, rejection, withdrawal,
+# periodic-review confirmation), so its history shows who signed what. Append-only.
+revision_signature = Table(
+    "revision_signature",
+    db.metadata,
+    Column("revision_id", ForeignKey("revision.id"), primary_key=True),
+    Column("signature_id", ForeignKey("signature.id"), primary_key=True, index=True),
+)
+
+
 class Revision(db.Model):
     """One revision (版本) of a document. History: never deleted; state only via services."""
 
@@ -173,6 +189,9 @@ class Revision(db.Model):
     author: Mapped[User] = relationship()
     participants: Mapped[list[RevisionParticipant]] = relationship(
         back_populates="revision", order_by="RevisionParticipant.id"
+    )
+    signatures: Mapped[list[Signature]] = relationship(
+        secondary=revision_signature, order_by=Signature.id
     )
 
     def __repr__(self) -> str:

@@ -1,0 +1,121 @@
+"""The mail outbox: queue in the caller's transaction, deliver after commit.
+
+``queue`` renders the message in the recipient's language and adds it to the session, so
+a message exists exactly when the change it reports was committed (a rollback discards
+it). ``deliver_pending`` runs after the commit (``qdms sweep``, ``qdms mail send``) and
+sends through ``QDMS_SMTP_URL``; without it, messages stay in the outbox for the
+administrator to read.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+from flask_babel import force_locale, gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.extensions import utcnow
+from app.notifications.models import OutboxMessage
+from app.people.models import User
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def queue(
+    session: Session,
+    recipient: User,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    object_ref: str | None = None,
+    dedupe_key: str | None = None,
+    **params,
+) -> OutboxMessage | None:
+    """Queue one message; ``subject`` and ``body`` are message ids with ``params``,
+    translated into the recipient's language. Returns None when ``dedupe_key`` was
+    already queued (a reminder is sent once)."""
+    if dedupe_key is not None and session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ):
+        return None
+    with force_locale(recipient.language or None):
+        values = {
+            k: gettext(v) if isinstance(v, str) and k.endswith("_label") else v
+            for k, v in params.items()
+        }
+        text_subject = gettext(subject, **values)
+        text_body = gettext(body, **values)
+    message = OutboxMessage(
+        recipient=recipient,
+        to_address=recipient.email,
+        subject=text_subject[:200],
+        body=text_body,
+        kind=kind,
+        object_ref=object_ref,
+        dedupe_key=dedupe_key,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _smtp(url: str):
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError("QDMS_SMTP_URL must start with smtp:// or smtps://")
+    cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+    client = cls(
+        parts.hostname or "localhost",
+        parts.port or (465 if cls is smtplib.SMTP_SSL else 25),
+        timeout=30,
+    )
+    if parts.scheme == "smtp" and "starttls" in (parts.query or ""):
+        client.starttls()
+    if parts.username:
+        client.login(unquote(parts.username), unquote(parts.password or ""))
+    return client
+
+
+def deliver_pending(session: Session, smtp_url: str | None, sender: str) -> tuple[int, int]:
+    """Send what is queued; returns (sent, failed). Each message is committed on its own,
+    so a failure in the middle loses nothing and sends nothing twice."""
+    if not smtp_url:
+        return 0, 0
+    pending = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.to_address.is_not(None),
+            OutboxMessage.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(OutboxMessage.id)
+    ).all()
+    if not pending:
+        return 0, 0
+    sent = failed = 0
+    client = _smtp(smtp_url)
+    try:
+        for message in pending:
+            mail = EmailMessage()
+            mail["From"], mail["To"], mail["Subject"] = sender, message.to_address, message.subject
+            mail.set_content(message.body)
+            message.attempts += 1
+            try:
+                client.send_message(mail)
+            except smtplib.SMTPException as exc:
+                message.last_error = str(exc)[:2000]
+                failed += 1
+                log.warning("mail %s to %s failed: %s", message.id, message.to_address, exc)
+            else:
+                message.sent_at = utcnow()
+                sent += 1
+            session.commit()
+    finally:
+        client.quit()
+    return sent, failed
