@@ -26,6 +26,7 @@ from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
 from app.documents.models import (
     CONFIDENTIALITY,
+    RETENTION_FROM,
     REVISION_STATUSES,
     Document,
     DocumentType,
@@ -484,7 +485,7 @@ def _sign(
     object_ref: str | None = None,
 ):
     """Sign a workflow decision over the revision's exact file (see ``_signed_content``)."""
-    return sign(
+    sig = sign(
         session,
         actor,
         password,
@@ -493,6 +494,8 @@ def _sign(
         content=_signed_content(revision, meaning),
         comment=comment,
     )
+    revision.signatures.append(sig)
+    return sig
 
 
 def _require_effective(document: Document, message: str) -> Revision:
@@ -733,3 +736,210 @@ def confirm_review(
         reason=comment,
     )
     return document
+
+
+# Queries ---------------------------------------------------------------------
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def documents_query(
+    user: User,
+    *,
+    type_code: str | None = None,
+    department: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+):
+    """``select(Document)`` of what ``user`` may see, filtered; ordered by number.
+
+    Relationships shown in lists are loaded with the rows (no query per row).
+    """
+    from sqlalchemy.orm import joinedload
+
+    from app.documents.permissions import visible_documents
+
+    stmt = (
+        select(Document)
+        .join(Document.type)
+        .join(Document.department)
+        .where(visible_documents(user), DocumentType.is_external.is_(False))
+        .options(
+            joinedload(Document.type),
+            joinedload(Document.department),
+            joinedload(Document.current_revision),
+            joinedload(Document.parent),
+        )
+        .order_by(Document.number)
+    )
+    if type_code:
+        stmt = stmt.where(DocumentType.code == type_code.upper())
+    if department:
+        stmt = stmt.where(Department.code == department.upper())
+    if status:
+        stmt = stmt.where(Document.status == status)
+    if q and q.strip():
+        pattern = _like(q.strip())
+        stmt = stmt.where(
+            Document.number.ilike(pattern, escape="\\") | Document.title.ilike(pattern, escape="\\")
+        )
+    return stmt
+
+
+MASTER_LIST_COLUMNS = (
+    ("number", N_("Number")),
+    ("title", N_("Title")),
+    ("type", N_("Type")),
+    ("level", N_("Level")),
+    ("department", N_("Department")),
+    ("revision", N_("Revision")),
+    ("effective_date", N_("Effective date")),
+    ("review_due_date", N_("Review due")),
+    ("parent", N_("Parent document")),
+    ("status", N_("Status")),
+)
+
+
+def master_list(
+    session: Session,
+    user: User,
+    *,
+    type_code: str | None = None,
+    department: str | None = None,
+    status: str | None = "effective",
+    q: str | None = None,
+) -> list[dict]:
+    """The master document list (受控文件清单): one plain row per controlled document.
+
+    By default the documents in force; ``status=None`` lists every status.
+    """
+    stmt = documents_query(user, type_code=type_code, department=department, status=status, q=q)
+    rows = []
+    for doc in session.scalars(stmt).unique():
+        current = doc.current_revision
+        rows.append(
+            {
+                "number": doc.number,
+                "title": doc.title,
+                "type": doc.type.code,
+                "level": doc.type.level,
+                "department": doc.department.code,
+                "department_name": doc.department.name,
+                "revision": current.label if current else None,
+                "effective_date": current.effective_date if current else None,
+                "review_due_date": doc.review_due_date,
+                "parent": doc.parent.number if doc.parent else None,
+                "status": doc.status,
+            }
+        )
+    return rows
+
+
+def my_work(session: Session, user: User) -> dict[str, list]:
+    """The "my work" queue: drafts to finish, reviews and approvals waiting for ``user``."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    drafts = session.scalars(
+        select(Revision)
+        .where(Revision.author_id == user.id, Revision.status == "draft")
+        .options(joinedload(Revision.document), selectinload(Revision.participants))
+        .order_by(Revision.created_at)
+    ).all()
+    tasks = session.scalars(
+        select(RevisionParticipant)
+        .join(RevisionParticipant.revision)
+        .where(
+            RevisionParticipant.user_id == user.id,
+            RevisionParticipant.decision.is_(None),
+            RevisionParticipant.round == Revision.review_round,
+            Revision.status == "in_review",
+        )
+        .options(joinedload(RevisionParticipant.revision).joinedload(Revision.document))
+        .order_by(Revision.submitted_at)
+    ).all()
+    return {
+        "drafts": list(drafts),
+        "reviews": [t for t in tasks if t.role == "reviewer"],
+        "approvals": [t for t in tasks if t.role == "approver"],
+    }
+
+
+def reviews_due(session: Session, today: date, *, within_days: int = 30) -> list[Document]:
+    """Effective documents whose periodic review falls due within ``within_days`` (or is
+    overdue)."""
+    from datetime import timedelta
+
+    return list(
+        session.scalars(
+            select(Document)
+            .where(
+                Document.status == "effective",
+                Document.review_due_date <= today + timedelta(days=within_days),
+            )
+            .order_by(Document.review_due_date, Document.number)
+        )
+    )
+
+
+# Document types (administrator) ---------------------------------------------------
+
+
+def update_type(
+    session: Session,
+    actor: User,
+    doc_type: DocumentType,
+    *,
+    name: str,
+    name_en: str,
+    level: int,
+    number_pattern: str,
+    review_interval_months: int,
+    retention_years: int | None,
+    retention_from: str,
+    is_active: bool,
+) -> DocumentType:
+    """Change a type's names, level, numbering pattern and defaults (audited).
+
+    Numbers already given never change; a new pattern applies to new documents only.
+    """
+    before = doc_type.audit_state()
+    doc_type.name = _clean_text(name, "name", max_len=80, message=N_("Please give the name."))
+    doc_type.name_en = _clean_text(
+        name_en, "name_en", max_len=80, message=N_("Please give the name.")
+    )
+    if not 1 <= int(level) <= 9:
+        raise ValidationFailed(N_("The level is 1 to 9."), fields={"level": N_("invalid")})
+    if not 1 <= int(review_interval_months) <= 120:
+        raise ValidationFailed(
+            N_("The review interval is 1 to 120 months."),
+            fields={"review_interval_months": N_("invalid")},
+        )
+    if retention_from not in RETENTION_FROM:
+        raise ValidationFailed(
+            N_("Unknown retention start."), fields={"retention_from": N_("invalid")}
+        )
+    if retention_years is not None and not 0 <= int(retention_years) <= 100:
+        raise ValidationFailed(
+            N_("Retention is 0 to 100 years."), fields={"retention_years": N_("invalid")}
+        )
+    if doc_type.is_external:
+        number_pattern = doc_type.number_pattern  # EXT numbers are fixed by the register
+    doc_type.number_pattern = check_pattern(number_pattern.strip(), is_form=doc_type.is_form)
+    doc_type.level = int(level)
+    doc_type.review_interval_months = int(review_interval_months)
+    doc_type.retention = (
+        {"years": int(retention_years), "from": retention_from}
+        if retention_years is not None
+        else {}
+    )
+    doc_type.is_active = bool(is_active)
+    session.flush()
+    after = doc_type.audit_state()
+    if after != before:
+        audit.record(
+            session, actor, f"document_type:{doc_type.code}", "updated", before=before, after=after
+        )
+    return doc_type

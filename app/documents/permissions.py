@@ -1,0 +1,142 @@
+"""Who may see and do what with controlled documents.
+
+Named predicates used by views, templates (to hide buttons), the API and, through
+``visible_documents``, every list and search filter — so a list never shows a document
+its reader could not open.
+
+The rules (docs/DECISIONS.md, "Document permissions"):
+
+- Quality officers, auditors and administrators see every document and every revision
+  (auditors need the history; administrators keep the numbering schemes).
+- Everyone else sees a document when it has an effective revision and its
+  confidentiality allows it (``confidential``: only the owning department), and sees only
+  that effective revision — "electronic viewing always shows the effective revision".
+- The people working on a revision (its author, its reviewers and approvers) and the
+  person who registered the document see it and that revision whatever its state.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, or_, select, true
+
+from app.documents.models import Document, Revision, RevisionParticipant
+
+PRIVILEGED_ROLES = ("officer", "auditor", "admin")
+
+
+def _signed_in(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.is_active
+
+
+def sees_everything(user) -> bool:
+    return _signed_in(user) and user.has_role(*PRIVILEGED_ROLES)
+
+
+def _confidentiality_allows(user, doc: Document) -> bool:
+    return doc.confidentiality != "confidential" or doc.department_id == user.department_id
+
+
+def _involved_in(user, revision: Revision) -> bool:
+    return revision.author_id == user.id or any(p.user_id == user.id for p in revision.participants)
+
+
+def can_view_document(user, doc: Document) -> bool:
+    if not _signed_in(user):
+        return False
+    if sees_everything(user) or doc.created_by_id == user.id:
+        return True
+    if doc.status == "effective" and _confidentiality_allows(user, doc):
+        return True
+    return any(_involved_in(user, r) for r in doc.revisions)
+
+
+def can_view_revision(user, revision: Revision) -> bool:
+    doc = revision.document
+    if not can_view_document(user, doc):
+        return False
+    if sees_everything(user) or _involved_in(user, revision):
+        return True
+    if revision.status == "effective" and _confidentiality_allows(user, doc):
+        return True
+    # whoever registered a document follows its drafts
+    return doc.created_by_id == user.id and revision.status != "cancelled"
+
+
+def visible_documents(user):
+    """A WHERE clause for ``select(Document)`` matching ``can_view_document``."""
+    if sees_everything(user):
+        return true()
+    involved = exists(
+        select(Revision.id).where(
+            Revision.document_id == Document.id,
+            or_(
+                Revision.author_id == user.id,
+                exists(
+                    select(RevisionParticipant.id).where(
+                        RevisionParticipant.revision_id == Revision.id,
+                        RevisionParticipant.user_id == user.id,
+                    )
+                ),
+            ),
+        )
+    )
+    return or_(
+        and_(
+            Document.status == "effective",
+            or_(
+                Document.confidentiality != "confidential",
+                Document.department_id == user.department_id,
+            ),
+        ),
+        Document.created_by_id == user.id,
+        involved,
+    )
+
+
+def can_create_document(user) -> bool:
+    """Quality officers register documents; authors register those of their department."""
+    return _signed_in(user) and user.has_role("officer", "author")
+
+
+def can_create_in(user, department) -> bool:
+    if not can_create_document(user):
+        return False
+    return user.has_role("officer") or department.id == user.department_id
+
+
+def can_add_revision(user, doc: Document) -> bool:
+    """Start a new revision: the officer, or an author of the owning department (or the
+    author who registered the document)."""
+    if not _signed_in(user) or doc.status == "obsolete":
+        return False
+    if user.has_role("officer"):
+        return True
+    return user.has_role("author") and (
+        doc.department_id == user.department_id or doc.created_by_id == user.id
+    )
+
+
+def can_edit_revision(user, revision: Revision) -> bool:
+    """Replace the file, submit or cancel a draft: its author or the officer. (Whether the
+    revision is still a draft is the workflow's question: 409 from the service.)"""
+    return _signed_in(user) and (revision.author_id == user.id or user.has_role("officer"))
+
+
+def pending_task(user, revision: Revision) -> RevisionParticipant | None:
+    """The unsigned review or approval this user owes on the revision, if any."""
+    if not _signed_in(user) or revision.status != "in_review":
+        return None
+    return next(
+        (p for p in revision.current_round() if p.user_id == user.id and p.decision is None),
+        None,
+    )
+
+
+def can_manage_document(user, doc: Document | None = None) -> bool:
+    """Withdraw a document, confirm its periodic review: the quality officer."""
+    return _signed_in(user) and user.has_role("officer")
+
+
+def can_manage_document_types(user) -> bool:
+    """Document types and numbering schemes: the administrator."""
+    return _signed_in(user) and user.has_role("admin")
