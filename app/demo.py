@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.people import services as people
 from app.people.models import Department, User
+from app.storage import FileStore, get_store
 
 DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed by `make run`; demo data only
 
@@ -41,8 +42,11 @@ USERS = [
 HEADS = {"GM": "gm", "QA": "approver", "CS": "cs_head", "OM": "om_head", "MK": "mk_head"}
 
 
-def seed(session: Session) -> list[str]:
-    """Create whatever of the demo organisation is missing; return what was added."""
+def seed(session: Session, store: FileStore | None = None) -> list[str]:
+    """Create whatever of the demo organisation is missing; return what was added.
+
+    ``store`` is where the demo documents' files go (default: the app's QDMS_DOCS_STORE).
+    """
     added: list[str] = []
     depts: dict[str, Department] = {}
     for code, name in DEPARTMENTS:
@@ -74,6 +78,13 @@ def seed(session: Session) -> list[str]:
             people.update_department(
                 session, None, dept, name=dept.name, head=users[head], is_active=dept.is_active
             )
+    from app.demo_documents import seed_documents  # it imports DEMO_PASSWORD from here
+
+    if store is None:
+        from flask import current_app
+
+        store = get_store(current_app)
+    added += seed_documents(session, store)
     return added
 
 
