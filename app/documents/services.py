@@ -910,8 +910,8 @@ def update_type(
     doc_type.name_en = _clean_text(
         name_en, "name_en", max_len=80, message=N_("Please give the name.")
     )
-    if not 1 <= int(level) <= 9:
-        raise ValidationFailed(N_("The level is 1 to 9."), fields={"level": N_("invalid")})
+    if not 0 <= int(level) <= 9:
+        raise ValidationFailed(N_("The level is 0 to 9."), fields={"level": N_("invalid")})
     if not 1 <= int(review_interval_months) <= 120:
         raise ValidationFailed(
             N_("The review interval is 1 to 120 months."),
