@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from datetime import date
 
 import click
 from flask import current_app
@@ -192,6 +193,44 @@ def check():
     click.echo(f"all {report.checked} stored files intact")
 
 
+@click.command("sweep")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Run as if it were this date (YYYY-MM-DD).",
+)
+@with_appcontext
+def sweep(today):
+    """Scheduled work: effective dates, review reminders; then send queued mail."""
+    from app.documents import reminders
+    from app.notifications.services import deliver_pending
+
+    day = today.date() if today else date.today()
+    report = unit_of_work(reminders.sweep)(db.session, day)
+    for item in report.made_effective:
+        click.echo(f"effective: {item}")
+    click.echo(
+        f"sweep {day.isoformat()}: {len(report.made_effective)} made effective, "
+        f"{report.reminders} reminders queued"
+    )
+    sent, failed = deliver_pending(
+        db.session, current_app.config["QDMS_SMTP_URL"], current_app.config["QDMS_MAIL_FROM"]
+    )
+    if current_app.config["QDMS_SMTP_URL"]:
+        click.echo(f"mail: {sent} sent, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
 def register_commands(app) -> None:
-    for command in (departments_cli, users_cli, tokens_cli, demo, demo_logins, verify, check):
+    for command in (
+        departments_cli,
+        users_cli,
+        tokens_cli,
+        demo,
+        demo_logins,
+        verify,
+        check,
+        sweep,
+    ):
         app.cli.add_command(command)

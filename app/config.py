@@ -24,6 +24,7 @@ _ENV = {
     "QDMS_SECRET_KEY": ("SECRET_KEY", str),
     "QDMS_TIMEZONE": ("QDMS_TIMEZONE", str),
     "QDMS_SMTP_URL": ("QDMS_SMTP_URL", str),
+    "QDMS_MAIL_FROM": ("QDMS_MAIL_FROM", str),
     "QDMS_INSTANCE_DIR": ("QDMS_INSTANCE_DIR", str),
     "QDMS_DEFAULT_LANGUAGE": ("QDMS_DEFAULT_LANGUAGE", str),
     "QDMS_SESSION_TIMEOUT_MINUTES": ("QDMS_SESSION_TIMEOUT_MINUTES", int),
@@ -46,7 +47,8 @@ def defaults() -> dict:
         "QDMS_INDEX_DIR": None,  # derived from the instance dir when unset
         "SECRET_KEY": None,  # generated and kept in the instance dir when unset
         "QDMS_TIMEZONE": "Asia/Shanghai",
-        "QDMS_SMTP_URL": None,
+        "QDMS_SMTP_URL": None,  # e.g. smtp://user:pass@host:587?starttls; unset: outbox only
+        "QDMS_MAIL_FROM": "qdms@localhost",
         "QDMS_DEFAULT_LANGUAGE": "zh_CN",
         "QDMS_ORGANISATION": "qdms",
         "QDMS_SESSION_TIMEOUT_MINUTES": 30,

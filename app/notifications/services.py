@@ -44,7 +44,10 @@ def queue(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     ):
         return None
-    with force_locale(recipient.language or None):
+    from flask import current_app
+
+    language = recipient.language or current_app.config["QDMS_DEFAULT_LANGUAGE"]
+    with force_locale(language):
         values = {
             k: gettext(v) if isinstance(v, str) and k.endswith("_label") else v
             for k, v in params.items()
