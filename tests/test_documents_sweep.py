@@ -52,7 +52,9 @@ def test_a_future_effective_date_is_reached_by_the_sweep(
 
 
 def test_review_reminders_at_30_and_10_days_and_when_overdue(runner, make_user, make_document):
-    officer = make_user("officer", roles=("officer",), department="QA", email="qa@example.com")
+    officer = make_user(
+        "officer", roles=("officer",), department="QA", email="qa@example.com", language="zh_CN"
+    )
     head = make_user("head", roles=("approver",), department="CS", language="en")
     cs = db.session.scalar(select(Department).where(Department.code == "CS"))
     cs.head = head
