@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.audit_trail.models import Event
 from app.documents.models import Document, Revision
 from app.extensions import db
+from app.notifications.models import OutboxMessage
 from app.signatures.models import Signature
 from app.storage import StoredBlob
 from tests.conftest import PASSWORD
@@ -96,6 +97,15 @@ def test_the_whole_workflow_through_the_api(client, team, make_docx):
     ]
     assert body["signatures"][1]["name"] == "陈建国"
     assert body["signatures"][1]["signed_at"].endswith("Z")
+
+    # the people asked to sign, then the author, were told by mail (the outbox)
+    mails = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(m.recipient.username, m.kind) for m in mails] == [
+        ("reviewer", "signature_requested"),
+        ("boss", "signature_requested"),
+        ("author", "revision_effective"),
+    ]
+    assert "QP-CS-001" in mails[0].subject and "A/0" in mails[0].subject
 
     doc = client.get("/api/v1/documents/QP-CS-001", headers=team["staff"]).get_json()
     assert doc["status"] == "effective" and doc["current_revision"] == "A/0"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.api import bp, paginate
 from app.api.schemas import PageSchema, UTCTime
-from app.documents import exports, services
+from app.documents import exports, notify, services
 from app.documents.models import DOCUMENT_STATUSES, Document, DocumentType, Revision
 from app.documents.permissions import (
     can_add_revision,
@@ -503,6 +503,7 @@ def submit_revision(number: str, rev: str):
     revision = _revision(number, rev)
     _allow(can_edit_revision(current_user, revision))
     data = _body()
+    previous = revision.status
     services.submit(
         db.session,
         current_user,
@@ -510,6 +511,7 @@ def submit_revision(number: str, rev: str):
         reviewers=_users(data, "reviewers"),
         approvers=_users(data, "approvers"),
     )
+    notify.revision_changed(db.session, revision, previous)
     db.session.commit()
     return _revision_json(revision)
 
@@ -550,6 +552,7 @@ def review_revision(number: str, rev: str):
     """
     revision = _revision(number, rev)
     data = _body()
+    previous = revision.status
     services.review(
         db.session,
         current_user,
@@ -558,6 +561,7 @@ def review_revision(number: str, rev: str):
         password=_text(data, "password") or "",
         comment=_text(data, "comment"),
     )
+    notify.revision_changed(db.session, revision, previous)
     db.session.commit()
     return _revision_json(revision)
 
@@ -598,6 +602,7 @@ def approve_revision(number: str, rev: str):
     """
     revision = _revision(number, rev)
     data = _body()
+    previous = revision.status
     services.approve(
         db.session,
         current_user,
@@ -606,6 +611,7 @@ def approve_revision(number: str, rev: str):
         effective_date=_date(data, "effective_date"),
         comment=_text(data, "comment"),
     )
+    notify.revision_changed(db.session, revision, previous)
     db.session.commit()
     return _revision_json(revision)
 

@@ -27,7 +27,7 @@ from wtforms import SelectChoice
 from app import docx_io
 from app.audit_trail.permissions import can_view_audit_trail
 from app.audit_trail.services import events_for
-from app.documents import exports, services
+from app.documents import exports, notify, services
 from app.documents.forms import (
     ApproveForm,
     CancelForm,
@@ -443,9 +443,15 @@ def _revision_action(revision: Revision, form, action, *, form_name: str, messag
         flash(message(revision), "success")
         return redirect(revision_url(revision))
 
+    def act():
+        previous = revision.status
+        result = action(revision)
+        notify.revision_changed(db.session, revision, previous)
+        return result
+
     return run_form(
         form,
-        lambda: action(revision),
+        act,
         on_success=done,
         render=lambda status: _render_revision(revision, status, **{form_name: form}),
     )
