@@ -18,6 +18,15 @@ PAGES = {
     "/admin/users": {r: 403 for r in ROLES if r != "admin"},
     "/admin/users/new": {r: 403 for r in ROLES if r != "admin"},
     "/admin/users/someone/edit": {r: 403 for r in ROLES if r != "admin"},
+    "/external": {},
+    "/external/EXT-0001": {},
+    "/external/EXT-0001/editions/1/file": {},
+    "/external/new": {r: 403 for r in ROLES if r != "officer"},
+    "/external/EXT-0001/edit": {r: 403 for r in ROLES if r != "officer"},
+    "/external/EXT-0001/editions/new": {r: 403 for r in ROLES if r != "officer"},
+    "/external/EXT-0001/checks/new": {r: 403 for r in ROLES if r != "officer"},
+    "/external/EXT-0001/citations/new": {r: 403 for r in ROLES if r != "officer"},
+    "/external/EXT-0001/withdraw": {r: 403 for r in ROLES if r != "officer"},
 }
 
 API = {
@@ -25,6 +34,9 @@ API = {
     "/api/v1/departments": {},
     "/api/v1/users": {},
     "/api/v1/audit-trail": {"author": 403, "approver": 403, "staff": 403},
+    "/api/v1/external-documents": {},
+    "/api/v1/external-documents/EXT-0001": {},
+    "/api/v1/external-documents/EXT-0001/editions/1/file": {},
 }
 
 # Endpoints that must not appear in the tables above: public or POST-only.
@@ -40,7 +52,45 @@ NOT_GET_PAGES = {
     "static",
     "bootstrap.static",
     "api.openapi",
+    "external.uncite",
+    "api.record_external_edition",
+    "api.record_external_check",
+    "api.withdraw_external_document",
+    "api.cite_external_document",
+    "api.uncite_external_document",
 }
+
+# Example values of URL variables, by path prefix: the objects the matrix fixtures create.
+URL_EXAMPLES = [
+    ("/external/", {"<number>": "EXT-0001", "<int:edition_id>": "1"}),
+    ("/api/v1/external-documents/", {"<number>": "EXT-0001", "<edition_id>": "1"}),
+]
+
+
+@pytest.fixture(autouse=True)
+def external_entry(app, make_user, make_docx, store):
+    """EXT-0001 with a stored copy of its edition (id 1), for the external routes."""
+    from app.extensions import db
+    from app.external import services
+    from app.uploads import check_upload
+
+    officer = make_user("matrix_officer", roles=("officer",), department="QA")
+    ext = services.register(
+        db.session,
+        officer,
+        reference="GB/T 19001-2016",
+        title="质量管理体系 要求",
+        publisher="SAC",
+        kind="standard",
+        department=officer.department,
+        holder=officer,
+        edition="2016",
+        upload=check_upload(make_docx(), "gbt19001.docx", max_bytes=10**6),
+        store=store,
+    )
+    db.session.commit()
+    assert (ext.number, ext.editions[0].id) == ("EXT-0001", 1)
+    return ext
 
 
 def test_the_matrix_covers_every_route(app):
@@ -50,6 +100,10 @@ def test_the_matrix_covers_every_route(app):
         if rule.endpoint in NOT_GET_PAGES:
             continue
         concrete = rule.rule.replace("<code>", "CS").replace("<username>", "someone")
+        for prefix, examples in URL_EXAMPLES:
+            if concrete.startswith(prefix):
+                for variable, value in examples.items():
+                    concrete = concrete.replace(variable, value)
         assert concrete in listed, f"{rule.rule} ({rule.endpoint}) is not in the permission matrix"
 
 

@@ -1,0 +1,1 @@
+"""External documents (外来文件): standards, regulations and customer specifications."""
