@@ -99,10 +99,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.dashboard.routes import bp as dashboard_bp
     from app.documents import api as documents_api  # noqa: F401
+    from app.documents.routes import bp as documents_bp
+    from app.external import api as external_api  # noqa: F401
+    from app.external.routes import bp as external_bp
     from app.people import api as people_api  # noqa: F401
     from app.people.routes import bp as people_bp
 
-    for bp in (auth_bp, dashboard_bp, people_bp, audit_bp):
+    for bp in (auth_bp, dashboard_bp, documents_bp, people_bp, audit_bp, external_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
     app.register_blueprint(api_pkg.bp)
@@ -112,6 +115,8 @@ def _register_template_helpers(app: Flask) -> None:
     from app.audit_trail.models import ACTION_LABELS
     from app.audit_trail.permissions import can_view_audit_trail
     from app.auth.forms import LanguageForm, LogoutForm
+    from app.documents import models as documents
+    from app.documents import permissions as document_permissions
     from app.i18n import LANGUAGE_NAMES, current_language, localtime
     from app.people.models import ROLE_LABELS
     from app.people.permissions import can_manage_people
@@ -126,6 +131,13 @@ def _register_template_helpers(app: Flask) -> None:
         MEANINGS=MEANINGS,
         ACTION_LABELS=ACTION_LABELS,
         current_language=current_language,
+        REVISION_STATUSES=documents.REVISION_STATUSES,
+        DOCUMENT_STATUSES=documents.DOCUMENT_STATUSES,
+        CONFIDENTIALITY=documents.CONFIDENTIALITY,
+        CHANGE_TYPES=documents.CHANGE_TYPES,
+        RETENTION_FROM=documents.RETENTION_FROM,
+        can_create_document=document_permissions.can_create_document,
+        can_manage_document_types=document_permissions.can_manage_document_types,
     )
 
     @app.context_processor

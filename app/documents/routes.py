@@ -286,11 +286,9 @@ def _render_document(doc: Document, status: int = 200, **forms):
 
 
 def _citations(doc: Document) -> list:
-    """External documents this document cites (the external register, when installed)."""
-    try:
-        from app.external.services import cited_by_document
-    except ImportError:
-        return []
+    """External documents this document cites."""
+    from app.external.services import cited_by_document
+
     return cited_by_document(db.session, doc)
 
 
