@@ -85,6 +85,9 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
 
         store = get_store(current_app)
     added += seed_documents(session, store)
+    from app.external.demo import seed as seed_external
+
+    added += seed_external(session)
     return added
 
 

@@ -100,3 +100,32 @@ def test_review_reminders_at_30_and_10_days_and_when_overdue(runner, make_user, 
     )
     db.session.commit()
     assert "0 reminders" in _sweep(runner, due + timedelta(days=15))
+
+
+def test_the_holder_is_reminded_of_a_due_currency_check(runner, make_user):
+    from app.external import services as external
+
+    holder = make_user("keeper", roles=("officer",), department="QA", language="zh_CN")
+    ext = external.register(
+        db.session,
+        holder,
+        reference="GB/T 19001-2016",
+        title="质量管理体系 要求",
+        publisher="SAC",
+        kind="standard",
+        department=holder.department,
+        holder=holder,
+        edition="2016",
+    )
+    db.session.commit()
+    due = ext.next_check_date
+    assert "0 reminders" in _sweep(runner, due - timedelta(days=1))
+    assert "1 reminders" in _sweep(runner, due)
+    assert "0 reminders" in _sweep(runner, due + timedelta(days=2))
+    assert "1 reminders" in _sweep(runner, due + timedelta(days=7))
+    db.session.expire_all()
+    mails = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "currency_check_due")
+    ).all()
+    assert len(mails) == 2 and all(m.recipient.username == "keeper" for m in mails)
+    assert "GB/T 19001-2016" in mails[0].subject

@@ -92,10 +92,38 @@ def remind_reviews(session: Session, today: date) -> int:
     return queued
 
 
+def remind_currency_checks(session: Session, today: date) -> int:
+    """External documents whose "check for a newer edition" date has come: their holder
+    is reminded once per due date, and again each week it stays undone."""
+    from app.external.services import due_currency_checks
+
+    queued = 0
+    for ext in due_currency_checks(session, today):
+        week = (today - ext.next_check_date).days // 7
+        message = mail.queue(
+            session,
+            ext.holder,
+            kind="currency_check_due",
+            subject=N_("Check for a newer edition: %(number)s %(reference)s"),
+            body=N_(
+                "The check for a newer edition of %(reference)s %(title)s (%(number)s) was "
+                "due on %(day)s. Please check with the publisher and record the result."
+            ),
+            object_ref=f"external:{ext.number}",
+            dedupe_key=f"currency:{ext.number}:{ext.next_check_date}:w{week}:{ext.holder_id}",
+            number=ext.number,
+            reference=ext.reference,
+            title=ext.title,
+            day=ext.next_check_date.isoformat(),
+        )
+        queued += message is not None
+    return queued
+
+
 def sweep(session: Session, today: date) -> SweepReport:
     report = SweepReport()
     for revision in services.run_due_effective(session, today):
         notify.revision_changed(session, revision, "approved")
         report.made_effective.append(f"{revision.document.number} {revision.label}")
-    report.reminders = remind_reviews(session, today)
+    report.reminders = remind_reviews(session, today) + remind_currency_checks(session, today)
     return report
