@@ -238,3 +238,18 @@ def test_document_types_page_is_for_the_administrator(client, login_as):
     )
     assert r.status_code == 302
     assert "SS-{dept}-{seq:02}" in _html(client.get("/admin/document-types"))
+
+
+def test_the_dashboard_counts_my_work_and_what_is_due(
+    client, login_as, make_user, make_document, store, make_docx
+):
+    _in_review(make_user, make_document, store, make_docx)
+    make_document(title="文件控制程序", effective=True)
+    login_as("boss")
+    page = _html(client.get("/"))
+    assert 'id="count-signatures-waiting">1<' in page
+    assert 'id="count-effective">1<' in page
+    assert "count-reviews-due" not in page  # for the quality officer only
+    _as(client, login_as, "qa", roles=("officer",), department="QA")
+    page = _html(client.get("/"))
+    assert 'id="count-reviews-due">0<' in page and 'id="count-currency-checks-due">0<' in page

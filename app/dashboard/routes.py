@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from app.audit_trail.models import Event
 from app.audit_trail.permissions import can_view_audit_trail
+from app.documents import services as documents
+from app.documents.models import Document
+from app.documents.permissions import can_manage_document, visible_documents
 from app.extensions import db
 from app.people.models import Department, User
 
@@ -21,6 +26,20 @@ def index():
             select(func.count()).where(Department.is_active.is_(True))
         ),
     }
+    work = documents.my_work(db.session, current_user)
+    counts["signatures_waiting"] = len(work["reviews"]) + len(work["approvals"])
+    counts["drafts"] = len(work["drafts"])
+    counts["effective"] = db.session.scalar(
+        select(func.count(Document.id)).where(
+            Document.status == "effective", visible_documents(current_user)
+        )
+    )
+    if can_manage_document(current_user):
+        from app.external.services import due_currency_checks
+
+        today = date.today()
+        counts["reviews_due"] = len(documents.reviews_due(db.session, today))
+        counts["currency_checks_due"] = len(due_currency_checks(db.session, today))
     recent = []
     if can_view_audit_trail(current_user):
         counts["events"] = db.session.scalar(select(func.count(Event.id)))
