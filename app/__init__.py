@@ -102,10 +102,19 @@ def _register_blueprints(app: Flask) -> None:
     from app.documents.routes import bp as documents_bp
     from app.external import api as external_api  # noqa: F401
     from app.external.routes import bp as external_bp
+    from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api  # noqa: F401
     from app.people.routes import bp as people_bp
 
-    for bp in (auth_bp, dashboard_bp, documents_bp, people_bp, audit_bp, external_bp):
+    for bp in (
+        auth_bp,
+        dashboard_bp,
+        documents_bp,
+        people_bp,
+        audit_bp,
+        external_bp,
+        notifications_bp,
+    ):
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
     app.register_blueprint(api_pkg.bp)

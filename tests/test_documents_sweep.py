@@ -129,3 +129,14 @@ def test_the_holder_is_reminded_of_a_due_currency_check(runner, make_user):
     ).all()
     assert len(mails) == 2 and all(m.recipient.username == "keeper" for m in mails)
     assert "GB/T 19001-2016" in mails[0].subject
+
+
+def test_the_administrator_reads_the_outbox(client, login_as, make_user, runner, make_document):
+    make_user("officer", roles=("officer",), department="QA", email="qa@example.com")
+    doc = make_document(effective=True)
+    _sweep(runner, doc.review_due_date)
+    login_as("root", roles=("admin",))
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert f"Periodic review overdue: {doc.number}" not in page  # due today, not overdue
+    assert f"Periodic review due {doc.review_due_date}: {doc.number}" in page
+    assert "qa@example.com" in page

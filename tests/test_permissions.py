@@ -30,6 +30,7 @@ PAGES = {
     "/master-list": {},
     "/admin/document-types": {r: 403 for r in ROLES if r != "admin"},
     "/admin/document-types/QP/edit": {r: 403 for r in ROLES if r != "admin"},
+    "/admin/outbox": {r: 403 for r in ROLES if r != "admin"},
     "/external": {},
     "/external/EXT-0001": {},
     "/external/EXT-0001/editions/1/file": {},

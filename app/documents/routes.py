@@ -8,6 +8,7 @@ service call through ``app.web.run_form`` (commit, or roll back and show the err
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -383,6 +384,14 @@ def revision_url(revision: Revision, endpoint: str = "documents.revision", **kw)
     return url_for(endpoint, number=revision.document.number, rev=revision.path_label, **kw)
 
 
+@lru_cache(maxsize=64)
+def _docx_html(store_root: str, sha256: str) -> str:
+    """The .docx as HTML; stored files never change, so the conversion is kept by hash."""
+    from app.storage import FileStore
+
+    return docx_io.to_html(FileStore(store_root).read(sha256))
+
+
 def _render_revision(revision: Revision, status: int = 200, **forms):
     doc = revision.document
     task = pending_task(current_user, revision)
@@ -398,7 +407,7 @@ def _render_revision(revision: Revision, status: int = 200, **forms):
         submit_form.approvers.choices = _people_choices(role="approver", exclude=revision.author_id)
     content_html = None
     if revision.file_kind == "docx" and revision.file_sha256:
-        content_html = docx_io.to_html(get_store(current_app).read(revision.file_sha256))
+        content_html = _docx_html(current_app.config["QDMS_DOCS_STORE"], revision.file_sha256)
     return render_template(
         "documents/revision.html",
         doc=doc,
