@@ -138,3 +138,32 @@ def test_login_language_switch_and_logout_in_chromium(app, live_server, make_use
             browser.close()
 
     assert problems == [], "browser reported errors:\n" + "\n".join(problems)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_administration_menu_opens_in_chromium(app, live_server, make_user):
+    """Does the navbar's Administration menu open (Bootstrap's script, no Popper needed in a
+    navbar, nothing blocked by the CSP) and lead to its pages?"""
+    from playwright.sync_api import expect, sync_playwright
+
+    make_user("root", roles=("admin",), full_name="Root Admin")
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = _watch(browser.new_context(locale="en-US"), problems)
+            page.goto(f"{live_server}/login")
+            page.fill("#username", "root")
+            page.fill("#password", PASSWORD)
+            page.click("#login-submit")
+            outbox = page.get_by_role("link", name="Mail outbox")
+            expect(outbox).to_be_hidden()
+            page.click("#nav-admin")
+            expect(outbox).to_be_visible()
+            outbox.click()
+            page.wait_for_url(f"{live_server}/admin/outbox")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Mail outbox")
+        finally:
+            browser.close()
+    assert problems == [], "browser reported errors:\n" + "\n".join(problems)
