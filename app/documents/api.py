@@ -143,7 +143,7 @@ class MasterListSchema(Schema):
 
 def _document(number: str) -> Document:
     try:
-        doc = services.get_document(db.session, number)
+        doc = services.get_document(db.session, number, with_history=True)
     except NotFound:
         abort(404)
     if not can_view_document(current_user, doc):

@@ -52,6 +52,7 @@ from app.documents.permissions import (
     can_view_document,
     can_view_revision,
     pending_task,
+    visible_documents,
 )
 from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -77,7 +78,7 @@ def require_login():
 
 def _load_document(number: str) -> Document:
     try:
-        doc = services.get_document(db.session, number)
+        doc = services.get_document(db.session, number, with_history=True)
     except NotFound:
         abort(404)
     if not can_view_document(current_user, doc):
@@ -261,10 +262,12 @@ def new():
 
 def _render_document(doc: Document, status: int = 200, **forms):
     revisions = [r for r in doc.revisions if can_view_revision(current_user, r)]
+    # filtered in SQL: can_view_document would load each child's revisions
     children = db.session.scalars(
-        select(Document).where(Document.parent_id == doc.id).order_by(Document.number)
+        select(Document)
+        .where(Document.parent_id == doc.id, visible_documents(current_user))
+        .order_by(Document.number)
     ).all()
-    children = [c for c in children if can_view_document(current_user, c)]
     events = []
     if can_view_audit_trail(current_user, doc.ref):
         events = db.session.scalars(events_for(doc.ref, newest_first=True).limit(200)).all()

@@ -20,7 +20,7 @@ import string
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
@@ -186,8 +186,19 @@ def get_type(session: Session, code: str) -> DocumentType:
     return doc_type
 
 
-def get_document(session: Session, number: str) -> Document:
-    doc = session.scalar(select(Document).where(Document.number == (number or "").strip()))
+# A document's revisions with their authors, signatures and participants: a fixed number of
+# queries however long the history (the document page and API show them all; without this
+# each revision lazily loads its own, benchmarks/documents.py counts them).
+WITH_HISTORY = selectinload(Document.revisions).options(
+    joinedload(Revision.author),
+    selectinload(Revision.signatures),
+    selectinload(Revision.participants).joinedload(RevisionParticipant.user),
+)
+
+
+def get_document(session: Session, number: str, *, with_history: bool = False) -> Document:
+    stmt = select(Document).where(Document.number == (number or "").strip())
+    doc = session.scalar(stmt.options(WITH_HISTORY) if with_history else stmt)
     if doc is None:
         raise NotFound(N_("No document %(number)s."), number=number)
     return doc
@@ -758,21 +769,32 @@ def documents_query(
 
     Relationships shown in lists are loaded with the rows (no query per row).
     """
-    from sqlalchemy.orm import joinedload
+    stmt = select(Document).options(
+        joinedload(Document.type),
+        joinedload(Document.department),
+        joinedload(Document.current_revision).defer(Revision.text),
+        joinedload(Document.parent),
+    )
+    return _narrow(stmt, user, type_code=type_code, department=department, status=status, q=q)
 
+
+def _narrow(
+    stmt,
+    user: User,
+    *,
+    type_code: str | None,
+    department: str | None,
+    status: str | None,
+    q: str | None,
+):
+    """``stmt``, a select from ``document``, narrowed to what ``user`` may see and to the
+    filters; ordered by number."""
     from app.documents.permissions import visible_documents
 
     stmt = (
-        select(Document)
-        .join(Document.type)
+        stmt.join(Document.type)
         .join(Document.department)
         .where(visible_documents(user), DocumentType.is_external.is_(False))
-        .options(
-            joinedload(Document.type),
-            joinedload(Document.department),
-            joinedload(Document.current_revision),
-            joinedload(Document.parent),
-        )
         .order_by(Document.number)
     )
     if type_code:
@@ -816,26 +838,48 @@ def master_list(
 
     By default the documents in force; ``status=None`` lists every status.
     """
-    stmt = documents_query(user, type_code=type_code, department=department, status=status, q=q)
-    rows = []
-    for doc in session.scalars(stmt).unique():
-        current = doc.current_revision
-        rows.append(
-            {
-                "number": doc.number,
-                "title": doc.title,
-                "type": doc.type.code,
-                "level": doc.type.level,
-                "department": doc.department.code,
-                "department_name": doc.department.name,
-                "revision": current.label if current else None,
-                "effective_date": current.effective_date if current else None,
-                "review_due_date": doc.review_due_date,
-                "parent": doc.parent.number if doc.parent else None,
-                "status": doc.status,
-            }
+    # Columns, not Document objects with their type, department, revision and parent: the
+    # list runs to thousands of rows, and building those objects took ten times as long as
+    # the query itself (benchmarks/documents.py). Aliases, so that the permission filter's
+    # subqueries on revision and document do not correlate to these joins.
+    current, parent = aliased(Revision), aliased(Document)
+    stmt = (
+        select(
+            Document.number,
+            Document.title,
+            DocumentType.code.label("type"),
+            DocumentType.level,
+            Department.code.label("department"),
+            Department.name.label("department_name"),
+            current.major,
+            current.minor,
+            current.effective_date,
+            Document.review_due_date,
+            parent.number.label("parent"),
+            Document.status,
         )
-    return rows
+        .select_from(Document)
+        .outerjoin(current, current.id == Document.current_revision_id)
+        .outerjoin(parent, parent.id == Document.parent_id)
+    )
+    stmt = _narrow(stmt, user, type_code=type_code, department=department, status=status, q=q)
+    return [
+        {
+            "number": row.number,
+            "title": row.title,
+            "type": row.type,
+            "level": row.level,
+            "department": row.department,
+            "department_name": row.department_name,
+            # Revision.label
+            "revision": f"{row.major}/{row.minor}" if row.major is not None else None,
+            "effective_date": row.effective_date,
+            "review_due_date": row.review_due_date,
+            "parent": row.parent,
+            "status": row.status,
+        }
+        for row in session.execute(stmt)
+    ]
 
 
 def my_work(session: Session, user: User) -> dict[str, list]:
