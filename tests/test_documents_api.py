@@ -344,3 +344,21 @@ def test_document_types_are_edited_by_the_administrator(client, team, api_token)
     )
     assert r.get_json()["number"] == f"WI-CS-{date.today().year}-001"
     assert r.get_json()["review_interval_months"] == 12
+
+
+def test_an_unknown_or_hidden_parent_is_a_field_error(client, team, make_document, make_user):
+    qa_author = make_user("qa_author", roles=("author",), department="QA")
+    hidden = make_document(
+        department="QA",
+        title="保密程序",
+        confidentiality="confidential",
+        effective=True,
+        author=qa_author,
+    )
+    for parent in ("QP-XX-999", hidden.number):
+        r = client.post(
+            "/api/v1/documents",
+            json={"type": "F", "title": "登记表", "parent": parent},
+            headers=team["author"],
+        )
+        assert r.status_code == 400 and "parent" in r.get_json()["error"]["fields"], parent

@@ -19,7 +19,6 @@ from app.documents.permissions import (
     can_edit_revision,
     can_manage_document,
     can_manage_document_types,
-    can_view_document,
     can_view_revision,
 )
 from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
@@ -142,24 +141,11 @@ class MasterListSchema(Schema):
 
 
 def _document(number: str) -> Document:
-    try:
-        doc = services.get_document(db.session, number, with_history=True)
-    except NotFound:
-        abort(404)
-    if not can_view_document(current_user, doc):
-        abort(404)
-    return doc
+    return services.visible_document(db.session, current_user, number)
 
 
 def _revision(number: str, rev: str) -> Revision:
-    doc = _document(number)
-    try:
-        revision = services.get_revision(doc, rev)
-    except NotFound:
-        abort(404)
-    if not can_view_revision(current_user, revision):
-        abort(404)
-    return revision
+    return services.visible_revision(db.session, current_user, number, rev)
 
 
 def _allow(permitted: bool) -> None:
@@ -328,12 +314,13 @@ def create_document():
                 code=data["department"],
             ) from None
     parent_number = _text(data, "parent")
-    if parent_number:
-        _document(parent_number)  # a parent the caller cannot see does not exist for them
+    parent = (
+        services.visible_parent(db.session, current_user, parent_number) if parent_number else None
+    )
     if department is not None:
         _allow(can_create_in(current_user, department))
-    elif parent_number:
-        _allow(can_create_in(current_user, _document(parent_number).department))
+    elif parent is not None:
+        _allow(can_create_in(current_user, parent.department))
     else:
         _allow(can_create_in(current_user, current_user.department))
     doc = services.create_document(

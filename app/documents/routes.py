@@ -77,24 +77,11 @@ def require_login():
 
 
 def _load_document(number: str) -> Document:
-    try:
-        doc = services.get_document(db.session, number, with_history=True)
-    except NotFound:
-        abort(404)
-    if not can_view_document(current_user, doc):
-        abort(404)  # never reveal that it exists
-    return doc
+    return services.visible_document(db.session, current_user, number)
 
 
 def _load_revision(number: str, rev: str) -> Revision:
-    doc = _load_document(number)
-    try:
-        revision = services.get_revision(doc, rev)
-    except NotFound:
-        abort(404)
-    if not can_view_revision(current_user, revision):
-        abort(404)
-    return revision
+    return services.visible_revision(db.session, current_user, number, rev)
 
 
 def _require(permitted: bool) -> None:
@@ -231,7 +218,7 @@ def new():
         department = None
         parent_number = (form.parent.data or "").strip().upper() or None
         if parent_number:
-            department = _load_document(parent_number).department
+            department = services.visible_parent(db.session, current_user, parent_number).department
         elif form.department.data:
             department = people.get_department(db.session, form.department.data)
         if department is not None and not can_create_in(current_user, department):

@@ -215,6 +215,36 @@ def get_revision(document: Document, path_label: str) -> Revision:
     return (live or matches)[-1]
 
 
+def visible_document(session: Session, user: User, number: str) -> Document:
+    """The document with its history, for a reader who may see it; otherwise NotFound
+    (404), as if it did not exist — never reveal what a user may not open."""
+    from app.documents.permissions import can_view_document
+
+    doc = get_document(session, number, with_history=True)
+    if not can_view_document(user, doc):
+        raise NotFound(N_("No document %(number)s."), number=number)
+    return doc
+
+
+def visible_parent(session: Session, user: User, number: str) -> Document:
+    """A parent named in a form or request: unknown or invisible is a field error."""
+    try:
+        return visible_document(session, user, number)
+    except NotFound as err:
+        raise ValidationFailed(
+            err.message, fields={"parent": N_("invalid")}, **err.params
+        ) from None
+
+
+def visible_revision(session: Session, user: User, number: str, path_label: str) -> Revision:
+    from app.documents.permissions import can_view_revision
+
+    revision = get_revision(visible_document(session, user, number), path_label)
+    if not can_view_revision(user, revision):
+        raise NotFound(N_("No revision %(label)s of %(number)s."), label=path_label, number=number)
+    return revision
+
+
 def _clean_text(value: str | None, field: str, *, max_len: int, message: str) -> str:
     value = (value or "").strip()
     if not value:
