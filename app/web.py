@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash
+from flask import current_app, flash
 
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
+from app.uploads import CheckedFile, check_upload
+
+
+def checked_upload(storage) -> CheckedFile | None:
+    """An uploaded file (a form field's data or ``request.files[...]``) checked by its
+    content against QDMS_MAX_UPLOAD_MB; None when no file was chosen."""
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    limit = current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024
+    return check_upload(storage.read(), storage.filename, max_bytes=limit)
 
 
 def show_error(form, err: DomainError) -> None:

@@ -25,7 +25,7 @@ from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.people import services as people
 from app.storage import get_store
-from app.uploads import check_upload
+from app.web import checked_upload
 
 
 class SignatureSchema(Schema):
@@ -408,14 +408,7 @@ def add_revision(number: str):
     doc = _document(number)
     _allow(can_add_revision(current_user, doc))
     data = _body()
-    upload = None
-    if "file" in request.files:
-        file = request.files["file"]
-        upload = check_upload(
-            file.read(),
-            file.filename,
-            max_bytes=current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024,
-        )
+    upload = checked_upload(request.files.get("file"))
     summary = _text(data, "change_summary")
     reason = _text(data, "change_reason")
     revision = services.add_revision(
@@ -674,14 +667,9 @@ def replace_revision_file(number: str, rev: str):
     """
     revision = _revision(number, rev)
     _allow(can_edit_revision(current_user, revision))
-    file = request.files.get("file")
-    if file is None:
+    upload = checked_upload(request.files.get("file"))
+    if upload is None:
         raise ValidationFailed(N_("Please choose a file."), fields={"file": N_("required")})
-    upload = check_upload(
-        file.read(),
-        file.filename,
-        max_bytes=current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024,
-    )
     services.replace_file(db.session, current_user, revision, get_store(current_app), upload)
     db.session.commit()
     return _revision_json(revision)

@@ -59,8 +59,7 @@ from app.extensions import db
 from app.people import services as people
 from app.people.models import User, UserRole
 from app.storage import get_store
-from app.uploads import check_upload
-from app.web import run_form
+from app.web import checked_upload, run_form
 
 bp = Blueprint("documents", __name__)
 
@@ -87,15 +86,6 @@ def _load_revision(number: str, rev: str) -> Revision:
 def _require(permitted: bool) -> None:
     if not permitted:
         abort(403)
-
-
-def _upload(field):
-    """A checked upload from a FileField, or None when no file was chosen."""
-    storage = field.data
-    if storage is None or not getattr(storage, "filename", ""):
-        return None
-    limit = current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024
-    return check_upload(storage.read(), storage.filename, max_bytes=limit)
 
 
 def _type_choices():
@@ -342,7 +332,7 @@ def new_revision(number: str):
     first = not doc.revisions or all(r.status == "cancelled" for r in doc.revisions)
 
     def create():
-        upload = _upload(form.file) if form.source.data == "upload" else None
+        upload = checked_upload(form.file.data) if form.source.data == "upload" else None
         return services.add_revision(
             db.session,
             current_user,
@@ -461,7 +451,7 @@ def replace_file(number: str, rev: str):
     form = ReplaceFileForm()
 
     def act(revision):
-        upload = _upload(form.file)
+        upload = checked_upload(form.file.data)
         if upload is None:
             raise ValidationFailed(N_("Please choose a file."), fields={"file": N_("required")})
         return services.replace_file(

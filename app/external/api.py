@@ -18,7 +18,7 @@ from app.external import services
 from app.external.models import FILE_MIMETYPES, ExternalDocument
 from app.external.permissions import can_manage_external, can_view_external
 from app.storage import get_store
-from app.uploads import CheckedFile, check_upload
+from app.web import checked_upload
 
 # Output -------------------------------------------------------------------------
 
@@ -170,15 +170,6 @@ def _body(schema: Schema) -> dict:
         raise ValidationFailed(N_("Some fields are missing or invalid."), fields=problems) from err
 
 
-def _upload() -> CheckedFile | None:
-    storage = request.files.get("file")
-    if storage is None or not storage.filename:
-        return None
-    return check_upload(
-        storage.read(), storage.filename, max_bytes=current_app.config["MAX_CONTENT_LENGTH"]
-    )
-
-
 def _readable() -> None:
     if not can_view_external(current_user):
         abort(403)
@@ -286,7 +277,7 @@ def create_external_document():
         effective_on=body["effective_on"],
         received_on=body["received_on"],
         note=body["note"],
-        upload=_upload(),
+        upload=checked_upload(request.files.get("file")),
         store=get_store(current_app),
     )
     db.session.commit()
@@ -354,7 +345,7 @@ def record_external_edition(number: str):
         db.session,
         current_user,
         ext,
-        upload=_upload(),
+        upload=checked_upload(request.files.get("file")),
         store=get_store(current_app),
         **body,
     )

@@ -46,8 +46,7 @@ from app.external.permissions import can_manage_external, can_view_external
 from app.people.models import User
 from app.people.services import departments
 from app.storage import get_store
-from app.uploads import CheckedFile, check_upload
-from app.web import run_form
+from app.web import checked_upload, run_form
 
 bp = Blueprint("external", __name__, url_prefix="/external")
 
@@ -96,16 +95,6 @@ def _user_choices():
     return [SelectChoice("", "—")] + [
         SelectChoice(u.username, f"{u.full_name} ({u.username})") for u in users
     ]
-
-
-def _upload(field) -> CheckedFile | None:
-    """The uploaded copy of an edition, checked by content; None when no file was chosen."""
-    storage = field.data
-    if storage is None or not getattr(storage, "filename", ""):
-        return None
-    return check_upload(
-        storage.read(), storage.filename, max_bytes=current_app.config["MAX_CONTENT_LENGTH"]
-    )
 
 
 def _to_detail(ext: ExternalDocument):
@@ -198,7 +187,7 @@ def new():
             effective_on=form.effective_on.data,
             received_on=form.received_on.data,
             note=form.note.data,
-            upload=_upload(form.file),
+            upload=checked_upload(form.file.data),
             store=get_store(current_app),
         )
 
@@ -285,7 +274,7 @@ def edition_new(number: str):
             effective_on=form.effective_on.data,
             received_on=form.received_on.data,
             note=form.note.data,
-            upload=_upload(form.file),
+            upload=checked_upload(form.file.data),
             store=get_store(current_app),
         )
 
