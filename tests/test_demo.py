@@ -139,3 +139,38 @@ def test_demo_documents_cover_every_state_and_seed_once(app, store):
     assert seed(db.session, store) == []
     db.session.commit()
     assert (_count(Document), _count(Revision), _count(Signature), _count(Event)) == counts
+
+
+def test_every_demo_page_opens_for_every_kind_of_user(app, store, client):
+    """With the demo organisation, does every document, revision, external document and
+    list page answer 200 or 404 (never a 500) for the officer, staff, an approver, the
+    auditor and the administrator — in Chinese and in English?"""
+    from app.demo import DEMO_PASSWORD
+    from app.external.models import ExternalDocument
+
+    seed(db.session, store)
+    db.session.commit()
+    paths = ["/", "/documents", "/my-work", "/master-list", "/external", "/audit-trail"]
+    for doc in db.session.scalars(select(Document)):
+        paths.append(f"/documents/{doc.number}")
+        paths += [f"/documents/{doc.number}/revisions/{r.path_label}" for r in doc.revisions]
+    paths += [f"/external/{n}" for n in db.session.scalars(select(ExternalDocument.number))]
+    seen = Counter()
+    for username, language in (
+        ("officer", "zh_CN"),
+        ("staff", "en"),
+        ("cs_head", "zh_CN"),
+        ("auditor", "en"),
+        ("admin", "zh_CN"),
+    ):
+        r = client.form_post("/login", {"username": username, "password": DEMO_PASSWORD})
+        assert r.status_code == 302, username
+        client.form_post("/profile/language", {"language": language})
+        for path in paths:
+            status = client.get(path).status_code
+            assert status in (200, 403, 404), (username, path, status)
+            seen[(username, status)] += 1
+        client.form_post("/logout")
+    # officers and auditors open everything; staff are kept out of drafts and history
+    assert seen[("officer", 404)] == 0 and seen[("auditor", 404)] == 0
+    assert seen[("staff", 404)] > 0 and seen[("staff", 200)] > 20

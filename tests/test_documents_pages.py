@@ -253,3 +253,29 @@ def test_the_dashboard_counts_my_work_and_what_is_due(
     _as(client, login_as, "qa", roles=("officer",), department="QA")
     page = _html(client.get("/"))
     assert 'id="count-reviews-due">0<' in page and 'id="count-currency-checks-due">0<' in page
+
+
+def test_the_document_page_links_the_external_documents_it_cites(
+    client, login_as, make_user, make_document
+):
+    from app.external import services as external
+
+    officer = make_user("qa", roles=("officer",), department="QA")
+    doc = make_document(title="质量手册", effective=True)
+    ext = external.register(
+        db.session,
+        officer,
+        reference="GB/T 19001-2016",
+        title="质量管理体系 要求",
+        publisher="SAC",
+        kind="standard",
+        department=officer.department,
+        holder=officer,
+        edition="2016",
+    )
+    external.cite(db.session, officer, ext, doc.number)
+    db.session.commit()
+    login_as("staffer")
+    r = client.get(f"/documents/{doc.number}")
+    assert r.status_code == 200
+    assert f'href="/external/{ext.number}"' in _html(r) and "GB/T 19001-2016" in _html(r)
