@@ -64,6 +64,7 @@ from app.web import checked_upload, run_form
 bp = Blueprint("documents", __name__)
 
 PER_PAGE = 50
+RECENT_EVENTS = 10  # on the document page; the audit-trail page has them all
 
 
 @bp.before_request
@@ -247,7 +248,9 @@ def _render_document(doc: Document, status: int = 200, **forms):
     ).all()
     events = []
     if can_view_audit_trail(current_user, doc.ref):
-        events = db.session.scalars(events_for(doc.ref, newest_first=True).limit(200)).all()
+        events = db.session.scalars(
+            events_for(doc.ref, newest_first=True).limit(RECENT_EVENTS)
+        ).all()
     manage = can_manage_document(current_user, doc)
     return render_template(
         "documents/show.html",
