@@ -814,7 +814,8 @@ def master_list():
         401:
           $ref: '#/components/responses/Unauthorized'
     """
-    rows = exports.master_list_rows(request.args)
+    filters = exports.master_list_filters(request.args)
+    rows = services.master_list(db.session, current_user, **filters)
     fmt = request.args.get("format", "json")
     if fmt == "json":
         items = MasterListRowSchema(many=True).dump(rows)

@@ -12,12 +12,10 @@ from datetime import date
 
 from flask import current_app, send_file
 from flask_babel import gettext
-from flask_login import current_user
 
 from app.documents import services
 from app.documents.models import DOCUMENT_STATUSES, Revision
 from app.errors import N_, ValidationFailed
-from app.extensions import db
 from app.storage import get_store
 
 MIMETYPES = {
@@ -53,10 +51,6 @@ def master_list_filters(args) -> dict:
         "status": None if status == "all" else status,
         "q": args.get("q") or None,
     }
-
-
-def master_list_rows(args) -> list[dict]:
-    return services.master_list(db.session, current_user, **master_list_filters(args))
 
 
 def _cells(rows: list[dict]):

@@ -161,20 +161,16 @@ def index():
 
 @bp.get("/master-list")
 def master_list():
+    # A bad status or format is a ValidationFailed: a 400 page in the user's language.
+    filters = exports.master_list_filters(request.args)
+    rows = services.master_list(db.session, current_user, **filters)
     fmt = request.args.get("format", "html")
-    try:
-        rows = exports.master_list_rows(request.args)
-    except ValidationFailed:
-        abort(400)
     if fmt != "html":
-        try:
-            return exports.master_list_download(rows, fmt)
-        except ValidationFailed:
-            abort(400)
+        return exports.master_list_download(rows, fmt)
     return render_template(
         "documents/master_list.html",
         rows=rows,
-        filters=exports.master_list_filters(request.args),
+        filters=filters,
         status_arg=request.args.get("status") or "effective",
         types=_type_choices(),
         departments=_department_choices(),
