@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.dashboard.routes import bp as dashboard_bp
+    from app.distribution import api as distribution_api  # noqa: F401
     from app.documents import api as documents_api  # noqa: F401
     from app.documents.routes import bp as documents_bp
     from app.external import api as external_api  # noqa: F401

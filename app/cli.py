@@ -201,7 +201,7 @@ def check():
 )
 @with_appcontext
 def sweep(today):
-    """Scheduled work: effective dates, review reminders; then send queued mail."""
+    """Scheduled work: effective dates, overdue acknowledgements, reminders; then send mail."""
     from app.documents import reminders
     from app.notifications.services import deliver_pending
 
@@ -211,6 +211,7 @@ def sweep(today):
         click.echo(f"effective: {item}")
     click.echo(
         f"sweep {day.isoformat()}: {len(report.made_effective)} made effective, "
+        f"{report.overdue_acknowledgements} acknowledgements overdue, "
         f"{report.reminders} reminders queued"
     )
     sent, failed = deliver_pending(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, current_app, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from app.api import bp, paginate
+from app.api.inputs import allow as _allow
+from app.api.inputs import body as _body
+from app.api.inputs import day as _date
+from app.api.inputs import flag as _flag
+from app.api.inputs import integer as _int
+from app.api.inputs import text as _text
 from app.api.schemas import PageSchema, UTCTime
 from app.documents import exports, notify, services
 from app.documents.models import DOCUMENT_STATUSES, Document, DocumentType, Revision
@@ -21,7 +25,7 @@ from app.documents.permissions import (
     can_manage_document_types,
     can_view_revision,
 )
-from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
+from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db
 from app.people import services as people
 from app.storage import get_store
@@ -146,69 +150,6 @@ def _document(number: str) -> Document:
 
 def _revision(number: str, rev: str) -> Revision:
     return services.visible_revision(db.session, current_user, number, rev)
-
-
-def _allow(permitted: bool) -> None:
-    if not permitted:
-        raise PermissionDenied(N_("You do not have permission to do this."))
-
-
-def _body() -> dict:
-    """The JSON body, or the form fields of a multipart request; a clear 400 otherwise."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise ValidationFailed(N_("The request body must be a JSON object."))
-        return data
-    return request.form.to_dict()
-
-
-def _text(data: dict, name: str) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(
-            N_("%(name)s must be text."), fields={name: N_("invalid")}, name=name
-        )
-    return value
-
-
-def _flag(data: dict, name: str, default: bool = False) -> bool:
-    value = data.get(name, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no", ""):
-        return value.lower() in ("true", "1", "yes")
-    raise ValidationFailed(
-        N_("%(name)s must be true or false."), fields={name: N_("invalid")}, name=name
-    )
-
-
-def _int(data: dict, name: str) -> int | None:
-    value = data.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(
-            N_("%(name)s must be a whole number."), fields={name: N_("invalid")}, name=name
-        ) from None
-
-
-def _date(data: dict, name: str) -> date | None:
-    value = data.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed(
-            N_("%(name)s must be a date (YYYY-MM-DD)."), fields={name: N_("invalid")}, name=name
-        ) from None
 
 
 def _users(data: dict, name: str) -> list:

@@ -40,6 +40,17 @@ def _involved_in(user, revision: Revision) -> bool:
     return revision.author_id == user.id or any(p.user_id == user.id for p in revision.participants)
 
 
+def _issued_to(user, revision: Revision) -> bool:
+    """The revision was issued to ``user`` (a copy they hold, or a read-and-understood task)
+    while it is approved or effective: they may read it, whatever its confidentiality, and
+    before its effective date (so training can come first)."""
+    if revision.status not in ("approved", "effective"):
+        return False
+    from app.distribution.services import issued_to  # the distribution feature builds on this one
+
+    return issued_to(user, revision)
+
+
 def can_view_document(user, doc: Document) -> bool:
     if not _signed_in(user):
         return False
@@ -47,7 +58,7 @@ def can_view_document(user, doc: Document) -> bool:
         return True
     if doc.status == "effective" and _confidentiality_allows(user, doc):
         return True
-    return any(_involved_in(user, r) for r in doc.revisions)
+    return any(_involved_in(user, r) or _issued_to(user, r) for r in doc.revisions)
 
 
 def can_view_revision(user, revision: Revision) -> bool:
@@ -57,6 +68,8 @@ def can_view_revision(user, revision: Revision) -> bool:
     if sees_everything(user) or _involved_in(user, revision):
         return True
     if revision.status == "effective" and _confidentiality_allows(user, doc):
+        return True
+    if _issued_to(user, revision):
         return True
     # whoever registered a document follows its drafts
     return doc.created_by_id == user.id and revision.status != "cancelled"

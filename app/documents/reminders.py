@@ -1,4 +1,5 @@
-"""Scheduled document work for `qdms sweep`: effective dates and periodic-review reminders.
+"""Scheduled document work for `qdms sweep`: effective dates and periodic-review reminders
+(then the distribution sweep: overdue acknowledgements and recall reminders).
 
 Reminders go to the mail outbox (app.notifications): 30 and 10 days before a document's
 review is due, and once a week while it is overdue, to the owning department's head and
@@ -27,6 +28,7 @@ REMINDER_DAYS = (30, 10)
 class SweepReport:
     made_effective: list[str] = field(default_factory=list)
     reminders: int = 0
+    overdue_acknowledgements: int = 0
 
 
 def _officers(session: Session) -> list[User]:
@@ -126,4 +128,8 @@ def sweep(session: Session, today: date) -> SweepReport:
         notify.revision_changed(session, revision, "approved")
         report.made_effective.append(f"{revision.document.number} {revision.label}")
     report.reminders = remind_reviews(session, today) + remind_currency_checks(session, today)
+    from app.distribution import reminders as distribution  # builds on documents
+
+    report.overdue_acknowledgements, queued = distribution.sweep(session, today)
+    report.reminders += queued
     return report

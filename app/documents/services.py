@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
+from app.distribution import services as distribution
 from app.documents.models import (
     CONFIDENTIALITY,
     RETENTION_FROM,
@@ -696,6 +697,7 @@ def make_effective(
         _move(
             session, actor, previous, "supersede", now=now, reason=f"superseded by {revision.label}"
         )
+        distribution.revision_retired(session, actor, previous, successor=revision, today=today)
     document.current_revision = revision
     document.status = "effective"
     document.review_due_date = add_months(
@@ -739,6 +741,7 @@ def withdraw(
         if revision.status in OPEN_STATUSES:
             _move(session, actor, revision, "cancel_open", reason=reason, now=now)
     _move(session, actor, current, "withdraw", reason=reason, now=now)
+    distribution.revision_retired(session, actor, current)
     document.status = "obsolete"
     document.withdrawn_at = now
     document.current_revision = None

@@ -68,6 +68,56 @@ def queue(
     return message
 
 
+def queue_many(
+    session: Session,
+    user_ids: list[int],
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    object_ref: str | None = None,
+    **params,
+) -> int:
+    """The same message to many people (an issue to thousands): rendered once per language
+    and inserted in one statement. Returns how many were queued."""
+    from flask import current_app
+    from sqlalchemy import insert
+
+    if not user_ids:
+        return 0
+    default = current_app.config["QDMS_DEFAULT_LANGUAGE"]
+    people = session.execute(
+        select(User.id, User.email, User.language).where(User.id.in_(user_ids))
+    ).all()
+    rendered: dict[str, tuple[str, str]] = {}
+    now = utcnow()
+    rows = []
+    for uid, email, language in people:
+        language = language or default
+        if language not in rendered:
+            with force_locale(language):
+                values = {
+                    k: gettext(v) if isinstance(v, str) and k.endswith("_label") else v
+                    for k, v in params.items()
+                }
+                rendered[language] = (gettext(subject, **values)[:200], gettext(body, **values))
+        text_subject, text_body = rendered[language]
+        rows.append(
+            {
+                "recipient_id": uid,
+                "to_address": email,
+                "subject": text_subject,
+                "body": text_body,
+                "kind": kind,
+                "object_ref": object_ref,
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    session.execute(insert(OutboxMessage), rows)
+    return len(rows)
+
+
 def _smtp(url: str):
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):

@@ -154,7 +154,18 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(session, actor, f"user:{username}", "created", after=user.audit_state())
+    _membership_changed(session, user, None, was_active=False)
     return user
+
+
+def _membership_changed(session: Session, user: User, previous_department_id, *, was_active):
+    """Read-and-understood tasks follow people into and out of departments. (The
+    distribution feature builds on this one, hence the import here.)"""
+    from app.distribution.services import membership_changed
+
+    membership_changed(
+        session, user, previous_department_id=previous_department_id, was_active=was_active
+    )
 
 
 def update_user(
@@ -170,6 +181,7 @@ def update_user(
     is_active: bool,
 ) -> User:
     before = user.audit_state()
+    previous_department_id, was_active = user.department_id, user.is_active
     roles = _check_roles(roles)
     if actor is not None and actor.id == user.id and (not is_active or "admin" not in roles):
         raise ValidationFailed(
@@ -190,6 +202,8 @@ def update_user(
     after = user.audit_state()
     if after != before:
         audit.record(session, actor, f"user:{user.username}", "updated", before=before, after=after)
+    if (user.department_id, user.is_active) != (previous_department_id, was_active):
+        _membership_changed(session, user, previous_department_id, was_active=was_active)
     return user
 
 

@@ -1,0 +1,1 @@
+"""Issue, controlled copies, recall and read-and-understood acknowledgements."""

@@ -1,0 +1,232 @@
+"""Issue (发行), controlled copies (受控副本), recall (回收) and read-and-understood
+acknowledgements (阅读确认) of document revisions.
+
+An :class:`Issue` is one act of the officer: it sends a revision to a list of
+:class:`DistributionLine` recipients (a department, a user or a named location, each with
+a medium and a number of copies). Every copy gets a :class:`ControlledCopy` numbered
+``{document}-{rev}-C{nn}`` in one sequence per revision. Electronic lines carry the
+acknowledgement audience: each person in it gets an :class:`Acknowledgement` task when
+the issue asks for training.
+
+History is append-only: issues, lines and copies are never deleted; a copy's and a
+task's state changes only through ``app.distribution.services`` and each change is an
+audit event or a signature.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.audit_trail.models import ACTION_LABELS
+from app.documents.models import Revision
+from app.errors import N_
+from app.extensions import UTCDateTime, db, utcnow
+from app.people.models import Department, User
+from app.signatures.models import Signature
+
+MEDIA = {"paper": N_("Paper"), "electronic": N_("Electronic")}
+
+RECIPIENT_KINDS = {
+    "department": N_("Department"),
+    "user": N_("Person"),
+    "location": N_("Location"),
+}
+
+COPY_STATUSES = {
+    "issued": N_("Issued"),
+    "received": N_("Received"),
+    "recall_open": N_("Recall open"),
+    "returned": N_("Returned"),
+    # an electronic copy ends by itself when its revision stops being in force
+    "withdrawn": N_("Access withdrawn"),
+}
+
+DISPOSITIONS = {
+    "destroyed": N_("Destroyed"),
+    "kept_as_obsolete_reference": N_("Kept as marked obsolete reference"),
+}
+
+ACK_STATUSES = {
+    "open": N_("Open"),
+    "overdue": N_("Overdue"),
+    "done": N_("Read and understood"),
+    "superseded": N_("Superseded"),
+    "cancelled": N_("Cancelled"),
+}
+LIVE_ACK_STATUSES = ("open", "overdue")
+
+DEFAULT_ACKNOWLEDGE_DAYS = 14
+
+for _action, _label in {
+    "issued": N_("Issued"),
+    "copy_received": N_("Receipt signed"),
+    "recall_opened": N_("Recall opened"),
+    "copy_returned": N_("Copy returned"),
+    "copy_withdrawn": N_("Electronic access withdrawn"),
+    "acknowledged": N_("Read and understood"),
+    "acknowledgements_closed": N_("Acknowledgement tasks closed"),
+    "acknowledgements_opened": N_("Acknowledgement tasks opened"),
+}.items():
+    ACTION_LABELS.setdefault(_action, _label)
+
+
+class Issue(db.Model):
+    """One act of issuing a revision to a distribution (the first issue or an extension)."""
+
+    __tablename__ = "issue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    training_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    acknowledge_within_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_ACKNOWLEDGE_DAYS)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    revision: Mapped[Revision] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[DistributionLine]] = relationship(
+        back_populates="issue", order_by="DistributionLine.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Issue {self.id} of revision {self.revision_id}>"
+
+
+class DistributionLine(db.Model):
+    """One recipient of an issue: a department, a person or a named location."""
+
+    __tablename__ = "distribution_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(12))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    location: Mapped[str | None] = mapped_column(String(120))
+    # who signs for the copies kept at a location
+    custodian_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    medium: Mapped[str] = mapped_column(String(12))
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+
+    issue: Mapped[Issue] = relationship(back_populates="lines")
+    department: Mapped[Department | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    custodian: Mapped[User | None] = relationship(foreign_keys=[custodian_id])
+
+    def __repr__(self) -> str:
+        return f"<DistributionLine {self.recipient_kind} {self.medium}×{self.copies}>"
+
+    @property
+    def holder_name(self) -> str:
+        if self.recipient_kind == "department":
+            return f"{self.department.code} {self.department.name}"
+        if self.recipient_kind == "user":
+            return self.user.full_name
+        return f"{self.location} ({self.custodian.full_name})"
+
+    @property
+    def holder_key(self) -> str:
+        """A stable identifier of the holder for APIs and exports."""
+        if self.recipient_kind == "department":
+            return f"department:{self.department.code}"
+        if self.recipient_kind == "user":
+            return f"user:{self.user.username}"
+        return f"location:{self.location}"
+
+
+class ControlledCopy(db.Model):
+    """One numbered controlled copy (受控副本) of a revision, paper or electronic."""
+
+    __tablename__ = "controlled_copy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    copy_no: Mapped[str] = mapped_column(String(96), unique=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("distribution_line.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    medium: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(16), default="issued", index=True)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    receipt_signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id"))
+    recall_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_by_name: Mapped[str | None] = mapped_column(String(120))
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    return_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    revision: Mapped[Revision] = relationship()
+    line: Mapped[DistributionLine] = relationship()
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id])
+    receipt_signature: Mapped[Signature | None] = relationship()
+    returned_by: Mapped[User | None] = relationship(foreign_keys=[returned_by_id])
+    return_recorded_by: Mapped[User | None] = relationship(foreign_keys=[return_recorded_by_id])
+
+    def __repr__(self) -> str:
+        return f"<ControlledCopy {self.copy_no} {self.status}>"
+
+    @property
+    def ref(self) -> str:
+        return f"copy:{self.copy_no}"
+
+
+class Acknowledgement(db.Model):
+    """A read-and-understood task (阅读确认) of one person for one revision."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (
+        # one live or done task per person and revision; closed ones stay as history
+        Index(
+            "uq_acknowledgement_live",
+            "revision_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'overdue', 'done')"),
+            postgresql_where=text("status IN ('open', 'overdue', 'done')"),
+        ),
+        Index("ix_acknowledgement_user_status", "user_id", "status"),
+        Index("ix_acknowledgement_revision_status", "revision_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id"), index=True)
+    # the department the person was in when the task was opened (the matrix's row key)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+
+    revision: Mapped[Revision] = relationship()
+    user: Mapped[User] = relationship()
+    department: Mapped[Department | None] = relationship()
+    signature: Mapped[Signature | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Acknowledgement {self.id} {self.status}>"
+
+    @property
+    def ref(self) -> str:
+        return f"acknowledgement:{self.id}"
+
+    def state(self, today: date) -> str:
+        """The status as the person sees it today: an open task past its date is overdue
+        even before the nightly sweep has recorded it."""
+        if self.status == "open" and self.due_date < today:
+            return "overdue"
+        return self.status

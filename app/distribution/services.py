@@ -1,0 +1,1102 @@
+"""Issue, receipt, recall and read-and-understood acknowledgements (PRODUCT.md §2, §3).
+
+Guarantees:
+
+- Only an approved (future effective date, so training can come first) or effective
+  revision is issued. Each issue appends an :class:`Issue` with its lines; copies are
+  numbered ``{document}-{rev}-C{nn}`` in one sequence per revision (extensions continue
+  it), so a number is never given twice.
+- A paper copy's receipt is the holder's electronic signature.
+- When a revision stops being in force (superseded or withdrawn — ``revision_retired``,
+  called by the document workflow in its own transaction) every paper copy not yet
+  returned gets an open recall, electronic copies end, and open acknowledgement tasks
+  close; a successor that has not been issued yet is issued electronically to the same
+  audience, so its tasks open at once.
+- Acknowledgement tasks reach exactly the electronic audience: the active members of
+  each department (at issue time, and people who join the department later while the
+  revision is current) and each person named. One live task per person and revision.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from app.audit_trail import services as audit
+from app.distribution.models import (
+    ACK_STATUSES,
+    COPY_STATUSES,
+    DEFAULT_ACKNOWLEDGE_DAYS,
+    DISPOSITIONS,
+    LIVE_ACK_STATUSES,
+    MEDIA,
+    Acknowledgement,
+    ControlledCopy,
+    DistributionLine,
+    Issue,
+)
+from app.distribution.permissions import holds, matrix_departments, visible_copies
+from app.documents.models import Document, Revision
+from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from app.extensions import utcnow
+from app.notifications import services as mail
+from app.people.models import Department, User
+from app.sequences import next_value
+from app.signatures.services import sign
+
+ISSUABLE = ("approved", "effective")
+MAX_COPIES = 99
+MAX_LINES = 200
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One checked recipient of an issue."""
+
+    kind: str
+    medium: str
+    copies: int
+    department: Department | None = None
+    user: User | None = None
+    location: str | None = None
+    custodian: User | None = None
+
+    @property
+    def key(self) -> tuple:
+        who = self.department or self.user or self.location
+        return (self.kind, getattr(who, "id", who), self.medium)
+
+
+def _bad(index: int, field: str, message: str, **params) -> ValidationFailed:
+    return ValidationFailed(
+        N_("Recipient %(n)s: %(problem)s"),
+        fields={f"distribution[{index}].{field}": N_("invalid")},
+        n=index + 1,
+        problem=message,
+        **params,
+    )
+
+
+def parse_distribution(session: Session, entries) -> list[LineSpec]:
+    """Check the recipients given to ``issue``: each entry is ``{"department": code}``,
+    ``{"user": username}`` or ``{"location": name, "custodian": username}`` with
+    ``medium`` (``paper`` or ``electronic``) and ``copies`` (paper: 1–99; electronic: one
+    per recipient)."""
+    if not isinstance(entries, list) or not entries:
+        raise ValidationFailed(
+            N_("Name at least one recipient."), fields={"distribution": N_("required")}
+        )
+    if len(entries) > MAX_LINES:
+        raise ValidationFailed(
+            N_("At most %(n)s recipients per issue."),
+            fields={"distribution": N_("too many")},
+            n=MAX_LINES,
+        )
+    specs: list[LineSpec] = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise _bad(i, "recipient", N_("not a recipient"))
+        kinds = [k for k in ("department", "user", "location") if entry.get(k)]
+        if len(kinds) != 1:
+            raise _bad(i, "recipient", N_("give one department, user or location"))
+        kind = kinds[0]
+        medium = entry.get("medium") or "paper"
+        if medium not in MEDIA:
+            raise _bad(i, "medium", N_("the medium is paper or electronic"))
+        copies = entry.get("copies", 1)
+        if isinstance(copies, str) and copies.strip().isdigit():
+            copies = int(copies)
+        if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES:
+            raise _bad(i, "copies", N_("the number of copies is 1 to 99"))
+        if medium == "electronic" and copies != 1:
+            raise _bad(i, "copies", N_("an electronic copy is one per recipient"))
+        spec = {"kind": kind, "medium": medium, "copies": copies}
+        value = str(entry[kind]).strip()
+        if kind == "department":
+            dept = session.scalar(select(Department).where(Department.code == value.upper()))
+            if dept is None or not dept.is_active:
+                raise _bad(i, "department", N_("no active department has this code"))
+            spec["department"] = dept
+        elif kind == "user":
+            spec["user"] = _active_user(session, value, i, "user")
+        else:
+            if len(value) > 120:
+                raise _bad(i, "location", N_("the location name is too long"))
+            if not entry.get("custodian"):
+                raise _bad(i, "custodian", N_("name the custodian who signs for the copies"))
+            spec["location"] = value
+            spec["custodian"] = _active_user(
+                session, str(entry["custodian"]).strip(), i, "custodian"
+            )
+        line = LineSpec(**spec)
+        if any(s.key == line.key for s in specs):
+            raise _bad(i, kind, N_("this recipient is named twice"))
+        specs.append(line)
+    return specs
+
+
+def _active_user(session: Session, username: str, index: int, field: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.lower()))
+    if user is None or not user.is_active:
+        raise _bad(index, field, N_("no active user has this username"))
+    return user
+
+
+def _check_days(days) -> int:
+    if days in (None, ""):
+        return DEFAULT_ACKNOWLEDGE_DAYS
+    if isinstance(days, str) and days.strip().isdigit():
+        days = int(days)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise ValidationFailed(
+            N_("Acknowledge within 1 to 365 days."),
+            fields={"acknowledge_within_days": N_("invalid")},
+        )
+    return days
+
+
+def issue(
+    session: Session,
+    actor: User | None,
+    revision: Revision,
+    *,
+    distribution: list[LineSpec],
+    training_required: bool | None = None,
+    acknowledge_within_days=None,
+    note: str | None = None,
+    today: date | None = None,
+) -> Issue:
+    """Issue ``revision`` to ``distribution`` (from :func:`parse_distribution`); a second
+    call extends the distribution. Creates the copies and, when training is required, the
+    acknowledgement tasks of the electronic audience."""
+    today = today or date.today()
+    if revision.status not in ISSUABLE:
+        raise InvalidTransition(
+            N_("Only an approved or effective revision can be issued; %(label)s is %(status)s."),
+            label=revision.label,
+            status=revision.status,
+        )
+    days = _check_days(acknowledge_within_days)
+    if training_required is None:
+        training_required = revision.document.training_required
+    note = (note or "").strip() or None
+    if note is not None and len(note) > 2000:
+        raise ValidationFailed(N_("The note is too long."), fields={"note": N_("too long")})
+    now = utcnow()
+    record = Issue(
+        revision=revision,
+        issued_by=actor,
+        issued_at=now,
+        training_required=bool(training_required),
+        acknowledge_within_days=days,
+        note=note,
+    )
+    session.add(record)
+    session.flush()
+    copy_rows = []
+    for spec in distribution:
+        line = DistributionLine(
+            issue_id=record.id,
+            revision_id=revision.id,
+            recipient_kind=spec.kind,
+            department=spec.department,
+            user=spec.user,
+            location=spec.location,
+            custodian=spec.custodian,
+            medium=spec.medium,
+            copies=spec.copies,
+        )
+        session.add(line)
+        session.flush()
+        for _ in range(spec.copies):
+            seq = next_value(session, f"copy:{revision.id}")
+            copy_rows.append(
+                {
+                    "copy_no": f"{revision.document.number}-{revision.path_label}-C{seq:02}",
+                    "revision_id": revision.id,
+                    "line_id": line.id,
+                    "seq": seq,
+                    "medium": spec.medium,
+                    "status": "issued",
+                    "issued_by_id": actor.id if actor else None,
+                    "issued_at": now,
+                }
+            )
+    session.execute(insert(ControlledCopy), copy_rows)
+    opened = (
+        _open_tasks(session, record, _audience(session, distribution), today)
+        if (record.training_required)
+        else 0
+    )
+    audit.record(
+        session,
+        actor,
+        revision.ref,
+        "issued",
+        after={
+            "label": revision.label,
+            "issue_id": record.id,
+            "recipients": [_describe(spec) for spec in distribution],
+            "copies": [row["copy_no"] for row in copy_rows],
+            "training_required": record.training_required,
+            "acknowledge_within_days": days,
+            "tasks_opened": opened,
+        },
+        reason=note,
+    )
+    _notify_holders(session, revision, distribution, [r["copy_no"] for r in copy_rows])
+    session.flush()
+    return record
+
+
+def _describe(spec: LineSpec) -> dict:
+    who = {
+        "department": lambda: spec.department.code,
+        "user": lambda: spec.user.username,
+        "location": lambda: spec.location,
+    }[spec.kind]()
+    out = {spec.kind: who, "medium": spec.medium, "copies": spec.copies}
+    if spec.custodian is not None:
+        out["custodian"] = spec.custodian.username
+    return out
+
+
+def _audience(session: Session, distribution) -> dict[int, int | None]:
+    """Who must read and acknowledge: {user id: department id} of the electronic lines."""
+    dept_ids = [s.department.id for s in distribution if s.medium == "electronic" and s.department]
+    people: dict[int, int | None] = {}
+    if dept_ids:
+        rows = session.execute(
+            select(User.id, User.department_id).where(
+                User.department_id.in_(dept_ids), User.is_active.is_(True)
+            )
+        )
+        people.update({uid: did for uid, did in rows})
+    for spec in distribution:
+        if spec.medium == "electronic" and spec.user is not None:
+            people[spec.user.id] = spec.user.department_id
+    return people
+
+
+def _open_tasks(session: Session, record: Issue, people: dict[int, int | None], today: date) -> int:
+    """One task per person without a live or done task for the revision; bulk-inserted,
+    and one mail per person telling them what to read."""
+    if not people:
+        return 0
+    taken = set(
+        session.scalars(
+            select(Acknowledgement.user_id).where(
+                Acknowledgement.revision_id == record.revision_id,
+                Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
+            )
+        )
+    )
+    new = [uid for uid in people if uid not in taken]
+    if not new:
+        return 0
+    due = today + timedelta(days=record.acknowledge_within_days)
+    now = utcnow()
+    session.execute(
+        insert(Acknowledgement),
+        [
+            {
+                "revision_id": record.revision_id,
+                "user_id": uid,
+                "issue_id": record.id,
+                "department_id": people[uid],
+                "status": "open",
+                "due_date": due,
+                "created_at": now,
+            }
+            for uid in new
+        ],
+    )
+    revision = record.revision
+    mail.queue_many(
+        session,
+        new,
+        kind="acknowledgement_open",
+        subject=N_("Please read and acknowledge: %(number)s %(title)s"),
+        body=N_(
+            "Revision %(label)s of %(number)s %(title)s has been issued to you. Please read "
+            'it and sign "read and understood" by %(day)s (qdms → Read & sign).'
+        ),
+        object_ref=revision.ref,
+        number=revision.document.number,
+        title=revision.document.title,
+        label=revision.label,
+        day=due.isoformat(),
+    )
+    return len(new)
+
+
+def _line_holders(session: Session, line) -> list[User]:
+    """The people told about a paper copy: the person, the custodian, or the department's
+    head (else its members are not mailed one by one: the head passes it on)."""
+    if line.user is not None:
+        return [line.user]
+    if line.custodian is not None:
+        return [line.custodian]
+    head = line.department.head if line.department is not None else None
+    return [head] if head is not None and head.is_active else []
+
+
+def _notify_holders(session: Session, revision: Revision, distribution, copy_nos: list[str]):
+    doc = revision.document
+    paper = [s for s in distribution if s.medium == "paper"]
+    for spec in paper:
+        for person in _line_holders(session, spec):
+            mail.queue(
+                session,
+                person,
+                kind="copy_issued",
+                subject=N_("Controlled copy issued: %(number)s %(label)s"),
+                body=N_(
+                    "%(copies)s paper controlled copy(ies) of %(number)s %(title)s, revision "
+                    "%(label)s, are issued to %(holder)s. Please sign the receipt in qdms "
+                    "when you receive them."
+                ),
+                object_ref=revision.ref,
+                number=doc.number,
+                title=doc.title,
+                label=revision.label,
+                copies=spec.copies,
+                holder=_spec_holder(spec),
+            )
+
+
+def _spec_holder(spec) -> str:
+    if spec.department is not None:
+        return spec.department.name
+    if spec.user is not None:
+        return spec.user.full_name
+    return spec.location
+
+
+# Receipt and return ------------------------------------------------------------------
+
+
+def get_copy(session: Session, copy_no: str) -> ControlledCopy:
+    copy = session.scalar(
+        select(ControlledCopy)
+        .where(ControlledCopy.copy_no == copy_no)
+        .options(joinedload(ControlledCopy.line), joinedload(ControlledCopy.revision))
+    )
+    if copy is None:
+        raise NotFound(N_("No controlled copy %(copy)s."), copy=copy_no)
+    return copy
+
+
+def sign_receipt(session: Session, actor: User, copy: ControlledCopy, *, password: str):
+    """The holder signs for a paper copy (签收)."""
+    if copy.medium != "paper":
+        raise InvalidTransition(N_("An electronic copy needs no receipt."))
+    if not holds(actor, copy.line):
+        raise PermissionDenied(
+            N_("Only the holder of %(copy)s can sign its receipt."), copy=copy.copy_no
+        )
+    if copy.status != "issued":
+        raise InvalidTransition(
+            N_("Copy %(copy)s is %(status)s; its receipt cannot be signed."),
+            copy=copy.copy_no,
+            status=COPY_STATUSES[copy.status],
+        )
+    sig = sign(
+        session,
+        actor,
+        password,
+        meaning="received",
+        object_ref=copy.ref,
+        content=f"{copy.copy_no}|{copy.revision.file_sha256 or ''}",
+    )
+    copy.status = "received"
+    copy.received_by = actor
+    copy.received_at = sig.signed_at
+    copy.receipt_signature_id = sig.id
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        copy.ref,
+        "copy_received",
+        before={"status": "issued"},
+        after={"status": "received", "signature_id": sig.id},
+    )
+    return copy
+
+
+def record_return(
+    session: Session,
+    actor: User,
+    copy: ControlledCopy,
+    *,
+    returned_by: str,
+    disposition: str,
+    note: str | None = None,
+) -> ControlledCopy:
+    """The officer records a recalled copy coming back: who returned it and whether it was
+    destroyed or kept (marked) as an obsolete reference. Closes the copy's recall."""
+    if copy.status != "recall_open":
+        raise InvalidTransition(
+            N_("Copy %(copy)s has no open recall (it is %(status)s)."),
+            copy=copy.copy_no,
+            status=COPY_STATUSES[copy.status],
+        )
+    returned_by = (returned_by or "").strip()
+    if not returned_by or len(returned_by) > 120:
+        raise ValidationFailed(
+            N_("Say who returned the copy."), fields={"returned_by": N_("required")}
+        )
+    if disposition not in DISPOSITIONS:
+        raise ValidationFailed(
+            N_("The disposition is destroyed or kept as marked obsolete reference."),
+            fields={"disposition": N_("invalid")},
+        )
+    person = session.scalar(select(User).where(User.username == returned_by.lower()))
+    copy.status = "returned"
+    copy.returned_at = utcnow()
+    copy.returned_by_id = person.id if person else None
+    copy.returned_by_name = person.full_name if person else returned_by
+    copy.return_recorded_by_id = actor.id
+    copy.disposition = disposition
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        copy.ref,
+        "copy_returned",
+        before={"status": "recall_open"},
+        after={
+            "status": "returned",
+            "returned_by": copy.returned_by_name,
+            "disposition": disposition,
+        },
+        reason=(note or "").strip() or None,
+    )
+    return copy
+
+
+# When a revision stops being in force -------------------------------------------------
+
+
+def revision_retired(
+    session: Session,
+    actor: User | None,
+    revision: Revision,
+    *,
+    successor: Revision | None = None,
+    today: date | None = None,
+) -> None:
+    """Called by the document workflow in the transaction that supersedes or withdraws
+    ``revision``: recalls its paper copies, ends its electronic copies, closes its open
+    tasks, and (on supersession) gives the successor the same electronic audience."""
+    today = today or date.today()
+    now = utcnow()
+    copies = session.scalars(
+        select(ControlledCopy)
+        .where(
+            ControlledCopy.revision_id == revision.id,
+            ControlledCopy.status.in_(("issued", "received")),
+        )
+        .options(joinedload(ControlledCopy.line))
+        .order_by(ControlledCopy.seq)
+    ).all()
+    recalled: dict[int, list[str]] = {}
+    for copy in copies:
+        before = copy.status
+        if copy.medium == "paper":
+            copy.status, copy.recall_opened_at = "recall_open", now
+            recalled.setdefault(copy.line_id, []).append(copy.copy_no)
+            action = "recall_opened"
+        else:
+            copy.status, copy.withdrawn_at = "withdrawn", now
+            action = "copy_withdrawn"
+        audit.record(
+            session,
+            actor,
+            copy.ref,
+            action,
+            before={"status": before},
+            after={"status": copy.status},
+            reason=f"{revision.document.number} {revision.label} {revision.status}",
+        )
+    session.flush()
+    _notify_recall(session, revision, copies, recalled)
+    closing = "superseded" if successor is not None else "cancelled"
+    closed = session.execute(
+        update(Acknowledgement)
+        .where(
+            Acknowledgement.revision_id == revision.id,
+            Acknowledgement.status.in_(LIVE_ACK_STATUSES),
+        )
+        .values(
+            status=closing,
+            closed_at=now,
+            close_reason=f"{revision.label} {revision.status}",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if closed:
+        audit.record(
+            session,
+            actor,
+            revision.ref,
+            "acknowledgements_closed",
+            after={"label": revision.label, "status": closing, "tasks": closed},
+        )
+    if successor is not None:
+        _carry_forward(session, actor, revision, successor, today)
+
+
+def _notify_recall(session, revision, copies, recalled: dict[int, list[str]]) -> None:
+    lines = {c.line_id: c.line for c in copies}
+    for line_id, numbers in recalled.items():
+        for person in _line_holders(session, lines[line_id]):
+            mail.queue(
+                session,
+                person,
+                kind="recall_open",
+                subject=N_("Please return obsolete copies of %(number)s %(label)s"),
+                body=N_(
+                    "Revision %(label)s of %(number)s %(title)s is no longer in force. Please "
+                    "return these controlled copies to the quality officer: %(copies)s."
+                ),
+                object_ref=revision.ref,
+                number=revision.document.number,
+                title=revision.document.title,
+                label=revision.label,
+                copies=", ".join(numbers),
+            )
+
+
+def _carry_forward(session, actor, previous: Revision, successor: Revision, today: date) -> None:
+    """A successor not issued yet goes electronically to the previous electronic audience;
+    paper copies wait for the officer (they are printed and numbered on issue)."""
+    if session.scalar(select(Issue.id).where(Issue.revision_id == successor.id).limit(1)):
+        return
+    lines = session.scalars(
+        select(DistributionLine)
+        .where(DistributionLine.revision_id == previous.id, DistributionLine.medium == "electronic")
+        .order_by(DistributionLine.id)
+    ).all()
+    specs, seen = [], set()
+    for line in lines:
+        if line.department is not None and not line.department.is_active:
+            continue
+        if line.user is not None and not line.user.is_active:
+            continue
+        spec = LineSpec(
+            kind=line.recipient_kind,
+            medium="electronic",
+            copies=1,
+            department=line.department,
+            user=line.user,
+            location=line.location,
+            custodian=line.custodian,
+        )
+        if spec.key not in seen:
+            seen.add(spec.key)
+            specs.append(spec)
+    if not specs:
+        return
+    last = session.scalars(
+        select(Issue).where(Issue.revision_id == previous.id).order_by(Issue.id.desc()).limit(1)
+    ).first()
+    issue(
+        session,
+        actor,
+        successor,
+        distribution=specs,
+        training_required=successor.document.training_required,
+        acknowledge_within_days=last.acknowledge_within_days if last else None,
+        note=f"carried forward from {previous.label}",
+        today=today,
+    )
+
+
+# People joining or leaving -------------------------------------------------------------
+
+
+def membership_changed(
+    session: Session,
+    user: User,
+    *,
+    previous_department_id: int | None,
+    was_active: bool,
+    today: date | None = None,
+) -> None:
+    """Called by the people service after a user is created, moved or (de)activated: a
+    person who leaves a department's audience (or the organisation) loses its open tasks;
+    one who joins gets the tasks of the department's current documents."""
+    today = today or date.today()
+    now = utcnow()
+    left_dept = previous_department_id is not None and (
+        previous_department_id != user.department_id or not user.is_active
+    )
+    if not user.is_active and was_active:
+        _close_tasks(session, user, Acknowledgement.user_id == user.id, now, "user deactivated")
+    elif left_dept:
+        # tasks that came from the old department's distribution (not those named to them)
+        named = select(DistributionLine.revision_id).where(
+            DistributionLine.user_id == user.id, DistributionLine.medium == "electronic"
+        )
+        _close_tasks(
+            session,
+            user,
+            and_(
+                Acknowledgement.user_id == user.id,
+                Acknowledgement.department_id == previous_department_id,
+                Acknowledgement.revision_id.not_in(named),
+            ),
+            now,
+            "left department",
+        )
+    joined = (
+        user.is_active
+        and user.department_id is not None
+        and (user.department_id != previous_department_id or not was_active)
+    )
+    if not joined:
+        return
+    issues = (
+        session.scalars(
+            select(Issue)
+            .join(DistributionLine, DistributionLine.issue_id == Issue.id)
+            .join(Revision, Revision.id == Issue.revision_id)
+            .where(
+                DistributionLine.department_id == user.department_id,
+                DistributionLine.medium == "electronic",
+                Issue.training_required.is_(True),
+                Revision.status.in_(ISSUABLE),
+            )
+            .order_by(Issue.id)
+        )
+        .unique()
+        .all()
+    )
+    for record in issues:
+        _open_tasks(session, record, {user.id: user.department_id}, today)
+
+
+def _close_tasks(session, user, where, now, reason: str) -> None:
+    closed = session.execute(
+        update(Acknowledgement)
+        .where(where, Acknowledgement.status.in_(LIVE_ACK_STATUSES))
+        .values(status="cancelled", closed_at=now, close_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if closed:
+        audit.record(
+            session,
+            None,
+            f"user:{user.username}",
+            "acknowledgements_closed",
+            after={"status": "cancelled", "tasks": closed},
+            reason=reason,
+        )
+
+
+# Acknowledgements ----------------------------------------------------------------------
+
+
+def get_acknowledgement(session: Session, ack_id) -> Acknowledgement:
+    try:
+        ack_id = int(ack_id)
+    except (TypeError, ValueError):
+        ack_id = 0
+    ack = session.get(Acknowledgement, ack_id) if ack_id > 0 else None
+    if ack is None:
+        raise NotFound(N_("No acknowledgement %(id)s."), id=ack_id)
+    return ack
+
+
+def sign_acknowledgement(
+    session: Session, actor: User, ack: Acknowledgement, *, password: str
+) -> Acknowledgement:
+    """The person signs "read and understood" for the exact revision file."""
+    if ack.user_id != actor.id:
+        raise PermissionDenied(
+            N_("Only %(name)s can sign this acknowledgement."), name=ack.user.full_name
+        )
+    if ack.status not in LIVE_ACK_STATUSES:
+        raise InvalidTransition(
+            N_("This acknowledgement is %(status)s; it cannot be signed."),
+            status=ACK_STATUSES[ack.status],
+        )
+    revision = ack.revision
+    sig = sign(
+        session,
+        actor,
+        password,
+        meaning="read_and_understood",
+        object_ref=revision.ref,
+        content=f"{revision.document.number}|{revision.label}|{revision.file_sha256 or ''}",
+    )
+    before = ack.status
+    ack.status, ack.signed_at, ack.signature_id, ack.closed_at = (
+        "done",
+        sig.signed_at,
+        sig.id,
+        sig.signed_at,
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        ack.ref,
+        "acknowledged",
+        before={"status": before},
+        after={"status": "done", "revision": f"{revision.document.number} {revision.label}"},
+    )
+    return ack
+
+
+def status_filter(status: str | None, today: date):
+    """A WHERE clause for an acknowledgement status as people see it (see ``state``)."""
+    if status in (None, "", "all"):
+        return None
+    if status == "open":
+        return and_(Acknowledgement.status == "open", Acknowledgement.due_date >= today)
+    if status == "overdue":
+        return or_(
+            Acknowledgement.status == "overdue",
+            and_(Acknowledgement.status == "open", Acknowledgement.due_date < today),
+        )
+    if status == "live":
+        return Acknowledgement.status.in_(LIVE_ACK_STATUSES)
+    if status in ACK_STATUSES:
+        return Acknowledgement.status == status
+    raise ValidationFailed(
+        N_("Unknown status %(status)s."), fields={"status": N_("invalid")}, status=status
+    )
+
+
+def acknowledgements_query(user_id: int | None, status: str | None, today: date):
+    stmt = (
+        select(Acknowledgement)
+        .join(Acknowledgement.revision)
+        .join(Revision.document)
+        .options(
+            joinedload(Acknowledgement.revision).joinedload(Revision.document),
+            joinedload(Acknowledgement.user),
+        )
+    )
+    if user_id is not None:
+        stmt = stmt.where(Acknowledgement.user_id == user_id)
+    clause = status_filter(status, today)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    live_first = case((Acknowledgement.status.in_(LIVE_ACK_STATUSES), 0), else_=1)
+    return stmt.order_by(live_first, Acknowledgement.due_date, Acknowledgement.id)
+
+
+def open_task_count(session: Session, user: User) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Acknowledgement)
+        .where(Acknowledgement.user_id == user.id, Acknowledgement.status.in_(LIVE_ACK_STATUSES))
+    )
+
+
+def issued_to(user, revision: Revision) -> bool:
+    """``user`` holds a live copy of, or has an acknowledgement task for, ``revision``."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(revision)
+    if session is None or not getattr(user, "id", None):
+        return False
+    has_task = session.scalar(
+        select(Acknowledgement.id)
+        .where(
+            Acknowledgement.revision_id == revision.id,
+            Acknowledgement.user_id == user.id,
+            Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
+        )
+        .limit(1)
+    )
+    if has_task:
+        return True
+    holder = [DistributionLine.user_id == user.id, DistributionLine.custodian_id == user.id]
+    if user.department_id is not None:
+        holder.append(DistributionLine.department_id == user.department_id)
+    return (
+        session.scalar(
+            select(ControlledCopy.id)
+            .join(ControlledCopy.line)
+            .where(
+                ControlledCopy.revision_id == revision.id,
+                ControlledCopy.status.in_(("issued", "received")),
+                or_(*holder),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# Copies and recalls ---------------------------------------------------------------------
+
+
+def copies_query(
+    user, *, document: str | None = None, status: str | None = None, holder: User | None = None
+):
+    stmt = (
+        select(ControlledCopy)
+        .join(ControlledCopy.line)
+        .join(ControlledCopy.revision)
+        .join(Revision.document)
+        .where(visible_copies(user))
+        .options(
+            joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
+            joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
+            joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
+            joinedload(ControlledCopy.revision).joinedload(Revision.document),
+        )
+    )
+    if document:
+        stmt = stmt.where(Document.number == document.strip().upper())
+    if status:
+        if status not in COPY_STATUSES:
+            raise ValidationFailed(
+                N_("Unknown status %(status)s."), fields={"status": N_("invalid")}, status=status
+            )
+        stmt = stmt.where(ControlledCopy.status == status)
+    if holder is not None:
+        clauses = [
+            DistributionLine.user_id == holder.id,
+            DistributionLine.custodian_id == holder.id,
+        ]
+        if holder.department_id is not None:
+            clauses.append(DistributionLine.department_id == holder.department_id)
+        stmt = stmt.where(or_(*clauses))
+    return stmt.order_by(Document.number, Revision.id, ControlledCopy.seq)
+
+
+def recall_register(session: Session, today: date) -> dict:
+    """Outstanding recalls: each open copy with its age, and the totals by holder."""
+    copies = session.scalars(
+        select(ControlledCopy)
+        .where(ControlledCopy.status == "recall_open")
+        .options(
+            joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
+            joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
+            joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
+            joinedload(ControlledCopy.revision).joinedload(Revision.document),
+        )
+        .order_by(ControlledCopy.recall_opened_at, ControlledCopy.copy_no)
+    ).all()
+    # age in whole days since the recall opened (by its UTC date)
+    rows = [{"copy": c, "age": (today - c.recall_opened_at.date()).days} for c in copies]
+    by_holder = Counter(c.line.holder_name for c in copies)
+    oldest: dict[str, int] = {}
+    for row in rows:
+        name = row["copy"].line.holder_name
+        oldest[name] = max(oldest.get(name, 0), row["age"])
+    return {
+        "rows": rows,
+        "by_holder": [
+            {"holder": name, "count": count, "oldest": oldest[name]}
+            for name, count in sorted(by_holder.items(), key=lambda kv: (-oldest[kv[0]], kv[0]))
+        ],
+    }
+
+
+def open_recall_count(session: Session) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(ControlledCopy)
+        .where(ControlledCopy.status == "recall_open")
+    )
+
+
+def distribution_of(session: Session, revision: Revision) -> list[ControlledCopy]:
+    """Every copy of ``revision`` with its holder, in copy-number order."""
+    return list(
+        session.scalars(
+            select(ControlledCopy)
+            .where(ControlledCopy.revision_id == revision.id)
+            .options(
+                joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
+                joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
+                joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
+                joinedload(ControlledCopy.received_by),
+            )
+            .order_by(ControlledCopy.seq)
+        )
+    )
+
+
+def previous_distribution(session: Session, revision: Revision) -> list[dict]:
+    """The recipients of the document's latest issued earlier revision, as form rows, so
+    a new revision is issued to the same people in one click."""
+    prev = session.scalar(
+        select(Revision.id)
+        .join(Issue, Issue.revision_id == Revision.id)
+        .where(Revision.document_id == revision.document_id, Revision.id != revision.id)
+        .order_by(Revision.id.desc())
+        .limit(1)
+    )
+    if prev is None:
+        return []
+    rows, seen = [], set()
+    for line in session.scalars(
+        select(DistributionLine)
+        .where(DistributionLine.revision_id == prev)
+        .order_by(DistributionLine.id)
+    ):
+        row = {"kind": line.recipient_kind, "medium": line.medium, "copies": 0}
+        row["who"] = {
+            "department": lambda line=line: line.department.code,
+            "user": lambda line=line: line.user.username,
+            "location": lambda line=line: line.location,
+        }[line.recipient_kind]()
+        row["custodian"] = line.custodian.username if line.custodian else ""
+        key = (row["kind"], row["who"], row["medium"])
+        if key in seen:
+            next(r for r in rows if (r["kind"], r["who"], r["medium"]) == key)["copies"] += (
+                line.copies
+            )
+            continue
+        seen.add(key)
+        row["copies"] = line.copies
+        rows.append(row)
+    return rows
+
+
+# The matrix ------------------------------------------------------------------------------
+
+
+def matrix(session: Session, user: User, today: date, *, department: str | None = None) -> dict:
+    """Completion per document × department for the current revisions that require
+    acknowledgement: {done, total} per cell; one aggregate query."""
+    live = or_(Acknowledgement.status == "done", Acknowledgement.status.in_(LIVE_ACK_STATUSES))
+    stmt = (
+        select(
+            Document.number,
+            Document.title,
+            Revision.major,
+            Revision.minor,
+            Acknowledgement.department_id,
+            func.count().label("total"),
+            func.sum(case((Acknowledgement.status == "done", 1), else_=0)).label("done"),
+            func.sum(
+                case(
+                    (
+                        or_(
+                            Acknowledgement.status == "overdue",
+                            and_(
+                                Acknowledgement.status == "open", Acknowledgement.due_date < today
+                            ),
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("overdue"),
+        )
+        .select_from(Acknowledgement)
+        .join(Revision, Revision.id == Acknowledgement.revision_id)
+        .join(Document, Document.id == Revision.document_id)
+        .where(live, Revision.status.in_(ISSUABLE), matrix_departments(user))
+        .group_by(
+            Document.number,
+            Document.title,
+            Revision.major,
+            Revision.minor,
+            Acknowledgement.department_id,
+        )
+        .order_by(Document.number)
+    )
+    if department:
+        stmt = stmt.join(Department, Department.id == Acknowledgement.department_id).where(
+            Department.code == department
+        )
+    cells: dict[str, dict] = {}
+    dept_ids: set[int | None] = set()
+    for row in session.execute(stmt):
+        doc = cells.setdefault(
+            row.number,
+            {
+                "number": row.number,
+                "title": row.title,
+                "revision": f"{row.major}/{row.minor}",
+                "cells": {},
+                "done": 0,
+                "total": 0,
+                "overdue": 0,
+            },
+        )
+        doc["cells"][row.department_id] = {
+            "done": row.done,
+            "total": row.total,
+            "overdue": row.overdue,
+        }
+        doc["done"] += row.done
+        doc["total"] += row.total
+        doc["overdue"] += row.overdue
+        dept_ids.add(row.department_id)
+    depts = {
+        d.id: d
+        for d in session.scalars(
+            select(Department).where(Department.id.in_([i for i in dept_ids if i]))
+        )
+    }
+    columns = sorted((depts[i] for i in dept_ids if i in depts), key=lambda d: d.code)
+    return {
+        "documents": list(cells.values()),
+        "departments": columns,
+        "has_unassigned": None in dept_ids,
+    }
+
+
+def people_matrix_query(user: User, today: date, *, department: str | None = None):
+    """Per person: open, overdue and done tasks for current revisions (one grouped row per
+    person, for paging)."""
+    overdue = or_(
+        Acknowledgement.status == "overdue",
+        and_(Acknowledgement.status == "open", Acknowledgement.due_date < today),
+    )
+    stmt = (
+        select(
+            User.username,
+            User.full_name,
+            Department.code.label("department"),
+            func.sum(case((Acknowledgement.status == "done", 1), else_=0)).label("done"),
+            func.sum(
+                case((and_(Acknowledgement.status.in_(LIVE_ACK_STATUSES), ~overdue), 1), else_=0)
+            ).label("open"),
+            func.sum(case((overdue, 1), else_=0)).label("overdue"),
+        )
+        .select_from(Acknowledgement)
+        .join(User, User.id == Acknowledgement.user_id)
+        .join(Revision, Revision.id == Acknowledgement.revision_id)
+        .outerjoin(Department, Department.id == Acknowledgement.department_id)
+        .where(
+            Revision.status.in_(ISSUABLE),
+            Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
+            matrix_departments(user),
+        )
+        .group_by(User.username, User.full_name, Department.code)
+        .order_by(Department.code, User.username)
+    )
+    if department:
+        stmt = stmt.where(Department.code == department)
+    return stmt
+
+
+def training_history(session: Session, person: User) -> list[Acknowledgement]:
+    return list(
+        session.scalars(
+            select(Acknowledgement)
+            .where(Acknowledgement.user_id == person.id)
+            .options(
+                joinedload(Acknowledgement.revision).joinedload(Revision.document),
+                joinedload(Acknowledgement.signature),
+            )
+            .order_by(Acknowledgement.created_at.desc(), Acknowledgement.id.desc())
+        )
+    )

@@ -1,0 +1,402 @@
+"""Issue, receipt, recall, return and acknowledgements through the JSON API (API.md
+"Copies and acknowledgements"), and `qdms sweep` for overdue tasks and recalls."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from app.distribution.models import Acknowledgement, ControlledCopy
+from app.documents import services as documents
+from app.extensions import db
+from app.notifications.models import OutboxMessage
+from app.people import services as people
+from app.people.models import Department, User
+from app.uploads import check_upload
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def org(api_token, make_user, make_document):
+    """CS (head carol; alice, bob; an inactive member), OM (dave), an effective QP-CS-001
+    that requires training, and API tokens."""
+    carol = make_user("carol", roles=("staff",), department="CS", full_name="Carol Head")
+    make_user("alice", department="CS", full_name="Alice")
+    make_user("bob", department="CS", full_name="Bob")
+    gone = make_user("gone", department="CS")
+    make_user("dave", department="OM", full_name="Dave")
+    make_user("officer", roles=("officer",), department="QA")
+    cs = db.session.scalar(select(Department).where(Department.code == "CS"))
+    cs.head = carol
+    gone.is_active = False
+    db.session.commit()
+    doc = make_document(effective=True, training_required=True)
+    return {
+        "doc": doc,
+        "officer": api_token("officer", roles=("officer",)),
+        **{name: api_token(name) for name in ("alice", "bob", "carol", "dave")},
+    }
+
+
+def _issue(client, org, distribution, rev="A0", **extra):
+    return client.post(
+        f"/api/v1/documents/{org['doc'].number}/revisions/{rev}/issue",
+        json={"distribution": distribution, **extra},
+        headers=org["officer"],
+    )
+
+
+def _new_revision_effective(doc, make_docx, store, summary="第二版"):
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    approver = db.session.scalar(select(User).where(User.username == "approver"))
+    rev = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary=summary,
+        change_reason="改进",
+        change_type="major",
+        upload=check_upload(make_docx((summary,)), "b.docx", max_bytes=10**7),
+    )
+    documents.submit(db.session, author, rev, reviewers=[], approvers=[approver])
+    documents.approve(db.session, approver, rev, password=PASSWORD)
+    db.session.commit()
+    return rev
+
+
+def _copies(client, org, **query):
+    r = client.get("/api/v1/copies", query_string=query, headers=org["officer"])
+    assert r.status_code == 200, r.get_json()
+    return {c["copy_no"]: c for c in r.get_json()["items"]}
+
+
+def test_issue_receipt_supersede_recall_return(client, org, make_docx, store):
+    r = _issue(
+        client,
+        org,
+        [
+            {"department": "CS", "medium": "paper", "copies": 2},
+            {"user": "dave", "medium": "paper", "copies": 1},
+            {"department": "CS", "medium": "electronic"},
+        ],
+    )
+    assert r.status_code == 201, r.get_json()
+    issued = {c["copy_no"]: c for c in r.get_json()["copies"]}
+    assert list(issued) == [f"QP-CS-001-A0-C0{i}" for i in (1, 2, 3, 4)]
+    assert [c["medium"] for c in issued.values()] == ["paper", "paper", "paper", "electronic"]
+    assert issued["QP-CS-001-A0-C03"]["holder"] == "user:dave"
+
+    # receipt: the holder only, with the right password
+    url = "/api/v1/copies/QP-CS-001-A0-C01/receipt"
+    r = client.post(url, json={"password": "wrong"}, headers=org["alice"])
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "signature_failed"
+    assert client.post(url, json={"password": PASSWORD}, headers=org["dave"]).status_code == 404
+    r = client.post(url, json={"password": PASSWORD}, headers=org["alice"])
+    assert r.status_code == 200 and r.get_json()["status"] == "received"
+    assert r.get_json()["received_by"] == "alice"
+    assert client.post(url, json={"password": PASSWORD}, headers=org["alice"]).status_code == 409
+    r = client.post(
+        "/api/v1/copies/QP-CS-001-A0-C03/receipt", json={"password": PASSWORD}, headers=org["dave"]
+    )
+    assert r.status_code == 200
+    # an electronic copy needs no receipt
+    r = client.post(
+        "/api/v1/copies/QP-CS-001-A0-C04/receipt", json={"password": PASSWORD}, headers=org["bob"]
+    )
+    assert r.status_code in (403, 409)
+    # dave sees only his copy
+    r = client.get("/api/v1/copies", headers=org["dave"])
+    assert [c["copy_no"] for c in r.get_json()["items"]] == ["QP-CS-001-A0-C03"]
+    # nothing to recall yet
+    assert _copies(client, org, status="recall_open") == {}
+
+    # B/0 becomes effective: A/0 is superseded, its paper copies recalled
+    _new_revision_effective(org["doc"], make_docx, store)
+    recalls = _copies(client, org, status="recall_open")
+    assert sorted(recalls) == [f"QP-CS-001-A0-C0{i}" for i in (1, 2, 3)]
+    assert _copies(client, org, document="QP-CS-001")["QP-CS-001-A0-C04"]["status"] == "withdrawn"
+    # the holders were told (head of CS for the department's copies, dave for his)
+    kinds = db.session.scalars(
+        select(OutboxMessage.recipient_id).where(OutboxMessage.kind == "recall_open")
+    ).all()
+    holders = set(db.session.scalars(select(User.username).where(User.id.in_(kinds))))
+    assert holders == {"carol", "dave"}
+
+    # return: officer only, a valid disposition, once
+    url = "/api/v1/copies/QP-CS-001-A0-C02/return"
+    body = {"returned_by": "alice", "disposition": "destroyed"}
+    assert client.post(url, json=body, headers=org["alice"]).status_code == 403
+    r = client.post(url, json={**body, "disposition": "burnt"}, headers=org["officer"])
+    assert r.status_code == 400 and "disposition" in r.get_json()["error"]["fields"]
+    r = client.post(url, json=body, headers=org["officer"])
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["status"] == "returned" and r.get_json()["returned_by"] == "Alice"
+    assert client.post(url, json=body, headers=org["officer"]).status_code == 409
+    assert sorted(_copies(client, org, status="recall_open")) == [
+        "QP-CS-001-A0-C01",
+        "QP-CS-001-A0-C03",
+    ]
+    r = client.post(
+        "/api/v1/copies/QP-CS-001-A0-C01/return",
+        json={"returned_by": "Someone Outside", "disposition": "kept_as_obsolete_reference"},
+        headers=org["officer"],
+    )
+    assert r.status_code == 200 and r.get_json()["returned_by"] == "Someone Outside"
+
+    # extending B/0's distribution continues its own sequence
+    r = _issue(client, org, [{"department": "OM", "medium": "paper", "copies": 1}], rev="B0")
+    assert r.status_code == 201, r.get_json()
+    # B/0 was carried forward electronically to CS (C01), so this paper copy is C02
+    assert [c["copy_no"] for c in r.get_json()["copies"]] == ["QP-CS-001-B0-C02"]
+
+
+def test_bad_issues_are_clear_400s_and_write_nothing(client, org):
+    before = db.session.scalar(select(func.count()).select_from(ControlledCopy))
+    cases = [
+        ([], "distribution"),
+        ([{"department": "XX", "medium": "paper"}], "distribution[0].department"),
+        ([{"department": "CS", "medium": "fax"}], "distribution[0].medium"),
+        ([{"department": "CS", "medium": "paper", "copies": 0}], "distribution[0].copies"),
+        ([{"department": "CS", "medium": "electronic", "copies": 3}], "distribution[0].copies"),
+        ([{"location": "前台", "medium": "paper"}], "distribution[0].custodian"),
+        ([{"user": "gone", "medium": "paper"}], "distribution[0].user"),
+        (
+            [{"department": "CS", "medium": "paper"}, {"department": "CS", "medium": "paper"}],
+            "distribution[1].department",
+        ),
+        ([{"department": "CS", "user": "bob"}], "distribution[0].recipient"),
+    ]
+    for distribution, field in cases:
+        r = _issue(client, org, distribution)
+        assert r.status_code == 400, (distribution, r.get_json())
+        assert field in r.get_json()["error"]["fields"], (field, r.get_json())
+    r = client.post(
+        f"/api/v1/documents/{org['doc'].number}/revisions/A0/issue",
+        json={"distribution": [{"department": "CS"}], "acknowledge_within_days": 0},
+        headers=org["officer"],
+    )
+    assert r.status_code == 400
+    r = client.post(
+        f"/api/v1/documents/{org['doc'].number}/revisions/A0/issue",
+        json={"distribution": [{"department": "CS"}]},
+        headers={**org["officer"], "Accept-Language": "zh-CN"},
+    )
+    assert r.status_code == 201  # paper by default, one copy
+    # staff may not issue
+    assert _issue_as(client, org, "alice").status_code == 403
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ControlledCopy)) == before + 1
+
+
+def _issue_as(client, org, who):
+    return client.post(
+        f"/api/v1/documents/{org['doc'].number}/revisions/A0/issue",
+        json={"distribution": [{"department": "CS"}]},
+        headers=org[who],
+    )
+
+
+def test_a_draft_revision_cannot_be_issued(client, org, make_docx, store):
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    documents.add_revision(
+        db.session,
+        author,
+        org["doc"],
+        store,
+        change_summary="草稿",
+        change_reason="x",
+        upload=check_upload(make_docx(), "c.docx", max_bytes=10**7),
+    )
+    db.session.commit()
+    r = _issue(client, org, [{"department": "CS"}], rev="A1")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "invalid_transition"
+
+
+def _tasks(client, token, **query):
+    r = client.get("/api/v1/acknowledgements", query_string=query, headers=token)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["items"]
+
+
+def test_acknowledgements_reach_exactly_the_audience(client, org, runner, make_docx, store):
+    r = _issue(
+        client,
+        org,
+        [
+            {"department": "CS", "medium": "electronic"},
+            {"department": "OM", "medium": "paper", "copies": 1},  # paper: no tasks
+        ],
+        acknowledge_within_days=10,
+    )
+    assert r.status_code == 201 and r.get_json()["acknowledgements"] == 4
+    owners = db.session.scalars(
+        select(User.username).join(Acknowledgement, Acknowledgement.user_id == User.id)
+    ).all()
+    # the active members of CS (the author works there too); not dave (OM), not the inactive
+    assert sorted(owners) == ["alice", "author", "bob", "carol"]
+    [task] = _tasks(client, org["alice"])
+    assert task["document"] == "QP-CS-001" and task["revision"] == "A/0"
+    assert task["status"] == "open"
+    assert task["due_date"] == (date.today() + timedelta(days=10)).isoformat()
+    assert _tasks(client, org["dave"]) == []
+
+    # the right person with the right password
+    url = f"/api/v1/acknowledgements/{task['id']}/sign"
+    assert client.post(url, json={"password": PASSWORD}, headers=org["bob"]).status_code == 404
+    r = client.post(url, json={"password": PASSWORD}, headers=org["officer"])
+    assert r.status_code == 403
+    r = client.post(url, json={"password": "nope"}, headers=org["alice"])
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "signature_failed"
+    assert _tasks(client, org["alice"])[0]["status"] == "open"
+    r = client.post(url, json={"password": PASSWORD}, headers=org["alice"])
+    assert r.status_code == 200 and r.get_json()["status"] == "done"
+    assert r.get_json()["signed_at"].endswith("Z")
+    assert client.post(url, json={"password": PASSWORD}, headers=org["alice"]).status_code == 409
+    # a head sees their people's tasks; staff do not see others'
+    assert len(_tasks(client, org["carol"], user="bob")) == 1
+    r = client.get("/api/v1/acknowledgements", query_string={"user": "bob"}, headers=org["dave"])
+    assert r.status_code == 403
+
+    # someone joining CS later gets the task; someone leaving loses it
+    admin = None
+    erin = people.create_user(
+        db.session,
+        admin,
+        username="erin",
+        full_name="Erin",
+        password=PASSWORD,
+        roles=["staff"],
+        department=db.session.scalar(select(Department).where(Department.code == "CS")),
+    )
+    bob = db.session.scalar(select(User).where(User.username == "bob"))
+    om = db.session.scalar(select(Department).where(Department.code == "OM"))
+    people.update_user(
+        db.session,
+        admin,
+        bob,
+        full_name=bob.full_name,
+        email=None,
+        department=om,
+        language=None,
+        roles=["staff"],
+        is_active=True,
+    )
+    db.session.commit()
+    assert len(_tasks(client, org["officer"], user="erin")) == 1
+    assert _tasks(client, org["officer"], user="bob")[0]["status"] == "cancelled"
+    assert erin.id
+
+    # the sweep past the due date: overdue, reminded; a week later escalated to the head
+    due = date.today() + timedelta(days=10)
+    out = runner.invoke(args=["sweep", "--today", (due + timedelta(days=1)).isoformat()])
+    assert out.exit_code == 0, out.output
+    assert "3 acknowledgements overdue" in out.output  # alice signed, bob left
+    db.session.rollback()
+    assert sorted(
+        db.session.scalars(
+            select(User.username)
+            .join(Acknowledgement, Acknowledgement.user_id == User.id)
+            .where(Acknowledgement.status == "overdue")
+        )
+    ) == ["author", "carol", "erin"]
+    overdue_mail = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "acknowledgement_overdue")
+    ).all()
+    assert {m.recipient.username for m in overdue_mail} == {"author", "carol", "erin"}
+    assert all("QP-CS-001" in m.subject for m in overdue_mail)
+    assert _tasks(client, org["officer"], user="erin", status="overdue")
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "acknowledgement_escalation")
+        )
+        == 0
+    )
+    out = runner.invoke(args=["sweep", "--today", (due + timedelta(days=8)).isoformat()])
+    assert out.exit_code == 0, out.output
+    db.session.rollback()
+    [escalation] = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "acknowledgement_escalation")
+    ).all()
+    assert escalation.recipient.username == "carol" and "Erin" in escalation.body
+    # the same day again: nothing new
+    count = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+    runner.invoke(args=["sweep", "--today", (due + timedelta(days=8)).isoformat()])
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == count
+
+    # superseding closes the open tasks and opens tasks for the new revision
+    _new_revision_effective(org["doc"], make_docx, store)
+    erin_tasks = _tasks(client, org["officer"], user="erin")
+    assert {(t["revision"], t["status"]) for t in erin_tasks} == {
+        ("A/0", "superseded"),
+        ("B/0", "open"),
+    }
+    alice_tasks = _tasks(client, org["alice"])
+    assert {(t["revision"], t["status"]) for t in alice_tasks} == {("A/0", "done"), ("B/0", "open")}
+    # and alice can read B/0 through her task
+    r = client.get("/api/v1/documents/QP-CS-001/revisions/B0", headers=org["alice"])
+    assert r.status_code == 200
+
+
+def test_recall_reminders_after_seven_days(client, org, runner, make_docx, store):
+    assert _issue(client, org, [{"user": "dave", "medium": "paper"}]).status_code == 201
+    _new_revision_effective(org["doc"], make_docx, store)
+    for days, expected in ((3, 0), (7, 1), (8, 1), (14, 2)):
+        day = date.today() + timedelta(days=days)
+        assert runner.invoke(args=["sweep", "--today", day.isoformat()]).exit_code == 0
+        db.session.rollback()
+        sent = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "recall_reminder")
+        ).all()
+        assert len(sent) == expected, days
+    assert {m.recipient.username for m in sent} == {"dave"}
+
+
+def test_matrix_by_department_and_person_with_exports(client, org):
+    r = _issue(
+        client,
+        org,
+        [{"department": "CS", "medium": "electronic"}, {"user": "dave", "medium": "electronic"}],
+    )
+    assert r.status_code == 201
+    [task] = _tasks(client, org["alice"])
+    client.post(
+        f"/api/v1/acknowledgements/{task['id']}/sign",
+        json={"password": PASSWORD},
+        headers=org["alice"],
+    )
+    r = client.get("/api/v1/acknowledgements/matrix", headers=org["officer"])
+    assert r.status_code == 200
+    table = r.get_json()
+    assert table["headers"][3:5] == ["CS", "OM"]
+    assert table["rows"] == [["QP-CS-001", "客户投诉处理程序", "A/0", "1/4", "0/1", 1, 5, 0]]
+    # the head of CS sees only CS
+    r = client.get("/api/v1/acknowledgements/matrix", headers=org["carol"])
+    assert r.status_code == 200 and r.get_json()["rows"][0][3:] == ["1/4", 1, 4, 0]
+    assert client.get("/api/v1/acknowledgements/matrix", headers=org["alice"]).status_code == 403
+    r = client.get(
+        "/api/v1/acknowledgements/matrix", query_string={"format": "csv"}, headers=org["officer"]
+    )
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert rows[1][:5] == ["QP-CS-001", "客户投诉处理程序", "A/0", "1/4", "0/1"]
+    r = client.get(
+        "/api/v1/acknowledgements/matrix",
+        query_string={"format": "xlsx", "by": "person"},
+        headers=org["officer"],
+    )
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    people_rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert people_rows["alice"][3:] == (1, 0, 0)
+    assert people_rows["dave"][3:] == (0, 1, 0)
+    r = client.get(
+        "/api/v1/acknowledgements/matrix", query_string={"format": "pdfx"}, headers=org["officer"]
+    )
+    assert r.status_code == 400
