@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.dashboard.routes import bp as dashboard_bp
     from app.distribution import api as distribution_api  # noqa: F401
+    from app.distribution.routes import bp as distribution_bp
     from app.documents import api as documents_api  # noqa: F401
     from app.documents.routes import bp as documents_bp
     from app.external import api as external_api  # noqa: F401
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_bp,
         dashboard_bp,
         documents_bp,
+        distribution_bp,
         people_bp,
         audit_bp,
         external_bp,
@@ -125,6 +127,8 @@ def _register_template_helpers(app: Flask) -> None:
     from app.audit_trail.models import ACTION_LABELS
     from app.audit_trail.permissions import can_view_audit_trail
     from app.auth.forms import LanguageForm, LogoutForm
+    from app.distribution import models as distribution
+    from app.distribution import permissions as distribution_permissions
     from app.documents import models as documents
     from app.documents import permissions as document_permissions
     from app.i18n import LANGUAGE_NAMES, current_language, localtime
@@ -148,8 +152,29 @@ def _register_template_helpers(app: Flask) -> None:
         RETENTION_FROM=documents.RETENTION_FROM,
         can_create_document=document_permissions.can_create_document,
         can_manage_document_types=document_permissions.can_manage_document_types,
+        COPY_STATUSES=distribution.COPY_STATUSES,
+        ACK_STATUSES=distribution.ACK_STATUSES,
+        MEDIA=distribution.MEDIA,
+        DISPOSITIONS=distribution.DISPOSITIONS,
+        can_issue=distribution_permissions.can_issue,
+        can_view_register=distribution_permissions.can_view_register,
+        can_view_matrix=distribution_permissions.can_view_matrix,
+        can_view_training_of=distribution_permissions.can_view_training_of,
+        can_sign_receipt=distribution_permissions.can_sign_receipt,
     )
 
     @app.context_processor
     def shell_forms():
         return {"language_form": LanguageForm(), "logout_form": LogoutForm()}
+
+    @app.context_processor
+    def open_acknowledgements():
+        """The navbar's "Read & sign" badge (one count query, only when signed in)."""
+        from flask_login import current_user
+
+        from app.distribution.services import open_task_count
+        from app.extensions import db
+
+        if not getattr(current_user, "is_authenticated", False):
+            return {"open_acknowledgements": 0}
+        return {"open_acknowledgements": open_task_count(db.session, current_user)}

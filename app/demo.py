@@ -88,6 +88,9 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     from app.external.demo import seed as seed_external
 
     added += seed_external(session)
+    from app.distribution.demo import seed as seed_distribution
+
+    added += seed_distribution(session, store)
     return added
 
 

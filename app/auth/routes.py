@@ -48,6 +48,15 @@ def safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
+def _landing(user) -> str:
+    """Where a login without ``next`` lands: open read-and-understood tasks come first."""
+    from app.distribution.services import open_task_count
+
+    if open_task_count(db.session, user):
+        return url_for("distribution.acknowledgements")
+    return url_for("dashboard.index")
+
+
 @bp.before_app_request
 def enforce_session_timeout():
     """Log out a browser session idle for longer than QDMS_SESSION_TIMEOUT_MINUTES."""
@@ -93,7 +102,7 @@ def login():
         login_user(result.user)
         session["last_seen"] = time.time()
         session.permanent = True
-        return redirect(safe_next(form.next.data))
+        return redirect(safe_next(form.next.data) if form.next.data else _landing(result.user))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 

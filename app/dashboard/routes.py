@@ -8,6 +8,9 @@ from sqlalchemy import func, select
 
 from app.audit_trail.models import Event
 from app.audit_trail.permissions import can_view_audit_trail
+from app.distribution import services as distribution
+from app.distribution.models import ControlledCopy
+from app.distribution.permissions import can_view_register
 from app.documents import services as documents
 from app.documents.models import Document
 from app.documents.permissions import can_manage_document, visible_documents
@@ -34,6 +37,17 @@ def index():
             Document.status == "effective", visible_documents(current_user)
         )
     )
+    counts["acknowledgements"] = distribution.open_task_count(db.session, current_user)
+    counts["receipts"] = db.session.scalar(
+        select(func.count()).select_from(
+            distribution.copies_query(current_user, status="issued", holder=current_user)
+            .where(ControlledCopy.medium == "paper")
+            .order_by(None)
+            .subquery()
+        )
+    )
+    if can_view_register(current_user):
+        counts["recalls"] = distribution.open_recall_count(db.session)
     if can_manage_document(current_user):
         from app.external.services import due_currency_checks
 

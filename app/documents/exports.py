@@ -7,10 +7,12 @@ Flask-side helpers (they build responses); the rows themselves come from
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 from flask import current_app, send_file
 from flask_babel import gettext
 
+from app import docx_io
 from app.documents import services
 from app.documents.models import DOCUMENT_STATUSES, Revision
 from app.errors import N_, ValidationFailed
@@ -34,6 +36,21 @@ def send_revision_file(revision: Revision, *, as_attachment: bool = True):
         etag=revision.file_sha256,
         max_age=0,
     )
+
+
+@lru_cache(maxsize=64)
+def _docx_html(store_root: str, sha256: str) -> str:
+    """The .docx as HTML; stored files never change, so the conversion is kept by hash."""
+    from app.storage import FileStore
+
+    return docx_io.to_html(FileStore(store_root).read(sha256))
+
+
+def revision_html(revision: Revision) -> str | None:
+    """A .docx revision as HTML for reading in the browser; None for a PDF or no file."""
+    if revision.file_kind != "docx" or not revision.file_sha256:
+        return None
+    return _docx_html(current_app.config["QDMS_DOCS_STORE"], revision.file_sha256)
 
 
 def master_list_filters(args) -> dict:

@@ -8,7 +8,6 @@ service call through ``app.web.run_form`` (commit, or roll back and show the err
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -25,7 +24,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from app import docx_io
 from app.audit_trail.permissions import can_view_audit_trail
 from app.audit_trail.services import events_for
 from app.documents import exports, notify, services
@@ -363,14 +361,6 @@ def revision_url(revision: Revision, endpoint: str = "documents.revision", **kw)
     return url_for(endpoint, number=revision.document.number, rev=revision.path_label, **kw)
 
 
-@lru_cache(maxsize=64)
-def _docx_html(store_root: str, sha256: str) -> str:
-    """The .docx as HTML; stored files never change, so the conversion is kept by hash."""
-    from app.storage import FileStore
-
-    return docx_io.to_html(FileStore(store_root).read(sha256))
-
-
 def _render_revision(revision: Revision, status: int = 200, **forms):
     doc = revision.document
     task = pending_task(current_user, revision)
@@ -384,9 +374,7 @@ def _render_revision(revision: Revision, status: int = 200, **forms):
     if submit_form is not None:
         submit_form.reviewers.choices = _people_choices(exclude=revision.author_id)
         submit_form.approvers.choices = _people_choices(role="approver", exclude=revision.author_id)
-    content_html = None
-    if revision.file_kind == "docx" and revision.file_sha256:
-        content_html = _docx_html(current_app.config["QDMS_DOCS_STORE"], revision.file_sha256)
+    content_html = exports.revision_html(revision)
     return render_template(
         "documents/revision.html",
         doc=doc,
@@ -402,7 +390,16 @@ def _render_revision(revision: Revision, status: int = 200, **forms):
         approve_form=forms.get("approve_form")
         or (ApproveForm() if task is not None and task.role == "approver" else None),
         rounds=sorted({p.round for p in revision.participants}, reverse=True),
+        distribution_copies=_copies_of(revision),
     ), status
+
+
+def _copies_of(revision: Revision) -> list:
+    """Who holds which copy of the revision, as far as the reader may see."""
+    from app.distribution.permissions import can_view_copy
+    from app.distribution.services import distribution_of
+
+    return [c for c in distribution_of(db.session, revision) if can_view_copy(current_user, c)]
 
 
 @bp.get("/documents/<number>/revisions/<rev>")
