@@ -222,7 +222,7 @@ def seed(
             {"department": "QA", "medium": "electronic"},
         ],
         added,
-        note="质量手册 B/0 换版发放，旧版受控副本已于换版时回收",
+        note="质量手册 B/0（按 GB/T 19001-2016 换版）发放",
     )
     _receive(session, _paper(manual, "gm"), u["gm"])
     _receive(session, _paper(manual, "CS")[:1], u["cs_head"])

@@ -32,7 +32,7 @@ def matrix_table(
                 gettext(h)
                 for h in (
                     N_("Username"),
-                    N_("Name"),
+                    N_("Full name"),
                     N_("Department"),
                     N_("Done"),
                     N_("Open"),

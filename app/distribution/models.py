@@ -68,7 +68,7 @@ for _action, _label in {
     "copy_withdrawn": N_("Electronic access withdrawn"),
     "acknowledged": N_("Read and understood"),
     "acknowledgements_closed": N_("Acknowledgement tasks closed"),
-    "acknowledgements_opened": N_("Acknowledgement tasks opened"),
+    "acknowledgements_overdue": N_("Acknowledgements became overdue"),
 }.items():
     ACTION_LABELS.setdefault(_action, _label)
 

@@ -10,6 +10,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
@@ -184,7 +185,12 @@ def issue(number: str, rev: str):
         .where(ControlledCopy.line_id.in_([line.id for line in record.lines]))
     )
     flash(
-        _("%(label)s issued: %(copies)s controlled copies.", label=revision.label, copies=count),
+        ngettext(
+            "%(label)s issued: %(num)s controlled copy.",
+            "%(label)s issued: %(num)s controlled copies.",
+            count,
+            label=revision.label,
+        ),
         "success",
     )
     return redirect(

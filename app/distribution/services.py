@@ -356,9 +356,9 @@ def _notify_holders(session: Session, revision: Revision, distribution, copy_nos
                 kind="copy_issued",
                 subject=N_("Controlled copy issued: %(number)s %(label)s"),
                 body=N_(
-                    "%(copies)s paper controlled copy(ies) of %(number)s %(title)s, revision "
-                    "%(label)s, are issued to %(holder)s. Please sign the receipt in qdms "
-                    "when you receive them."
+                    "Paper controlled copies of %(number)s %(title)s, revision %(label)s, are "
+                    "issued to %(holder)s (number of copies: %(copies)s). Please sign the "
+                    "receipt in qdms when you receive them."
                 ),
                 object_ref=revision.ref,
                 number=doc.number,
