@@ -6,6 +6,8 @@ import pytest
 
 from app.people.models import ROLES
 
+PRIVILEGED = ("officer", "auditor", "admin")
+
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET only; state-changing POSTs are covered by the feature tests.
 PAGES = {
@@ -40,6 +42,18 @@ PAGES = {
     "/external/EXT-0001/checks/new": {r: 403 for r in ROLES if r != "officer"},
     "/external/EXT-0001/citations/new": {r: 403 for r in ROLES if r != "officer"},
     "/external/EXT-0001/withdraw": {r: 403 for r in ROLES if r != "officer"},
+    "/documents/QP-CS-001/revisions/A0/issue": {r: 403 for r in ROLES if r != "officer"},
+    "/copies": {},
+    # a copy is seen by its holder and by those who see everything
+    "/copies/QP-CS-001-A0-C01": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/copies/QP-CS-001-A0-C01/return": {
+        r: 404 if r not in PRIVILEGED else 403 for r in ROLES if r != "officer"
+    },
+    "/recalls": {r: 403 for r in ROLES if r not in PRIVILEGED},
+    "/acknowledgements": {},
+    "/acknowledgements/1": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/acknowledgements/matrix": {r: 403 for r in ROLES if r not in PRIVILEGED},
+    "/people/someone/training": {r: 404 for r in ROLES if r not in PRIVILEGED},
 }
 
 API = {
@@ -59,6 +73,11 @@ API = {
     "/api/v1/external-documents": {},
     "/api/v1/external-documents/EXT-0001": {},
     "/api/v1/external-documents/EXT-0001/editions/1/file": {},
+    "/api/v1/copies": {},
+    "/api/v1/copies/QP-CS-001-A0-C01": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/api/v1/acknowledgements": {},
+    "/api/v1/acknowledgements/1": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/api/v1/acknowledgements/matrix": {r: 403 for r in ROLES if r not in PRIVILEGED},
 }
 
 # Endpoints that must not appear in the tables above: public or POST-only.
@@ -95,6 +114,11 @@ NOT_GET_PAGES = {
     "api.withdraw_external_document",
     "api.cite_external_document",
     "api.uncite_external_document",
+    "distribution.receipt",
+    "api.issue_revision",
+    "api.sign_receipt",
+    "api.return_copy",
+    "api.sign_acknowledgement",
 }
 
 # Example values of URL variables, by path prefix: the objects the matrix fixtures create.
@@ -104,6 +128,10 @@ URL_EXAMPLES = [
     ("/admin/document-types/", {"<code>": "QP"}),
     ("/external/", {"<number>": "EXT-0001", "<int:edition_id>": "1"}),
     ("/api/v1/external-documents/", {"<number>": "EXT-0001", "<edition_id>": "1"}),
+    ("/copies/", {"<copy_no>": "QP-CS-001-A0-C01"}),
+    ("/api/v1/copies/", {"<copy_no>": "QP-CS-001-A0-C01"}),
+    ("/acknowledgements/", {"<ack_id>": "1"}),
+    ("/api/v1/acknowledgements/", {"<ack_id>": "1"}),
 ]
 
 
@@ -139,6 +167,31 @@ def documents(external_entry, make_document):
     effective = make_document(title="顾客投诉处理程序", effective=True)
     draft = make_document(title="起草中的程序")
     assert (effective.number, draft.number) == ("QP-CS-001", "QP-CS-002")
+
+
+@pytest.fixture(autouse=True)
+def distribution(documents, external_entry):
+    """Copy QP-CS-001-A0-C01 (kept at a location by the matrix officer) and
+    acknowledgement 1 (the matrix officer's), so nobody in the matrix holds either."""
+    from app.distribution import services
+    from app.documents.models import Document
+    from app.extensions import db
+
+    doc = db.session.scalar(db.select(Document).where(Document.number == "QP-CS-001"))
+    services.issue(
+        db.session,
+        external_entry.holder,
+        doc.current_revision,
+        distribution=services.parse_distribution(
+            db.session,
+            [
+                {"location": "档案室", "custodian": "matrix_officer", "medium": "paper"},
+                {"user": "matrix_officer", "medium": "electronic"},
+            ],
+        ),
+        training_required=True,
+    )
+    db.session.commit()
 
 
 def test_the_matrix_covers_every_route(app):
