@@ -400,3 +400,49 @@ def test_matrix_by_department_and_person_with_exports(client, org):
         "/api/v1/acknowledgements/matrix", query_string={"format": "pdfx"}, headers=org["officer"]
     )
     assert r.status_code == 400
+
+
+def test_withdrawing_a_document_recalls_its_copies_and_cancels_its_tasks(client, org, runner):
+    r = _issue(
+        client,
+        org,
+        [
+            {"department": "OM", "medium": "paper", "copies": 2},
+            {"user": "alice", "medium": "electronic"},
+        ],
+    )
+    assert r.status_code == 201
+    # three days before the due date alice is reminded once
+    due = date.today() + timedelta(days=14)
+    for _ in range(2):
+        assert (
+            runner.invoke(
+                args=["sweep", "--today", (due - timedelta(days=3)).isoformat()]
+            ).exit_code
+            == 0
+        )
+    db.session.rollback()
+    [reminder] = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "acknowledgement_due")
+    ).all()
+    assert reminder.recipient.username == "alice" and due.isoformat() in reminder.subject
+    r = client.post(
+        f"/api/v1/documents/{org['doc'].number}/withdraw",
+        json={"reason": "服务取消", "password": PASSWORD},
+        headers=org["officer"],
+    )
+    assert r.status_code == 200, r.get_json()
+    recalls = _copies(client, org, status="recall_open")
+    assert sorted(recalls) == ["QP-CS-001-A0-C01", "QP-CS-001-A0-C02"]
+    assert _copies(client, org)["QP-CS-001-A0-C03"]["status"] == "withdrawn"
+    assert [t["status"] for t in _tasks(client, org["alice"])] == ["cancelled"]
+    # an obsolete revision cannot be issued again
+    r = _issue(client, org, [{"department": "CS"}])
+    assert r.status_code == 409
+
+
+def test_the_document_page_shows_who_holds_what(client, org, login_as):
+    assert _issue(client, org, [{"user": "dave", "medium": "paper"}]).status_code == 201
+    login_as("officer")
+    page = client.get("/documents/QP-CS-001").get_data(as_text=True)
+    assert 'id="holdings"' in page and "QP-CS-001-A0-C01" in page and "Dave" in page

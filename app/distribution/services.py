@@ -930,6 +930,29 @@ def distribution_of(session: Session, revision: Revision) -> list[ControlledCopy
     )
 
 
+def holdings(session: Session, document: Document) -> list[ControlledCopy]:
+    """Who holds what: the copies of any revision of ``document`` still out there (issued,
+    received, or recalled and not yet back), newest revision first."""
+    return list(
+        session.scalars(
+            select(ControlledCopy)
+            .join(ControlledCopy.revision)
+            .where(
+                Revision.document_id == document.id,
+                ControlledCopy.status.in_(("issued", "received", "recall_open")),
+            )
+            .options(
+                joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
+                joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
+                joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
+                joinedload(ControlledCopy.received_by),
+                joinedload(ControlledCopy.revision).joinedload(Revision.document),
+            )
+            .order_by(Revision.id.desc(), ControlledCopy.seq)
+        )
+    )
+
+
 def previous_distribution(session: Session, revision: Revision) -> list[dict]:
     """The recipients of the document's latest issued earlier revision, as form rows, so
     a new revision is issued to the same people in one click."""

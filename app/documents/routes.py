@@ -255,12 +255,21 @@ def _render_document(doc: Document, status: int = 200, **forms):
         children=children,
         events=events,
         citations=_citations(doc),
+        holdings=_holdings(doc),
         can_add_revision=can_add_revision(current_user, doc),
         can_manage=manage,
         withdraw_form=forms.get("withdraw_form") or (WithdrawForm() if manage else None),
         confirm_form=forms.get("confirm_form") or (ConfirmReviewForm() if manage else None),
         today=date.today(),
     ), status
+
+
+def _holdings(doc: Document) -> list:
+    """Who holds which copy of the document, as far as the reader may see."""
+    from app.distribution.permissions import can_view_copy
+    from app.distribution.services import holdings
+
+    return [c for c in holdings(db.session, doc) if can_view_copy(current_user, c)]
 
 
 def _citations(doc: Document) -> list:
