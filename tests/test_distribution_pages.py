@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from app.distribution.models import Acknowledgement, ControlledCopy
-from app.documents import services as documents
 from app.extensions import db
 from app.people.models import Department, User
-from app.uploads import check_upload
 from tests.conftest import PASSWORD
+from tests.test_distribution_api import _new_revision_effective
 
 
 @pytest.fixture
@@ -26,24 +25,6 @@ def setup(make_user, make_document):
     db.session.scalar(select(Department).where(Department.code == "CS")).head = carol
     db.session.commit()
     return make_document(effective=True, training_required=True)
-
-
-def _supersede(doc, make_docx, store):
-    author = db.session.scalar(select(User).where(User.username == "author"))
-    approver = db.session.scalar(select(User).where(User.username == "approver"))
-    rev = documents.add_revision(
-        db.session,
-        author,
-        doc,
-        store,
-        change_summary="第二版",
-        change_reason="改进",
-        change_type="major",
-        upload=check_upload(make_docx(("第二版",)), "b.docx", max_bytes=10**7),
-    )
-    documents.submit(db.session, author, rev, reviewers=[], approvers=[approver])
-    documents.approve(db.session, approver, rev, password=PASSWORD)
-    db.session.commit()
 
 
 def _logout(client):
@@ -120,7 +101,7 @@ def test_issue_receipt_recall_return_through_the_forms(client, login_as, setup, 
     assert client.get("/documents/QP-CS-001/revisions/A0/issue").status_code == 403
     _logout(client)
 
-    _supersede(setup, make_docx, store)
+    _new_revision_effective(setup, make_docx, store)
 
     login_as("officer")
     page = client.get("/recalls").get_data(as_text=True)

@@ -841,6 +841,18 @@ def issued_to(user, revision: Revision) -> bool:
 # Copies and recalls ---------------------------------------------------------------------
 
 
+def _with_holder() -> tuple:
+    """Loader options for showing copies: holder (department, person, custodian) and the
+    document of the revision, in the same query."""
+    line = joinedload(ControlledCopy.line)
+    return (
+        line.joinedload(DistributionLine.department),
+        line.joinedload(DistributionLine.user),
+        line.joinedload(DistributionLine.custodian),
+        joinedload(ControlledCopy.revision).joinedload(Revision.document),
+    )
+
+
 def copies_query(
     user, *, document: str | None = None, status: str | None = None, holder: User | None = None
 ):
@@ -850,12 +862,7 @@ def copies_query(
         .join(ControlledCopy.revision)
         .join(Revision.document)
         .where(visible_copies(user))
-        .options(
-            joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
-            joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
-            joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
-            joinedload(ControlledCopy.revision).joinedload(Revision.document),
-        )
+        .options(*_with_holder())
     )
     if document:
         stmt = stmt.where(Document.number == document.strip().upper())
@@ -881,12 +888,7 @@ def recall_register(session: Session, today: date) -> dict:
     copies = session.scalars(
         select(ControlledCopy)
         .where(ControlledCopy.status == "recall_open")
-        .options(
-            joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
-            joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
-            joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
-            joinedload(ControlledCopy.revision).joinedload(Revision.document),
-        )
+        .options(*_with_holder())
         .order_by(ControlledCopy.recall_opened_at, ControlledCopy.copy_no)
     ).all()
     # age in whole days since the recall opened (by its UTC date)
@@ -919,12 +921,7 @@ def distribution_of(session: Session, revision: Revision) -> list[ControlledCopy
         session.scalars(
             select(ControlledCopy)
             .where(ControlledCopy.revision_id == revision.id)
-            .options(
-                joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
-                joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
-                joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
-                joinedload(ControlledCopy.received_by),
-            )
+            .options(*_with_holder(), joinedload(ControlledCopy.received_by))
             .order_by(ControlledCopy.seq)
         )
     )
@@ -941,13 +938,7 @@ def holdings(session: Session, document: Document) -> list[ControlledCopy]:
                 Revision.document_id == document.id,
                 ControlledCopy.status.in_(("issued", "received", "recall_open")),
             )
-            .options(
-                joinedload(ControlledCopy.line).joinedload(DistributionLine.department),
-                joinedload(ControlledCopy.line).joinedload(DistributionLine.user),
-                joinedload(ControlledCopy.line).joinedload(DistributionLine.custodian),
-                joinedload(ControlledCopy.received_by),
-                joinedload(ControlledCopy.revision).joinedload(Revision.document),
-            )
+            .options(*_with_holder(), joinedload(ControlledCopy.received_by))
             .order_by(Revision.id.desc(), ControlledCopy.seq)
         )
     )
