@@ -155,6 +155,14 @@ def test_every_demo_page_opens_for_every_kind_of_user(app, store, client):
         paths.append(f"/documents/{doc.number}")
         paths += [f"/documents/{doc.number}/revisions/{r.path_label}" for r in doc.revisions]
     paths += [f"/external/{n}" for n in db.session.scalars(select(ExternalDocument.number))]
+    # distribution: every copy, every acknowledgement, the registers, training histories
+    from app.distribution.models import Acknowledgement, ControlledCopy
+
+    paths += ["/copies", "/copies?mine=1", "/recalls", "/acknowledgements"]
+    paths += ["/acknowledgements/matrix", "/acknowledgements/matrix?by=person"]
+    paths += [f"/copies/{n}" for n in db.session.scalars(select(ControlledCopy.copy_no))]
+    paths += [f"/acknowledgements/{i}" for i in db.session.scalars(select(Acknowledgement.id))]
+    paths += [f"/people/{u}/training" for u in ("staff", "om_tech", "cs_head")]
     seen = Counter()
     for username, language in (
         ("officer", "zh_CN"),
