@@ -986,49 +986,56 @@ def previous_distribution(session: Session, revision: Revision) -> list[dict]:
 
 def matrix(session: Session, user: User, today: date, *, department: str | None = None) -> dict:
     """Completion per document × department for the current revisions that require
-    acknowledgement: {done, total} per cell; one aggregate query."""
-    live = or_(Acknowledgement.status == "done", Acknowledgement.status.in_(LIVE_ACK_STATUSES))
+    acknowledgement: {done, total} per cell; one aggregate query.
+
+    The tasks are counted per revision and department on their own columns first, and
+    only the few thousand cells are joined to their revision and document: joining each
+    of a million tasks before grouping them by document number and title took seconds.
+    """
+    overdue = or_(
+        Acknowledgement.status == "overdue",
+        and_(Acknowledgement.status == "open", Acknowledgement.due_date < today),
+    )
+    counts = (
+        select(
+            Acknowledgement.revision_id,
+            Acknowledgement.department_id,
+            func.count().label("total"),
+            func.sum(case((Acknowledgement.status == "done", 1), else_=0)).label("done"),
+            func.sum(case((overdue, 1), else_=0)).label("overdue"),
+        )
+        .where(
+            Acknowledgement.status.in_(("done", *LIVE_ACK_STATUSES)),
+            Acknowledgement.revision_id.in_(
+                select(Revision.id).where(Revision.status.in_(ISSUABLE))
+            ),
+            matrix_departments(user),
+        )
+        .group_by(Acknowledgement.revision_id, Acknowledgement.department_id)
+    )
+    if department:
+        counts = counts.where(
+            Acknowledgement.department_id.in_(
+                select(Department.id).where(Department.code == department)
+            )
+        )
+    counts = counts.subquery()
     stmt = (
         select(
             Document.number,
             Document.title,
             Revision.major,
             Revision.minor,
-            Acknowledgement.department_id,
-            func.count().label("total"),
-            func.sum(case((Acknowledgement.status == "done", 1), else_=0)).label("done"),
-            func.sum(
-                case(
-                    (
-                        or_(
-                            Acknowledgement.status == "overdue",
-                            and_(
-                                Acknowledgement.status == "open", Acknowledgement.due_date < today
-                            ),
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ).label("overdue"),
+            counts.c.department_id,
+            counts.c.total,
+            counts.c.done,
+            counts.c.overdue,
         )
-        .select_from(Acknowledgement)
-        .join(Revision, Revision.id == Acknowledgement.revision_id)
+        .select_from(counts)
+        .join(Revision, Revision.id == counts.c.revision_id)
         .join(Document, Document.id == Revision.document_id)
-        .where(live, Revision.status.in_(ISSUABLE), matrix_departments(user))
-        .group_by(
-            Document.number,
-            Document.title,
-            Revision.major,
-            Revision.minor,
-            Acknowledgement.department_id,
-        )
-        .order_by(Document.number)
+        .order_by(Document.number, Revision.major, Revision.minor, counts.c.department_id)
     )
-    if department:
-        stmt = stmt.join(Department, Department.id == Acknowledgement.department_id).where(
-            Department.code == department
-        )
     cells: dict[str, dict] = {}
     dept_ids: set[int | None] = set()
     for row in session.execute(stmt):
@@ -1069,37 +1076,54 @@ def matrix(session: Session, user: User, today: date, *, department: str | None 
 
 def people_matrix_query(user: User, today: date, *, department: str | None = None):
     """Per person: open, overdue and done tasks for current revisions (one grouped row per
-    person, for paging)."""
+    person, for paging).
+
+    Counted per person and department on the tasks' own columns first, then joined to the
+    few thousand people (see ``matrix``)."""
     overdue = or_(
         Acknowledgement.status == "overdue",
         and_(Acknowledgement.status == "open", Acknowledgement.due_date < today),
     )
-    stmt = (
+    counts = (
         select(
-            User.username,
-            User.full_name,
-            Department.code.label("department"),
+            Acknowledgement.user_id,
+            Acknowledgement.department_id,
             func.sum(case((Acknowledgement.status == "done", 1), else_=0)).label("done"),
             func.sum(
                 case((and_(Acknowledgement.status.in_(LIVE_ACK_STATUSES), ~overdue), 1), else_=0)
             ).label("open"),
             func.sum(case((overdue, 1), else_=0)).label("overdue"),
         )
-        .select_from(Acknowledgement)
-        .join(User, User.id == Acknowledgement.user_id)
-        .join(Revision, Revision.id == Acknowledgement.revision_id)
-        .outerjoin(Department, Department.id == Acknowledgement.department_id)
         .where(
-            Revision.status.in_(ISSUABLE),
             Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
+            Acknowledgement.revision_id.in_(
+                select(Revision.id).where(Revision.status.in_(ISSUABLE))
+            ),
             matrix_departments(user),
         )
-        .group_by(User.username, User.full_name, Department.code)
-        .order_by(Department.code, User.username)
+        .group_by(Acknowledgement.user_id, Acknowledgement.department_id)
     )
     if department:
-        stmt = stmt.where(Department.code == department)
-    return stmt
+        counts = counts.where(
+            Acknowledgement.department_id.in_(
+                select(Department.id).where(Department.code == department)
+            )
+        )
+    counts = counts.subquery()
+    return (
+        select(
+            User.username,
+            User.full_name,
+            Department.code.label("department"),
+            counts.c.done,
+            counts.c.open,
+            counts.c.overdue,
+        )
+        .select_from(counts)
+        .join(User, User.id == counts.c.user_id)
+        .outerjoin(Department, Department.id == counts.c.department_id)
+        .order_by(Department.code, User.username)
+    )
 
 
 def training_history(session: Session, person: User) -> list[Acknowledgement]:
