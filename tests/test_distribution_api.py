@@ -446,3 +446,37 @@ def test_the_document_page_shows_who_holds_what(client, org, login_as):
     login_as("officer")
     page = client.get("/documents/QP-CS-001").get_data(as_text=True)
     assert 'id="holdings"' in page and "QP-CS-001-A0-C01" in page and "Dave" in page
+
+
+def test_an_approved_successor_issued_for_training_is_its_own_matrix_row(
+    client, org, make_docx, store
+):
+    assert _issue(client, org, [{"department": "OM", "medium": "electronic"}]).status_code == 201
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    approver = db.session.scalar(select(User).where(User.username == "approver"))
+    rev = documents.add_revision(
+        db.session,
+        author,
+        org["doc"],
+        store,
+        change_summary="下月生效",
+        change_reason="培训先行",
+        change_type="major",
+        upload=check_upload(make_docx(("下月生效",)), "b.docx", max_bytes=10**7),
+    )
+    documents.submit(db.session, author, rev, reviewers=[], approvers=[approver])
+    later = date.today() + timedelta(days=30)
+    documents.approve(db.session, approver, rev, password=PASSWORD, effective_date=later)
+    db.session.commit()
+    r = _issue(client, org, [{"user": "dave", "medium": "electronic"}], rev="B0")
+    assert r.status_code == 201 and r.get_json()["acknowledgements"] == 1
+    # dave may read the approved B/0 before it is effective: it was issued to him
+    assert (
+        client.get("/api/v1/documents/QP-CS-001/revisions/B0", headers=org["dave"]).status_code
+        == 200
+    )
+    rows = client.get("/api/v1/acknowledgements/matrix", headers=org["officer"]).get_json()["rows"]
+    assert [(row[0], row[2], row[-3], row[-2]) for row in rows] == [
+        ("QP-CS-001", "A/0", 0, 1),
+        ("QP-CS-001", "B/0", 0, 1),
+    ]

@@ -195,7 +195,16 @@ class Acknowledgement(db.Model):
             postgresql_where=text("status IN ('open', 'overdue', 'done')"),
         ),
         Index("ix_acknowledgement_user_status", "user_id", "status"),
-        Index("ix_acknowledgement_revision_status", "revision_id", "status"),
+        # covers the matrix: SQLite reads it in grouping order instead of sorting a
+        # million rows (benchmarks/acknowledgements.py: 1.1 s → 0.4 s)
+        Index(
+            "ix_acknowledgement_revision_department",
+            "revision_id",
+            "department_id",
+            "status",
+            "due_date",
+            "user_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1036,11 +1036,13 @@ def matrix(session: Session, user: User, today: date, *, department: str | None 
         .join(Document, Document.id == Revision.document_id)
         .order_by(Document.number, Revision.major, Revision.minor, counts.c.department_id)
     )
-    cells: dict[str, dict] = {}
+    # one row per current revision: an effective revision and its approved successor,
+    # issued early for training, are two rows
+    cells: dict[tuple, dict] = {}
     dept_ids: set[int | None] = set()
     for row in session.execute(stmt):
         doc = cells.setdefault(
-            row.number,
+            (row.number, row.major, row.minor),
             {
                 "number": row.number,
                 "title": row.title,
