@@ -8,6 +8,7 @@ from datetime import date
 from flask import jsonify, request
 from flask_login import current_user
 from marshmallow import Schema, fields
+from sqlalchemy import func, select
 
 from app.api import bp, paginate
 from app.api.inputs import allow, body, flag, text
@@ -17,13 +18,11 @@ from app.distribution.models import Acknowledgement, ControlledCopy
 from app.distribution.permissions import (
     can_issue,
     can_record_return,
-    can_view_acknowledgement,
-    can_view_copy,
     can_view_matrix,
     can_view_training_of,
 )
 from app.documents import services as documents
-from app.errors import N_, NotFound, PermissionDenied
+from app.errors import N_, PermissionDenied
 from app.extensions import db
 from app.people import services as people
 
@@ -79,8 +78,6 @@ class IssueSchema(Schema):
     acknowledgements = fields.Method("_tasks")
 
     def _copies(self, record):
-        from sqlalchemy import select
-
         rows = db.session.scalars(
             select(ControlledCopy)
             .where(ControlledCopy.line_id.in_([line.id for line in record.lines]))
@@ -89,8 +86,6 @@ class IssueSchema(Schema):
         return CopySchema(many=True).dump(rows)
 
     def _tasks(self, record):
-        from sqlalchemy import func, select
-
         return db.session.scalar(
             select(func.count())
             .select_from(Acknowledgement)
@@ -181,10 +176,7 @@ def list_copies():
 
 
 def _copy(copy_no: str) -> ControlledCopy:
-    copy = services.get_copy(db.session, copy_no.upper())
-    if not can_view_copy(current_user, copy):
-        raise NotFound(N_("No controlled copy %(copy)s."), copy=copy_no)
-    return copy
+    return services.visible_copy(db.session, current_user, copy_no)
 
 
 @bp.get("/copies/<copy_no>")
@@ -319,10 +311,7 @@ def list_acknowledgements():
 
 
 def _ack(ack_id: str) -> Acknowledgement:
-    ack = services.get_acknowledgement(db.session, ack_id)
-    if not can_view_acknowledgement(current_user, ack):
-        raise NotFound(N_("No acknowledgement %(id)s."), id=ack_id)
-    return ack
+    return services.visible_acknowledgement(db.session, current_user, ack_id)
 
 
 @bp.get("/acknowledgements/<ack_id>")

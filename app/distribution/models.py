@@ -123,20 +123,31 @@ class DistributionLine(db.Model):
 
     @property
     def holder_name(self) -> str:
-        if self.recipient_kind == "department":
-            return f"{self.department.code} {self.department.name}"
-        if self.recipient_kind == "user":
-            return self.user.full_name
-        return f"{self.location} ({self.custodian.full_name})"
+        return holder_name_of(self)
 
     @property
     def holder_key(self) -> str:
         """A stable identifier of the holder for APIs and exports."""
-        if self.recipient_kind == "department":
-            return f"department:{self.department.code}"
-        if self.recipient_kind == "user":
-            return f"user:{self.user.username}"
-        return f"location:{self.location}"
+        return f"{self.recipient_kind}:{recipient_of(self)}"
+
+
+def recipient_of(line) -> str:
+    """Who a line (or a checked ``LineSpec``: same attributes) names: a department code, a
+    username or a location."""
+    if line.department is not None:
+        return line.department.code
+    if line.user is not None:
+        return line.user.username
+    return line.location
+
+
+def holder_name_of(line) -> str:
+    """The holder as people read it, for a line or a checked ``LineSpec``."""
+    if line.department is not None:
+        return f"{line.department.code} {line.department.name}"
+    if line.user is not None:
+        return line.user.full_name
+    return f"{line.location} ({line.custodian.full_name})"
 
 
 class ControlledCopy(db.Model):

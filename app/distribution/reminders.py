@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.audit_trail import services as audit
 from app.distribution.models import Acknowledgement, ControlledCopy, DistributionLine
-from app.distribution.services import _line_holders
+from app.distribution.services import holders_to_tell
 from app.documents.models import Revision
 from app.errors import N_
 from app.notifications import services as mail
@@ -172,7 +172,7 @@ def remind_recalls(session: Session, today: date) -> int:
             continue
         doc = copy.revision.document
         week = (age - RECALL_REMINDER_DAYS) // 7
-        for person in _line_holders(session, copy.line):
+        for person in holders_to_tell(copy.line):
             queued += (
                 mail.queue(
                     session,

@@ -25,8 +25,6 @@ from app.distribution.permissions import (
     can_record_return,
     can_sign_acknowledgement,
     can_sign_receipt,
-    can_view_acknowledgement,
-    can_view_copy,
     can_view_matrix,
     can_view_register,
     can_view_training_of,
@@ -179,11 +177,7 @@ def issue(number: str, rev: str):
                 row_errors[int(name[len("distribution[") :].split("]")[0])] = True
         return _render_issue(revision, form, rows, err.status, row_errors)
     db.session.commit()
-    count = db.session.scalar(
-        select(func.count())
-        .select_from(ControlledCopy)
-        .where(ControlledCopy.line_id.in_([line.id for line in record.lines]))
-    )
+    count = sum(line.copies for line in record.lines)  # one copy per electronic line
     flash(
         ngettext(
             "%(label)s issued: %(num)s controlled copy.",
@@ -202,13 +196,7 @@ def issue(number: str, rev: str):
 
 
 def _load_copy(copy_no: str) -> ControlledCopy:
-    try:
-        copy = services.get_copy(db.session, copy_no.upper())
-    except NotFound:
-        abort(404)
-    if not can_view_copy(current_user, copy):
-        abort(404)
-    return copy
+    return services.visible_copy(db.session, current_user, copy_no)
 
 
 @bp.get("/copies")
@@ -323,13 +311,7 @@ def acknowledgements():
 
 
 def _load_ack(ack_id: str):
-    try:
-        ack = services.get_acknowledgement(db.session, ack_id)
-    except NotFound:
-        abort(404)
-    if not can_view_acknowledgement(current_user, ack):
-        abort(404)
-    return ack
+    return services.visible_acknowledgement(db.session, current_user, ack_id)
 
 
 def _render_ack(ack, form, status: int = 200):

@@ -38,8 +38,16 @@ from app.distribution.models import (
     ControlledCopy,
     DistributionLine,
     Issue,
+    holder_name_of,
+    recipient_of,
 )
-from app.distribution.permissions import holds, matrix_departments, visible_copies
+from app.distribution.permissions import (
+    can_view_acknowledgement,
+    can_view_copy,
+    holds,
+    matrix_departments,
+    visible_copies,
+)
 from app.documents.models import Document, Revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import utcnow
@@ -248,18 +256,13 @@ def issue(
         },
         reason=note,
     )
-    _notify_holders(session, revision, distribution, [r["copy_no"] for r in copy_rows])
+    _notify_holders(session, revision, distribution)
     session.flush()
     return record
 
 
 def _describe(spec: LineSpec) -> dict:
-    who = {
-        "department": lambda: spec.department.code,
-        "user": lambda: spec.user.username,
-        "location": lambda: spec.location,
-    }[spec.kind]()
-    out = {spec.kind: who, "medium": spec.medium, "copies": spec.copies}
+    out = {spec.kind: recipient_of(spec), "medium": spec.medium, "copies": spec.copies}
     if spec.custodian is not None:
         out["custodian"] = spec.custodian.username
     return out
@@ -334,7 +337,7 @@ def _open_tasks(session: Session, record: Issue, people: dict[int, int | None], 
     return len(new)
 
 
-def _line_holders(session: Session, line) -> list[User]:
+def holders_to_tell(line) -> list[User]:
     """The people told about a paper copy: the person, the custodian, or the department's
     head (else its members are not mailed one by one: the head passes it on)."""
     if line.user is not None:
@@ -345,11 +348,11 @@ def _line_holders(session: Session, line) -> list[User]:
     return [head] if head is not None and head.is_active else []
 
 
-def _notify_holders(session: Session, revision: Revision, distribution, copy_nos: list[str]):
+def _notify_holders(session: Session, revision: Revision, distribution) -> None:
     doc = revision.document
     paper = [s for s in distribution if s.medium == "paper"]
     for spec in paper:
-        for person in _line_holders(session, spec):
+        for person in holders_to_tell(spec):
             mail.queue(
                 session,
                 person,
@@ -365,16 +368,8 @@ def _notify_holders(session: Session, revision: Revision, distribution, copy_nos
                 title=doc.title,
                 label=revision.label,
                 copies=spec.copies,
-                holder=_spec_holder(spec),
+                holder=holder_name_of(spec),
             )
-
-
-def _spec_holder(spec) -> str:
-    if spec.department is not None:
-        return spec.department.name
-    if spec.user is not None:
-        return spec.user.full_name
-    return spec.location
 
 
 # Receipt and return ------------------------------------------------------------------
@@ -387,6 +382,14 @@ def get_copy(session: Session, copy_no: str) -> ControlledCopy:
         .options(joinedload(ControlledCopy.line), joinedload(ControlledCopy.revision))
     )
     if copy is None:
+        raise NotFound(N_("No controlled copy %(copy)s."), copy=copy_no)
+    return copy
+
+
+def visible_copy(session: Session, user: User, copy_no: str) -> ControlledCopy:
+    """The copy, or NotFound when it does not exist or ``user`` may not see it."""
+    copy = get_copy(session, copy_no.upper())
+    if not can_view_copy(user, copy):
         raise NotFound(N_("No controlled copy %(copy)s."), copy=copy_no)
     return copy
 
@@ -555,7 +558,7 @@ def revision_retired(
 def _notify_recall(session, revision, copies, recalled: dict[int, list[str]]) -> None:
     lines = {c.line_id: c.line for c in copies}
     for line_id, numbers in recalled.items():
-        for person in _line_holders(session, lines[line_id]):
+        for person in holders_to_tell(lines[line_id]):
             mail.queue(
                 session,
                 person,
@@ -710,6 +713,14 @@ def get_acknowledgement(session: Session, ack_id) -> Acknowledgement:
         ack_id = 0
     ack = session.get(Acknowledgement, ack_id) if ack_id > 0 else None
     if ack is None:
+        raise NotFound(N_("No acknowledgement %(id)s."), id=ack_id)
+    return ack
+
+
+def visible_acknowledgement(session: Session, user: User, ack_id) -> Acknowledgement:
+    """The task, or NotFound when it does not exist or ``user`` may not see it."""
+    ack = get_acknowledgement(session, ack_id)
+    if not can_view_acknowledgement(user, ack):
         raise NotFound(N_("No acknowledgement %(id)s."), id=ack_id)
     return ack
 
@@ -956,29 +967,25 @@ def previous_distribution(session: Session, revision: Revision) -> list[dict]:
     )
     if prev is None:
         return []
-    rows, seen = [], set()
+    rows: dict[tuple, dict] = {}  # one row per recipient and medium, copies added up
     for line in session.scalars(
         select(DistributionLine)
         .where(DistributionLine.revision_id == prev)
         .order_by(DistributionLine.id)
     ):
-        row = {"kind": line.recipient_kind, "medium": line.medium, "copies": 0}
-        row["who"] = {
-            "department": lambda line=line: line.department.code,
-            "user": lambda line=line: line.user.username,
-            "location": lambda line=line: line.location,
-        }[line.recipient_kind]()
-        row["custodian"] = line.custodian.username if line.custodian else ""
-        key = (row["kind"], row["who"], row["medium"])
-        if key in seen:
-            next(r for r in rows if (r["kind"], r["who"], r["medium"]) == key)["copies"] += (
-                line.copies
-            )
-            continue
-        seen.add(key)
-        row["copies"] = line.copies
-        rows.append(row)
-    return rows
+        key = (line.recipient_kind, recipient_of(line), line.medium)
+        row = rows.setdefault(
+            key,
+            {
+                "kind": key[0],
+                "who": key[1],
+                "medium": key[2],
+                "copies": 0,
+                "custodian": line.custodian.username if line.custodian else "",
+            },
+        )
+        row["copies"] += line.copies
+    return list(rows.values())
 
 
 # The matrix ------------------------------------------------------------------------------
