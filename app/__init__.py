@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     register_commands(app)
+    from app import pdf
+
+    pdf.init_app(app)
     app.after_request(add_security_headers)
     return app
 

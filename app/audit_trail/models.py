@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "token_created": N_("API token created"),
     "token_revoked": N_("API token revoked"),
     "signed": N_("Signed"),
+    "copy_printed": N_("Controlled copy printed"),
 }
 
 

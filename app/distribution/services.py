@@ -42,6 +42,7 @@ from app.distribution.models import (
     recipient_of,
 )
 from app.distribution.permissions import (
+    can_issue,
     can_view_acknowledgement,
     can_view_copy,
     holds,
@@ -430,6 +431,49 @@ def sign_receipt(session: Session, actor: User, copy: ControlledCopy, *, passwor
         after={"status": "received", "signature_id": sig.id},
     )
     return copy
+
+
+PRINTABLE_COPY_STATUSES = frozenset({"issued", "received"})
+
+
+def printable_copy(session: Session, actor: User, revision: Revision, copy_no: str):
+    """The paper copy ``copy_no`` of ``revision`` (its full number or just ``C01``), for
+    the quality officer to print as a controlled copy. Refused for an electronic copy, and
+    for a copy or revision no longer in force (a recalled copy is never printed again)."""
+    if not can_issue(actor):
+        raise PermissionDenied(N_("Only the quality officer prints controlled copies."))
+    wanted = (copy_no or "").strip().upper()
+    if "-" not in wanted:
+        wanted = f"{revision.document.number}-{revision.path_label}-{wanted}"
+    copy = session.scalar(
+        select(ControlledCopy).where(
+            ControlledCopy.revision_id == revision.id, ControlledCopy.copy_no == wanted
+        )
+    )
+    if copy is None:
+        raise NotFound(
+            N_("Revision %(label)s has no copy %(copy)s."), label=revision.label, copy=copy_no
+        )
+    if copy.medium != "paper":
+        raise InvalidTransition(
+            N_("%(copy)s is an electronic copy: it is read in qdms, not printed."),
+            copy=copy.copy_no,
+        )
+    if copy.status not in PRINTABLE_COPY_STATUSES or revision.status not in (
+        "approved",
+        "effective",
+    ):
+        raise InvalidTransition(
+            N_("%(copy)s is no longer in force: it cannot be printed as a controlled copy."),
+            copy=copy.copy_no,
+        )
+    return copy
+
+
+def record_print(session: Session, actor: User, copy: ControlledCopy) -> None:
+    """Each print of a controlled copy is an audit event on the copy: a second print of the
+    same copy number is visible to the auditor."""
+    audit.record(session, actor, copy.ref, "copy_printed", after={"copy_no": copy.copy_no})
 
 
 def record_return(

@@ -389,6 +389,36 @@ def get_revision(number: str, rev: str):
     return _revision_json(_revision(number, rev))
 
 
+@bp.get("/documents/<number>/revisions/<rev>/pdf")
+def revision_pdf(number: str, rev: str):
+    """The revision as PDF: a controlled copy when ``copy`` names one of its paper copies
+    (quality officer; recorded on the copy), else marked uncontrolled (or obsolete / draft).
+    ---
+    get:
+      tags: [documents]
+      parameters:
+        - {in: path, name: number, required: true, schema: {type: string}}
+        - {in: path, name: rev, required: true, schema: {type: string}, example: A0}
+        - in: query
+          name: copy
+          schema: {type: string}
+          description: copy number, in full (QP-CS-001-A0-C01) or short (C01)
+      responses:
+        200:
+          content:
+            application/pdf: {}
+        401:
+          $ref: '#/components/responses/Unauthorized'
+        403:
+          $ref: '#/components/responses/Forbidden'
+        404:
+          $ref: '#/components/responses/NotFound'
+        409:
+          $ref: '#/components/responses/Conflict'
+    """
+    return exports.revision_pdf_response(_revision(number, rev), request.args.get("copy"))
+
+
 @bp.post("/documents/<number>/revisions/<rev>/submit")
 def submit_revision(number: str, rev: str):
     """Send a draft for review and approval (all named people must sign).

@@ -53,6 +53,42 @@ def revision_html(revision: Revision) -> str | None:
     return _docx_html(current_app.config["QDMS_DOCS_STORE"], revision.file_sha256)
 
 
+def revision_pdf_response(revision: Revision, copy_no: str | None):
+    """The revision printed as PDF for the current user: a controlled copy when
+    ``copy_no`` names one of its paper copies (officers only; the print is recorded on the
+    copy), otherwise an uncontrolled, obsolete or draft print."""
+    from flask_login import current_user
+
+    from app.distribution import services as distribution
+    from app.documents import printing
+    from app.extensions import db, utcnow
+
+    copy = None
+    if copy_no:
+        copy = distribution.printable_copy(db.session, current_user, revision, copy_no)
+    data = printing.revision_pdf(
+        get_store(current_app),
+        revision,
+        copy=copy,
+        user=current_user,
+        now=utcnow(),
+        organisation=current_app.config["QDMS_ORGANISATION"],
+    )
+    suffix = f"-{copy.copy_no.rsplit('-', 1)[-1]}" if copy is not None else ""
+    if copy is not None:
+        distribution.record_print(db.session, current_user, copy)
+        db.session.commit()
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"{revision.document.number}-{revision.path_label}{suffix}.pdf",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def master_list_filters(args) -> dict:
     """Filters of the master list from query arguments: status ``effective`` by default,
     ``all`` for every status."""

@@ -427,6 +427,14 @@ def revision_file(number: str, rev: str):
     return response
 
 
+@bp.get("/documents/<number>/revisions/<rev>/pdf")
+def revision_pdf(number: str, rev: str):
+    """Download PDF (uncontrolled / obsolete / draft print) or, with ``copy``, the officer's
+    controlled copy. Errors (not permitted, copy recalled) are pages in the user's
+    language."""
+    return exports.revision_pdf_response(_load_revision(number, rev), request.args.get("copy"))
+
+
 def _revision_action(revision: Revision, form, action, *, form_name: str, message):
     """Shared shape of the revision page's POST actions: on an error the revision page
     is shown again with the form's messages."""

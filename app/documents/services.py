@@ -465,6 +465,12 @@ def _attach(session: Session, store: FileStore, revision: Revision, upload: Chec
     revision.file_kind = upload.kind
     revision.text = upload.text
     revision.page_count = upload.page_count
+    if upload.kind == "docx":
+        # Word's own count (docProps) is only what the author's machine last saw; the
+        # true count is the layout qdms prints, cached for the first print.
+        from app.documents.printing import docx_page_count
+
+        revision.page_count = docx_page_count(store, blob.sha256)
 
 
 def replace_file(

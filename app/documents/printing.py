@@ -1,0 +1,226 @@
+"""Printing a revision: controlled copies, uncontrolled prints and obsolete references.
+
+A print is three parts stamped into one PDF (app.pdf):
+
+1. the cover (封面): number, title, revision, status, effective date, the copy and its
+   holder — or "uncontrolled when printed" with who printed it and when — the signature
+   block and the revision history;
+2. the body: the .docx laid out by WeasyPrint (cached per file), or the uploaded PDF's
+   own pages;
+3. an overlay drawn on every page: the running header (number, title, revision, copy),
+   "Page X of Y" over the whole PDF including the cover, and the watermark.
+
+Only the overlay and the cover depend on who prints, so a second print of a 20-page
+procedure reuses the body; a controlled copy's whole PDF is cached (it names no time).
+``body`` and ``docx_page_count`` are free of Flask; ``revision_pdf`` needs the app for
+templates and translations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app import docx_io, pdf
+from app.documents.models import Revision
+from app.errors import N_
+from app.signatures.models import MEANINGS
+from app.storage import FileStore
+
+MODE_LABELS = {
+    "controlled": N_("Controlled copy"),
+    "uncontrolled": N_("Uncontrolled"),
+    "obsolete": N_("Obsolete"),
+    "draft": N_("Draft"),
+}
+# The watermark speaks both languages whoever prints: a copy travels further than its reader.
+WATERMARKS = {
+    "controlled": ["受控副本", "CONTROLLED COPY"],
+    "uncontrolled": ["非受控文件", "UNCONTROLLED"],
+    "obsolete": ["作废", "OBSOLETE"],
+    "draft": ["草稿", "DRAFT"],
+}
+
+
+@dataclass(frozen=True)
+class Body:
+    data: bytes
+    pages: int
+
+
+def body(store: FileStore, revision: Revision) -> Body:
+    """The revision's own pages: its PDF as uploaded, or its .docx laid out for print."""
+    data = store.read(revision.file_sha256)
+    if revision.file_kind == "pdf":
+        return Body(data, pdf.count_pages(data))
+    return _docx_body(store, revision.file_sha256, data)
+
+
+def _docx_body(store: FileStore, sha256: str, data: bytes | None = None) -> Body:
+    cache = pdf.PdfCache(store.root)
+    key = cache.key("docx-body", sha256)
+    cached = cache.get(key)
+    if cached is not None:
+        return Body(cached, pdf.count_pages(cached))
+    data = store.read(sha256) if data is None else data
+    rendered = pdf.render_plain("body.html", {"body": docx_io.to_html(data)})
+    cache.put(key, rendered.data)
+    return Body(rendered.data, rendered.pages)
+
+
+def docx_page_count(store: FileStore, sha256: str) -> int:
+    """The true page count of a stored .docx as qdms prints it (A4, our margins); the
+    layout is cached, so the first print of the revision reuses it."""
+    return _docx_body(store, sha256).pages
+
+
+def mode_of(revision: Revision, copy=None) -> str:
+    if copy is not None:
+        return "controlled"
+    if revision.status in ("superseded", "obsolete", "cancelled"):
+        return "obsolete"
+    if revision.status in ("draft", "in_review"):
+        return "draft"
+    return "uncontrolled"
+
+
+def _approvers(revision: Revision) -> list[str]:
+    return [
+        p.user.full_name
+        for p in revision.current_round()
+        if p.role == "approver" and p.decision == "approved"
+    ]
+
+
+def _signature_rows(revision: Revision) -> list[dict]:
+    rows = [
+        {
+            "role": N_("Prepared"),
+            "name": revision.author.full_name,
+            "at": revision.submitted_at,
+            "meaning": N_("Author"),
+        }
+    ]
+    by_id = {s.id: s for s in revision.signatures}
+    for role, label in (("reviewer", N_("Reviewed")), ("approver", N_("Approved"))):
+        for p in revision.current_round():
+            if p.role != role:
+                continue
+            sig = by_id.get(p.signature_id) if p.decision == "approved" else None
+            rows.append(
+                {
+                    "role": label,
+                    "name": sig.printed_name if sig else p.user.full_name,
+                    "at": sig.signed_at if sig else None,
+                    "meaning": MEANINGS[sig.meaning] if sig else N_("Not signed yet"),
+                }
+            )
+    return rows
+
+
+def _history(revision: Revision) -> list[dict]:
+    shown = [
+        r
+        for r in revision.document.revisions
+        if r.id <= revision.id
+        and (r.id == revision.id or r.status in ("approved", "effective", "superseded", "obsolete"))
+    ]
+    return [
+        {
+            "label": r.label,
+            "effective_date": r.effective_date.isoformat() if r.effective_date else None,
+            "change_summary": r.change_summary,
+            "approved_by": _approvers(r),
+        }
+        for r in shown
+    ]
+
+
+def print_data(
+    revision: Revision, *, copy=None, organisation: str, printed_by: str, printed_at: datetime
+) -> dict:
+    """Everything a print shows, as plain data (templates never see ORM objects). A
+    controlled copy names no print time, so the same copy prints to the same PDF."""
+    doc = revision.document
+    mode = mode_of(revision, copy)
+    return {
+        "organisation": organisation,
+        "mode": mode,
+        "document": {
+            "number": doc.number,
+            "title": doc.title,
+            "type": doc.type.name,
+            "department": doc.department.name,
+            "confidentiality": doc.confidentiality,
+        },
+        "revision": {
+            "label": revision.label,
+            "status": revision.status,
+            "effective_date": (
+                revision.effective_date.isoformat() if revision.effective_date else None
+            ),
+            "retired_at": revision.superseded_at or revision.obsoleted_at,
+            "file_sha256": revision.file_sha256,
+        },
+        "copy": None
+        if copy is None
+        else {
+            "copy_no": copy.copy_no,
+            "seq": copy.copy_no.rsplit("-", 1)[-1],
+            "holder": copy.line.holder_name,
+            "issued_at": copy.issued_at,
+        },
+        "printed": None if copy is not None else {"by": printed_by, "at": printed_at},
+        "signatures": _signature_rows(revision),
+        "history": _history(revision),
+    }
+
+
+def revision_pdf(
+    store: FileStore, revision: Revision, *, copy=None, user, now: datetime, organisation: str
+) -> bytes:
+    """The printed revision as one PDF (see the module docstring). Needs the Flask app."""
+    from flask_babel import get_locale, gettext
+
+    data = print_data(
+        revision, copy=copy, organisation=organisation, printed_by=user.full_name, printed_at=now
+    )
+    language = "en" if str(get_locale()).startswith("en") else "zh"
+    cache = pdf.PdfCache(store.root)
+    key = cache.key("revision-print", data, language) if copy is not None else None
+    if key is not None and (cached := cache.get(key)) is not None:
+        return cached
+    the_body = body(store, revision)
+    meta = {
+        "language": language,
+        "title": f"{data['document']['number']} {revision.label} {data['document']['title']}",
+        "author": organisation,
+        "subject": copy.copy_no if copy is not None else gettext(MODE_LABELS[data["mode"]]),
+        "created": now,
+    }
+    # The cover shows the total, so its own length counts: one page unless the revision
+    # history runs over, in which case it is laid out again with the right total.
+    cover_pages = 1
+    for _attempt in range(3):
+        data["total_pages"] = cover_pages + the_body.pages
+        cover = pdf.render_pdf("cover.html", {"print": data, "meta": meta})
+        if cover.pages == cover_pages:
+            break
+        cover_pages = cover.pages
+    sizes = [pdf.A4] * cover.pages + pdf.page_sizes(the_body.data)
+    distinct = sorted(set(sizes), key=sizes.index)
+    overlay = pdf.render_pdf(
+        "overlay.html",
+        {
+            "print": data,
+            "meta": meta,
+            "sizes": distinct,
+            "pages": [{"number": i + 1, "size": distinct.index(s)} for i, s in enumerate(sizes)],
+            "watermark": WATERMARKS[data["mode"]] + ([data["copy"]["seq"]] if data["copy"] else []),
+            "MODE_LABELS": MODE_LABELS,
+        },
+    )
+    result = pdf.stamp([cover.data, the_body.data], overlay.data, metadata=meta)
+    if key is not None:
+        cache.put(key, result)
+    return result

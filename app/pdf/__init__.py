@@ -1,0 +1,43 @@
+"""PDF output: the one module that imports WeasyPrint and pypdf (STYLE.md rules 11 and 12).
+
+- ``render_pdf(template, context)``: a Jinja template under ``templates/pdf/`` rendered
+  from plain data and laid out by WeasyPrint (needs the Flask app for templates and
+  translations); ``html_to_pdf`` is the same without Flask.
+- Only our own static files (``static:`` URLs) and inline ``data:`` images are loaded:
+  no ``file:``, no network (``StaticOnlyFetcher``).
+- Fonts are configured once per process; Chinese needs Noto CJK (``fonts-noto-cjk``):
+  ``init_app`` warns at start-up when it is missing, it never stops the app.
+- ``stamp``: pypdf puts a page-by-page overlay (header, footer, watermark) on top of
+  finished pages (ours or an uploaded PDF's) and concatenates them.
+- ``PdfCache``: rendered PDFs kept in ``docs_store/pdf-cache``, keyed by what went in and
+  ``TEMPLATE_VERSION``; safe to delete at any time.
+"""
+
+from app.pdf.cache import PdfCache
+from app.pdf.pages import A4, count_pages, page_sizes, stamp
+from app.pdf.render import (
+    CJK_FAMILY,
+    TEMPLATE_VERSION,
+    StaticOnlyFetcher,
+    cjk_font_available,
+    html_to_pdf,
+    init_app,
+    render_pdf,
+    render_plain,
+)
+
+__all__ = [
+    "A4",
+    "CJK_FAMILY",
+    "TEMPLATE_VERSION",
+    "PdfCache",
+    "StaticOnlyFetcher",
+    "cjk_font_available",
+    "count_pages",
+    "html_to_pdf",
+    "init_app",
+    "page_sizes",
+    "render_pdf",
+    "render_plain",
+    "stamp",
+]
