@@ -1,0 +1,392 @@
+"""PDF output (issue 5): prints of revisions read back with pypdf, pdftotext and pdffonts."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.audit_trail.models import Event
+from app.distribution import services as distribution
+from app.documents import services as documents
+from app.extensions import db
+from app.people.models import User
+from app.uploads import check_upload
+
+from .conftest import PASSWORD
+
+
+def _reader(data: bytes) -> PdfReader:
+    assert data.startswith(b"%PDF-"), data[:200]
+    return PdfReader(io.BytesIO(data))
+
+
+def _pages_text(data: bytes) -> list[str]:
+    return [page.extract_text() or "" for page in _reader(data).pages]
+
+
+def _pdftotext(data: bytes, tmp_path) -> str:
+    path = tmp_path / "out.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _embedded_fonts(data: bytes, tmp_path) -> list[tuple[str, str]]:
+    """(font name, embedded yes/no) for every font pdffonts lists."""
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines()[2:]:
+        parts = line.split()
+        # name, type words…, encoding, emb, sub, uni, object, id
+        rows.append((parts[0], parts[-5]))
+    return rows
+
+
+@pytest.fixture
+def org(app, make_user, make_document):
+    """An effective QP-CS-001 A/0 issued to the archive (2 paper copies, custodian
+    ``keeper``) and electronically to ``reader``; an officer who prints."""
+    officer = make_user("officer", roles=("officer",), department="QA", language="en")
+    make_user("keeper", roles=("staff",), department="CS", full_name="Kim Keeper")
+    make_user("reader", roles=("staff",), department="CS", language="en")
+    make_user("wang", roles=("staff",), department="CS", full_name="王读者", language="zh_CN")
+    doc = make_document(effective=True)
+    distribution.issue(
+        db.session,
+        officer,
+        doc.current_revision,
+        distribution=distribution.parse_distribution(
+            db.session,
+            [
+                {"location": "档案室", "custodian": "keeper", "medium": "paper", "copies": 2},
+                {"user": "reader", "medium": "electronic"},
+            ],
+        ),
+    )
+    db.session.commit()
+    return {"doc": doc, "officer": officer}
+
+
+def _supersede(doc, make_docx, store):
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    approver = db.session.scalar(select(User).where(User.username == "approver"))
+    rev = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="第二版：增加回访",
+        change_reason="改进",
+        change_type="major",
+        upload=check_upload(make_docx(("第二版正文",)), "b.docx", max_bytes=10**7),
+    )
+    documents.submit(db.session, author, rev, reviewers=[], approvers=[approver])
+    documents.approve(db.session, approver, rev, password=PASSWORD)
+    db.session.commit()
+    return rev
+
+
+def test_controlled_copy_cover_footer_watermark_metadata(app, org, login_as):
+    """The officer's controlled copy: cover fields, Page 1 of N … N of N, the copy number
+    and the CONTROLLED COPY watermark on every page, metadata, and the print recorded."""
+    app.config["QDMS_ORGANISATION"] = "Acme Service Co."
+    client = login_as("officer")
+    response = client.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C02")
+    assert response.status_code == 200, response.text
+    assert response.mimetype == "application/pdf"
+    assert "QP-CS-001-A0-C02.pdf" in response.headers["Content-Disposition"]
+    pages = _pages_text(response.data)
+    n = len(pages)
+    assert n == 2  # the cover and the one-page body
+    cover = pages[0]
+    for field in (
+        "Acme Service Co.",
+        "QP-CS-001",
+        "客户投诉处理程序",
+        "A/0",
+        "Effective",
+        "CONTROLLED COPY C02",
+        "QP-CS-001-A0-C02",
+        "档案室",
+        "Kim Keeper",
+        "Prepared",
+        "Author",
+        "Approver",
+        "Revision history",
+        "首次发布",
+    ):
+        assert field in cover, field
+    assert org["doc"].current_revision.effective_date.isoformat() in cover
+    assert "UNCONTROLLED" not in cover
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {n}" in text
+        assert "QP-CS-001-A0-C02" in text  # the running header names the copy
+        assert "受控副本" in text and "CONTROLLED" in text and "C02" in text
+    assert "客户投诉处理程序" in pages[1]  # the body
+    meta = _reader(response.data).metadata
+    assert meta.title == "QP-CS-001 A/0 客户投诉处理程序"
+    assert meta.author == "Acme Service Co."
+    assert meta.subject == "QP-CS-001-A0-C02"
+    assert meta.creation_date is not None
+    printed = db.session.scalars(
+        select(Event).where(
+            Event.object_ref == "copy:QP-CS-001-A0-C02", Event.action == "copy_printed"
+        )
+    ).all()
+    assert len(printed) == 1
+
+
+def test_uncontrolled_print_in_chinese_is_extractable_with_cjk_font(org, login_as, tmp_path):
+    """A reader's Download PDF in 中文: 第 X 页 共 Y 页, 非受控文件 with who printed it,
+    the Chinese text extractable and a Noto CJK font embedded."""
+    client = login_as("wang")
+    response = client.get("/documents/QP-CS-001/revisions/A0/pdf")
+    assert response.status_code == 200, response.text
+    pages = _pages_text(response.data)
+    n = len(pages)
+    assert "第 1 页 共 %d 页" % n in pages[0]
+    assert "第 %d 页 共 %d 页" % (n, n) in pages[-1]
+    assert "非受控文件" in pages[0] and "王读者" in pages[0]
+    for text in pages:
+        assert "非受控文件" in text and "UNCONTROLLED" in text
+        assert "受控副本" not in text
+    layout = _pdftotext(response.data, tmp_path)
+    assert "客户投诉处理程序" in layout  # copy-paste gives the characters
+    fonts = _embedded_fonts(response.data, tmp_path)
+    cjk = [name for name, emb in fonts if "NotoSansCJK" in name.replace("-", "")]
+    assert cjk, fonts
+    assert all(emb == "yes" for _, emb in fonts), fonts
+    # no print of an uncontrolled copy is an audit event; the cover names the printer
+    assert not db.session.scalars(select(Event).where(Event.action == "copy_printed")).all()
+
+
+def test_superseded_revision_prints_obsolete_and_its_copies_no_longer(
+    org, login_as, make_docx, store
+):
+    """After B/0 takes over, A/0 prints as OBSOLETE / 作废 and its copies cannot be printed
+    as controlled copies (their recall is open); B/0 prints uncontrolled."""
+    _supersede(org["doc"], make_docx, store)
+    client = login_as("officer")
+    response = client.get("/documents/QP-CS-001/revisions/A0/pdf")
+    assert response.status_code == 200
+    pages = _pages_text(response.data)
+    for text in pages:
+        assert "作废" in text and "OBSOLETE" in text
+        assert "UNCONTROLLED" not in text
+    assert "Superseded" in pages[0]
+    refused = client.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C01")
+    assert refused.status_code == 409
+    assert "no longer in force" in refused.text
+    current = _pages_text(client.get("/documents/QP-CS-001/revisions/B0/pdf").data)
+    assert "UNCONTROLLED" in current[0] and "B/0" in current[0]
+    assert "第二版：增加回访" in current[0] and "首次发布" in current[0]  # history
+
+
+def test_draft_prints_as_draft(app, make_document, login_as, make_docx, store):
+    """A draft's print says DRAFT / 草稿, never uncontrolled or controlled."""
+    doc = make_document()
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="初稿",
+        change_reason="新文件",
+        upload=check_upload(make_docx(("草稿正文",)), "a.docx", max_bytes=10**7),
+    )
+    db.session.commit()
+    client = login_as("author")
+    pages = _pages_text(client.get(f"/documents/{doc.number}/revisions/A0/pdf").data)
+    assert all("草稿" in text and "DRAFT" in text for text in pages)
+
+
+def test_pdf_source_is_stamped_page_by_page(
+    app, make_document, make_user, login_as, store, pdf_bytes
+):
+    """A revision uploaded as PDF keeps its own pages, each stamped with the header, the
+    footer and the watermark, after our cover."""
+    doc = make_document()
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    approver = make_user("approver", roles=("approver",), department="QA")
+    rev = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="扫描件",
+        change_reason="外来格式",
+        upload=check_upload(pdf_bytes, "scan.pdf", max_bytes=10**7),
+    )
+    documents.submit(db.session, author, rev, reviewers=[], approvers=[approver])
+    documents.approve(db.session, approver, rev, password=PASSWORD)
+    db.session.commit()
+    assert rev.page_count == 2
+    client = login_as("reader", roles=("staff",), department="CS", language="en")
+    response = client.get(f"/documents/{doc.number}/revisions/A0/pdf")
+    assert response.status_code == 200
+    pages = _pages_text(response.data)
+    assert len(pages) == 3
+    assert "Customer complaint handling procedure" in pages[1]
+    assert "Service recovery follow-up" in pages[2]
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of 3" in text
+        assert f"{doc.number} 客户投诉处理程序" in text
+        assert "UNCONTROLLED" in text
+
+
+def test_controlled_copy_is_cached_and_the_cache_is_safe_to_delete(app, org, login_as, monkeypatch):
+    """The same copy printed twice reuses the stored PDF; deleting the cache only costs a
+    new rendering."""
+    import shutil
+
+    from app import pdf
+
+    client = login_as("officer")
+    first = client.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C01")
+    assert first.status_code == 200
+    cache_dir = os.path.join(app.config["QDMS_DOCS_STORE"], "pdf-cache")
+    cached = [f for _, _, files in os.walk(cache_dir) for f in files]
+    assert len(cached) == 2  # the laid-out body and this copy
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(pdf, "render_pdf", no_rendering)
+    second = client.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C01")
+    assert second.status_code == 200
+    assert second.data == first.data
+    monkeypatch.undo()
+
+    shutil.rmtree(cache_dir)
+    third = client.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C01")
+    assert third.status_code == 200
+    assert "QP-CS-001-A0-C01" in _pages_text(third.data)[0]
+    assert len(db.session.scalars(select(Event).where(Event.action == "copy_printed")).all()) == 3
+
+
+def test_who_may_print_what(org, login_as, client, api_token):
+    """Controlled copies are the officer's; readers get uncontrolled prints; a copy that is
+    electronic, unknown or of another revision is refused clearly; the API agrees."""
+    officer = login_as("officer")
+    electronic = officer.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C03")
+    assert electronic.status_code == 409 and "electronic copy" in electronic.text
+    assert officer.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C09").status_code == 404
+    assert officer.get("/documents/QP-CS-001/revisions/B0/pdf").status_code == 404
+
+    headers = api_token("officer")
+    api = client.get(
+        "/api/v1/documents/QP-CS-001/revisions/A0/pdf?copy=QP-CS-001-A0-C01", headers=headers
+    )
+    assert api.status_code == 200 and api.mimetype == "application/pdf"
+    assert "QP-CS-001-A0-C01" in _pages_text(api.data)[0]
+    refused = client.get("/api/v1/documents/QP-CS-001/revisions/A0/pdf?copy=C03", headers=headers)
+    assert refused.status_code == 409 and refused.get_json()["error"]
+    reader = api_token("reader")
+    denied = client.get("/api/v1/documents/QP-CS-001/revisions/A0/pdf?copy=C01", headers=reader)
+    assert denied.status_code == 403
+    officer.form_post("/logout")
+    as_reader = login_as("reader")
+    assert as_reader.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C01").status_code == 403
+    assert as_reader.get("/documents/QP-CS-001/revisions/A0/pdf").status_code == 200
+
+
+def test_page_count_is_the_printed_layout(app, make_document, make_docx, store):
+    """A .docx revision stores the page count of its printed body, not Word's guess."""
+    from app.documents.printing import body
+
+    doc = make_document()
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    long_text = ["第 %d 段：本程序规定了客户投诉的接收、记录、调查和关闭。" % i for i in range(160)]
+    rev = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="长文件",
+        change_reason="测试",
+        upload=check_upload(make_docx(long_text), "long.docx", max_bytes=10**7),
+    )
+    db.session.commit()
+    laid_out = body(store, rev)
+    assert laid_out.pages >= 3
+    assert rev.page_count == laid_out.pages
+
+
+def test_fetcher_loads_only_our_static_files():
+    """No file: or network URL and no path out of static/ reaches the renderer."""
+    from app.pdf import StaticOnlyFetcher, html_to_pdf
+
+    fetcher = StaticOnlyFetcher()
+    assert b"Noto Sans CJK SC" in fetcher("static:pdf/print.css").read()
+    for url in (
+        "file:///etc/passwd",
+        "http://127.0.0.1:5432/",
+        "https://example.com/logo.png",
+        "static:../app/config.py",
+        "static:/../../etc/passwd",
+    ):
+        with pytest.raises(ValueError):
+            fetcher(url)
+    pixel = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+        "z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    assert fetcher(pixel).read().startswith(b"\x89PNG")
+    # a document pointing at the server's files still renders, without them
+    rendered = html_to_pdf(
+        '<p>正文</p><img src="file:///etc/passwd"><img src="http://example.com/x.png">'
+    )
+    assert rendered.pages == 1
+    assert "root:" not in "".join(_pages_text(rendered.data))
+
+
+def test_start_up_warns_when_no_cjk_font(app_config, monkeypatch, caplog):
+    """Without Noto CJK the app starts and says what to install."""
+    from app import create_app
+    from app.pdf import render
+
+    monkeypatch.setattr(render, "cjk_font_available", lambda: False)
+    with caplog.at_level("WARNING", logger="app.pdf.render"):
+        create_app(app_config)
+    assert "fonts-noto-cjk" in caplog.text
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_pages_render_to_png(app, org, login_as, tmp_path, language):
+    """pdftoppm turns the cover and the body into images with ink on them (the README's
+    pictures come from here: set QDMS_SAVE_PDF_IMAGES=docs/images to keep them)."""
+    from PIL import Image
+
+    if language == "zh_CN":
+        data = login_as("wang").get("/documents/QP-CS-001/revisions/A0/pdf").data
+    else:
+        data = login_as("officer").get("/documents/QP-CS-001/revisions/A0/pdf?copy=C01").data
+    path = tmp_path / "print.pdf"
+    path.write_bytes(data)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(tmp_path / "page")], check=True)
+    images = sorted(tmp_path.glob("page-*.png"))
+    assert len(images) == len(_reader(data).pages)
+    for image_path in images:
+        with Image.open(image_path) as image:
+            assert image.size in ((496, 702), (497, 702))  # A4 at 60 dpi
+            grey = image.convert("L")
+            dark = sum(grey.histogram()[:128])
+            assert dark > 150, image_path  # text, not an empty page
+    keep = os.environ.get("QDMS_SAVE_PDF_IMAGES")
+    if keep:
+        for kind, number in (("cover", "1"), ("body", "2")):
+            target = os.path.join(keep, f"pdf-{kind}-{language.split('_')[0]}")
+            subprocess.run(
+                ["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", number, "-l", number]
+                + [str(path), target],
+                check=True,
+            )
