@@ -152,8 +152,8 @@ def test_uncontrolled_print_in_chinese_is_extractable_with_cjk_font(org, login_a
     assert response.status_code == 200, response.text
     pages = _pages_text(response.data)
     n = len(pages)
-    assert "第 1 页 共 %d 页" % n in pages[0]
-    assert "第 %d 页 共 %d 页" % (n, n) in pages[-1]
+    assert f"第 1 页 共 {n} 页" in pages[0]
+    assert f"第 {n} 页 共 {n} 页" in pages[-1]
     assert "非受控文件" in pages[0] and "王读者" in pages[0]
     for text in pages:
         assert "非受控文件" in text and "UNCONTROLLED" in text
@@ -305,7 +305,7 @@ def test_page_count_is_the_printed_layout(app, make_document, make_docx, store):
 
     doc = make_document()
     author = db.session.scalar(select(User).where(User.username == "author"))
-    long_text = ["第 %d 段：本程序规定了客户投诉的接收、记录、调查和关闭。" % i for i in range(160)]
+    long_text = [f"第 {i} 段：本程序规定了客户投诉的接收、记录、调查和关闭。" for i in range(160)]
     rev = documents.add_revision(
         db.session,
         author,
@@ -385,8 +385,5 @@ def test_pages_render_to_png(app, org, login_as, tmp_path, language):
     if keep:
         for kind, number in (("cover", "1"), ("body", "2")):
             target = os.path.join(keep, f"pdf-{kind}-{language.split('_')[0]}")
-            subprocess.run(
-                ["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", number, "-l", number]
-                + [str(path), target],
-                check=True,
-            )
+            options = ["-r", "80", "-png", "-singlefile", "-f", number, "-l", number]
+            subprocess.run(["pdftoppm", *options, str(path), target], check=True)

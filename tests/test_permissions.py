@@ -26,6 +26,9 @@ PAGES = {
     "/documents/QP-CS-001/revisions/new": {r: 403 for r in ROLES if r not in ("officer", "author")},
     "/documents/QP-CS-001/revisions/A0": {},
     "/documents/QP-CS-001/revisions/A0/file": {},
+    "/documents/QP-CS-001/revisions/A0/pdf": {},
+    # a controlled copy is printed by the officer only
+    "/documents/QP-CS-001/revisions/A0/pdf?copy=C01": {r: 403 for r in ROLES if r != "officer"},
     # a draft is seen only by those who see everything (and the people working on it)
     "/documents/QP-CS-002": {r: 404 for r in ROLES if r not in ("officer", "auditor", "admin")},
     "/my-work": {},
@@ -65,6 +68,10 @@ API = {
     "/api/v1/documents/QP-CS-001": {},
     "/api/v1/documents/QP-CS-001/revisions/A0": {},
     "/api/v1/documents/QP-CS-001/revisions/A0/file": {},
+    "/api/v1/documents/QP-CS-001/revisions/A0/pdf": {},
+    "/api/v1/documents/QP-CS-001/revisions/A0/pdf?copy=C01": {
+        r: 403 for r in ROLES if r != "officer"
+    },
     "/api/v1/documents/QP-CS-002": {
         r: 404 for r in ROLES if r not in ("officer", "auditor", "admin")
     },
