@@ -1,4 +1,4 @@
-"""Tabular downloads (CSV and .xlsx) shared by every register: a :class:`Table` of
+"""Tabular downloads (CSV, .xlsx and PDF) shared by every register: a :class:`Table` of
 translated headers and plain rows, and ``send_table`` to answer with it."""
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from datetime import date, datetime
 from flask import send_file
 
 from app.errors import N_, ValidationFailed
+from app.i18n import localtime
 
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
@@ -25,6 +27,7 @@ class Table:
     headers: list[str]
     rows: list[list] = field(default_factory=list)
     widths: dict[str, int] = field(default_factory=dict)  # column letter → width
+    subtitle: str = ""  # already translated: the filters, shown under the PDF's title
 
     def as_json(self) -> dict:
         return {
@@ -70,13 +73,75 @@ class Table:
         book.save(out)
         return out.getvalue()
 
+    def pdf(self, *, organisation: str, generated_by: str, generated_at: datetime) -> bytes:
+        """The register as a PDF (landscape beyond six columns), "Page X of Y" in the
+        footer and the header row repeated on every page. Needs the Flask app."""
+        from flask_babel import get_locale, gettext
+
+        from app import pdf
+
+        def cell(value) -> str:
+            if value is None:
+                return ""
+            if isinstance(value, datetime):
+                return localtime(value)
+            if isinstance(value, date):
+                return value.isoformat()
+            return str(value)
+
+        # "Page %(page)s of %(pages)s" in the reader's language, as CSS counters
+        page_of = gettext("Page %(page)s of %(pages)s").replace('"', "")
+        page_of = (
+            '"'
+            + page_of.replace("%(page)s", '" counter(page) "').replace(
+                "%(pages)s", '" counter(pages) "'
+            )
+            + '"'
+        )
+        meta = {
+            "language": "en" if str(get_locale()).startswith("en") else "zh",
+            "title": self.title,
+            "author": organisation,
+            "subject": self.subtitle or self.title,
+            "created": generated_at,
+        }
+        return pdf.render_pdf(
+            "register.html",
+            {
+                "meta": meta,
+                "table": {
+                    "title": self.title,
+                    "subtitle": self.subtitle,
+                    "headers": self.headers,
+                    "rows": [[cell(c) for c in row] for row in self.rows],
+                },
+                "landscape": len(self.headers) > 6,
+                "organisation": organisation,
+                "generated_by": generated_by,
+                "generated_at": generated_at,
+                "page_of": page_of,
+            },
+        ).data
+
 
 def send_table(table: Table, fmt: str):
     if fmt not in MIMETYPES:
         raise ValidationFailed(
-            N_("The format is json, csv or xlsx."), fields={"format": N_("invalid")}
+            N_("The format is json, csv, xlsx or pdf."), fields={"format": N_("invalid")}
         )
-    data = table.csv() if fmt == "csv" else table.xlsx()
+    if fmt == "pdf":
+        from flask import current_app
+        from flask_login import current_user
+
+        from app.extensions import utcnow
+
+        data = table.pdf(
+            organisation=current_app.config["QDMS_ORGANISATION"],
+            generated_by=current_user.full_name,
+            generated_at=utcnow(),
+        )
+    else:
+        data = table.csv() if fmt == "csv" else table.xlsx()
     return send_file(
         io.BytesIO(data),
         mimetype=MIMETYPES[fmt],

@@ -387,3 +387,55 @@ def test_pages_render_to_png(app, org, login_as, tmp_path, language):
             target = os.path.join(keep, f"pdf-{kind}-{language.split('_')[0]}")
             options = ["-r", "80", "-png", "-singlefile", "-f", number, "-l", number]
             subprocess.run(["pdftoppm", *options, str(path), target], check=True)
+
+
+def _register_pages(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].endswith(".pdf")
+    return _pages_text(response.data)
+
+
+def test_registers_as_pdf(org, login_as, client, api_token, make_docx, store):
+    """The master list, distribution register, recall register and acknowledgement matrix
+    download as PDFs with their rows, the reader's name and Page X of Y."""
+    _supersede(org["doc"], make_docx, store)  # opens the recall of A/0's paper copies
+    officer = login_as("officer")
+    master = _register_pages(officer.get("/master-list?format=pdf"))
+    assert "Master document list" in master[0] and "QP-CS-001" in master[0]
+    assert "Effective" in master[0] and "Officer" in master[0]
+    assert f"Page 1 of {len(master)}" in master[0]
+
+    copies = _register_pages(officer.get("/copies?format=pdf&document=QP-CS-001"))
+    text = " ".join(" ".join(copies).split())  # cells wrap
+    assert "Distribution register" in text
+    for copy_no in ("QP-CS-001-A0-C01", "QP-CS-001-A0-C02", "QP-CS-001-A0-C03"):
+        assert copy_no in text
+    assert "Recall open" in text and "Kim Keeper" in text
+
+    recalls = _register_pages(officer.get("/recalls?format=pdf"))
+    assert "Recall register" in recalls[0]
+    assert "QP-CS-001-A0-C01" in recalls[0] and "QP-CS-001-A0-C03" not in recalls[0]
+
+    matrix = _register_pages(officer.get("/acknowledgements/matrix?format=pdf"))
+    assert "Acknowledgement matrix" in matrix[0]
+
+    api = client.get("/api/v1/master-list?format=pdf&status=all", headers=api_token("officer"))
+    assert "QP-CS-001" in _register_pages(api)[0]
+    bad = officer.get("/copies?format=doc")
+    assert bad.status_code == 400 and "json, csv, xlsx or pdf" in bad.text
+
+
+def test_register_pdf_in_chinese_spans_pages(app, login_as, make_document):
+    """A long register in 中文 repeats its header row and numbers 第 X 页 共 Y 页."""
+    for i in range(70):
+        make_document(title=f"服务规范第{i}号", effective=False)
+    client = login_as("wang", roles=("officer",), department="QA", language="zh_CN")
+    pages = _register_pages(client.get("/master-list?format=pdf&status=all"))
+    n = len(pages)
+    assert n >= 2
+    for number, text in enumerate(pages, start=1):
+        assert f"第 {number} 页 共 {n} 页" in text
+        assert "受控文件清单" in text or "文件清单" in text
+        assert "编号" in text  # the header row on every page
+    assert "服务规范第69号" in "".join(pages)

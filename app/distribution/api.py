@@ -377,7 +377,7 @@ def acknowledgement_matrix():
       parameters:
         - {in: query, name: department, schema: {type: string}}
         - {in: query, name: by, schema: {type: string, enum: [department, person]}}
-        - {in: query, name: format, schema: {type: string, enum: [json, csv, xlsx]}}
+        - {in: query, name: format, schema: {type: string, enum: [json, csv, xlsx, pdf]}}
       responses:
         200:
           description: the matrix

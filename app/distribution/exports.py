@@ -1,4 +1,5 @@
-"""The acknowledgement matrix and the recall register as tables (JSON, CSV, .xlsx)."""
+"""Registers of the distribution feature as tables (JSON, CSV, .xlsx, PDF): the
+distribution register (every copy), the recall register and the acknowledgement matrix."""
 
 from __future__ import annotations
 
@@ -8,10 +9,86 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from app.distribution import services
+from app.distribution.models import COPY_STATUSES, DISPOSITIONS, MEDIA
+from app.documents.models import REVISION_STATUSES
 from app.errors import N_, ValidationFailed
 from app.tables import Table, send_table
 
-__all__ = ["matrix_table", "send_table"]
+__all__ = ["copies_table", "matrix_table", "recalls_table", "send_table"]
+
+
+def _headers(*labels: str) -> list[str]:
+    return [gettext(label) for label in labels]
+
+
+def copies_table(copies, *, subtitle: str = "") -> Table:
+    """The distribution register (分发记录): every copy with its holder, receipt, recall
+    and return."""
+    return Table(
+        title=gettext("Distribution register"),
+        filename="distribution-register",
+        subtitle=subtitle,
+        headers=_headers(
+            N_("Copy number"),
+            N_("Document"),
+            N_("Revision"),
+            N_("Medium"),
+            N_("Holder"),
+            N_("Issued"),
+            N_("Received by"),
+            N_("Received"),
+            N_("Status"),
+            N_("Recalled"),
+            N_("Returned"),
+            N_("Disposition"),
+        ),
+        rows=[
+            [
+                c.copy_no,
+                f"{c.revision.document.number} {c.revision.document.title}",
+                f"{c.revision.label} {gettext(REVISION_STATUSES[c.revision.status])}",
+                gettext(MEDIA[c.medium]),
+                c.line.holder_name,
+                c.issued_at,
+                c.received_by.full_name if c.received_by else None,
+                c.received_at,
+                gettext(COPY_STATUSES[c.status]),
+                c.recall_opened_at,
+                c.returned_at,
+                gettext(DISPOSITIONS[c.disposition]) if c.disposition else None,
+            ]
+            for c in copies
+        ],
+        widths={"A": 24, "B": 36, "E": 24},
+    )
+
+
+def recalls_table(register: dict) -> Table:
+    """The recall register (回收记录): every copy still to come back, oldest first."""
+    return Table(
+        title=gettext("Recall register"),
+        filename="recall-register",
+        headers=_headers(
+            N_("Copy number"),
+            N_("Document"),
+            N_("Revision"),
+            N_("Holder"),
+            N_("Recalled"),
+            N_("Age (days)"),
+        ),
+        rows=[
+            [
+                row["copy"].copy_no,
+                f"{row['copy'].revision.document.number} {row['copy'].revision.document.title}",
+                row["copy"].revision.label,
+                row["copy"].line.holder_name,
+                row["copy"].recall_opened_at,
+                row["age"],
+            ]
+            for row in register["rows"]
+        ],
+        widths={"A": 24, "B": 36, "D": 24},
+    )
 
 
 def _cell(cell: dict | None) -> str:

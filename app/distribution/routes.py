@@ -211,6 +211,15 @@ def copies():
         status=status,
         holder=current_user if mine else None,
     )
+    fmt = request.args.get("format")
+    if fmt:
+        filters = [request.args.get("document") or "", _(COPY_STATUSES[status]) if status else ""]
+        if mine:
+            filters.insert(0, _("My copies"))
+        table = exports.copies_table(
+            db.session.scalars(stmt), subtitle=" · ".join(f for f in filters if f)
+        )
+        return exports.send_table(table, fmt)
     return render_template(
         "distribution/copies.html",
         pagination=db.paginate(stmt, per_page=PER_PAGE, error_out=False),
@@ -287,6 +296,9 @@ def return_copy(copy_no: str):
 def recalls():
     _require(can_view_register(current_user))
     register = services.recall_register(db.session, date.today())
+    fmt = request.args.get("format")
+    if fmt:
+        return exports.send_table(exports.recalls_table(register), fmt)
     return render_template("distribution/recalls.html", register=register)
 
 
@@ -363,7 +375,7 @@ def matrix():
     department = request.args.get("department") or None
     by = request.args.get("by", "department")
     fmt = request.args.get("format")
-    if fmt in ("csv", "xlsx"):
+    if fmt:
         table = exports.matrix_table(
             db.session,
             current_user,

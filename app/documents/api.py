@@ -761,7 +761,7 @@ def confirm_periodic_review(number: str):
 
 @bp.get("/master-list")
 def master_list():
-    """The master document list (受控文件清单) as JSON, CSV or .xlsx.
+    """The master document list (受控文件清单) as JSON, CSV, .xlsx or PDF.
     ---
     get:
       tags: [documents]
@@ -780,6 +780,7 @@ def master_list():
               schema: MasterListSchema
             text/csv: {}
             application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+            application/pdf: {}
         400:
           $ref: '#/components/responses/BadRequest'
         401:
@@ -791,7 +792,7 @@ def master_list():
     if fmt == "json":
         items = MasterListRowSchema(many=True).dump(rows)
         return jsonify({"items": items, "total": len(items)})
-    return exports.master_list_download(rows, fmt)
+    return exports.master_list_download(rows, fmt, filters)
 
 
 @bp.get("/document-types")

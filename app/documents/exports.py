@@ -103,11 +103,19 @@ def master_list_filters(args) -> dict:
     }
 
 
-def master_list_table(rows: list[dict]) -> Table:
+def _filters_text(filters: dict) -> str:
+    status = filters.get("status")
+    parts = [gettext(DOCUMENT_STATUSES[status]) if status else gettext("All")]
+    parts += [filters[k] for k in ("type_code", "department", "q") if filters.get(k)]
+    return " · ".join(parts)
+
+
+def master_list_table(rows: list[dict], filters: dict | None = None) -> Table:
     statuses = {k: gettext(v) for k, v in DOCUMENT_STATUSES.items()}
     return Table(
         title=gettext("Master document list"),
         filename="master-list",
+        subtitle=_filters_text(filters) if filters is not None else "",
         headers=[gettext(label) for _, label in services.MASTER_LIST_COLUMNS],
         rows=[
             [
@@ -120,5 +128,5 @@ def master_list_table(rows: list[dict]) -> Table:
     )
 
 
-def master_list_download(rows: list[dict], fmt: str):
-    return send_table(master_list_table(rows), fmt)
+def master_list_download(rows: list[dict], fmt: str, filters: dict | None = None):
+    return send_table(master_list_table(rows, filters), fmt)

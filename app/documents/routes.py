@@ -164,7 +164,7 @@ def master_list():
     rows = services.master_list(db.session, current_user, **filters)
     fmt = request.args.get("format", "html")
     if fmt != "html":
-        return exports.master_list_download(rows, fmt)
+        return exports.master_list_download(rows, fmt, filters)
     return render_template(
         "documents/master_list.html",
         rows=rows,
