@@ -160,6 +160,7 @@ def _register_template_helpers(app: Flask) -> None:
         MEDIA=distribution.MEDIA,
         DISPOSITIONS=distribution.DISPOSITIONS,
         can_issue=distribution_permissions.can_issue,
+        can_print_copy=distribution_permissions.can_print_copy,
         can_view_register=distribution_permissions.can_view_register,
         can_view_matrix=distribution_permissions.can_view_matrix,
         can_view_training_of=distribution_permissions.can_view_training_of,

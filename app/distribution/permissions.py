@@ -21,6 +21,23 @@ def can_issue(user) -> bool:
     return _signed_in(user) and user.has_role("officer")
 
 
+PRINTABLE_COPY_STATUSES = frozenset({"issued", "received"})
+
+
+def copy_in_force(copy: ControlledCopy) -> bool:
+    """The copy is still out there (issued or received) and its revision approved or
+    effective: only then may it be printed as a controlled copy."""
+    return copy.status in PRINTABLE_COPY_STATUSES and copy.revision.status in (
+        "approved",
+        "effective",
+    )
+
+
+def can_print_copy(user, copy: ControlledCopy) -> bool:
+    """ "Print controlled copy": the quality officer, for a paper copy in force."""
+    return can_issue(user) and copy.medium == "paper" and copy_in_force(copy)
+
+
 def can_record_return(user) -> bool:
     return _signed_in(user) and user.has_role("officer")
 

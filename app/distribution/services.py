@@ -45,6 +45,7 @@ from app.distribution.permissions import (
     can_issue,
     can_view_acknowledgement,
     can_view_copy,
+    copy_in_force,
     holds,
     matrix_departments,
     visible_copies,
@@ -433,9 +434,6 @@ def sign_receipt(session: Session, actor: User, copy: ControlledCopy, *, passwor
     return copy
 
 
-PRINTABLE_COPY_STATUSES = frozenset({"issued", "received"})
-
-
 def printable_copy(session: Session, actor: User, revision: Revision, copy_no: str):
     """The paper copy ``copy_no`` of ``revision`` (its full number or just ``C01``), for
     the quality officer to print as a controlled copy. Refused for an electronic copy, and
@@ -459,10 +457,7 @@ def printable_copy(session: Session, actor: User, revision: Revision, copy_no: s
             N_("%(copy)s is an electronic copy: it is read in qdms, not printed."),
             copy=copy.copy_no,
         )
-    if copy.status not in PRINTABLE_COPY_STATUSES or revision.status not in (
-        "approved",
-        "effective",
-    ):
+    if not copy_in_force(copy):
         raise InvalidTransition(
             N_("%(copy)s is no longer in force: it cannot be printed as a controlled copy."),
             copy=copy.copy_no,

@@ -191,11 +191,12 @@ def revision_pdf(
     if key is not None and (cached := cache.get(key)) is not None:
         return cached
     the_body = body(store, revision)
+    mode_label = MODE_LABELS[data["mode"]]
     meta = {
         "language": language,
         "title": f"{data['document']['number']} {revision.label} {data['document']['title']}",
         "author": organisation,
-        "subject": copy.copy_no if copy is not None else gettext(MODE_LABELS[data["mode"]]),
+        "subject": copy.copy_no if copy is not None else gettext(mode_label),
         "created": now,
     }
     # The cover shows the total, so its own length counts: one page unless the revision
