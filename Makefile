@@ -8,7 +8,7 @@ DEB_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subs
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install system-deps translations extract-messages lint format clean
+.PHONY: run test install system-deps translations extract-messages lint format clean readme-images
 
 run: install
 	$(BIN)/qdms db upgrade
@@ -50,6 +50,12 @@ translations: $(VENV)/.installed
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ -k _l --sort-output -o app/translations/messages.pot .
 	$(BIN)/pybabel --quiet update -N -i app/translations/messages.pot -d app/translations
+
+# The README's PDF pictures, rendered by the test that checks them.
+readme-images: install
+	mkdir -p docs/images
+	QDMS_SAVE_PDF_IMAGES=docs/images $(BIN)/pytest -q \
+	  "tests/test_pdf.py::test_pages_render_to_png" -k sqlite
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -75,7 +75,7 @@ def org(app, make_user, make_document):
     return {"doc": doc, "officer": officer}
 
 
-def _supersede(doc, make_docx, store):
+def _supersede(doc, make_docx, store, body=("第二版正文",), table=None):
     author = db.session.scalar(select(User).where(User.username == "author"))
     approver = db.session.scalar(select(User).where(User.username == "approver"))
     rev = documents.add_revision(
@@ -86,7 +86,7 @@ def _supersede(doc, make_docx, store):
         change_summary="第二版：增加回访",
         change_reason="改进",
         change_type="major",
-        upload=check_upload(make_docx(("第二版正文",)), "b.docx", max_bytes=10**7),
+        upload=check_upload(make_docx(body, table=table), "b.docx", max_bytes=10**7),
     )
     documents.submit(db.session, author, rev, reviewers=[], approvers=[approver])
     documents.approve(db.session, approver, rev, password=PASSWORD)
@@ -360,16 +360,48 @@ def test_start_up_warns_when_no_cjk_font(app_config, monkeypatch, caplog):
     assert "fonts-noto-cjk" in caplog.text
 
 
+RICH_BODY = (
+    "1 目的 Purpose",
+    "规定客户投诉从接收到关闭的处理要求，确保每一项投诉在承诺时间内得到答复。",
+    "2 适用范围 Scope",
+    "适用于客户服务部通过电话、邮件、网站和现场收到的所有投诉。",
+    "3 职责 Responsibilities",
+    "客户服务代表负责在一个工作日内登记投诉；部门负责人负责调查和答复；质量管理部监督执行。",
+    "4 程序 Procedure",
+    "4.1 接收与登记：记录客户、日期、渠道和投诉内容，并给出编号。",
+    "4.2 调查与答复：五个工作日内完成调查，必要时提出纠正措施。",
+    "4.3 关闭与回访：答复后七日内回访，确认客户满意后关闭。",
+)
+RICH_TABLE = [
+    ["步骤 Step", "责任人 Owner", "时限 Time limit", "记录 Record"],
+    ["登记 Register", "客户服务代表", "1 个工作日", "QP-CS-001-F01 投诉登记表"],
+    ["调查 Investigate", "部门负责人", "5 个工作日", "QP-CS-001-F02 调查报告"],
+    ["回访 Follow up", "客户服务代表", "7 天", "QP-CS-001-F03 回访记录"],
+]
+
+
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_pages_render_to_png(app, org, login_as, tmp_path, language):
+def test_pages_render_to_png(app, org, login_as, tmp_path, language, make_docx, store):
     """pdftoppm turns the cover and the body into images with ink on them (the README's
     pictures come from here: set QDMS_SAVE_PDF_IMAGES=docs/images to keep them)."""
     from PIL import Image
 
+    rev = _supersede(org["doc"], make_docx, store, body=RICH_BODY, table=RICH_TABLE)
+    distribution.issue(
+        db.session,
+        org["officer"],
+        rev,
+        distribution=distribution.parse_distribution(
+            db.session, [{"location": "客服前台", "custodian": "keeper", "medium": "paper"}]
+        ),
+    )
+    db.session.commit()
+    paper = next(c for c in distribution.distribution_of(db.session, rev) if c.medium == "paper")
     if language == "zh_CN":
-        data = login_as("wang").get("/documents/QP-CS-001/revisions/A0/pdf").data
+        data = login_as("wang").get("/documents/QP-CS-001/revisions/B0/pdf").data
     else:
-        data = login_as("officer").get("/documents/QP-CS-001/revisions/A0/pdf?copy=C01").data
+        url = f"/documents/QP-CS-001/revisions/B0/pdf?copy={paper.copy_no}"
+        data = login_as("officer").get(url).data
     path = tmp_path / "print.pdf"
     path.write_bytes(data)
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(tmp_path / "page")], check=True)
