@@ -16,6 +16,7 @@ audit event in the caller's transaction.
 from __future__ import annotations
 
 import calendar
+import logging
 import string
 from datetime import date
 
@@ -41,6 +42,8 @@ from app.sequences import next_value
 from app.signatures.services import sign
 from app.storage import FileStore, store_bytes
 from app.uploads import CheckedFile
+
+log = logging.getLogger(__name__)
 
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "submit": (frozenset({"draft"}), "in_review"),
@@ -470,7 +473,10 @@ def _attach(session: Session, store: FileStore, revision: Revision, upload: Chec
         # true count is the layout qdms prints, cached for the first print.
         from app.documents.printing import docx_page_count
 
-        revision.page_count = docx_page_count(store, blob.sha256)
+        try:
+            revision.page_count = docx_page_count(store, blob.sha256)
+        except Exception:  # the print layout must not stop an upload; Word's count stays
+            log.warning("could not lay out %s for printing", upload.file_name, exc_info=True)
 
 
 def replace_file(
