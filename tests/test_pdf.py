@@ -471,3 +471,27 @@ def test_register_pdf_in_chinese_spans_pages(app, login_as, make_document):
         assert "受控文件清单" in text or "文件清单" in text
         assert "编号" in text  # the header row on every page
     assert "服务规范第69号" in "".join(pages)
+
+
+def test_upload_survives_a_layout_failure(app, make_document, make_docx, store, monkeypatch):
+    """When the print layout fails on a .docx, the upload still succeeds with Word's count."""
+    from app.documents import printing
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("layout engine failure")
+
+    monkeypatch.setattr(printing, "docx_page_count", broken)
+    doc = make_document()
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    rev = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="初稿",
+        change_reason="新文件",
+        upload=check_upload(make_docx(("正文",)), "a.docx", max_bytes=10**7),
+    )
+    db.session.commit()
+    assert rev.status == "draft" and rev.file_sha256
+    assert rev.page_count == 1  # what docProps/app.xml says (python-docx's template: 1)
