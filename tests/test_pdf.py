@@ -437,6 +437,9 @@ def test_registers_as_pdf(org, login_as, client, api_token, make_docx, store):
     assert "Master document list" in master[0] and "QP-CS-001" in master[0]
     assert "Effective" in master[0] and "Officer" in master[0]
     assert f"Page 1 of {len(master)}" in master[0]
+    meta = _reader(officer.get("/master-list?format=pdf").data).metadata
+    assert meta.title == "Master document list" and meta.author == "qdms"
+    assert meta.subject == "Effective" and meta.creation_date is not None
 
     copies = _register_pages(officer.get("/copies?format=pdf&document=QP-CS-001"))
     text = " ".join(" ".join(copies).split())  # cells wrap
