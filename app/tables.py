@@ -11,7 +11,7 @@ from datetime import date, datetime
 from flask import send_file
 
 from app.errors import N_, ValidationFailed
-from app.i18n import localtime
+from app.i18n import current_language, localtime
 
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -76,7 +76,7 @@ class Table:
     def pdf(self, *, organisation: str, generated_by: str, generated_at: datetime) -> bytes:
         """The register as a PDF (landscape beyond six columns), "Page X of Y" in the
         footer and the header row repeated on every page. Needs the Flask app."""
-        from flask_babel import get_locale, gettext
+        from flask_babel import gettext
 
         from app import pdf
 
@@ -99,7 +99,7 @@ class Table:
             + '"'
         )
         meta = {
-            "language": "en" if str(get_locale()).startswith("en") else "zh",
+            "language": current_language(),
             "title": self.title,
             "author": organisation,
             "subject": self.subtitle or self.title,

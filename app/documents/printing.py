@@ -180,12 +180,14 @@ def revision_pdf(
     store: FileStore, revision: Revision, *, copy=None, user, now: datetime, organisation: str
 ) -> bytes:
     """The printed revision as one PDF (see the module docstring). Needs the Flask app."""
-    from flask_babel import get_locale, gettext
+    from flask_babel import gettext
+
+    from app.i18n import current_language
 
     data = print_data(
         revision, copy=copy, organisation=organisation, printed_by=user.full_name, printed_at=now
     )
-    language = "en" if str(get_locale()).startswith("en") else "zh"
+    language = current_language()
     cache = pdf.PdfCache(store.root)
     key = cache.key("revision-print", data, language) if copy is not None else None
     if key is not None and (cached := cache.get(key)) is not None:
