@@ -498,3 +498,41 @@ def test_upload_survives_a_layout_failure(app, make_document, make_docx, store, 
     db.session.commit()
     assert rev.status == "draft" and rev.file_sha256
     assert rev.page_count == 1  # what docProps/app.xml says (python-docx's template: 1)
+
+
+def test_docx_images_lists_and_tables_reach_the_print(app, make_document, store, tmp_path):
+    """The body keeps a .docx's headings, lists, tables and images (mammoth → WeasyPrint)."""
+    import docx
+    from PIL import Image
+
+    from app.documents.printing import body
+
+    picture = tmp_path / "flow.png"
+    Image.new("RGB", (120, 60), (20, 90, 160)).save(picture)
+    document = docx.Document()
+    document.add_heading("4 程序 Procedure", level=1)
+    document.add_paragraph("登记投诉", style="List Number")
+    document.add_paragraph("调查原因", style="List Number")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(1, 1).text = "责任人", "客户服务代表"
+    document.add_picture(str(picture))
+    out = io.BytesIO()
+    document.save(out)
+    doc = make_document()
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    rev = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="图文",
+        change_reason="测试",
+        upload=check_upload(out.getvalue(), "flow.docx", max_bytes=10**7),
+    )
+    db.session.commit()
+    laid_out = body(store, rev)
+    page = _reader(laid_out.data).pages[0]
+    text = page.extract_text()
+    for words in ("4 程序 Procedure", "登记投诉", "调查原因", "责任人", "客户服务代表"):
+        assert words in text
+    assert len(page.images) == 1
