@@ -368,7 +368,8 @@ def seed(app, args) -> Seeded:
 
 class Phases:
     """Where a render's time goes: wraps mammoth, WeasyPrint's layout and ``write_pdf``
-    (per template: body, cover, overlay) and pypdf, in this process only."""
+    (per template: body, and print — the cover with the overlay) and pypdf, in this
+    process only."""
 
     def __init__(self):
         self.current: dict[str, float] = defaultdict(float)
@@ -748,8 +749,8 @@ def _phase_table(scenarios: list[Scenario]) -> str:
     for s in timed:
         for run in s.phases:
             labels += [k for k in run if k not in labels]
-    order = ["mammoth", "body:", "cover:", "overlay:", "pypdf page", "pypdf stamp"]
-    labels.sort(key=lambda k: next(i for i, p in enumerate(order) if k.startswith(p)))
+    order = ["mammoth", "body:", "print:", "cover:", "overlay:", "pypdf page", "pypdf stamp"]
+    labels.sort(key=lambda k: next((i for i, p in enumerate(order) if k.startswith(p)), len(order)))
     head = "| part (median ms) | " + " | ".join(s.name.split(" ", 1)[0] for s in timed) + " |"
     lines = [head, "|---|" + "--:|" * len(timed)]
     for label in [*labels, "rest: SQL, Jinja templates, cache files", "total"]:
@@ -894,8 +895,9 @@ def report(seeded: Seeded, scenarios: list[Scenario], memory, repeated, outputs,
     anatomy = _anatomy(scenarios[0].last)
     out.append(
         f"The controlled copy's {scenarios[0].kib:,.0f} KiB: {anatomy['font_programs']} embedded "
-        f"font programs, {anatomy['font_bytes'] / 1024:,.0f} KiB (each of body, cover and "
-        f"overlay embeds its own CJK subsets); page content {anatomy['stored'] / 1024:,.0f} "
+        f"font programs, {anatomy['font_bytes'] / 1024:,.0f} KiB (the body and the cover with "
+        f"its overlay each embed their own CJK subsets); page content "
+        f"{anatomy['stored'] / 1024:,.0f} "
         f"KiB in {anatomy['streams']} streams, {anatomy['compressed']} of them compressed. "
         f"The body alone, as cached: {seeded.body_kib:,.0f} KiB."
     )

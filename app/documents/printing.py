@@ -63,7 +63,9 @@ def _docx_body(store: FileStore, sha256: str, data: bytes | None = None) -> Body
     if cached is not None:
         return Body(cached, pdf.count_pages(cached))
     data = store.read(sha256) if data is None else data
-    rendered = pdf.render_plain("body.html", {"body": docx_io.to_html(data)})
+    with pdf.paused_gc():  # mammoth too builds a large tree (see pdf.paused_gc)
+        html = docx_io.to_html(data)
+    rendered = pdf.render_plain("body.html", {"body": html})
     cache.put(key, rendered.data)
     return Body(rendered.data, rendered.pages)
 
@@ -180,8 +182,6 @@ def revision_pdf(
     store: FileStore, revision: Revision, *, copy=None, user, now: datetime, organisation: str
 ) -> bytes:
     """The printed revision as one PDF (see the module docstring). Needs the Flask app."""
-    from flask_babel import gettext
-
     from app.i18n import current_language
 
     data = print_data(
@@ -192,38 +192,53 @@ def revision_pdf(
     key = cache.key("revision-print", data, language) if copy is not None else None
     if key is not None and (cached := cache.get(key)) is not None:
         return cached
+    result = _render(store, revision, data, language=language, now=now)
+    if key is not None:
+        cache.put(key, result)
+    return result
+
+
+def _render(store: FileStore, revision: Revision, data: dict, *, language: str, now) -> bytes:
+    from flask_babel import gettext
+
     the_body = body(store, revision)
     mode_label = MODE_LABELS[data["mode"]]
     meta = {
         "language": language,
         "title": f"{data['document']['number']} {revision.label} {data['document']['title']}",
-        "author": organisation,
-        "subject": copy.copy_no if copy is not None else gettext(mode_label),
+        "author": data["organisation"],
+        "subject": data["copy"]["copy_no"] if data["copy"] else gettext(mode_label),
         "created": now,
     }
-    # The cover shows the total, so its own length counts: one page unless the revision
-    # history runs over, in which case it is laid out again with the right total.
+    # One document holds the cover and the overlay (templates/pdf/print.html). The cover
+    # shows the total, so its own length counts: one page unless the revision history
+    # runs over, in which case it is laid out again with the right count.
+    body_sizes = pdf.page_sizes(the_body.data)
     cover_pages = 1
     for _attempt in range(3):
-        data["total_pages"] = cover_pages + the_body.pages
-        cover = pdf.render_pdf("cover.html", {"print": data, "meta": meta})
-        if cover.pages == cover_pages:
+        sizes = [pdf.A4] * cover_pages + body_sizes
+        distinct = sorted(set(sizes), key=sizes.index)
+        data["total_pages"] = len(sizes)
+        rendered = pdf.render_pdf(
+            "print.html",
+            {
+                "print": data,
+                "meta": meta,
+                "sizes": distinct,
+                "pages": [
+                    {"number": i + 1, "size": distinct.index(s)} for i, s in enumerate(sizes)
+                ],
+                "watermark": WATERMARKS[data["mode"]]
+                + ([data["copy"]["seq"]] if data["copy"] else []),
+                "MODE_LABELS": MODE_LABELS,
+            },
+        )
+        laid_out = rendered.pages - len(sizes)
+        if laid_out == cover_pages:
             break
-        cover_pages = cover.pages
-    sizes = [pdf.A4] * cover.pages + pdf.page_sizes(the_body.data)
-    distinct = sorted(set(sizes), key=sizes.index)
-    overlay = pdf.render_pdf(
-        "overlay.html",
-        {
-            "print": data,
-            "meta": meta,
-            "sizes": distinct,
-            "pages": [{"number": i + 1, "size": distinct.index(s)} for i, s in enumerate(sizes)],
-            "watermark": WATERMARKS[data["mode"]] + ([data["copy"]["seq"]] if data["copy"] else []),
-            "MODE_LABELS": MODE_LABELS,
-        },
+        cover_pages = laid_out
+    return pdf.stamp(
+        [(rendered.data, slice(0, cover_pages)), (the_body.data, slice(None))],
+        (rendered.data, slice(cover_pages, None)),
+        metadata=meta,
     )
-    result = pdf.stamp([cover.data, the_body.data], overlay.data, metadata=meta)
-    if key is not None:
-        cache.put(key, result)
-    return result

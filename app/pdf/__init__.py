@@ -22,6 +22,7 @@ from app.pdf.render import (
     cjk_font_available,
     html_to_pdf,
     init_app,
+    paused_gc,
     render_pdf,
     render_plain,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "html_to_pdf",
     "init_app",
     "page_sizes",
+    "paused_gc",
     "render_pdf",
     "render_plain",
     "stamp",

@@ -34,18 +34,27 @@ def _pdf_date(moment: datetime) -> str:
     return moment.strftime("D:%Y%m%d%H%M%SZ")
 
 
-def stamp(parts: list[bytes], overlay: bytes, *, metadata: dict) -> bytes:
-    """Concatenate the pages of ``parts`` and draw page *i* of ``overlay`` over page *i*.
+def stamp(
+    parts: list[tuple[bytes, slice]], overlay: tuple[bytes, slice], *, metadata: dict
+) -> bytes:
+    """Concatenate the chosen pages of ``parts`` and draw overlay page *i* over page *i*.
 
-    ``overlay`` has exactly one page per page of the result, each of the same size.
-    ``metadata``: title, author, subject, created (a UTC datetime)."""
+    Each part and the overlay is (PDF bytes, slice of its pages); the overlay has exactly
+    one page per page of the result, each of the same size. ``metadata``: title, author,
+    subject, created (a UTC datetime)."""
     from pypdf import PdfWriter
 
     writer = PdfWriter()
-    for part in parts:
-        for page in _reader(part).pages:
+    readers: dict[int, object] = {}
+
+    def pages_of(data: bytes, which: slice):
+        reader = readers.setdefault(id(data), _reader(data))
+        return reader.pages[which]
+
+    for data, which in parts:
+        for page in pages_of(data, which):
             writer.add_page(page)
-    marks = _reader(overlay).pages
+    marks = pages_of(*overlay)
     if len(marks) != len(writer.pages):
         raise ValueError(f"overlay has {len(marks)} pages for {len(writer.pages)}")
     for page, mark in zip(writer.pages, marks, strict=True):
@@ -56,6 +65,7 @@ def stamp(parts: list[bytes], overlay: bytes, *, metadata: dict) -> bytes:
             page.merge_translated_page(mark, float(box.left), float(box.bottom))
         else:
             page.merge_page(mark)
+        page.compress_content_streams()
     writer.add_metadata(
         {
             "/Title": metadata.get("title", ""),
