@@ -18,7 +18,6 @@ templates and translations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from app import docx_io, pdf
@@ -42,32 +41,26 @@ WATERMARKS = {
 }
 
 
-@dataclass(frozen=True)
-class Body:
-    data: bytes
-    pages: int
-
-
-def body(store: FileStore, revision: Revision) -> Body:
+def body(store: FileStore, revision: Revision) -> pdf.Rendered:
     """The revision's own pages: its PDF as uploaded, or its .docx laid out for print."""
     data = store.read(revision.file_sha256)
     if revision.file_kind == "pdf":
-        return Body(data, pdf.count_pages(data))
+        return pdf.Rendered(data, pdf.count_pages(data))
     return _docx_body(store, revision.file_sha256, data)
 
 
-def _docx_body(store: FileStore, sha256: str, data: bytes | None = None) -> Body:
+def _docx_body(store: FileStore, sha256: str, data: bytes | None = None) -> pdf.Rendered:
     cache = pdf.PdfCache(store.root)
     key = cache.key("docx-body", sha256)
     cached = cache.get(key)
     if cached is not None:
-        return Body(cached, pdf.count_pages(cached))
+        return pdf.Rendered(cached, pdf.count_pages(cached))
     data = store.read(sha256) if data is None else data
     with pdf.paused_gc():  # mammoth too builds a large tree (see pdf.paused_gc)
         html = docx_io.to_html(data)
     rendered = pdf.render_plain("body.html", {"body": html})
     cache.put(key, rendered.data)
-    return Body(rendered.data, rendered.pages)
+    return rendered
 
 
 def docx_page_count(store: FileStore, sha256: str) -> int:

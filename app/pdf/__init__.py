@@ -16,8 +16,8 @@
 from app.pdf.cache import PdfCache
 from app.pdf.pages import A4, count_pages, page_sizes, stamp
 from app.pdf.render import (
-    CJK_FAMILY,
     TEMPLATE_VERSION,
+    Rendered,
     StaticOnlyFetcher,
     cjk_font_available,
     html_to_pdf,
@@ -29,9 +29,9 @@ from app.pdf.render import (
 
 __all__ = [
     "A4",
-    "CJK_FAMILY",
     "TEMPLATE_VERSION",
     "PdfCache",
+    "Rendered",
     "StaticOnlyFetcher",
     "cjk_font_available",
     "count_pages",

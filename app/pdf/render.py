@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 TEMPLATE_VERSION = "1"
 STATIC_ROOT = PROJECT_ROOT / "static"
 TEMPLATE_ROOT = PROJECT_ROOT / "templates" / "pdf"
-# Margin boxes do not inherit the body's font (FINDINGS.md): the templates name it there too.
-CJK_FAMILY = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", sans-serif'
 
 
 def _weasyprint():
