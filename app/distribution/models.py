@@ -150,6 +150,11 @@ def holder_name_of(line) -> str:
     return f"{line.location} ({line.custodian.full_name})"
 
 
+def copy_number(revision, seq: int) -> str:
+    """A copy's full number: ``{document}-{revision}-C{nn}``, e.g. ``QP-CS-001-A0-C01``."""
+    return f"{revision.document.number}-{revision.path_label}-C{seq:02}"
+
+
 class ControlledCopy(db.Model):
     """One numbered controlled copy (受控副本) of a revision, paper or electronic."""
 
@@ -189,6 +194,11 @@ class ControlledCopy(db.Model):
     @property
     def ref(self) -> str:
         return f"copy:{self.copy_no}"
+
+    @property
+    def short_no(self) -> str:
+        """``C01``: the copy's number within its revision (watermarks, file names)."""
+        return f"C{self.seq:02}"
 
 
 class Acknowledgement(db.Model):

@@ -19,6 +19,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -38,6 +39,7 @@ from app.distribution.models import (
     ControlledCopy,
     DistributionLine,
     Issue,
+    copy_number,
     holder_name_of,
     recipient_of,
 )
@@ -226,7 +228,7 @@ def issue(
             seq = next_value(session, f"copy:{revision.id}")
             copy_rows.append(
                 {
-                    "copy_no": f"{revision.document.number}-{revision.path_label}-C{seq:02}",
+                    "copy_no": copy_number(revision, seq),
                     "revision_id": revision.id,
                     "line_id": line.id,
                     "seq": seq,
@@ -441,8 +443,8 @@ def printable_copy(session: Session, actor: User, revision: Revision, copy_no: s
     if not can_issue(actor):
         raise PermissionDenied(N_("Only the quality officer prints controlled copies."))
     wanted = (copy_no or "").strip().upper()
-    if "-" not in wanted:
-        wanted = f"{revision.document.number}-{revision.path_label}-{wanted}"
+    if re.fullmatch(r"C\d+", wanted):
+        wanted = copy_number(revision, int(wanted[1:]))
     copy = session.scalar(
         select(ControlledCopy).where(
             ControlledCopy.revision_id == revision.id, ControlledCopy.copy_no == wanted

@@ -74,7 +74,7 @@ def revision_pdf_response(revision: Revision, copy_no: str | None):
         now=utcnow(),
         organisation=current_app.config["QDMS_ORGANISATION"],
     )
-    suffix = f"-{copy.copy_no.rsplit('-', 1)[-1]}" if copy is not None else ""
+    suffix = f"-{copy.short_no}" if copy is not None else ""
     if copy is not None:
         distribution.record_print(db.session, current_user, copy)
         db.session.commit()

@@ -161,7 +161,7 @@ def print_data(
         if copy is None
         else {
             "copy_no": copy.copy_no,
-            "seq": copy.copy_no.rsplit("-", 1)[-1],
+            "seq": copy.short_no,
             "holder": copy.line.holder_name,
             "issued_at": copy.issued_at,
         },
