@@ -5,7 +5,8 @@
   cannot paginate; the PDF renderer stores the true count later).
 - ``make_template``: a new .docx with the header table filled in (number, title,
   revision, department) and a standard procedure outline.
-- ``to_html``: the body as HTML for reading in the browser (mammoth).
+- ``to_html``: the body as HTML for reading in the browser and for print (mammoth), each
+  table given the column widths its author set in Word.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import zipfile
 import docx
 import mammoth
 from docx.document import Document as DocxDocument
+from docx.oxml import parse_xml
 from docx.shared import Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -119,4 +121,41 @@ def make_template(*, number: str, title: str, label: str, department: str) -> by
 def to_html(data: bytes) -> str:
     """The body as HTML (headings, lists, tables, images as data URIs)."""
     result = mammoth.convert_to_html(io.BytesIO(data))
-    return result.value
+    return _with_column_widths(result.value, table_grids(data))
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def table_grids(data: bytes) -> list[list[int]]:
+    """The column widths (twips) of every table of the body, in document order (nested
+    tables after the cell that holds them, as mammoth writes them)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        root = parse_xml(zf.read("word/document.xml"))
+    grids = []
+    for table in root.iter(f"{_W}tbl"):
+        grid = table.find(f"{_W}tblGrid")
+        widths = [] if grid is None else [g.get(f"{_W}w") for g in grid.findall(f"{_W}gridCol")]
+        grids.append([int(w) if w and w.isdigit() else 0 for w in widths])
+    return grids
+
+
+def _with_column_widths(html: str, grids: list[list[int]]) -> str:
+    """Give each ``<table>`` the widths of Word's grid as a ``<colgroup>`` and the class
+    ``grid``: the PDF lays those tables out with ``table-layout: fixed`` — the columns the
+    author drew, as Word prints them, and without measuring every cell's content first
+    (a third of a table-heavy layout). Tables mammoth wrote differently from the .docx
+    (their count differs) or without a usable grid keep the automatic layout."""
+    if html.count("<table>") != len(grids):
+        return html
+    widths = iter(grids)
+
+    def columns(match: re.Match) -> str:
+        grid = next(widths)
+        total = sum(grid)
+        if not grid or 0 in grid:
+            return match.group(0)
+        cols = "".join(f'<col style="width: {w * 100 / total:.2f}%">' for w in grid)
+        return f'<table class="grid"><colgroup>{cols}</colgroup>'
+
+    return re.sub("<table>", columns, html)
