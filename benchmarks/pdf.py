@@ -144,8 +144,8 @@ def _parse_args(argv=None):
     parser.add_argument(
         "--sections",
         type=int,
-        default=19,
-        help="sections of the procedure (19 lay out on 20 pages with the default seed)",
+        default=16,
+        help="sections of the procedure (16 lay out on 20 pages with the default seed)",
     )
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the text")
     parser.add_argument("--keep", action="store_true", help="keep the instance and database")
