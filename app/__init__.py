@@ -40,6 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app import pdf
 
     pdf.init_app(app)
+    from app.search import sync
+
+    sync.install()
     app.after_request(add_security_headers)
     return app
 
@@ -110,6 +113,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api  # noqa: F401
     from app.people.routes import bp as people_bp
+    from app.search import api as search_api  # noqa: F401
+    from app.search.routes import bp as search_bp
 
     for bp in (
         auth_bp,
@@ -120,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         external_bp,
         notifications_bp,
+        search_bp,
     ):
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials

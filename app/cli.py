@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from datetime import date
 
 import click
@@ -219,8 +220,38 @@ def sweep(today):
     )
     if current_app.config["QDMS_SMTP_URL"]:
         click.echo(f"mail: {sent} sent, {failed} failed")
+    caught_up, left = _search_catch_up()
+    if caught_up or left:
+        click.echo(f"search index: {caught_up} updates applied, {left} still pending")
     if failed:
         sys.exit(1)
+
+
+def _search_catch_up() -> tuple[int, int]:
+    """Apply index updates left pending (a crash, a long lock); prune old done rows."""
+    from app.search import sync
+
+    applied = sync.retry_pending(db.engine, sync.store_for(current_app))
+    sync.prune(db.session)
+    db.session.commit()
+    return applied, sync.pending_count(db.session)
+
+
+@click.command("reindex")
+@with_appcontext
+def reindex():
+    """Rebuild the search index from the database (a new index, swapped in when complete)."""
+    from app.search import registry, sync
+
+    store = sync.store_for(current_app)
+    total = sum(b.count(db.session) for b in registry.builders())
+    started = time.perf_counter()
+    with click.progressbar(length=total, label="Indexing", show_pos=True) as bar:
+        indexed = sync.rebuild(db.session, store, progress=bar.update)
+    click.echo(
+        f"search index rebuilt: {indexed} items in {time.perf_counter() - started:.1f} s "
+        f"({store.root / (store.current_name() or '')})"
+    )
 
 
 def register_commands(app) -> None:
@@ -233,5 +264,6 @@ def register_commands(app) -> None:
         verify,
         check,
         sweep,
+        reindex,
     ):
         app.cli.add_command(command)

@@ -1,0 +1,158 @@
+"""How text becomes search terms, the same at index and at query time.
+
+One tokenizer (``QdmsTokenizer``), importable wherever the index is opened (Whoosh pickles
+the analyzer into the index's schema; FINDINGS.md):
+
+- Chinese runs are segmented by jieba in search mode — the jieba-rs implementation
+  through ``rjieba``, which gives jieba's tokens with jieba's dictionary about 30 times
+  faster (FINDINGS.md: jieba alone caps indexing near 330 items/s per core) — so
+  ``服务补救`` yields 服务, 补救 and a longer word also its dictionary parts
+  (处理程序 → 处理, 程序, 处理程序).
+- Latin words are lower-cased and stemmed (Porter): "corrective actions" →
+  correct, action.
+- Numbers and designations split at their punctuation: ``QP-CS-001`` → qp, cs, 001;
+  ``GB/T 19001-2016`` → gb, t, 19001, 2016. The query side turns such a number into a
+  phrase (``query.py``), so it is found whole, and any of its parts alone.
+
+Tokens are numbered one after the other (FINDINGS.md: jieba's own Whoosh analyzer used
+character offsets as positions, which broke every phrase query): a phrase matches when
+its tokens come in the same order in the text, in either language.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from whoosh.analysis import Analyzer, Token, Tokenizer
+from whoosh.lang.porter import stem as porter_stem
+
+# A run of CJK ideographs (segmented), or a run of letters/digits (one token each).
+# Letters and digits split apart, so ISO9001 is found by 9001 too.
+_RUN = re.compile(r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|(?P<word>[^\W\d_]+|\d+)")
+# The CJK class above, for callers that need to know whether text is Chinese.
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+# A few words of the house vocabulary that jieba's dictionary lacks as whole words.
+USER_WORDS = (
+    "服务补救",
+    "纠正措施",
+    "预防措施",
+    "不符合项",
+    "受控文件",
+    "受控副本",
+    "外来文件",
+    "管理评审",
+    "内部审核",
+    "顾客满意",
+    "记录清单",
+    "文件编号",
+)
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import rjieba
+
+    for word in USER_WORDS:
+        rjieba.add_word(word, None, None)
+    return rjieba
+
+
+def segment(text: str) -> list[tuple[str, int, int]]:
+    """jieba's search-mode tokens of a run of Chinese: (word, start, end)."""
+    return _segmenter().tokenize(text, mode="search")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return porter_stem(word) if word.isascii() and word.isalpha() else word
+
+
+class QdmsTokenizer(Tokenizer):
+    """See the module docstring. Does its own lower-casing and stemming (one pass, no
+    filter chain: indexing 100,000 items spends most of its time here); ``no_morph=True``
+    (Whoosh's spelling words) skips the stemming."""
+
+    is_morph = True
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        no_morph=False,
+        **kwargs,
+    ):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = value.lower()
+            t.boost = 1.0
+            t.pos = start_pos
+            t.startchar, t.endchar = start_char, start_char + len(value)
+            yield t
+            return
+        pos = start_pos
+        for match in _RUN.finditer(value):
+            offset = match.start()
+            if match.lastgroup == "cjk":
+                pieces = segment(match.group())
+            else:
+                word = match.group().lower()
+                pieces = ((word if no_morph else stem(word), 0, match.end() - offset),)
+            for text, start, end in pieces:
+                t.text = text
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = text
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + offset + start
+                    t.endchar = start_char + offset + end
+                pos += 1
+                yield t
+
+
+class QdmsAnalyzer(Analyzer):
+    """The analyzer of every text field: ``QdmsTokenizer`` alone."""
+
+    is_morph = True
+
+    def __init__(self):
+        self.tokenizer = QdmsTokenizer()
+
+    def __call__(self, value, **kwargs):
+        return self.tokenizer(value, **kwargs)
+
+    def has_morph(self):
+        return True
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+def terms(text: str) -> list[str]:
+    """The index terms of ``text`` in order (for snippets and tests)."""
+    return [t.text for t in QdmsTokenizer()(text)]
+
+
+def words(text: str) -> list[str]:
+    """Latin words of ``text``, lower-cased, unstemmed (for "did you mean")."""
+    return [m.group().lower() for m in _RUN.finditer(text) if m.lastgroup == "word"]

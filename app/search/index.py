@@ -1,0 +1,190 @@
+"""The Whoosh index on disk: schema, generations, locking, searcher reuse.
+
+The only module besides ``analysis`` and ``query`` that imports Whoosh (STYLE rule 11).
+
+Layout of ``QDMS_INDEX_DIR``::
+
+    CURRENT              the name of the live generation, replaced atomically (os.replace)
+    gen-<n>/             a Whoosh index, with qdms-schema.json (SCHEMA_VERSION) beside it
+
+- **Rebuild** (``qdms reindex``) writes a new generation and then points CURRENT at it:
+  searches keep using the old one until the swap, never a half-built index. The previous
+  generation stays until the next rebuild (a searcher opened before the swap may still
+  read it); older ones are removed.
+- **Schema version**: a generation whose qdms-schema.json does not match
+  ``SCHEMA_VERSION``, or that Whoosh cannot open, is unusable: ``open_index`` says so and
+  the caller rebuilds (with a logged warning) instead of failing the page.
+- **Writers** from several processes take Whoosh's lock with back-off
+  (``ix.writer(timeout=…)``); a commit is atomic (Whoosh writes the segment, then the
+  table of contents), so a reader sees the index before or after it, never half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from app.search.analysis import QdmsAnalyzer
+
+log = logging.getLogger(__name__)
+
+# Bump when the schema, the analyzer or what the record builders put in changes: every
+# index built with another version is rebuilt.
+SCHEMA_VERSION = 1
+WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
+_VERSION_FILE = "qdms-schema.json"
+
+
+def make_schema() -> Schema:
+    """One schema for every kind of item (a revision, an external document, a record …)."""
+    text = QdmsAnalyzer()
+    return Schema(
+        uid=ID(unique=True, stored=True),  # "document:<revision id>", "external:<id>", …
+        kind=ID(stored=True, sortable=True),
+        number=TEXT(analyzer=text, stored=True, field_boost=4.0),
+        title=TEXT(analyzer=text, stored=True, field_boost=2.5),
+        body=TEXT(analyzer=text, stored=True),
+        type=ID(stored=True, sortable=True),
+        department=ID(stored=True, sortable=True),
+        status=ID(stored=True, sortable=True),
+        year=ID(stored=True, sortable=True),
+        date=DATETIME(stored=True, sortable=True),
+        label=STORED(),  # a revision's label, a record's type … shown with the result
+        url=STORED(),
+        # Permission filtering (app.search.query.visibility):
+        live=ID(),  # "1": shown by default (effective revision, current external …)
+        scope=KEYWORD(),  # "all", or "dept:<id>" when confidential
+        people=KEYWORD(),  # "<user id>" of those who work on it, see it whatever its state
+        rank=NUMERIC(sortable=True),  # tie-breaker for equal scores: newer first
+    )
+
+
+@dataclass
+class Generation:
+    path: Path
+    name: str
+
+
+class IndexUnavailable(Exception):
+    """The live index is missing, of another schema version or unreadable."""
+
+
+class IndexStore:
+    """One index directory. Safe to share between threads of a process; every process
+    opens its own."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._ix = None
+        self._ix_name: str | None = None
+        self._searcher = None
+
+    # -- generations --------------------------------------------------------------------
+
+    def current_name(self) -> str | None:
+        try:
+            return (self.root / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def new_generation(self) -> Generation:
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
+        name = f"gen-{max(numbers, default=0) + 1}"
+        path = self.root / name
+        path.mkdir()
+        whoosh_index.create_in(str(path), make_schema())
+        (path / _VERSION_FILE).write_text(json.dumps({"schema_version": SCHEMA_VERSION}))
+        return Generation(path, name)
+
+    def publish(self, generation: Generation) -> None:
+        """Point CURRENT at ``generation`` atomically; drop generations older than the one
+        it replaces."""
+        previous = self.current_name()
+        tmp = self.root / f"CURRENT.{os.getpid()}.tmp"
+        tmp.write_text(generation.name)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / "CURRENT")
+        keep = {generation.name, previous}
+        for path in self.root.glob("gen-*"):
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+        self.reset()
+
+    def discard(self, generation: Generation) -> None:
+        shutil.rmtree(generation.path, ignore_errors=True)
+
+    # -- opening ------------------------------------------------------------------------
+
+    def _open(self):
+        name = self.current_name()
+        if name is None:
+            raise IndexUnavailable("no index yet")
+        path = self.root / name
+        try:
+            version = json.loads((path / _VERSION_FILE).read_text()).get("schema_version")
+        except (OSError, ValueError) as exc:
+            raise IndexUnavailable(f"{name}: no readable schema version ({exc})") from exc
+        if version != SCHEMA_VERSION:
+            raise IndexUnavailable(f"{name}: schema version {version}, expected {SCHEMA_VERSION}")
+        try:
+            return whoosh_index.open_dir(str(path)), name
+        except Exception as exc:  # Whoosh raises many kinds for a damaged index
+            raise IndexUnavailable(f"{name}: unreadable ({exc.__class__.__name__}: {exc})") from exc
+
+    def index(self):
+        """The live Whoosh index (opened once per process, reopened after a swap)."""
+        with self._lock:
+            name = self.current_name()
+            if self._ix is None or name != self._ix_name:
+                self._close()
+                self._ix, self._ix_name = self._open()
+            return self._ix
+
+    def searcher(self):
+        """A searcher kept between requests and refreshed when a writer has committed
+        (reopening one per query costs more than the query; FINDINGS.md). The caller must
+        not close it."""
+        ix = self.index()
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = ix.searcher()
+            elif not self._searcher.up_to_date():
+                self._searcher = self._searcher.refresh()
+            return self._searcher
+
+    def _close(self):
+        if self._searcher is not None:
+            self._searcher.close()
+        self._searcher = None
+        self._ix = None
+        self._ix_name = None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._close()
+
+    def usable(self) -> bool:
+        try:
+            self.index()
+        except IndexUnavailable:
+            return False
+        return True
+
+    # -- writing ------------------------------------------------------------------------
+
+    def writer(self, ix=None, **kwargs):
+        """A writer on the live index (or ``ix``), waiting up to WRITE_LOCK_TIMEOUT for
+        another process's lock, with back-off. Raises ``whoosh.index.LockError``."""
+        ix = ix if ix is not None else self.index()
+        return ix.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05, **kwargs)

@@ -1,0 +1,278 @@
+"""From what a person types to a page of results (Whoosh stays behind this module).
+
+- ``parse``: a forgiving parser — words (all required), ``"phrases"``, ``AND`` / ``OR`` /
+  ``NOT``, parentheses, over number, title and text (number and title weigh more).
+  Numbers and designations (``QP-CS-001``, ``GB/T 19001-2016``) become phrases of their
+  parts, so they match whole. Field syntax, wildcards, ranges and boosts are not offered
+  (a colon or an asterisk in what people paste must not change the meaning). Anything
+  the parser cannot read falls back to the plain words of the query: never an error.
+- ``run``: the permission filter and the facet filters are applied inside Whoosh, before
+  paging and before the facet counts; highlighted snippets are cut from the stored text
+  cheaply (``snippet``); "did you mean" is offered for English words the index does not
+  know.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.qparser import MultifieldParser, QueryParserError, plugins
+
+from app.search.analysis import CJK, stem, terms, words
+
+SEARCH_FIELDS = ("number", "title", "body")
+FACETS = ("kind", "type", "department", "status", "year")
+# A designation: letters/digits joined by - / . (QP-CS-001, GB/T, 19001-2016, 7.5.3).
+_NUMBER = re.compile(r"(?<![\w\"])[^\W_]+(?:[-/.][^\W_]+)+(?![\w\"])")
+_SYNTAX = re.compile(r"[\"()\[\]{}:*?^~+\\]|(?<!\w)-|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
+
+
+@dataclass
+class Filters:
+    """What the reader may see (``scopes`` None: everything) and what they narrowed to."""
+
+    scopes: list[str] | None
+    include_history: bool = False
+    selected: dict[str, str] = field(default_factory=dict)  # facet → value
+
+
+@dataclass
+class Hit:
+    kind: str
+    item_id: int
+    number: str
+    title: str
+    label: str
+    url: str
+    status: str
+    type: str
+    department: str
+    year: str
+    date: object
+    score: float
+    snippet: str  # safe HTML: escaped text with <mark> around the matches
+
+
+@dataclass
+class Results:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    fell_back: bool = False  # the query's syntax was not understood: plain words used
+
+
+def _parser(schema):
+    parser = MultifieldParser(
+        list(SEARCH_FIELDS), schema, fieldboosts={"number": 4.0, "title": 2.5, "body": 1.0}
+    )
+    for plugin in (
+        plugins.FieldsPlugin,
+        plugins.WildcardPlugin,
+        plugins.RangePlugin,
+        plugins.BoostPlugin,
+        plugins.EveryPlugin,
+        plugins.SingleQuotePlugin,
+    ):
+        parser.remove_plugin_class(plugin)
+    return parser
+
+
+def _quote_numbers(text: str) -> str:
+    """Wrap designations in quotes (outside existing quotes) so they are phrases."""
+    parts = text.split('"')
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        parts[i] = _NUMBER.sub(lambda m: f'"{m.group()}"', parts[i])
+    return '"'.join(parts)
+
+
+def plain(text: str):
+    """The fallback: every word of ``text`` required, syntax characters ignored."""
+    cleaned = _SYNTAX.sub(" ", text)
+    clauses = []
+    for token in cleaned.split():
+        texts = terms(token)
+        if not texts:
+            continue
+        per_field = [
+            wq.And([wq.Term(f, t) for t in texts]) if len(texts) > 1 else wq.Term(f, texts[0])
+            for f in SEARCH_FIELDS
+        ]
+        clauses.append(wq.Or(per_field))
+    return wq.And(clauses) if clauses else wq.NullQuery
+
+
+def _has_error(q) -> bool:
+    if isinstance(q, wq.Query) and q.__class__.__name__ == "ErrorQuery":
+        return True
+    return any(_has_error(c) for c in q.children()) if hasattr(q, "children") else False
+
+
+def parse(schema, text: str) -> tuple[object, bool]:
+    """(query, fell_back). Never raises."""
+    text = text.strip()
+    if not text:
+        return wq.NullQuery, False
+    try:
+        q = _parser(schema).parse(_quote_numbers(text))
+    except (QueryParserError, ValueError, TypeError, IndexError, KeyError, AttributeError):
+        return plain(text), True
+    if q is wq.NullQuery or _has_error(q):
+        return plain(text), True
+    return q, False
+
+
+def _filter(filters: Filters):
+    clauses = []
+    if filters.scopes is not None:
+        clauses.append(wq.Or([wq.Term("scope", s) for s in filters.scopes]))
+    if not filters.include_history:
+        clauses.append(wq.Term("live", "1"))
+    for name, value in sorted(filters.selected.items()):
+        clauses.append(wq.Term(name, value))
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+
+
+def _highlight_pattern(query_terms: set[str]) -> re.Pattern | None:
+    alternatives = []
+    for t in sorted(query_terms, key=len, reverse=True):
+        if CJK.search(t):
+            alternatives.append(re.escape(t))
+        elif t.isdigit():
+            alternatives.append(rf"(?<!\d){re.escape(t)}(?!\d)")
+        else:  # a stem: the words it came from start with it (action → actions)
+            alternatives.append(rf"\b{re.escape(t)}[^\W\d_]*")
+    if not alternatives:
+        return None
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def snippet(text: str, pattern: re.Pattern | None, width: int = 160) -> str:
+    """The passage of ``text`` with the most matches in ``width`` characters, escaped,
+    matches in ``<mark>``. Regular expressions over the stored text: no second analysis
+    of the document (Whoosh's highlighter re-tokenizes it, a jieba pass per hit)."""
+    if not text:
+        return ""
+    if pattern is None:
+        return html.escape(text[:width]) + ("…" if len(text) > width else "")
+    matches = [(m.start(), m.end()) for m in pattern.finditer(text, 0, 200_000)]
+    if not matches:
+        return html.escape(text[:width]) + ("…" if len(text) > width else "")
+    best, best_count, j = 0, 0, 0
+    for i, (start, _end) in enumerate(matches):
+        while matches[j][0] < start - width + 20:
+            j += 1
+        count = i - j + 1
+        if count > best_count:
+            best, best_count = j, count
+    begin = max(0, matches[best][0] - 30)
+    end = min(len(text), begin + width)
+    out, pos = [], begin
+    for start, stop in matches:
+        if start < begin or stop > end:
+            continue
+        out.append(html.escape(text[pos:start]))
+        out.append(f"<mark>{html.escape(text[start:stop])}</mark>")
+        pos = stop
+    out.append(html.escape(text[pos:end]))
+    body = "".join(out).replace("\n", " ")
+    return ("…" if begin > 0 else "") + body + ("…" if end < len(text) else "")
+
+
+def _query_terms(q) -> set[str]:
+    try:
+        return {text for fieldname, text in q.iter_all_terms() if fieldname in SEARCH_FIELDS}
+    except AttributeError:
+        return set()
+
+
+def suggest(searcher, text: str) -> str | None:
+    """ "Did you mean": the query with each English word the index does not know replaced
+    by the closest known word (edit distance ≤ 2, the most frequent), or None."""
+    reader = searcher.reader()
+    changed = False
+    out = text
+    for word in dict.fromkeys(words(text)):
+        if len(word) < 3 or not word.isascii() or not word.isalpha():
+            continue
+        term = stem(word)
+        if any(reader.doc_frequency(f, term) for f in ("title", "body")):
+            continue
+        candidates = set()
+        for distance in (1, 2):
+            candidates = set(reader.terms_within("body", term, distance, prefix=1))
+            if candidates:
+                break
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda c: (reader.doc_frequency("body", c), c))
+        surface = _surface_form(searcher, best) or best
+        out = re.sub(rf"\b{re.escape(word)}\b", surface, out, flags=re.IGNORECASE)
+        changed = True
+    return out if changed else None
+
+
+def _surface_form(searcher, term: str) -> str | None:
+    """A word of some document whose stem is ``term`` (the index holds stems only)."""
+    for hit in searcher.search(wq.Term("body", term), limit=1):
+        for w in words(hit.get("body", "")[:50_000]):
+            if stem(w) == term:
+                return w
+    return None
+
+
+def run(
+    searcher,
+    text: str,
+    filters: Filters,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str = "relevance",
+) -> Results:
+    q, fell_back = parse(searcher.schema, text)
+    if q is wq.NullQuery:
+        return Results(text, 0, page, per_page, [], {}, None, fell_back)
+    facets = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS}
+    kwargs = {"filter": _filter(filters), "groupedby": facets, "terms": False}
+    if sort == "date":
+        kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
+    results = searcher.search(q, limit=page * per_page, **kwargs)
+    total = len(results)
+    pattern = _highlight_pattern(_query_terms(q))
+    hits = []
+    for hit in results[(page - 1) * per_page : page * per_page]:
+        stored = hit.fields()
+        kind, _, item_id = stored["uid"].partition(":")
+        hits.append(
+            Hit(
+                kind=kind,
+                item_id=int(item_id),
+                number=stored.get("number", ""),
+                title=stored.get("title", ""),
+                label=stored.get("label", ""),
+                url=stored.get("url", ""),
+                status=stored.get("status", ""),
+                type=stored.get("type", ""),
+                department=stored.get("department", ""),
+                year=stored.get("year", ""),
+                date=stored.get("date"),
+                score=round(float(hit.score or 0.0), 4),
+                snippet=snippet(stored.get("body", ""), pattern),
+            )
+        )
+    counts = {
+        name: dict(sorted(results.groups(name).items(), key=lambda kv: (-kv[1], str(kv[0]))))
+        for name in FACETS
+    }
+    suggestion = suggest(searcher, text) if total < 3 else None
+    return Results(text, total, page, per_page, hits, counts, suggestion, fell_back)

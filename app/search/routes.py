@@ -1,0 +1,93 @@
+"""The search page (one box in the header of every page → /search)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.documents.models import REVISION_STATUSES, DocumentType
+from app.errors import N_
+from app.extensions import db
+from app.external.models import KINDS as EXTERNAL_KINDS
+from app.external.models import STATUSES as EXTERNAL_STATUSES
+from app.i18n import current_language
+from app.people.models import Department
+from app.search import query, services, sync
+
+bp = Blueprint("search", __name__)
+
+PER_PAGE = 20
+
+
+def _int(name: str, default: int) -> int:
+    try:
+        return max(1, int(request.args.get(name, default)))
+    except ValueError:
+        return default
+
+
+@bp.get("/search")
+@login_required
+def index():
+    text = request.args.get("q", "").strip()[: services.MAX_QUERY]
+    may_history = services.may_include_history(current_user)
+    include_history = may_history and request.args.get("include_history") == "1"
+    sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "relevance"
+    selected = {f: request.args[f] for f in query.FACETS if request.args.get(f)}
+    if text and not selected and request.args.get("exact") != "0":
+        doc = services.exact_document(db.session, current_user, text)
+        if doc is not None:
+            return redirect(url_for("documents.show", number=doc.number))
+    results = None
+    if text:
+        results = services.search(
+            db.session,
+            sync.store_for(current_app),
+            current_user,
+            text,
+            include_history=include_history,
+            selected=selected,
+            page=_int("page", 1),
+            per_page=PER_PAGE,
+            sort=sort,
+        )
+    return render_template(
+        "search/index.html",
+        q=text,
+        results=results,
+        selected=selected,
+        include_history=include_history,
+        may_history=may_history,
+        sort=sort,
+        labels=_facet_labels(),
+        facet_titles=FACET_TITLES,
+    )
+
+
+KIND_LABELS = {"document": N_("Controlled documents"), "external": N_("External documents")}
+FACET_TITLES = {
+    "kind": N_("Kind"),
+    "type": N_("Type"),
+    "department": N_("Department"),
+    "status": N_("Status"),
+    "year": N_("Year"),
+}
+
+
+def _facet_labels() -> dict[str, dict[str, str]]:
+    """Facet values (codes) → what the reader sees, in their language."""
+    english = current_language() == "en"
+    types = {
+        t.code: (t.name_en if english else t.name) for t in db.session.scalars(select(DocumentType))
+    }
+    types.update({k: _(v) for k, v in EXTERNAL_KINDS.items()})
+    statuses = {k: _(v) for k, v in {**REVISION_STATUSES, **EXTERNAL_STATUSES}.items()}
+    return {
+        "kind": {k: _(v) for k, v in KIND_LABELS.items()},
+        "type": types,
+        "department": {d.code: d.name for d in db.session.scalars(select(Department))},
+        "status": statuses,
+        "year": {},
+    }

@@ -1,0 +1,95 @@
+"""Searching, as the UI and the API call it (Flask-free).
+
+Guarantees:
+
+- A reader finds only what they may open: officers, auditors and administrators
+  everything; everyone else effective revisions of documents their confidentiality allows
+  (or that were issued to them) and the external register. The filter runs inside the
+  search, so paging and facet counts never reveal anything else.
+- ``include_history`` (superseded, obsolete and unreleased revisions, withdrawn external
+  documents) is for officers and auditors (and administrators); anyone else asking gets
+  a ``PermissionDenied``.
+- An index that is missing, of an older schema or unreadable is rebuilt (logged), not
+  shown as an error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.documents.models import Document
+from app.documents.permissions import can_view_document, sees_everything
+from app.errors import N_, PermissionDenied, ValidationFailed
+from app.search import query, sync
+from app.search.index import IndexStore
+
+MAX_QUERY = 500
+MAX_PER_PAGE = 100
+SORTS = ("relevance", "date")
+KINDS = ("document", "external")
+
+
+def may_include_history(user) -> bool:
+    return sees_everything(user)
+
+
+def scopes_for(user) -> list[str] | None:
+    """The ``scope`` terms ``user`` may see; None: everything."""
+    if sees_everything(user):
+        return None
+    scopes = ["all", f"user:{user.id}"]
+    if user.department_id is not None:
+        scopes.append(f"dept:{user.department_id}")
+    return scopes
+
+
+def search(
+    session: Session,
+    store: IndexStore,
+    user,
+    text: str,
+    *,
+    include_history: bool = False,
+    selected: dict[str, str] | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str = "relevance",
+) -> query.Results:
+    text = (text or "").strip()
+    if len(text) > MAX_QUERY:
+        raise ValidationFailed(
+            N_("The search text is too long (at most %(max)s characters)."),
+            fields={"q": N_("invalid")},
+            max=MAX_QUERY,
+        )
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationFailed(N_("Unknown page."), fields={"page": N_("invalid")})
+    if sort not in SORTS:
+        raise ValidationFailed(N_("Unknown sort order."), fields={"sort": N_("invalid")})
+    selected = {k: v for k, v in (selected or {}).items() if v}
+    unknown = set(selected) - set(query.FACETS)
+    if unknown:
+        raise ValidationFailed(
+            N_("Unknown filter."), fields=dict.fromkeys(sorted(unknown), N_("invalid"))
+        )
+    if include_history and not may_include_history(user):
+        raise PermissionDenied(N_("Only quality officers and auditors may search the history."))
+    sync.ensure_index(session, store)
+    filters = query.Filters(scopes_for(user), include_history, selected)
+    return query.run(store.searcher(), text, filters, page=page, per_page=per_page, sort=sort)
+
+
+_NUMBER_ONLY = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){1,5}$")
+
+
+def exact_document(session: Session, user, text: str) -> Document | None:
+    """The document whose number is exactly ``text`` (any case), if ``user`` may open it:
+    a number typed into the search box goes straight to the document."""
+    text = (text or "").strip()
+    if not _NUMBER_ONLY.match(text):
+        return None
+    doc = session.scalar(select(Document).where(func.upper(Document.number) == text.upper()))
+    return doc if doc is not None and can_view_document(user, doc) else None
