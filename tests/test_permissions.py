@@ -57,6 +57,9 @@ PAGES = {
     "/acknowledgements/1": {r: 404 for r in ROLES if r not in PRIVILEGED},
     "/acknowledgements/matrix": {r: 403 for r in ROLES if r not in PRIVILEGED},
     "/people/someone/training": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/search": {},
+    "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
+    "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
 }
 
 API = {
@@ -77,6 +80,9 @@ API = {
     },
     "/api/v1/master-list": {},
     "/api/v1/document-types": {},
+    "/api/v1/search": {r: 400 for r in ROLES},  # q is required
+    "/api/v1/search?q=投诉": {},
+    "/api/v1/search?q=投诉&include_history=true": {r: 403 for r in ROLES if r not in PRIVILEGED},
     "/api/v1/external-documents": {},
     "/api/v1/external-documents/EXT-0001": {},
     "/api/v1/external-documents/EXT-0001/editions/1/file": {},

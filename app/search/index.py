@@ -26,11 +26,13 @@ import logging
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 
 from app.search.analysis import QdmsAnalyzer
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
 _VERSION_FILE = "qdms-schema.json"
+RETIRED_SEARCHER_SECONDS = 60.0
 
 
 def make_schema() -> Schema:
@@ -67,6 +70,26 @@ def make_schema() -> Schema:
     )
 
 
+class _OpeningStorage(FileStorage):
+    """A FileStorage that remembers the files opened while an index is being opened, so
+    they can be closed when the opening fails (Whoosh leaves them to the collector)."""
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.opened: list | None = []
+
+    def open_file(self, name, **kwargs):
+        f = super().open_file(name, **kwargs)
+        if self.opened is not None:
+            self.opened.append(f)
+        return f
+
+    def close_opened(self) -> None:
+        for f in self.opened or ():
+            f.close()
+        self.opened = None
+
+
 @dataclass
 class Generation:
     path: Path
@@ -87,6 +110,7 @@ class IndexStore:
         self._ix = None
         self._ix_name: str | None = None
         self._searcher = None
+        self._retired: list[tuple[float, object]] = []
 
     # -- generations --------------------------------------------------------------------
 
@@ -137,10 +161,14 @@ class IndexStore:
             raise IndexUnavailable(f"{name}: no readable schema version ({exc})") from exc
         if version != SCHEMA_VERSION:
             raise IndexUnavailable(f"{name}: schema version {version}, expected {SCHEMA_VERSION}")
+        storage = _OpeningStorage(str(path))
         try:
-            return whoosh_index.open_dir(str(path)), name
+            ix = storage.open_index()
         except Exception as exc:  # Whoosh raises many kinds for a damaged index
+            storage.close_opened()  # Whoosh leaves the file it could not read open
             raise IndexUnavailable(f"{name}: unreadable ({exc.__class__.__name__}: {exc})") from exc
+        storage.opened = None
+        return ix, name
 
     def index(self):
         """The live Whoosh index (opened once per process, reopened after a swap)."""
@@ -152,20 +180,32 @@ class IndexStore:
             return self._ix
 
     def searcher(self):
-        """A searcher kept between requests and refreshed when a writer has committed
+        """A searcher kept between requests and replaced when a writer has committed
         (reopening one per query costs more than the query; FINDINGS.md). The caller must
-        not close it."""
+        not close it.
+
+        Not ``Searcher.refresh()``: it reuses the readers of unchanged segments with their
+        old deletion marks, so an updated document showed up twice (tests/test_search.py).
+        A replaced searcher may still be in use by another thread: it is closed a minute
+        later."""
         ix = self.index()
         with self._lock:
+            if self._searcher is not None and not self._searcher.up_to_date():
+                self._retire(self._searcher)
+                self._searcher = None
             if self._searcher is None:
                 self._searcher = ix.searcher()
-            elif not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
             return self._searcher
+
+    def _retire(self, searcher) -> None:
+        now = time.monotonic()
+        self._retired.append((now, searcher))
+        while self._retired and self._retired[0][0] < now - RETIRED_SEARCHER_SECONDS:
+            self._retired.pop(0)[1].close()
 
     def _close(self):
         if self._searcher is not None:
-            self._searcher.close()
+            self._retire(self._searcher)
         self._searcher = None
         self._ix = None
         self._ix_name = None

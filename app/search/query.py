@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from whoosh import query as wq
 from whoosh import sorting
@@ -215,19 +216,23 @@ def suggest(searcher, text: str) -> str | None:
         if not candidates:
             continue
         best = max(candidates, key=lambda c: (reader.doc_frequency("body", c), c))
-        surface = _surface_form(searcher, best) or best
+        surface = _surface_form(searcher, best, word) or best
         out = re.sub(rf"\b{re.escape(word)}\b", surface, out, flags=re.IGNORECASE)
         changed = True
     return out if changed else None
 
 
-def _surface_form(searcher, term: str) -> str | None:
-    """A word of some document whose stem is ``term`` (the index holds stems only)."""
-    for hit in searcher.search(wq.Term("body", term), limit=1):
-        for w in words(hit.get("body", "")[:50_000]):
-            if stem(w) == term:
-                return w
-    return None
+def _surface_form(searcher, term: str, typed: str) -> str | None:
+    """The word of a document with the stem ``term`` closest to what was ``typed`` (the
+    index holds stems only: "complaint" and "complaints" are both "complaint")."""
+    forms: set[str] = set()
+    found = wq.Or([wq.Term("title", term), wq.Term("body", term)])
+    for hit in searcher.search(found, limit=3):
+        text = hit.get("title", "") + " " + hit.get("body", "")[:50_000]
+        forms.update(w for w in words(text) if stem(w) == term)
+    if not forms:
+        return None
+    return max(sorted(forms), key=lambda w: SequenceMatcher(None, typed, w).ratio())
 
 
 def run(

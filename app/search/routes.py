@@ -61,9 +61,22 @@ def index():
         include_history=include_history,
         may_history=may_history,
         sort=sort,
+        link=_link,
         labels=_facet_labels(),
         facet_titles=FACET_TITLES,
     )
+
+
+def _link(**changes) -> str:
+    """This search with some parameters changed (None removes one); back to page 1
+    unless a page is given."""
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    for name, value in changes.items():
+        if value is None:
+            args.pop(name, None)
+        else:
+            args[name] = value
+    return url_for("search.index", **args)
 
 
 KIND_LABELS = {"document": N_("Controlled documents"), "external": N_("External documents")}

@@ -54,19 +54,24 @@ def _document(kind: str, item_id: int, fields: dict) -> dict:
 
 
 def write_items(session: Session, writer, keys: Iterable[tuple[str, int]]) -> int:
-    """(Re)index or remove the items behind ``keys`` with an open Whoosh writer."""
+    """(Re)index or remove the items behind ``keys`` with an open Whoosh writer. Each item
+    is written once: Whoosh's update_document cannot replace a document added by the same
+    writer, so an item reached through two keys would be indexed twice."""
     by_kind: dict[str, set[int]] = defaultdict(set)
     for kind, item_id in keys:
         by_kind[kind].add(item_id)
-    written = 0
+    items: dict[str, tuple[registry.Builder, set[int]]] = {}
     for kind, ids in by_kind.items():
         builder, item_ids = registry.resolve(session, kind, sorted(ids))
         if builder is None:
             log.warning("search: no record builder for %r, %d keys ignored", kind, len(ids))
             continue
-        for start in range(0, len(item_ids), 500):
-            chunk = item_ids[start : start + 500]
-            for item_id, fields in builder.load(session, chunk).items():
+        items.setdefault(builder.kind, (builder, set()))[1].update(item_ids)
+    written = 0
+    for builder, ids in items.values():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            for item_id, fields in builder.load(session, ordered[start : start + 500]).items():
                 if fields is None:
                     writer.delete_by_term("uid", f"{builder.kind}:{item_id}")
                 else:
