@@ -181,6 +181,18 @@ def test_phrases_in_both_languages(library):
     assert _numbers(_search("cs_staff", "recovery service")) == ["WI-CS-001"]  # unquoted: any order
 
 
+def test_chinese_phrase_starting_inside_a_word(app, people, make_document, make_docx, store):
+    """Is a Chinese phrase found when the text around it makes jieba cut a longer word
+    (…应立即审核… gives 立即, 应立即, 审核: the phrase 立即审核 is not adjacent)?"""
+    doc = make_document(department="CS", title="法规识别程序")
+    _revise(
+        doc, store, make_docx, ("发现新的法律法规时，质量管理部应立即审核法律法规的适用条款。",)
+    )
+    assert "应立即" in analysis.terms("应立即审核")
+    assert _numbers(_search("cs_staff", '"立即审核法律法规"')) == ["QP-CS-001"]
+    assert _search("cs_staff", '"审核立即法律法规"').total == 0  # order still matters
+
+
 def test_english_stemming(library):
     """Do "corrective actions" and "complaint acknowledged" find the inflected forms?"""
     assert set(_numbers(_search("cs_staff", "corrective actions"))) == {"QP-QA-001", "WI-CS-001"}
@@ -324,6 +336,9 @@ def test_snippet_is_escaped_html():
     out = snippet("<script>alert(1)</script> 服务补救", _highlight_pattern({"服务补救"}))
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "<mark>服务补救</mark>" in out
+    # Porter's stems are not always prefixes of the word (strictly → strictli)
+    english = snippet("Records are strictly controlled.", _highlight_pattern({"strictli"}))
+    assert "<mark>strictly</mark>" in english
 
 
 def test_did_you_mean_for_misspelt_english(library):

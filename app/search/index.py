@@ -31,16 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
-from app.search.analysis import QdmsAnalyzer
+from app.search.analysis import QdmsAnalyzer, TermPositions
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema, the analyzer or what the record builders put in changes: every
 # index built with another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
 _VERSION_FILE = "qdms-schema.json"
 RETIRED_SEARCHER_SECONDS = 60.0
@@ -49,7 +49,7 @@ RETIRED_SEARCHER_SECONDS = 60.0
 def make_schema() -> Schema:
     """One schema for every kind of item (a revision, an external document, a record …)."""
     text = QdmsAnalyzer()
-    return Schema(
+    schema = Schema(
         uid=ID(unique=True, stored=True),  # "document:<revision id>", "external:<id>", …
         kind=ID(stored=True, sortable=True),
         number=TEXT(analyzer=text, stored=True, field_boost=4.0),
@@ -66,8 +66,10 @@ def make_schema() -> Schema:
         live=ID(),  # "1": shown by default (effective revision, current external …)
         scope=KEYWORD(),  # "all", or "dept:<id>" when confidential
         people=KEYWORD(),  # "<user id>" of those who work on it, see it whatever its state
-        rank=NUMERIC(sortable=True),  # tie-breaker for equal scores: newer first
     )
+    for name in ("number", "title", "body"):
+        schema[name].format = TermPositions(field_boost=schema[name].format.field_boost)
+    return schema
 
 
 class _OpeningStorage(FileStorage):
@@ -181,7 +183,7 @@ class IndexStore:
 
     def searcher(self):
         """A searcher kept between requests and replaced when a writer has committed
-        (reopening one per query costs more than the query; FINDINGS.md). The caller must
+        (reopening one per query costs more than the query; ../shared/FINDINGS.md). The caller must
         not close it.
 
         Not ``Searcher.refresh()``: it reuses the readers of unchanged segments with their

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
@@ -116,6 +117,26 @@ def _has_error(q) -> bool:
     return any(_has_error(c) for c in q.children()) if hasattr(q, "children") else False
 
 
+# A Chinese phrase may start or end inside a word of the text: jieba's search mode puts the
+# word's other dictionary parts between the phrase's words (…应立即审核… gives 立即, 应立即,
+# 审核), so Chinese phrases allow up to this many tokens in between (measured by
+# benchmarks/search.py: exact adjacency missed about 1 phrase in 40).
+CJK_PHRASE_SLOP = 3
+
+
+def _loosen_cjk_phrases(q):
+    if isinstance(q, wq.Phrase):
+        if any(CJK.search(w) for w in q.words):
+            q.slop = max(q.slop, CJK_PHRASE_SLOP)
+        return q
+    if hasattr(q, "subqueries"):
+        for sub in q.subqueries:
+            _loosen_cjk_phrases(sub)
+    elif hasattr(q, "child"):
+        _loosen_cjk_phrases(q.child)
+    return q
+
+
 def parse(schema, text: str) -> tuple[object, bool]:
     """(query, fell_back). Never raises."""
     text = text.strip()
@@ -127,20 +148,40 @@ def parse(schema, text: str) -> tuple[object, bool]:
         return plain(text), True
     if q is wq.NullQuery or _has_error(q):
         return plain(text), True
-    return q, False
+    return _loosen_cjk_phrases(q), False
 
 
-def _filter(filters: Filters):
-    clauses = []
+_DOCSETS_MAX = 512
+
+
+def _docset(searcher, field: str, value: str) -> frozenset[int]:
+    """The documents holding one term, cached on the searcher (which is replaced when
+    the index changes): filters are combined from these with set operations."""
+    cache = getattr(searcher, "qdms_docsets", None)
+    if cache is None or len(cache) > _DOCSETS_MAX:
+        cache = searcher.qdms_docsets = {}
+    key = (field, value)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = frozenset(searcher.docs_for_query(wq.Term(field, value)))
+    return found
+
+
+def _allowed(searcher, filters: Filters) -> set[int] | None:
+    """The documents the reader may see and narrowed to, or None for all of them."""
+    parts: list[frozenset[int]] = []
     if filters.scopes is not None:
-        clauses.append(wq.Or([wq.Term("scope", s) for s in filters.scopes]))
+        parts.append(frozenset().union(*(_docset(searcher, "scope", s) for s in filters.scopes)))
     if not filters.include_history:
-        clauses.append(wq.Term("live", "1"))
+        parts.append(_docset(searcher, "live", "1"))
     for name, value in sorted(filters.selected.items()):
-        clauses.append(wq.Term(name, value))
-    if not clauses:
+        parts.append(_docset(searcher, name, value))
+    if not parts:
         return None
-    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+    parts.sort(key=len)
+    allowed = set(parts[0])  # a set, not a frozenset: Whoosh's filter takes sets only
+    allowed.intersection_update(*parts[1:])
+    return allowed
 
 
 def _highlight_pattern(query_terms: set[str]) -> re.Pattern | None:
@@ -150,6 +191,8 @@ def _highlight_pattern(query_terms: set[str]) -> re.Pattern | None:
             alternatives.append(re.escape(t))
         elif t.isdigit():
             alternatives.append(rf"(?<!\d){re.escape(t)}(?!\d)")
+        elif t.endswith("i"):  # Porter turns a final y into i: strictly → strictli
+            alternatives.append(rf"\b{re.escape(t[:-1])}[iy][^\W\d_]*")
         else:  # a stem: the words it came from start with it (action → actions)
             alternatives.append(rf"\b{re.escape(t)}[^\W\d_]*")
     if not alternatives:
@@ -235,6 +278,50 @@ def _surface_form(searcher, term: str, typed: str) -> str | None:
     return max(sorted(forms), key=lambda w: SequenceMatcher(None, typed, w).ratio())
 
 
+_COLUMNS: dict[tuple[str, str], list[str]] = {}
+_COLUMNS_MAX = 256  # (segment, field) lists kept: segments are immutable, so are these
+
+
+def _column(reader, name: str) -> list[str]:
+    """The values of a sortable field for every document of one segment, read once per
+    segment (a segment never changes; deletions are applied by the matcher)."""
+    key = (reader.segment().segment_id(), name)
+    values = _COLUMNS.get(key)
+    if values is None:
+        if len(_COLUMNS) >= _COLUMNS_MAX:
+            _COLUMNS.clear()
+        column = reader.column_reader(name, translate=False)
+        values = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in column]
+        _COLUMNS[key] = values
+    return values
+
+
+def _counts(searcher, q, allowed) -> tuple[int, dict[str, dict[str, int]]]:
+    """How many documents match ``q`` within ``allowed`` (a docnum set, None: all), and
+    their facet counts — an unscored pass over the matches, per segment, with the facet
+    values from cached columns (Whoosh's groupedby scores and sorts every match first)."""
+    total = 0
+    counters = {name: Counter() for name in FACETS}
+    for leaf, offset in searcher.leaf_searchers():
+        reader = leaf.reader()
+        matcher = q.matcher(leaf)
+        if not matcher.is_active():
+            continue
+        ids = matcher.all_ids()
+        ids = list(ids) if allowed is None else [d for d in ids if d + offset in allowed]
+        if not ids:
+            continue
+        total += len(ids)
+        for name in FACETS:
+            values = _column(reader, name)
+            counters[name].update(map(values.__getitem__, ids))
+    facets = {
+        name: dict(sorted(((k, v) for k, v in c.items() if k), key=lambda kv: (-kv[1], kv[0])))
+        for name, c in counters.items()
+    }
+    return total, facets
+
+
 def run(
     searcher,
     text: str,
@@ -247,37 +334,35 @@ def run(
     q, fell_back = parse(searcher.schema, text)
     if q is wq.NullQuery:
         return Results(text, 0, page, per_page, [], {}, None, fell_back)
-    facets = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS}
-    kwargs = {"filter": _filter(filters), "groupedby": facets, "terms": False}
-    if sort == "date":
-        kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
-    results = searcher.search(q, limit=page * per_page, **kwargs)
-    total = len(results)
-    pattern = _highlight_pattern(_query_terms(q))
-    hits = []
-    for hit in results[(page - 1) * per_page : page * per_page]:
-        stored = hit.fields()
-        kind, _, item_id = stored["uid"].partition(":")
-        hits.append(
-            Hit(
-                kind=kind,
-                item_id=int(item_id),
-                number=stored.get("number", ""),
-                title=stored.get("title", ""),
-                label=stored.get("label", ""),
-                url=stored.get("url", ""),
-                status=stored.get("status", ""),
-                type=stored.get("type", ""),
-                department=stored.get("department", ""),
-                year=stored.get("year", ""),
-                date=stored.get("date"),
-                score=round(float(hit.score or 0.0), 4),
-                snippet=snippet(stored.get("body", ""), pattern),
-            )
-        )
-    counts = {
-        name: dict(sorted(results.groups(name).items(), key=lambda kv: (-kv[1], str(kv[0]))))
-        for name in FACETS
-    }
+    allowed = _allowed(searcher, filters)
+    total, facets = _counts(searcher, q, allowed)
+    hits: list[Hit] = []
+    if total and (page - 1) * per_page < total:
+        kwargs = {"filter": allowed, "terms": False}
+        if sort == "date":
+            kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
+        results = searcher.search(q, limit=page * per_page, **kwargs)
+        pattern = _highlight_pattern(_query_terms(q))
+        for hit in results[(page - 1) * per_page : page * per_page]:
+            hits.append(_hit(hit.fields(), float(hit.score or 0.0), pattern))
     suggestion = suggest(searcher, text) if total < 3 else None
-    return Results(text, total, page, per_page, hits, counts, suggestion, fell_back)
+    return Results(text, total, page, per_page, hits, facets, suggestion, fell_back)
+
+
+def _hit(stored: dict, score: float, pattern) -> Hit:
+    kind, _, item_id = stored["uid"].partition(":")
+    return Hit(
+        kind=kind,
+        item_id=int(item_id),
+        number=stored.get("number", ""),
+        title=stored.get("title", ""),
+        label=stored.get("label", ""),
+        url=stored.get("url", ""),
+        status=stored.get("status", ""),
+        type=stored.get("type", ""),
+        department=stored.get("department", ""),
+        year=stored.get("year", ""),
+        date=stored.get("date"),
+        score=round(score, 4),
+        snippet=snippet(stored.get("body", ""), pattern),
+    )
