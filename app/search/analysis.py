@@ -14,9 +14,11 @@ the analyzer into the index's schema; ../shared/FINDINGS.md):
   ``GB/T 19001-2016`` → gb, t, 19001, 2016. The query side turns such a number into a
   phrase (``query.py``), so it is found whole, and any of its parts alone.
 
-Tokens are numbered one after the other (../shared/FINDINGS.md: jieba's own Whoosh analyzer used
-character offsets as positions, which broke every phrase query): a phrase matches when
-its tokens come in the same order in the text, in either language.
+Words are numbered one after the other (../shared/FINDINGS.md: jieba's own Whoosh analyzer
+used character offsets as positions, which broke every phrase query), and a Chinese
+word's dictionary parts share its position (``pieces``): a phrase matches when its words
+come in the same order in the text, in either language. A query is analysed into whole
+words only (jieba's precise cut): one term where the index holds the word and its parts.
 """
 
 from __future__ import annotations
@@ -66,15 +68,58 @@ def segment(text: str) -> list[tuple[str, int, int]]:
     return _segmenter().tokenize(text, mode="search")
 
 
+def _words_and_parts(run: str, query: bool) -> list[tuple[str, int, int, bool]]:
+    """A run of Chinese as (word, start, end, is_part). Search mode yields a long word's
+    dictionary parts before the word (处理, 程序, 处理程序); a part is a token whose span
+    lies inside the next whole word's. For a query only the whole words count."""
+    tokens = segment(run)
+    out: list[tuple[str, int, int, bool]] = []
+    whole_start, whole_end = -1, -1
+    for word, start, end in reversed(tokens):
+        inside = whole_start <= start and end <= whole_end
+        part = inside and (start, end) != (whole_start, whole_end)
+        if not part:
+            whole_start, whole_end = start, end
+        elif query:
+            continue
+        out.append((word, start, end, part))
+    out.reverse()
+    return out
+
+
+def pieces(text: str, *, query: bool = False, stemmed: bool = True):
+    """(term, position, start, end) of ``text``. Whole words are numbered one after the
+    other; a Chinese word's dictionary parts share its position, so a phrase matches
+    whether the text around it made jieba cut a longer word or not (…应立即审核… holds
+    立即 and 应立即 at one position, 审核 at the next). ``query``: whole words only."""
+    pos = -1
+    for match in _RUN.finditer(text):
+        offset = match.start()
+        if match.lastgroup == "cjk":
+            pending = []  # parts come before their word and take its position
+            for word, start, end, part in _words_and_parts(match.group(), query):
+                if part:
+                    pending.append((word, start, end))
+                    continue
+                pos += 1
+                for part_word, part_start, part_end in pending:
+                    yield part_word, pos, offset + part_start, offset + part_end
+                pending = []
+                yield word, pos, offset + start, offset + end
+        else:
+            pos += 1
+            word = match.group().lower()
+            yield (stem(word) if stemmed else word), pos, match.start(), match.end()
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     return porter_stem(word) if word.isascii() and word.isalpha() else word
 
 
 class QdmsTokenizer(Tokenizer):
-    """See the module docstring. Does its own lower-casing and stemming (one pass, no
-    filter chain: indexing 100,000 items spends most of its time here); ``no_morph=True``
-    (Whoosh's spelling words) skips the stemming."""
+    """See the module docstring: Whoosh's interface to ``pieces`` (index mode when
+    indexing, whole words only when Whoosh's parser analyses a query)."""
 
     is_morph = True
 
@@ -106,27 +151,18 @@ class QdmsTokenizer(Tokenizer):
             t.startchar, t.endchar = start_char, start_char + len(value)
             yield t
             return
-        pos = start_pos
-        for match in _RUN.finditer(value):
-            offset = match.start()
-            if match.lastgroup == "cjk":
-                pieces = segment(match.group())
-            else:
-                word = match.group().lower()
-                pieces = ((word if no_morph else stem(word), 0, match.end() - offset),)
-            for text, start, end in pieces:
-                t.text = text
-                t.boost = 1.0
-                t.stopped = False
-                if keeporiginal:
-                    t.original = text
-                if positions:
-                    t.pos = pos
-                if chars:
-                    t.startchar = start_char + offset + start
-                    t.endchar = start_char + offset + end
-                pos += 1
-                yield t
+        for text, pos, start, end in pieces(value, query=mode == "query", stemmed=not no_morph):
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = text
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
 
 
 class QdmsAnalyzer(Analyzer):
@@ -150,16 +186,9 @@ class QdmsAnalyzer(Analyzer):
         return hash(type(self))
 
 
-def terms(text: str) -> list[str]:
-    """The index terms of ``text`` in order: what ``QdmsTokenizer`` yields, as a plain list
-    (the indexing path, ``TermPositions``, and tests)."""
-    out: list[str] = []
-    for match in _RUN.finditer(text):
-        if match.lastgroup == "cjk":
-            out.extend(word for word, _, _ in segment(match.group()))
-        else:
-            out.append(stem(match.group().lower()))
-    return out
+def terms(text: str, *, query: bool = False) -> list[str]:
+    """The index terms of ``text`` in order (or, ``query``, what a query searches for)."""
+    return [term for term, _pos, _start, _end in pieces(text, query=query)]
 
 
 class TermPositions(Positions):
@@ -169,7 +198,7 @@ class TermPositions(Positions):
 
     def word_values(self, value, analyzer, **kwargs):
         positions: dict[str, list[int]] = defaultdict(list)
-        for pos, term in enumerate(terms(value)):
+        for term, pos, _start, _end in pieces(value):
             positions[term].append(pos)
         boost = self.field_boost
         encode = self.encode

@@ -100,7 +100,7 @@ def plain(text: str):
     cleaned = _SYNTAX.sub(" ", text)
     clauses = []
     for token in cleaned.split():
-        texts = terms(token)
+        texts = terms(token, query=True)
         if not texts:
             continue
         per_field = [
@@ -117,26 +117,6 @@ def _has_error(q) -> bool:
     return any(_has_error(c) for c in q.children()) if hasattr(q, "children") else False
 
 
-# A Chinese phrase may start or end inside a word of the text: jieba's search mode puts the
-# word's other dictionary parts between the phrase's words (…应立即审核… gives 立即, 应立即,
-# 审核), so Chinese phrases allow up to this many tokens in between (measured by
-# benchmarks/search.py: exact adjacency missed about 1 phrase in 40).
-CJK_PHRASE_SLOP = 3
-
-
-def _loosen_cjk_phrases(q):
-    if isinstance(q, wq.Phrase):
-        if any(CJK.search(w) for w in q.words):
-            q.slop = max(q.slop, CJK_PHRASE_SLOP)
-        return q
-    if hasattr(q, "subqueries"):
-        for sub in q.subqueries:
-            _loosen_cjk_phrases(sub)
-    elif hasattr(q, "child"):
-        _loosen_cjk_phrases(q.child)
-    return q
-
-
 def parse(schema, text: str) -> tuple[object, bool]:
     """(query, fell_back). Never raises."""
     text = text.strip()
@@ -148,7 +128,7 @@ def parse(schema, text: str) -> tuple[object, bool]:
         return plain(text), True
     if q is wq.NullQuery or _has_error(q):
         return plain(text), True
-    return _loosen_cjk_phrases(q), False
+    return q, False
 
 
 _DOCSETS_MAX = 512
@@ -296,6 +276,46 @@ def _column(reader, name: str) -> list[str]:
     return values
 
 
+def _term_ids(reader, field: str, text: str) -> set[int]:
+    """The live documents of a segment holding a term, read block by block (Whoosh's
+    matcher walks them one at a time in Python; this is several times faster)."""
+    try:
+        matcher = reader.postings(field, text)
+    except Exception:  # TermNotFound, or a field this segment lacks
+        return set()
+    raw = getattr(matcher, "child", matcher)  # without the deleted-documents wrapper
+    ids: set[int] = set()
+    if hasattr(raw, "_read_ids") and hasattr(raw, "_next_block"):  # whoosh3 posting blocks
+        while raw.is_active():
+            raw._read_ids()
+            ids.update(raw._ids)
+            raw._next_block()
+    else:
+        ids.update(raw.all_ids())
+    if reader.has_deletions():
+        ids -= reader.deleted_docs_set
+    return ids
+
+
+def _doc_ids(q, leaf) -> set[int]:
+    """The documents of one segment matching ``q``, with set operations for the boolean
+    structure; phrases (positions) through Whoosh's own matcher."""
+    reader = leaf.reader()
+    if isinstance(q, wq.Term):
+        return _term_ids(reader, q.fieldname, q.text)
+    if isinstance(q, wq.And):
+        sets = sorted((_doc_ids(sub, leaf) for sub in q.subqueries), key=len)
+        return sets[0].intersection(*sets[1:]) if sets else set()
+    if isinstance(q, wq.Or):
+        return set().union(*(_doc_ids(sub, leaf) for sub in q.subqueries))
+    if isinstance(q, wq.AndNot):
+        return _doc_ids(q.a, leaf) - _doc_ids(q.b, leaf)
+    if q is wq.NullQuery:
+        return set()
+    matcher = q.matcher(leaf)
+    return set(matcher.all_ids()) if matcher.is_active() else set()
+
+
 def _counts(searcher, q, allowed) -> tuple[int, dict[str, dict[str, int]]]:
     """How many documents match ``q`` within ``allowed`` (a docnum set, None: all), and
     their facet counts — an unscored pass over the matches, per segment, with the facet
@@ -303,18 +323,15 @@ def _counts(searcher, q, allowed) -> tuple[int, dict[str, dict[str, int]]]:
     total = 0
     counters = {name: Counter() for name in FACETS}
     for leaf, offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        matcher = q.matcher(leaf)
-        if not matcher.is_active():
-            continue
-        ids = matcher.all_ids()
-        ids = list(ids) if allowed is None else [d for d in ids if d + offset in allowed]
+        ids = _doc_ids(q, leaf)
+        if allowed is not None:
+            ids = ids & allowed if offset == 0 else {d for d in ids if d + offset in allowed}
         if not ids:
             continue
         total += len(ids)
+        reader = leaf.reader()
         for name in FACETS:
-            values = _column(reader, name)
-            counters[name].update(map(values.__getitem__, ids))
+            counters[name].update(map(_column(reader, name).__getitem__, ids))
     facets = {
         name: dict(sorted(((k, v) for k, v in c.items() if k), key=lambda kv: (-kv[1], kv[0])))
         for name, c in counters.items()
