@@ -57,6 +57,10 @@ def _base_config(root) -> dict:
         "QDMS_DOCS_STORE": str(root / "docs_store"),
         "QDMS_INDEX_DIR": str(root / "index"),
         "QDMS_DEFAULT_LANGUAGE": "en",
+        # Index writes after each commit are tested in test_search*.py, which switch them
+        # on; elsewhere they only cost time (the queue rows are still written, and a
+        # search builds the index from the database on first use).
+        "QDMS_SEARCH_AFTER_COMMIT": False,
         # Real argon2id, cheaper than production so the suite stays fast.
         "QDMS_ARGON2_TIME_COST": 1,
         "QDMS_ARGON2_MEMORY_KIB": 8192,

@@ -26,6 +26,13 @@ from app.uploads import check_upload
 
 from .conftest import PASSWORD
 
+
+@pytest.fixture
+def app_config(app_config):
+    """The index follows every commit, as in production (conftest switches it off)."""
+    return {**app_config, "QDMS_SEARCH_AFTER_COMMIT": True}
+
+
 # Real quality-management prose (service industry), as the demo and customers write it.
 COMPLAINTS = (
     "顾客投诉处理程序规定了受理、调查、答复和跟踪的职责。",

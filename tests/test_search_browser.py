@@ -19,6 +19,12 @@ from tests.test_pdf_browser import _log_in
 from tests.test_search import COMPLAINTS, SATISFACTION, _revise
 
 
+@pytest.fixture
+def app_config(app_config):
+    """The index follows every commit, as in production (conftest switches it off)."""
+    return {**app_config, "QDMS_SEARCH_AFTER_COMMIT": True}
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_search_from_the_header_in_chinese(
