@@ -109,15 +109,7 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
 
 
 def all_ids(session: Session) -> Iterator[list[int]]:
-    last = 0
-    while True:
-        batch = session.scalars(
-            _indexed().where(Revision.id > last).order_by(Revision.id).limit(BATCH)
-        ).all()
-        if not batch:
-            return
-        yield list(batch)
-        last = batch[-1]
+    return registry.batched_ids(session, _indexed(), Revision.id, BATCH)
 
 
 def count(session: Session) -> int:

@@ -52,18 +52,7 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
 
 
 def all_ids(session: Session) -> Iterator[list[int]]:
-    last = 0
-    while True:
-        batch = session.scalars(
-            select(ExternalDocument.id)
-            .where(ExternalDocument.id > last)
-            .order_by(ExternalDocument.id)
-            .limit(BATCH)
-        ).all()
-        if not batch:
-            return
-        yield list(batch)
-        last = batch[-1]
+    return registry.batched_ids(session, select(ExternalDocument.id), ExternalDocument.id, BATCH)
 
 
 def count(session: Session) -> int:

@@ -34,6 +34,18 @@ class Builder:
     expands: dict[str, Callable[[Session, list[int]], list[int]]] = field(default_factory=dict)
 
 
+def batched_ids(session: Session, stmt, column, size: int = 500) -> Iterator[list[int]]:
+    """The ids ``stmt`` (a select of ``column``) yields, in batches, by keyset paging: for
+    a builder's ``all_ids``."""
+    last = 0
+    while True:
+        batch = session.scalars(stmt.where(column > last).order_by(column).limit(size)).all()
+        if not batch:
+            return
+        yield list(batch)
+        last = batch[-1]
+
+
 _BUILDERS: dict[str, Builder] = {}
 
 
