@@ -166,6 +166,7 @@ def test_tokenizer_segments_chinese_stems_english_splits_numbers():
 # -- Chinese, English, numbers, phrases ------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_chinese_words_of_two_three_and_four_characters(library):
     """Are two-, three- and four-character words found where they occur, and only there?"""
     assert set(_numbers(_search("cs_staff", "投诉"))) >= {"QP-CS-001", "QP-QA-001"}
@@ -178,6 +179,7 @@ def test_chinese_words_of_two_three_and_four_characters(library):
     assert _search("cs_staff", "航空发动机").total == 0
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_phrases_in_both_languages(library):
     """Does a quoted phrase need its words together and in order, in Chinese and English?"""
     assert _numbers(_search("cs_staff", '"紧急复原"')) == ["QP-CS-001"]
@@ -188,6 +190,7 @@ def test_phrases_in_both_languages(library):
     assert _numbers(_search("cs_staff", "recovery service")) == ["WI-CS-001"]  # unquoted: any order
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_chinese_phrase_starting_inside_a_word(app, people, make_document, make_docx, store):
     """Is a Chinese phrase found when the text around it makes jieba cut a longer word
     (…应立即审核… gives 立即, 应立即, 审核: the phrase 立即审核 is not adjacent)?"""
@@ -200,6 +203,7 @@ def test_chinese_phrase_starting_inside_a_word(app, people, make_document, make_
     assert _search("cs_staff", '"审核立即法律法规"').total == 0  # order still matters
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_english_stemming(library):
     """Do "corrective actions" and "complaint acknowledged" find the inflected forms?"""
     assert set(_numbers(_search("cs_staff", "corrective actions"))) == {"QP-QA-001", "WI-CS-001"}
@@ -207,6 +211,7 @@ def test_english_stemming(library):
     assert _numbers(_search("cs_staff", "AUDITING")) == ["WI-CS-001"]  # audits, any case
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_numbers_whole_and_in_part(library, login_as):
     """Is QP-CS-001 found whole and by its parts, GB/T 19001-2016 too, and does a number
     typed exactly into the search box open the document?"""
@@ -288,6 +293,7 @@ MALFORMED = (
 )
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_malformed_queries_fall_back_and_never_error(library, client, login_as, api_token):
     """Does anything people type or paste give an answer (never a 400/500), falling back
     to the plain words when the syntax is not understood?"""
@@ -306,6 +312,7 @@ def test_malformed_queries_fall_back_and_never_error(library, client, login_as, 
     assert too_long.status_code == 400 and "q" in too_long.get_json()["error"]["fields"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_boolean_operators(library):
     """Do OR and NOT do what they say?"""
     either = set(_numbers(_search("cs_staff", "满意度 OR 纠正措施")))
@@ -316,6 +323,7 @@ def test_boolean_operators(library):
 # -- facets, snippets, sorting, suggestions, paging -----------------------------------
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_facets_snippets_sort_and_paging(library):
     """Do facets count the matches, narrowing by one facet work, snippets highlight the
     words, sorting by date put the newest first, and pages not overlap?"""
@@ -348,6 +356,7 @@ def test_snippet_is_escaped_html():
     assert "<mark>strictly</mark>" in english
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_did_you_mean_for_misspelt_english(library):
     """Is a misspelt English word answered with the word the documents use?"""
     results = _search("cs_staff", "complant handling")
@@ -355,6 +364,7 @@ def test_did_you_mean_for_misspelt_english(library):
     assert _search("cs_staff", "complaint").suggestion is None
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_api_answer_shape(library, client, api_token):
     """Does GET /api/v1/search answer as API.md says: items with kind, id, number, title,
     snippet (highlighted), score; plus facets?"""
@@ -373,6 +383,7 @@ def test_api_answer_shape(library, client, api_token):
 # -- the page --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_search_page_header_box_facets_and_snippets(library, login_as):
     """Is there a search box in the header of every page, and does the results page show
     snippets, facet links that narrow, and the history switch only to auditors?"""
@@ -388,6 +399,7 @@ def test_search_page_header_box_facets_and_snippets(library, login_as):
     assert "QP-MK-001" in listed and "QP-CS-001" not in listed
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_auditors_page_offers_the_history(library, login_as):
     """Does an auditor's results page offer superseded revisions, and list them on request?"""
     auditor = login_as("auditor")
