@@ -5,8 +5,8 @@
   cannot paginate; the PDF renderer stores the true count later).
 - ``make_template``: a new .docx with the header table filled in (number, title,
   revision, department) and a standard procedure outline.
-- ``to_html``: the body as HTML for reading in the browser and for print (mammoth), each
-  table given the column widths its author set in Word.
+- ``to_html``: the body as HTML for reading in the browser (mammoth); ``to_print_html``
+  the same for the PDF, each table given the column widths its author set in Word.
 """
 
 from __future__ import annotations
@@ -119,9 +119,14 @@ def make_template(*, number: str, title: str, label: str, department: str) -> by
 
 
 def to_html(data: bytes) -> str:
-    """The body as HTML (headings, lists, tables, images as data URIs)."""
-    result = mammoth.convert_to_html(io.BytesIO(data))
-    return _with_column_widths(result.value, table_grids(data))
+    """The body as HTML (headings, lists, tables, images as data URIs), for the browser."""
+    return mammoth.convert_to_html(io.BytesIO(data)).value
+
+
+def to_print_html(data: bytes) -> str:
+    """The body as HTML for the PDF: ``to_html`` with each table given Word's column
+    widths (inline styles, which the browser view's Content-Security-Policy refuses)."""
+    return _with_column_widths(to_html(data), table_grids(data))
 
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

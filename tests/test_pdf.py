@@ -536,3 +536,24 @@ def test_docx_images_lists_and_tables_reach_the_print(app, make_document, store,
     for words in ("4 程序 Procedure", "登记投诉", "调查原因", "责任人", "客户服务代表"):
         assert words in text
     assert len(page.images) == 1
+
+
+def test_print_html_keeps_the_column_widths_drawn_in_word():
+    """Does the PDF lay a table out with the column widths set in Word (3:1 here), while
+    the browser view carries no inline style (its CSP refuses them)?"""
+    import docx
+    from docx.shared import Cm
+
+    from app import docx_io
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=2)
+    table.columns[0].width, table.columns[1].width = Cm(12), Cm(4)
+    table.cell(0, 0).text, table.cell(0, 1).text = "步骤", "负责人"
+    out = io.BytesIO()
+    document.save(out)
+    data = out.getvalue()
+    printed = docx_io.to_print_html(data)
+    assert '<table class="grid"><colgroup>' in printed
+    assert '<col style="width: 75.00%"><col style="width: 25.00%">' in printed
+    assert "style=" not in docx_io.to_html(data)

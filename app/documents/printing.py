@@ -57,7 +57,7 @@ def _docx_body(store: FileStore, sha256: str, data: bytes | None = None) -> pdf.
         return pdf.Rendered(cached, pdf.count_pages(cached))
     data = store.read(sha256) if data is None else data
     with pdf.paused_gc():  # mammoth too builds a large tree (see pdf.paused_gc)
-        html = docx_io.to_html(data)
+        html = docx_io.to_print_html(data)
     rendered = pdf.render_plain("body.html", {"body": html})
     cache.put(key, rendered.data)
     return rendered
