@@ -216,13 +216,6 @@ class IndexStore:
         with self._lock:
             self._close()
 
-    def usable(self) -> bool:
-        try:
-            self.index()
-        except IndexUnavailable:
-            return False
-        return True
-
     # -- writing ------------------------------------------------------------------------
 
     def writer(self, ix=None, **kwargs):

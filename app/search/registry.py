@@ -59,11 +59,6 @@ def builders() -> list[Builder]:
     return list(_BUILDERS.values())
 
 
-def builder(kind: str) -> Builder | None:
-    _load_features()
-    return _BUILDERS.get(kind)
-
-
 def resolve(session: Session, kind: str, ids: list[int]) -> tuple[Builder | None, list[int]]:
     """A queue kind and its ids → the builder and the item ids to (re)index."""
     _load_features()
