@@ -34,6 +34,7 @@ _ENV = {
     "QDMS_ARGON2_TIME_COST": ("QDMS_ARGON2_TIME_COST", int),
     "QDMS_ARGON2_MEMORY_KIB": ("QDMS_ARGON2_MEMORY_KIB", int),
     "QDMS_MAX_UPLOAD_MB": ("QDMS_MAX_UPLOAD_MB", int),
+    "QDMS_PDF_WORKERS": ("QDMS_PDF_WORKERS", int),
     "QDMS_ORGANISATION": ("QDMS_ORGANISATION", str),
     "QDMS_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in {"1", "true", "yes"}),
 }
@@ -58,6 +59,7 @@ def defaults() -> dict:
         "QDMS_ARGON2_TIME_COST": None,  # None: argon2-cffi's default
         "QDMS_ARGON2_MEMORY_KIB": None,
         "QDMS_MAX_UPLOAD_MB": 50,
+        "QDMS_PDF_WORKERS": None,  # None: one per core, at most 2; 0: lay out in-process
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

@@ -316,9 +316,93 @@ def test_page_count_is_the_printed_layout(app, make_document, make_docx, store):
         upload=check_upload(make_docx(long_text), "long.docx", max_bytes=10**7),
     )
     db.session.commit()
-    laid_out = body(store, rev)
+    laid_out = body(store, rev).result()
     assert laid_out.pages >= 3
     assert rev.page_count == laid_out.pages
+
+
+def test_body_is_laid_out_in_a_worker_process_and_checked_against_the_guess(
+    app, org, login_as, monkeypatch
+):
+    """The body lays out in a worker process (not this one) while the cover and overlay
+    lay out here, from the page count stored at upload; when that count is wrong (e.g. the
+    print template changed since), the overlay is laid out again from the real body."""
+    import shutil
+
+    from app.pdf import worker
+
+    layouts = []
+    result = worker.Pending.result
+
+    def recording(pending):
+        layout = result(pending)
+        layouts.append(layout)
+        return layout
+
+    monkeypatch.setattr(worker.Pending, "result", recording)
+    rev = org["doc"].current_revision
+    true_count = rev.page_count
+    client = login_as("officer")
+    shutil.rmtree(os.path.join(app.config["QDMS_DOCS_STORE"], "pdf-cache"))
+    first = client.get("/documents/QP-CS-001/revisions/A0/pdf")
+    assert first.status_code == 200
+    assert layouts and layouts[-1].in_worker
+    assert layouts[-1].peak_kib > 0 and layouts[-1].seconds["layout"] > 0
+    pages = _pages_text(first.data)
+    assert f"Page {true_count + 1} of {true_count + 1}" in pages[-1]
+
+    rev.page_count = true_count + 3  # a stale guess
+    db.session.commit()
+    shutil.rmtree(os.path.join(app.config["QDMS_DOCS_STORE"], "pdf-cache"))
+    second = client.get("/documents/QP-CS-001/revisions/A0/pdf")
+    pages = _pages_text(second.data)
+    assert len(pages) == true_count + 1
+    assert f"Page {true_count + 1} of {true_count + 1}" in pages[-1]
+
+
+def test_without_worker_processes_the_body_lays_out_here(app, org, login_as, monkeypatch):
+    """QDMS_PDF_WORKERS=0, and a worker pool that cannot start, both lay the body out in
+    the calling process: the same pages, no error."""
+    import shutil
+    from concurrent.futures.process import BrokenProcessPool
+
+    from app.pdf import worker
+
+    layouts = []
+    result = worker.Pending.result
+
+    def recording(pending):
+        layouts.append(result(pending))
+        return layouts[-1]
+
+    monkeypatch.setattr(worker.Pending, "result", recording)
+    client = login_as("officer")
+    cache = os.path.join(app.config["QDMS_DOCS_STORE"], "pdf-cache")
+
+    def print_once():
+        shutil.rmtree(cache, ignore_errors=True)
+        response = client.get("/documents/QP-CS-001/revisions/A0/pdf?copy=C02")
+        assert response.status_code == 200
+        return _pages_text(response.data)
+
+    in_worker = print_once()
+    assert layouts[-1].in_worker
+    worker.configure(0)
+    try:
+        here = print_once()
+        assert not layouts[-1].in_worker
+    finally:
+        worker.configure(worker.default_workers())
+    assert len(here) == len(in_worker) and "QP-CS-001-A0-C02" in here[-1]
+
+    class Broken:
+        def submit(self, *args):
+            raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(worker._pool, "executor", lambda: Broken())
+    broken = print_once()
+    assert not layouts[-1].in_worker
+    assert len(broken) == len(in_worker)
 
 
 def test_fetcher_loads_only_our_static_files():
@@ -530,7 +614,7 @@ def test_docx_images_lists_and_tables_reach_the_print(app, make_document, store,
         upload=check_upload(out.getvalue(), "flow.docx", max_bytes=10**7),
     )
     db.session.commit()
-    laid_out = body(store, rev)
+    laid_out = body(store, rev).result()
     page = _reader(laid_out.data).pages[0]
     text = page.extract_text()
     for words in ("4 程序 Procedure", "登记投诉", "调查原因", "责任人", "客户服务代表"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app import docx_io, pdf
+from app import pdf
 from app.documents.models import Revision
 from app.errors import N_
 from app.signatures.models import MEANINGS
@@ -41,32 +41,47 @@ WATERMARKS = {
 }
 
 
-def body(store: FileStore, revision: Revision) -> pdf.Rendered:
-    """The revision's own pages: its PDF as uploaded, or its .docx laid out for print."""
-    data = store.read(revision.file_sha256)
+class Body:
+    """A revision's own pages: at hand (an uploaded PDF, a cached layout) or being laid
+    out in a worker process (``app.pdf.worker``); ``result()`` waits for them and caches
+    a new layout."""
+
+    def __init__(self, rendered=None, *, pending=None, cache=None, key=None):
+        self._rendered = rendered
+        self._pending, self._cache, self._key = pending, cache, key
+
+    def done(self) -> bool:
+        return self._rendered is not None or self._pending.done()
+
+    def result(self) -> pdf.Rendered:
+        if self._rendered is None:
+            self._rendered = self._pending.result().rendered
+            self._cache.put(self._key, self._rendered.data)
+        return self._rendered
+
+
+def body(store: FileStore, revision: Revision) -> Body:
+    """The revision's own pages: its PDF as uploaded, or its .docx laid out for print
+    (started, not waited for)."""
     if revision.file_kind == "pdf":
-        return pdf.Rendered(data, pdf.count_pages(data))
-    return _docx_body(store, revision.file_sha256, data)
+        data = store.read(revision.file_sha256)
+        return Body(pdf.Rendered(data, pdf.count_pages(data)))
+    return _docx_body(store, revision.file_sha256)
 
 
-def _docx_body(store: FileStore, sha256: str, data: bytes | None = None) -> pdf.Rendered:
+def _docx_body(store: FileStore, sha256: str) -> Body:
     cache = pdf.PdfCache(store.root)
     key = cache.key("docx-body", sha256)
     cached = cache.get(key)
     if cached is not None:
-        return pdf.Rendered(cached, pdf.count_pages(cached))
-    data = store.read(sha256) if data is None else data
-    with pdf.paused_gc():  # mammoth too builds a large tree (see pdf.paused_gc)
-        html = docx_io.to_print_html(data)
-    rendered = pdf.render_plain("body.html", {"body": html})
-    cache.put(key, rendered.data)
-    return rendered
+        return Body(pdf.Rendered(cached, pdf.count_pages(cached)))
+    return Body(pending=pdf.lay_out_docx(store.read(sha256)), cache=cache, key=key)
 
 
 def docx_page_count(store: FileStore, sha256: str) -> int:
     """The true page count of a stored .docx as qdms prints it (A4, our margins); the
     layout is cached, so the first print of the revision reuses it."""
-    return _docx_body(store, sha256).pages
+    return _docx_body(store, sha256).result().pages
 
 
 def mode_of(revision: Revision, copy=None) -> str:
@@ -203,35 +218,46 @@ def _render(store: FileStore, revision: Revision, data: dict, *, language: str, 
         "subject": data["copy"]["copy_no"] if data["copy"] else gettext(mode_label),
         "created": now,
     }
-    # One document holds the cover and the overlay (templates/pdf/print.html). The cover
-    # shows the total, so its own length counts: one page unless the revision history
-    # runs over, in which case it is laid out again with the right count.
-    body_sizes = pdf.page_sizes(the_body.data)
+    # One document holds the cover and the overlay (templates/pdf/print.html). It is laid
+    # out while a worker lays out the body: from the page count stored at upload (a
+    # .docx prints on A4 only) — checked against the body, laid out again if it differs.
+    # The cover shows the total, so its own length counts too: one page unless the
+    # revision history runs over, in which case it is laid out again with the right count.
+    guess = None
+    if not the_body.done() and revision.page_count:
+        guess = [pdf.A4] * revision.page_count
+    body_sizes = guess or pdf.page_sizes(the_body.result().data)
     cover_pages = 1
-    for _attempt in range(3):
-        sizes = [pdf.A4] * cover_pages + body_sizes
-        distinct = sorted(set(sizes), key=sizes.index)
-        data["total_pages"] = len(sizes)
-        rendered = pdf.render_pdf(
-            "print.html",
-            {
-                "print": data,
-                "meta": meta,
-                "sizes": distinct,
-                "pages": [
-                    {"number": i + 1, "size": distinct.index(s)} for i, s in enumerate(sizes)
-                ],
-                "watermark": WATERMARKS[data["mode"]]
-                + ([data["copy"]["seq"]] if data["copy"] else []),
-                "MODE_LABELS": MODE_LABELS,
-            },
-        )
-        laid_out = rendered.pages - len(sizes)
+    for _attempt in range(4):
+        rendered = _cover_and_overlay(data, meta, [pdf.A4] * cover_pages + body_sizes)
+        if guess is not None:
+            guess, actual = None, pdf.page_sizes(the_body.result().data)
+            if actual != body_sizes:
+                body_sizes = actual
+                continue
+        laid_out = rendered.pages - cover_pages - len(body_sizes)
         if laid_out == cover_pages:
             break
         cover_pages = laid_out
+    the_body = the_body.result()
     return pdf.stamp(
         [(rendered.data, slice(0, cover_pages)), (the_body.data, slice(None))],
         (rendered.data, slice(cover_pages, None)),
         metadata=meta,
+    )
+
+
+def _cover_and_overlay(data: dict, meta: dict, sizes: list) -> pdf.Rendered:
+    distinct = sorted(set(sizes), key=sizes.index)
+    data["total_pages"] = len(sizes)
+    return pdf.render_pdf(
+        "print.html",
+        {
+            "print": data,
+            "meta": meta,
+            "sizes": distinct,
+            "pages": [{"number": i + 1, "size": distinct.index(s)} for i, s in enumerate(sizes)],
+            "watermark": WATERMARKS[data["mode"]] + ([data["copy"]["seq"]] if data["copy"] else []),
+            "MODE_LABELS": MODE_LABELS,
+        },
     )

@@ -9,6 +9,8 @@
   ``init_app`` warns at start-up when it is missing, it never stops the app.
 - ``stamp``: pypdf puts a page-by-page overlay (header, footer, watermark) on top of
   finished pages (ours or an uploaded PDF's) and concatenates them.
+- ``lay_out_docx``: a .docx body laid out in a worker process (``app.pdf.worker``),
+  while the caller does something else.
 - ``PdfCache``: rendered PDFs kept in ``docs_store/pdf-cache``, keyed by what went in and
   ``TEMPLATE_VERSION``; safe to delete at any time.
 """
@@ -26,10 +28,12 @@ from app.pdf.render import (
     render_pdf,
     render_plain,
 )
+from app.pdf.worker import Layout, lay_out_docx
 
 __all__ = [
     "A4",
     "TEMPLATE_VERSION",
+    "Layout",
     "PdfCache",
     "Rendered",
     "StaticOnlyFetcher",
@@ -37,6 +41,7 @@ __all__ = [
     "count_pages",
     "html_to_pdf",
     "init_app",
+    "lay_out_docx",
     "page_sizes",
     "paused_gc",
     "render_pdf",

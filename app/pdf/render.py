@@ -146,7 +146,12 @@ def cjk_font_available() -> bool:
 
 
 def init_app(app) -> None:
-    """Warn, once per process, when Chinese would print as empty boxes."""
+    """Worker processes as configured; warn, once per process, when Chinese would print
+    as empty boxes."""
+    from app.pdf import worker
+
+    if app.config.get("QDMS_PDF_WORKERS") is not None:
+        worker.configure(int(app.config["QDMS_PDF_WORKERS"]))
     if not cjk_font_available():
         log.warning(
             "No Chinese font found (install Debian's fonts-noto-cjk, `make install` does): "

@@ -1,0 +1,171 @@
+"""Document bodies laid out in worker processes, outside the web worker.
+
+Laying out a 20-page .docx is the one slow, memory-hungry step of printing (~1.3 s and
+~150 MB for mammoth + WeasyPrint; measured in benchmarks/pdf.py). It runs here, in a
+process of its own:
+
+- the web worker stays small: WeasyPrint's layout memory is never returned to the
+  operating system by the process that allocated it, and a process that exits after one
+  layout returns all of it;
+- the request that prints lays out the cover and the page overlay at the same time, on
+  the other core (``documents.printing``);
+- the child never collects garbage: it exits after its one layout, so the cycles of the
+  layout tree are never walked (a collection of them costs ~0.1–0.3 s in the web worker).
+
+The processes are forked by a ``forkserver`` that has imported WeasyPrint and mammoth and
+laid out a page with Chinese text once (``app.pdf.warm``): a child starts warm in a few
+milliseconds, and the forkserver itself holds no threads, locks or database connections
+(forking the threaded web worker itself would copy them). One idle child is kept
+forked ahead of need by ``ProcessPoolExecutor`` (``max_tasks_per_child=1``).
+
+``QDMS_PDF_WORKERS`` sets how many bodies lay out at once (default: the number of cores, at
+most 2); ``0`` lays them out in the calling process. A pool that cannot start or breaks
+logs a warning and the layout runs in the calling process: printing never fails for it.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from app.pdf.render import Rendered, paused_gc, render_plain
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A laid-out body and what it cost where it ran (seconds per step, peak memory)."""
+
+    rendered: Rendered
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_kib: int = 0
+    in_worker: bool = False
+
+
+def _peak_kib() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def docx_body(data: bytes, in_worker: bool = False) -> Layout:
+    """A .docx laid out for print (templates/pdf/body.html). Flask-free; runs in a worker
+    process, or in the caller when there is none."""
+    from app import docx_io
+
+    seconds = {}
+    with paused_gc():  # mammoth and the layout build large trees (see render.paused_gc)
+        started = time.perf_counter()
+        html = docx_io.to_print_html(data)
+        seconds["html"] = time.perf_counter() - started
+        started = time.perf_counter()
+        rendered = render_plain("body.html", {"body": html})
+        seconds["layout"] = time.perf_counter() - started
+        del html
+    return Layout(rendered, seconds, _peak_kib(), in_worker)
+
+
+def _in_child(data: bytes) -> Layout:
+    gc.disable()  # the process exits after this one task: nothing to collect
+    return docx_body(data, in_worker=True)
+
+
+def default_workers() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self.workers = default_workers()
+        self._executor: ProcessPoolExecutor | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def configure(self, workers: int) -> None:
+        with self._lock:
+            if workers != self.workers:
+                self._shutdown()
+                self.workers = workers
+
+    def _shutdown(self) -> None:
+        if self._executor is not None and self._pid == os.getpid():
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
+
+    def executor(self) -> ProcessPoolExecutor | None:
+        if self.workers <= 0:
+            return None
+        with self._lock:
+            if self._executor is None or self._pid != os.getpid():
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["app.pdf.warm"])
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=context, max_tasks_per_child=1
+                )
+                self._pid = os.getpid()
+            return self._executor
+
+    def broken(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._shutdown()
+
+
+_pool = _Pool()
+
+
+def configure(workers: int) -> None:
+    """How many bodies lay out at once in worker processes (0: in the calling process)."""
+    _pool.configure(workers)
+
+
+class Pending:
+    """A body being laid out; ``result()`` waits for it (falling back to laying it out
+    here if the worker process failed)."""
+
+    def __init__(self, data: bytes, future: Future | None, executor=None):
+        self._data = data
+        self._future = future
+        self._executor = executor
+        self._layout: Layout | None = None
+
+    def done(self) -> bool:
+        return self._layout is not None or (self._future is not None and self._future.done())
+
+    def result(self) -> Layout:
+        if self._layout is None:
+            if self._future is not None:
+                try:
+                    self._layout = self._future.result()
+                except (BrokenProcessPool, OSError) as exc:
+                    log.warning("PDF worker process failed (%s): laying out here", exc)
+                    _pool.broken(self._executor)
+            if self._layout is None:
+                self._layout = docx_body(self._data)
+        return self._layout
+
+
+def lay_out_docx(data: bytes) -> Pending:
+    """Start laying out a .docx body in a worker process; returns at once."""
+    executor = _pool.executor()
+    if executor is None:
+        return Pending(data, None)
+    try:
+        return Pending(data, executor.submit(_in_child, data), executor)
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:
+        log.warning("PDF worker processes unavailable (%s): laying out here", exc)
+        _pool.broken(executor)
+        return Pending(data, None)
