@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from app.documents import services as documents
+from app.documents.models import Document
 from app.extensions import db
 from app.people.models import User
-from app.search import analysis, services, sync
+from app.search import analysis, registry, services, sync
 from app.search.index import SCHEMA_VERSION
 from app.search.models import SearchQueueItem
 from app.uploads import check_upload
@@ -318,6 +319,55 @@ def test_boolean_operators(library):
     either = set(_numbers(_search("cs_staff", "满意度 OR 纠正措施")))
     assert either == {"QP-MK-001", "QP-QA-001"}
     assert "QP-CS-001" not in _numbers(_search("cs_staff", "投诉 NOT 补救"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the engine, not storage
+def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
+    """qdms reads posting blocks itself (query._Segment: Whoosh's matchers walk postings
+    one at a time in Python). Does it find exactly what Whoosh's own matchers find —
+    terms, AND, OR, NOT, phrases in both languages — and score them as Whoosh's BM25F
+    does, over an index of several segments with deleted documents?"""
+    from whoosh import query as wq
+
+    from app.search import query
+
+    store = sync.store_for(app)
+    sync.ensure_index(db.session, store)
+    keys = set().union(*(registry.keys_for(d) for d in db.session.scalars(select(Document))))
+    writer = store.writer()  # re-indexed: deletions in the old segment, and a new one
+    sync.write_items(db.session, writer, sorted(keys)[:3])
+    writer.commit(merge=False)
+    searcher = store.searcher()
+    assert len(searcher.leaf_searchers()) > 1 and searcher.reader().has_deletions()
+    query._POSTINGS.__init__()  # a cold cache, then a warm one: both must agree
+    for _pass in ("cold", "warm"):
+        for text in (
+            "程序",
+            "顾客 投诉",
+            "满意度 OR 纠正措施",
+            "投诉 NOT 补救",
+            '"服务补救"',
+            '"顾客投诉"',
+            '"corrective action"',
+            "corrective actions",
+            "QP-CS-001",
+            "procedure OR instruction OR 程序",
+        ):
+            q, _ = query.parse(searcher.schema, text)
+            ours = {}
+            for segment, ids in query._matches(searcher, q, None):
+                for d, score in segment.scores(query._scored_terms(q), ids).items():
+                    ours[d + segment.offset] = score
+            theirs = {hit.docnum: hit.score for hit in searcher.search(q, limit=None)}
+            assert set(ours) == set(theirs), text
+            assert ours, text
+            # Whoosh scores a phrase its own way, and adds 1.0 for every NOT clause
+            # matched (the same for all matches); terms, AND and OR must agree exactly.
+            if "NOT" not in text and not any(isinstance(x, wq.Phrase) for x in q.leaves()):
+                for d, score in theirs.items():
+                    assert ours[d] == pytest.approx(score, rel=1e-4), text
+    ranked = _search("officer", "程序").hits
+    assert [h.score for h in ranked] == sorted((h.score for h in ranked), reverse=True)
 
 
 # -- facets, snippets, sorting, suggestions, paging -----------------------------------

@@ -14,14 +14,20 @@
 
 from __future__ import annotations
 
+import heapq
 import html
+import pickle
 import re
-from collections import Counter
+import threading
+from array import array
+from bisect import bisect_right
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from itertools import accumulate
+from operator import itemgetter
 
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.qparser import MultifieldParser, QueryParserError, plugins
 
 from app.search.analysis import CJK, stem, terms, words
@@ -258,85 +264,338 @@ def _surface_form(searcher, term: str, typed: str) -> str | None:
     return max(sorted(forms), key=lambda w: SequenceMatcher(None, typed, w).ratio())
 
 
-_COLUMNS: dict[tuple[str, str], list[str]] = {}
+_COLUMNS: dict[tuple[str, str, bool], list] = {}
 _COLUMNS_MAX = 256  # (segment, field) lists kept: segments are immutable, so are these
 
 
-def _column(reader, name: str) -> list[str]:
-    """The values of a sortable field for every document of one segment, read once per
-    segment (a segment never changes; deletions are applied by the matcher)."""
-    key = (reader.segment().segment_id(), name)
+def _column(reader, name: str, text: bool = True) -> list:
+    """The values of a sortable field for every document of one segment (as text, or as
+    stored: numbers for dates), read once per segment (a segment never changes; deletions
+    are applied to the match sets)."""
+    key = (reader.segment().segment_id(), name, text)
     values = _COLUMNS.get(key)
     if values is None:
         if len(_COLUMNS) >= _COLUMNS_MAX:
             _COLUMNS.clear()
         column = reader.column_reader(name, translate=False)
-        values = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in column]
+        if text:
+            values = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in column]
+        else:
+            values = list(column)
         _COLUMNS[key] = values
     return values
 
 
-def _term_ids(reader, field: str, text: str) -> set[int]:
-    """The live documents of a segment holding a term, read block by block (Whoosh's
-    matcher walks them one at a time in Python; this is several times faster)."""
-    try:
-        matcher = reader.postings(field, text)
-    except Exception:  # TermNotFound, or a field this segment lacks
-        return set()
-    raw = getattr(matcher, "child", matcher)  # without the deleted-documents wrapper
-    ids: set[int] = set()
-    if hasattr(raw, "_read_ids") and hasattr(raw, "_next_block"):  # whoosh3 posting blocks
-        while raw.is_active():
-            raw._read_ids()
-            ids.update(raw._ids)
+def _lengths(reader, name: str) -> list[int] | None:
+    """Every document's length of field ``name`` in one segment (BM25 needs it per
+    match; Whoosh reads it one document at a time), cached like the columns."""
+    key = (reader.segment().segment_id(), name, False)
+    values = _COLUMNS.get(key)
+    if values is None:
+        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+        from whoosh.util.numeric import byte_to_length
+
+        try:
+            column = reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
+        except AttributeError:  # another codec: no lengths, BM25 without them
+            return None
+        if column is None:
+            return None
+        table = [byte_to_length(b) for b in range(256)]
+        values = _COLUMNS[key] = [table[b] for b in column]
+    return values
+
+
+class _PostingsCache:
+    """Decoded posting lists (document numbers and weights) of recently searched terms,
+    by segment: a segment never changes, so an entry stays right after the index
+    changes (new segments are new keys). Bounded by the number of postings held (8 bytes
+    each); least recently used first out. Shared by the threads of a process."""
+
+    def __init__(self, budget: int = 4_000_000):
+        self.budget = budget
+        self.held = 0
+        self._entries: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[array, array] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, ids: list, weights: list) -> tuple[array, array]:
+        entry = (array("i", ids), array("f", weights))
+        with self._lock:
+            if key not in self._entries and len(ids) <= self.budget // 4:
+                self._entries[key] = entry
+                self.held += len(ids)
+                while self.held > self.budget:
+                    _key, (old, _w) = self._entries.popitem(last=False)
+                    self.held -= len(old)
+        return entry
+
+
+_POSTINGS = _PostingsCache()
+
+
+def _positions(value: bytes) -> list[int]:
+    """Whoosh's Positions encoding (a count, then the pickled gaps), decoded."""
+    data = value[4:] if value.endswith(b".") else value[4:] + b"."
+    return list(accumulate(pickle.loads(data)))  # noqa: S301 (our own index files)
+
+
+# BM25F, as Whoosh's default weighting computes it (B, K1 as in whoosh.scoring.BM25F).
+_B, _K1 = 0.75, 1.2
+
+
+class _Segment:
+    """One query over one segment of the index. Every posting list the query needs is
+    read once, block by block (Whoosh's matchers walk postings one document at a time in
+    Python; reading whole blocks is several times faster), and serves the boolean match,
+    the phrase check (positions) and the BM25 scores of the matches."""
+
+    def __init__(self, searcher, leaf, offset: int, allowed: set[int] | None):
+        self.searcher = searcher
+        self.leaf = leaf
+        self.reader = leaf.reader()
+        self.offset = offset
+        self.segment_id = self.reader.segment().segment_id()
+        # What the reader may see, numbered within this segment (None: everything).
+        if allowed is None or offset == 0:
+            self.allowed = allowed
+        else:
+            end = offset + self.reader.doc_count_all()
+            self.allowed = {d - offset for d in allowed if offset <= d < end}
+        self._values: dict[tuple[str, str], list] = {}
+        self._sets: dict[tuple[str, str], set[int]] = {}
+
+    def postings(self, field: str, text: str) -> tuple[array, array]:
+        """(document numbers, weights) of one term, deleted documents included."""
+        key = (self.segment_id, field, text)
+        found = _POSTINGS.get(key)
+        if found is None:
+            ids, weights, values = self._read(field, text)
+            self._values[(field, text)] = values
+            found = _POSTINGS.put(key, ids, weights)
+        return found
+
+    def values(self, field: str, text: str, wanted: set[int]) -> dict[int, bytes]:
+        """The values (encoded positions) of one term in the documents ``wanted``: from
+        the postings just read, or read again skipping the blocks that hold none of them
+        (a block's last document number is known without reading the block)."""
+        known = self._values.get((field, text))
+        if known is not None:
+            ids = self.postings(field, text)[0]
+            return {d: v for d, v in zip(ids, known, strict=True) if d in wanted}
+        found: dict[int, bytes] = {}
+        try:
+            raw = self.reader.postings(field, text)
+        except Exception:  # TermNotFound, or a field this segment lacks
+            return found
+        raw = getattr(raw, "child", raw)
+        if not (hasattr(raw, "_read_ids") and hasattr(raw, "_next_block")):
+            return {d: v for d, v in zip(*self._read(field, text)[::2], strict=True) if d in wanted}
+        ordered = sorted(wanted)
+        lo = 0
+        while raw.is_active() and lo < len(ordered):
+            hi = bisect_right(ordered, raw.block_max_id(), lo)
+            if hi > lo:
+                raw._read_ids()
+                raw._read_values()
+                found.update(
+                    (d, v) for d, v in zip(raw._ids, raw._values, strict=True) if d in wanted
+                )
+                lo = hi
             raw._next_block()
-    else:
-        ids.update(raw.all_ids())
-    if reader.has_deletions():
-        ids -= reader.deleted_docs_set
-    return ids
+        return found
+
+    def _read(self, field: str, text: str) -> tuple[list, list, list]:
+        """Every block of one posting list: (document numbers, weights, values)."""
+        ids, weights, values = [], [], []
+        try:
+            matcher = self.reader.postings(field, text)
+        except Exception:  # TermNotFound, or a field this segment lacks
+            matcher = None
+        if matcher is not None:
+            raw = getattr(matcher, "child", matcher)  # without the deletions wrapper
+            if hasattr(raw, "_read_ids") and hasattr(raw, "_next_block"):  # whoosh3
+                while raw.is_active():
+                    raw._read_ids()
+                    raw._read_weights()
+                    raw._read_values()
+                    ids.extend(raw._ids)
+                    weights.extend(raw._weights)
+                    values.extend(raw._values)
+                    raw._next_block()
+            else:
+                while raw.is_active():
+                    ids.append(raw.id())
+                    weights.append(raw.weight())
+                    values.append(raw.value())
+                    raw.next()
+        return ids, weights, values
+
+    def ids(self, field: str, text: str) -> set[int]:
+        key = (field, text)
+        found = self._sets.get(key)
+        if found is None:
+            found = set(self.postings(field, text)[0])
+            if self.reader.has_deletions():
+                found -= self.reader.deleted_docs_set
+            self._sets[key] = found
+        return found
+
+    def visible_matches(self, q) -> set[int]:
+        """The documents of this segment matching ``q`` that the reader may see."""
+        found = self.match(q)
+        return found if self.allowed is None else found & self.allowed
+
+    def match(self, q) -> set[int]:
+        """The documents matching ``q``, with set operations for the boolean structure."""
+        if isinstance(q, wq.Term):
+            return self.ids(q.fieldname, q.text)
+        if isinstance(q, wq.And):
+            sets = sorted((self.match(sub) for sub in q.subqueries), key=len)
+            return sets[0].intersection(*sets[1:]) if sets else set()
+        if isinstance(q, wq.Or):
+            return set().union(*(self.match(sub) for sub in q.subqueries))
+        if isinstance(q, wq.AndNot):
+            return self.match(q.a) - self.match(q.b)
+        if isinstance(q, wq.Phrase):
+            return self._phrase(q)
+        if q is wq.NullQuery:
+            return set()
+        matcher = q.matcher(self.leaf)  # anything else (Not, …): Whoosh's own matcher
+        return set(matcher.all_ids()) if matcher.is_active() else set()
+
+    def _phrase(self, q) -> set[int]:
+        """Documents holding the words of ``q`` in order, each at most ``slop`` positions
+        after the one before (1: adjacent), as Whoosh's phrase matcher decides it."""
+        words = list(q.words)
+        if not words:
+            return set()
+        sets = [self.ids(q.fieldname, w) for w in words]
+        if self.allowed is not None:  # only what may be shown needs its positions checked
+            sets.append(self.allowed)
+        candidates = set.intersection(*sorted(sets, key=len))
+        if len(words) == 1 or not candidates:
+            return candidates
+        maps = [self.values(q.fieldname, w, candidates) for w in words]
+        slop = max(1, q.slop)
+        found = set()
+        for d in candidates:
+            starts = set(_positions(maps[0][d]))
+            if slop == 1:  # adjacent: shift each word's positions back onto the first's
+                for i, m in enumerate(maps[1:], start=1):
+                    starts.intersection_update([p - i for p in _positions(m[d])])
+                    if not starts:
+                        break
+                if starts:
+                    found.add(d)
+            else:
+                following = [set(_positions(m[d])) for m in maps[1:]]
+                if any(_chain(p, following, slop) for p in starts):
+                    found.add(d)
+        return found
+
+    def scores(self, terms: list[tuple[str, str, float]], ids: set[int]) -> dict[int, float]:
+        """BM25F of each document of ``ids`` over the query's (field, text, boost) terms."""
+        scores = dict.fromkeys(ids, 0.0)
+        if not scores:
+            return scores
+        for name, text, boost in terms:
+            posting_ids, weights = self.postings(name, text)
+            if not posting_ids:
+                continue
+            idf = self.searcher.idf(name, text) * boost
+            avgdl = self.searcher.avg_field_length(name) or 1.0
+            lengths = _lengths(self.reader, name)
+            if len(posting_ids) <= len(scores):
+                pairs = ((d, w) for d, w in zip(posting_ids, weights, strict=True) if d in scores)
+            else:
+                by_id = dict(zip(posting_ids, weights, strict=True))
+                pairs = ((d, by_id[d]) for d in scores if d in by_id)
+            k_norm = _K1 * (1 - _B)
+            k_len = _K1 * _B / avgdl
+            for d, w in pairs:
+                dl = lengths[d] if lengths is not None else avgdl
+                scores[d] += idf * w * (_K1 + 1) / (w + k_norm + k_len * dl)
+        return scores
 
 
-def _doc_ids(q, leaf) -> set[int]:
-    """The documents of one segment matching ``q``, with set operations for the boolean
-    structure; phrases (positions) through Whoosh's own matcher."""
-    reader = leaf.reader()
+def _chain(position: int, following: list[set[int]], slop: int) -> bool:
+    if not following:
+        return True
+    head, rest = following[0], following[1:]
+    return any(
+        n in head and _chain(n, rest, slop) for n in range(position + 1, position + slop + 1)
+    )
+
+
+def _scored_terms(q, negated: bool = False) -> list[tuple[str, str, float]]:
+    """The (field, text, boost) terms that add to a match's score (not those under NOT)."""
     if isinstance(q, wq.Term):
-        return _term_ids(reader, q.fieldname, q.text)
-    if isinstance(q, wq.And):
-        sets = sorted((_doc_ids(sub, leaf) for sub in q.subqueries), key=len)
-        return sets[0].intersection(*sets[1:]) if sets else set()
-    if isinstance(q, wq.Or):
-        return set().union(*(_doc_ids(sub, leaf) for sub in q.subqueries))
+        return [] if negated else [(q.fieldname, q.text, q.boost)]
+    if isinstance(q, wq.Phrase):
+        return [] if negated else [(q.fieldname, w, q.boost) for w in q.words]
     if isinstance(q, wq.AndNot):
-        return _doc_ids(q.a, leaf) - _doc_ids(q.b, leaf)
-    if q is wq.NullQuery:
-        return set()
-    matcher = q.matcher(leaf)
-    return set(matcher.all_ids()) if matcher.is_active() else set()
+        return _scored_terms(q.a, negated) + _scored_terms(q.b, True)
+    if isinstance(q, wq.Not):
+        return _scored_terms(q.query, not negated)
+    if hasattr(q, "subqueries"):
+        boost = getattr(q, "boost", 1.0)
+        return [
+            (f, t, b * boost) for sub in q.subqueries for f, t, b in _scored_terms(sub, negated)
+        ]
+    return []
 
 
-def _counts(searcher, q, allowed) -> tuple[int, dict[str, dict[str, int]]]:
-    """How many documents match ``q`` within ``allowed`` (a docnum set, None: all), and
-    their facet counts — an unscored pass over the matches, per segment, with the facet
-    values from cached columns (Whoosh's groupedby scores and sorts every match first)."""
+def _matches(searcher, q, allowed) -> list[tuple[_Segment, set[int]]]:
+    """Each segment with the documents matching ``q`` within ``allowed`` (a set of
+    docnums, None: all), numbered within the segment."""
+    out = []
+    for leaf, offset in searcher.leaf_searchers():
+        segment = _Segment(searcher, leaf, offset, allowed)
+        out.append((segment, segment.visible_matches(q)))
+    return out
+
+
+def _counts(matches) -> tuple[int, dict[str, dict[str, int]]]:
+    """How many documents match, and their facet counts (values from cached columns)."""
     total = 0
     counters = {name: Counter() for name in FACETS}
-    for leaf, offset in searcher.leaf_searchers():
-        ids = _doc_ids(q, leaf)
-        if allowed is not None:
-            ids = ids & allowed if offset == 0 else {d for d in ids if d + offset in allowed}
+    for segment, ids in matches:
         if not ids:
             continue
         total += len(ids)
-        reader = leaf.reader()
         for name in FACETS:
-            counters[name].update(map(_column(reader, name).__getitem__, ids))
+            counters[name].update(map(_column(segment.reader, name).__getitem__, ids))
     facets = {
         name: dict(sorted(((k, v) for k, v in c.items() if k), key=lambda kv: (-kv[1], kv[0])))
         for name, c in counters.items()
     }
     return total, facets
+
+
+def _top(matches, q, sort: str, limit: int) -> list[tuple[int, float]]:
+    """The first ``limit`` (docnum, score) by relevance (BM25F, ties by docnum) or by
+    date (newest first, ties by relevance)."""
+    terms = _scored_terms(q)
+    ranked = []
+    for segment, ids in matches:
+        scores = segment.scores(terms, ids)
+        offset = segment.offset
+        if sort == "date":
+            dates = _column(segment.reader, "date", text=False)
+            best = heapq.nlargest(limit, scores, key=lambda d: (dates[d] or 0, scores[d], -d))
+            ranked += [((dates[d] or 0), scores[d], -(d + offset)) for d in best]
+        else:
+            best = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
+            ranked += [(score, -(d + offset)) for d, score in best]
+    ranked.sort(reverse=True)
+    return [(-key[-1], key[-2] if sort == "date" else key[0]) for key in ranked[:limit]]
 
 
 def run(
@@ -351,17 +610,14 @@ def run(
     q, fell_back = parse(searcher.schema, text)
     if q is wq.NullQuery:
         return Results(text, 0, page, per_page, [], {}, None, fell_back)
-    allowed = _allowed(searcher, filters)
-    total, facets = _counts(searcher, q, allowed)
+    matches = _matches(searcher, q, _allowed(searcher, filters))
+    total, facets = _counts(matches)
     hits: list[Hit] = []
     if total and (page - 1) * per_page < total:
-        kwargs = {"filter": allowed, "terms": False}
-        if sort == "date":
-            kwargs["sortedby"] = sorting.FieldFacet("date", reverse=True)
-        results = searcher.search(q, limit=page * per_page, **kwargs)
         pattern = _highlight_pattern(_query_terms(q))
-        for hit in results[(page - 1) * per_page : page * per_page]:
-            hits.append(_hit(hit.fields(), float(hit.score or 0.0), pattern))
+        top = _top(matches, q, sort, page * per_page)
+        for docnum, score in top[(page - 1) * per_page :]:
+            hits.append(_hit(searcher.stored_fields(docnum), score, pattern))
     suggestion = suggest(searcher, text) if total < 3 else None
     return Results(text, total, page, per_page, hits, facets, suggestion, fell_back)
 
