@@ -255,9 +255,18 @@ def _surface_form(searcher, term: str, typed: str) -> str | None:
     """The word of a document with the stem ``term`` closest to what was ``typed`` (the
     index holds stems only: "complaint" and "complaints" are both "complaint")."""
     forms: set[str] = set()
-    found = wq.Or([wq.Term("title", term), wq.Term("body", term)])
-    for hit in searcher.search(found, limit=3):
-        text = hit.get("title", "") + " " + hit.get("body", "")[:50_000]
+    docnums: list[int] = []
+    for name in ("title", "body"):  # three documents holding it, unscored
+        if not searcher.reader().doc_frequency(name, term):
+            continue
+        matcher = searcher.reader().postings(name, term)
+        while matcher.is_active() and len(docnums) < 3:
+            if matcher.id() not in docnums:
+                docnums.append(matcher.id())
+            matcher.next()
+    for docnum in docnums:
+        stored = searcher.stored_fields(docnum)
+        text = stored.get("title", "") + " " + stored.get("body", "")[:50_000]
         forms.update(w for w in words(text) if stem(w) == term)
     if not forms:
         return None
