@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -358,6 +360,68 @@ def test_body_is_laid_out_in_a_worker_process_and_checked_against_the_guess(
     pages = _pages_text(second.data)
     assert len(pages) == true_count + 1
     assert f"Page {true_count + 1} of {true_count + 1}" in pages[-1]
+
+
+def test_worker_processes_end_with_the_process_that_started_them(tmp_path, make_docx):
+    """A web worker stopped (SIGTERM: no clean-up runs) leaves no PDF worker process or
+    forkserver behind."""
+    import signal
+    import textwrap
+    import time
+
+    script = tmp_path / "starter.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys, threading, time
+            from app.pdf import worker
+            def lay_out():  # as a request thread of the web server does
+                layout = worker.lay_out_docx(open(sys.argv[1], "rb").read()).result()
+                print("in worker" if layout.in_worker else "here", flush=True)
+            if __name__ == "__main__":
+                threading.Thread(target=lay_out).start()
+                time.sleep(120)
+            """
+        )
+    )
+    docx = tmp_path / "a.docx"
+    docx.write_bytes(make_docx(("正文",)))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    starter = subprocess.Popen(
+        [sys.executable, str(script), str(docx)], stdout=subprocess.PIPE, text=True, cwd=root
+    )
+
+    def children(pids: set[int]) -> set[int]:
+        found = set()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) in pids:
+                    found.add(int(entry))
+        return found
+
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    try:
+        assert starter.stdout.readline().strip() == "in worker"
+        forkserver = children({starter.pid})
+        spawned = forkserver | children(forkserver)
+        assert len(spawned) >= 2  # the forkserver and the worker forked ahead
+    finally:
+        starter.send_signal(signal.SIGTERM)
+        starter.wait()
+        starter.stdout.close()
+    deadline = time.monotonic() + 15
+    while any(running(p) for p in spawned) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in spawned if running(p)]
 
 
 def test_without_worker_processes_the_body_lays_out_here(app, org, login_as, monkeypatch):

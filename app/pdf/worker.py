@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 import time
@@ -78,6 +79,21 @@ def docx_body(data: bytes, in_worker: bool = False) -> Layout:
     return Layout(rendered, seconds, _peak_kib(), in_worker)
 
 
+def _exit_with_parent() -> None:
+    """In a worker process, at its start: exit as soon as the process that asked for it
+    is gone. A worker forked ahead waits on its task queue forever otherwise, and keeps
+    the forkserver alive with it (seen after stopping ``qdms run``)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="qdms-pdf-parent-watch", daemon=True).start()
+
+
 def _in_child(data: bytes) -> Layout:
     gc.disable()  # the process exits after this one task: nothing to collect
     return docx_body(data, in_worker=True)
@@ -113,7 +129,10 @@ class _Pool:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(["app.pdf.warm"])
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, max_tasks_per_child=1
+                    self.workers,
+                    mp_context=context,
+                    max_tasks_per_child=1,
+                    initializer=_exit_with_parent,
                 )
                 self._pid = os.getpid()
             return self._executor
