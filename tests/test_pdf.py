@@ -323,25 +323,30 @@ def test_page_count_is_the_printed_layout(app, make_document, make_docx, store):
     assert rev.page_count == laid_out.pages
 
 
+@pytest.fixture
+def layouts(monkeypatch) -> list:
+    """Every body layout a print waits for (``app.pdf.worker.Layout``), in order."""
+    from app.pdf import worker
+
+    seen = []
+    result = worker.Pending.result
+
+    def recording(pending):
+        seen.append(result(pending))
+        return seen[-1]
+
+    monkeypatch.setattr(worker.Pending, "result", recording)
+    return seen
+
+
 def test_body_is_laid_out_in_a_worker_process_and_checked_against_the_guess(
-    app, org, login_as, monkeypatch
+    app, org, login_as, layouts
 ):
     """The body lays out in a worker process (not this one) while the cover and overlay
     lay out here, from the page count stored at upload; when that count is wrong (e.g. the
     print template changed since), the overlay is laid out again from the real body."""
     import shutil
 
-    from app.pdf import worker
-
-    layouts = []
-    result = worker.Pending.result
-
-    def recording(pending):
-        layout = result(pending)
-        layouts.append(layout)
-        return layout
-
-    monkeypatch.setattr(worker.Pending, "result", recording)
     rev = org["doc"].current_revision
     true_count = rev.page_count
     client = login_as("officer")
@@ -424,7 +429,7 @@ def test_worker_processes_end_with_the_process_that_started_them(tmp_path, make_
     assert not [p for p in spawned if running(p)]
 
 
-def test_without_worker_processes_the_body_lays_out_here(app, org, login_as, monkeypatch):
+def test_without_worker_processes_the_body_lays_out_here(app, org, login_as, layouts, monkeypatch):
     """QDMS_PDF_WORKERS=0, and a worker pool that cannot start, both lay the body out in
     the calling process: the same pages, no error."""
     import shutil
@@ -432,14 +437,6 @@ def test_without_worker_processes_the_body_lays_out_here(app, org, login_as, mon
 
     from app.pdf import worker
 
-    layouts = []
-    result = worker.Pending.result
-
-    def recording(pending):
-        layouts.append(result(pending))
-        return layouts[-1]
-
-    monkeypatch.setattr(worker.Pending, "result", recording)
     client = login_as("officer")
     cache = os.path.join(app.config["QDMS_DOCS_STORE"], "pdf-cache")
 

@@ -273,7 +273,7 @@ def _surface_form(searcher, term: str, typed: str) -> str | None:
     return max(sorted(forms), key=lambda w: SequenceMatcher(None, typed, w).ratio())
 
 
-_COLUMNS: dict[tuple[str, str, bool], list] = {}
+_COLUMNS: dict[tuple[str, str, str], list] = {}
 _COLUMNS_MAX = 256  # (segment, field) lists kept: segments are immutable, so are these
 
 
@@ -281,7 +281,7 @@ def _column(reader, name: str, text: bool = True) -> list:
     """The values of a sortable field for every document of one segment (as text, or as
     stored: numbers for dates), read once per segment (a segment never changes; deletions
     are applied to the match sets)."""
-    key = (reader.segment().segment_id(), name, text)
+    key = (reader.segment().segment_id(), name, "text" if text else "values")
     values = _COLUMNS.get(key)
     if values is None:
         if len(_COLUMNS) >= _COLUMNS_MAX:
@@ -298,7 +298,7 @@ def _column(reader, name: str, text: bool = True) -> list:
 def _lengths(reader, name: str) -> list[int] | None:
     """Every document's length of field ``name`` in one segment (BM25 needs it per
     match; Whoosh reads it one document at a time), cached like the columns."""
-    key = (reader.segment().segment_id(), name, False)
+    key = (reader.segment().segment_id(), name, "lengths")
     values = _COLUMNS.get(key)
     if values is None:
         from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
