@@ -232,7 +232,9 @@ def _search_catch_up() -> tuple[int, int]:
     """Apply index updates left pending (a crash, a long lock); prune old done rows."""
     from app.search import sync
 
-    applied = sync.retry_pending(db.engine, sync.store_for(current_app))
+    store = sync.store_for(current_app)
+    applied = sync.retry_pending(db.engine, store)
+    store.compile_postings()  # also the large segments of merges (app.search.postings)
     sync.prune(db.session)
     db.session.commit()
     return applied, sync.pending_count(db.session)

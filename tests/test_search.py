@@ -323,8 +323,9 @@ def test_boolean_operators(library):
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the engine, not storage
 def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
-    """qdms reads posting blocks itself (query._Segment: Whoosh's matchers walk postings
-    one at a time in Python). Does it find exactly what Whoosh's own matchers find —
+    """qdms evaluates queries on arrays of postings (query._Segment), compiled beside the
+    segment or read from Whoosh's blocks. Does it find exactly what Whoosh's own
+    matchers find —
     terms, AND, OR, NOT, phrases in both languages — and score them as Whoosh's BM25F
     does, over an index of several segments with deleted documents?"""
     from whoosh import query as wq
@@ -339,8 +340,17 @@ def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
     writer.commit(merge=False)
     searcher = store.searcher()
     assert len(searcher.leaf_searchers()) > 1 and searcher.reader().has_deletions()
-    query._POSTINGS.__init__()  # a cold cache, then a warm one: both must agree
-    for _pass in ("cold", "warm"):
+    # The rebuilt segment has compiled postings (app.search.postings), the new one not
+    # yet: both kinds are read in one query, cold cache, then warm, then all compiled.
+    compiled = [
+        query._Segment(searcher, leaf, offset, None).compiled is not None
+        for leaf, offset in searcher.leaf_searchers()
+    ]
+    assert compiled == [True, False]
+    query._POSTINGS.__init__()
+    for _pass in ("cold", "warm", "compiled"):
+        if _pass == "compiled":
+            assert store.compile_postings() == 1
         for text in (
             "程序",
             "顾客 投诉",
@@ -356,7 +366,8 @@ def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
             q, _ = query.parse(searcher.schema, text)
             ours = {}
             for segment, ids in query._matches(searcher, q, None):
-                for d, score in segment.scores(query._scored_terms(q), ids).items():
+                scores = segment.scores(query._scored_terms(q), ids)
+                for d, score in zip(ids.tolist(), scores.tolist(), strict=True):
                     ours[d + segment.offset] = score
             theirs = {hit.docnum: hit.score for hit in searcher.search(q, limit=None)}
             assert set(ours) == set(theirs), text
@@ -478,6 +489,46 @@ def test_changes_reach_the_index_after_commit_and_rollbacks_do_not(
     after = db.session.scalar(select(db.func.count(SearchQueueItem.id)))
     assert after == before + 1  # only the committed draft's row (its creation)
     assert _search("officer", "rolledbackword", include_history=True).total == 0
+
+
+def test_postings_are_compiled_after_each_commit_and_dropped_with_their_segment(
+    library, app, make_document, make_docx, store, runner, caplog
+):
+    """Does each new segment get its postings compiled right after the commit that wrote
+    it (app.search.postings), do `qdms sweep` compile a merged segment and remove the
+    files of the segments merged away, and is a damaged compiled file passed over (with
+    a warning) for Whoosh's own blocks, with the same results?"""
+    from app.search import postings
+
+    index = sync.store_for(app)
+
+    def compiled() -> set[str]:
+        folder = index.root / index.current_name()
+        return {p.name.rsplit(".", 1)[0] for p in folder.glob("*.qdms-*")}
+
+    def segments() -> set[str]:
+        leaves = index.searcher().leaf_searchers()
+        return {leaf.reader().segment().segment_id() for leaf, _offset in leaves}
+
+    doc = make_document(department="CS", title="服务承诺履行检查规程")
+    _revise(doc, store, make_docx, ("服务承诺的履行情况每季度检查一次。",))
+    assert len(segments()) > 1 and compiled() == segments()
+    assert _numbers(_search("cs_staff", "履行情况")) == ["QP-CS-002"]
+
+    index.writer().commit(optimize=True)  # one merged segment, not compiled yet
+    (merged,) = segments()
+    assert merged not in compiled()
+    assert _numbers(_search("cs_staff", "履行情况")) == ["QP-CS-002"]
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    assert compiled() == {merged}
+
+    terms = index.root / index.current_name() / f"{merged}.qdms-terms"
+    terms.write_bytes(b"garbage")
+    postings._OPEN.clear()
+    with caplog.at_level("WARNING"):
+        assert _numbers(_search("cs_staff", "履行情况")) == ["QP-CS-002"]
+    assert "compiled postings" in caplog.text
 
 
 def test_a_failed_index_write_is_recorded_and_retried(

@@ -34,6 +34,7 @@ from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
+from app.search import postings
 from app.search.analysis import QdmsAnalyzer, TermPositions
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,8 @@ class IndexStore:
                 self._searcher = None
             if self._searcher is None:
                 self._searcher = ix.searcher()
+                # where query._Segment finds the compiled postings (app.search.postings)
+                self._searcher.qdms_folder = self.root / self._ix_name
             return self._searcher
 
     def _retire(self, searcher) -> None:
@@ -217,6 +220,11 @@ class IndexStore:
             self._close()
 
     # -- writing ------------------------------------------------------------------------
+
+    def compile_postings(self, max_docs: int | None = None) -> int:
+        """Compile the postings of the live generation's new segments (app.search.postings)."""
+        name = self.current_name()
+        return postings.compile_segments(self.root / name, max_docs) if name else 0
 
     def writer(self, ix=None, **kwargs):
         """A writer on the live index (or ``ix``), waiting up to WRITE_LOCK_TIMEOUT for

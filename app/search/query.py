@@ -14,22 +14,21 @@
 
 from __future__ import annotations
 
-import heapq
 import html
 import pickle
 import re
 import threading
-from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from itertools import accumulate
-from operator import itemgetter
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.qparser import MultifieldParser, QueryParserError, plugins
 
+from app.search import postings
 from app.search.analysis import CJK, stem, terms, words
 
 SEARCH_FIELDS = ("number", "title", "body")
@@ -137,37 +136,52 @@ def parse(schema, text: str) -> tuple[object, bool]:
     return q, False
 
 
-_DOCSETS_MAX = 512
+_MASKS_MAX = 128
 
 
-def _docset(searcher, field: str, value: str) -> frozenset[int]:
-    """The documents holding one term, cached on the searcher (which is replaced when
-    the index changes): filters are combined from these with set operations."""
-    cache = getattr(searcher, "qdms_docsets", None)
-    if cache is None or len(cache) > _DOCSETS_MAX:
-        cache = searcher.qdms_docsets = {}
-    key = (field, value)
+def _cache(searcher, key: tuple, make):
+    """Masks cached on the searcher (which is replaced when the index changes)."""
+    cache = getattr(searcher, "qdms_masks", None)
+    if cache is None or len(cache) > _MASKS_MAX:
+        cache = searcher.qdms_masks = {}
     found = cache.get(key)
     if found is None:
-        found = cache[key] = frozenset(searcher.docs_for_query(wq.Term(field, value)))
+        found = cache[key] = make()
     return found
 
 
-def _allowed(searcher, filters: Filters) -> set[int] | None:
-    """The documents the reader may see and narrowed to, or None for all of them."""
-    parts: list[frozenset[int]] = []
-    if filters.scopes is not None:
-        parts.append(frozenset().union(*(_docset(searcher, "scope", s) for s in filters.scopes)))
-    if not filters.include_history:
-        parts.append(_docset(searcher, "live", "1"))
-    for name, value in sorted(filters.selected.items()):
-        parts.append(_docset(searcher, name, value))
-    if not parts:
+def _docset(searcher, field: str, value: str) -> np.ndarray:
+    """The documents holding one term, as a mask over the searcher's documents."""
+
+    def make():
+        mask = np.zeros(searcher.doc_count_all(), dtype=bool)
+        mask[np.fromiter(searcher.docs_for_query(wq.Term(field, value)), dtype=np.int64)] = True
+        return mask
+
+    return _cache(searcher, ("term", field, value), make)
+
+
+def _allowed(searcher, filters: Filters) -> np.ndarray | None:
+    """The documents the reader may see and narrowed to (a mask over the searcher's
+    documents), or None for all of them."""
+    selected = tuple(sorted(filters.selected.items()))
+    if filters.scopes is None and filters.include_history and not selected:
         return None
-    parts.sort(key=len)
-    allowed = set(parts[0])  # a set, not a frozenset: Whoosh's filter takes sets only
-    allowed.intersection_update(*parts[1:])
-    return allowed
+
+    def make():
+        allowed = np.ones(searcher.doc_count_all(), dtype=bool)
+        if filters.scopes is not None:
+            allowed = np.zeros_like(allowed)
+            for scope in filters.scopes:
+                allowed |= _docset(searcher, "scope", scope)
+        if not filters.include_history:
+            allowed &= _docset(searcher, "live", "1")
+        for name, value in selected:
+            allowed &= _docset(searcher, name, value)
+        return allowed
+
+    scopes = None if filters.scopes is None else tuple(sorted(filters.scopes))
+    return _cache(searcher, ("allowed", scopes, filters.include_history, selected), make)
 
 
 def _highlight_pattern(query_terms: set[str]) -> re.Pattern | None:
@@ -273,34 +287,58 @@ def _surface_form(searcher, term: str, typed: str) -> str | None:
     return max(sorted(forms), key=lambda w: SequenceMatcher(None, typed, w).ratio())
 
 
-_COLUMNS: dict[tuple[str, str, str], list] = {}
-_COLUMNS_MAX = 256  # (segment, field) lists kept: segments are immutable, so are these
+_COLUMNS: dict[tuple[str, str, str], object] = {}
+_COLUMNS_MAX = 256  # (segment, field) columns kept: segments are immutable, so are these
 
 
-def _column(reader, name: str, text: bool = True) -> list:
-    """The values of a sortable field for every document of one segment (as text, or as
-    stored: numbers for dates), read once per segment (a segment never changes; deletions
-    are applied to the match sets)."""
-    key = (reader.segment().segment_id(), name, "text" if text else "values")
-    values = _COLUMNS.get(key)
-    if values is None:
+def _cached(reader, name: str, kind: str, make):
+    segment = reader.segment()
+    if segment is None:  # an empty index
+        return make()
+    key = (segment.segment_id(), name, kind)
+    found = _COLUMNS.get(key)
+    if found is None:
         if len(_COLUMNS) >= _COLUMNS_MAX:
             _COLUMNS.clear()
-        column = reader.column_reader(name, translate=False)
-        if text:
-            values = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in column]
-        else:
-            values = list(column)
-        _COLUMNS[key] = values
-    return values
+        found = _COLUMNS[key] = make()
+    return found
 
 
-def _lengths(reader, name: str) -> list[int] | None:
+def _codes(reader, name: str) -> tuple[np.ndarray, list[str]]:
+    """A sortable field of one segment, read once (a segment never changes; deletions
+    are applied to the matches), as a code per document and the value of each code:
+    facets are counted with ``bincount`` over the codes of the matches."""
+
+    def make():
+        index: dict[str, int] = {}
+        codes = np.fromiter(
+            (
+                index.setdefault(v.decode("utf-8") if isinstance(v, bytes) else str(v), len(index))
+                for v in reader.column_reader(name, translate=False)
+            ),
+            dtype=np.int32,
+            count=reader.doc_count_all(),
+        )
+        return codes, list(index)
+
+    return _cached(reader, name, "codes", make)
+
+
+def _dates(reader) -> np.ndarray:
+    """Each document's date as a number (0: none), for sorting by date."""
+
+    def make():
+        column = reader.column_reader("date", translate=False)
+        return np.array([v or 0 for v in column], dtype=np.int64)
+
+    return _cached(reader, "date", "values", make)
+
+
+def _lengths(reader, name: str) -> np.ndarray | None:
     """Every document's length of field ``name`` in one segment (BM25 needs it per
     match; Whoosh reads it one document at a time), cached like the columns."""
-    key = (reader.segment().segment_id(), name, "lengths")
-    values = _COLUMNS.get(key)
-    if values is None:
+
+    def make():
         from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
         from whoosh.util.numeric import byte_to_length
 
@@ -310,40 +348,40 @@ def _lengths(reader, name: str) -> list[int] | None:
             return None
         if column is None:
             return None
-        table = [byte_to_length(b) for b in range(256)]
-        values = _COLUMNS[key] = [table[b] for b in column]
-    return values
+        table = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+        return table[np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())]
+
+    return _cached(reader, name, "lengths", make)
 
 
 class _PostingsCache:
-    """Decoded posting lists (document numbers and weights) of recently searched terms,
-    by segment: a segment never changes, so an entry stays right after the index
-    changes (new segments are new keys). Bounded by the number of postings held (8 bytes
-    each); least recently used first out. Shared by the threads of a process."""
+    """Decoded posting lists (document numbers and weights) of recently searched terms
+    of segments whose postings are not compiled (app.search.postings), by segment: a
+    segment never changes, so an entry stays right after the index changes (new segments
+    are new keys). Bounded by the number of postings held (8 bytes each); least recently
+    used first out. Shared by the threads of a process."""
 
     def __init__(self, budget: int = 4_000_000):
         self.budget = budget
         self.held = 0
-        self._entries: OrderedDict[tuple, tuple[array, array]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> tuple[array, array] | None:
+    def get(self, key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple, ids: list, weights: list) -> tuple[array, array]:
-        entry = (array("i", ids), array("f", weights))
+    def put(self, key: tuple, ids: np.ndarray, weights: np.ndarray) -> None:
         with self._lock:
             if key not in self._entries and len(ids) <= self.budget // 4:
-                self._entries[key] = entry
+                self._entries[key] = (ids, weights)
                 self.held += len(ids)
                 while self.held > self.budget:
                     _key, (old, _w) = self._entries.popitem(last=False)
                     self.held -= len(old)
-        return entry
 
 
 _POSTINGS = _PostingsCache()
@@ -357,56 +395,68 @@ def _positions(value: bytes) -> list[int]:
 
 # BM25F, as Whoosh's default weighting computes it (B, K1 as in whoosh.scoring.BM25F).
 _B, _K1 = 0.75, 1.2
+_EMPTY = np.empty(0, dtype=np.int64)
 
 
 class _Segment:
-    """One query over one segment of the index. Every posting list the query needs is
-    read once, block by block (Whoosh's matchers walk postings one document at a time in
-    Python; reading whole blocks is several times faster), and serves the boolean match,
-    the phrase check (positions) and the BM25 scores of the matches."""
+    """One query over one segment of the index, evaluated on arrays: each posting list
+    the query needs comes from the segment's compiled postings (app.search.postings:
+    mapped, nothing to decode) or is read once from Whoosh's blocks, and serves the
+    boolean match (sorted arrays of document numbers), the phrase check (positions, only
+    for documents the reader may see) and the BM25F scores of the matches."""
 
-    def __init__(self, searcher, leaf, offset: int, allowed: set[int] | None):
+    def __init__(self, searcher, leaf, offset: int, allowed: np.ndarray | None):
         self.searcher = searcher
         self.leaf = leaf
         self.reader = leaf.reader()
         self.offset = offset
-        self.segment_id = self.reader.segment().segment_id()
-        # What the reader may see, numbered within this segment (None: everything).
-        if allowed is None or offset == 0:
-            self.allowed = allowed
-        else:
-            end = offset + self.reader.doc_count_all()
-            self.allowed = {d - offset for d in allowed if offset <= d < end}
+        self.size = self.reader.doc_count_all()
+        segment = self.reader.segment()  # None in an empty index
+        self.segment_id = segment.segment_id() if segment is not None else ""
+        folder = getattr(searcher, "qdms_folder", None)
+        self.compiled = postings.compiled_for(folder, self.segment_id) if segment else None
+        # What the reader may see, as a mask over this segment's documents (None: all).
+        self.allowed = None if allowed is None else allowed[offset : offset + self.size]
+        self.deleted: np.ndarray | None = None
+        if self.reader.has_deletions():
+            self.deleted = np.zeros(self.size, dtype=bool)
+            self.deleted[np.fromiter(self.reader.deleted_docs_set, dtype=np.int64)] = True
         self._values: dict[tuple[str, str], list] = {}
-        self._sets: dict[tuple[str, str], set[int]] = {}
+        self._sets: dict[tuple[str, str], np.ndarray] = {}
 
-    def postings(self, field: str, text: str) -> tuple[array, array]:
-        """(document numbers, weights) of one term, deleted documents included."""
+    def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted document numbers, weights) of one term, deleted documents included."""
+        if self.compiled is not None:
+            return self.compiled.get(field, text)
         key = (self.segment_id, field, text)
         found = _POSTINGS.get(key)
         if found is None:
-            ids, weights, values = self._read(field, text)
+            ids, weights, values = postings.read_term(self.reader, field, text, values=True)
             self._values[(field, text)] = values
-            found = _POSTINGS.put(key, ids, weights)
+            _POSTINGS.put(key, ids, weights)
+            found = ids, weights
         return found
 
-    def values(self, field: str, text: str, wanted: set[int]) -> dict[int, bytes]:
-        """The values (encoded positions) of one term in the documents ``wanted``: from
-        the postings just read, or read again skipping the blocks that hold none of them
-        (a block's last document number is known without reading the block)."""
+    def values(self, field: str, text: str, wanted: np.ndarray) -> dict[int, bytes]:
+        """The values (encoded positions) of one term in the documents ``wanted`` (sorted):
+        from the postings just read, or read again skipping the blocks that hold none of
+        them (a block's last document number is known without reading the block)."""
         known = self._values.get((field, text))
         if known is not None:
             ids = self.postings(field, text)[0]
-            return {d: v for d, v in zip(ids, known, strict=True) if d in wanted}
+            at = np.searchsorted(ids, wanted)
+            return {int(d): known[i] for d, i in zip(wanted.tolist(), at.tolist(), strict=True)}
         found: dict[int, bytes] = {}
         try:
             raw = self.reader.postings(field, text)
         except Exception:  # TermNotFound, or a field this segment lacks
             return found
         raw = getattr(raw, "child", raw)
+        wanted_set = set(wanted.tolist())
         if not (hasattr(raw, "_read_ids") and hasattr(raw, "_next_block")):
-            return {d: v for d, v in zip(*self._read(field, text)[::2], strict=True) if d in wanted}
-        ordered = sorted(wanted)
+            ids, _w, values = postings.read_term(self.reader, field, text, values=True)
+            return {d: v for d, v in zip(ids.tolist(), values, strict=True) if d in wanted_set}
+        ordered = wanted.tolist()
         lo = 0
         while raw.is_active() and lo < len(ordered):
             hi = bisect_right(ordered, raw.block_max_id(), lo)
@@ -414,87 +464,66 @@ class _Segment:
                 raw._read_ids()
                 raw._read_values()
                 found.update(
-                    (d, v) for d, v in zip(raw._ids, raw._values, strict=True) if d in wanted
+                    (d, v) for d, v in zip(raw._ids, raw._values, strict=True) if d in wanted_set
                 )
                 lo = hi
             raw._next_block()
         return found
 
-    def _read(self, field: str, text: str) -> tuple[list, list, list]:
-        """Every block of one posting list: (document numbers, weights, values)."""
-        ids, weights, values = [], [], []
-        try:
-            matcher = self.reader.postings(field, text)
-        except Exception:  # TermNotFound, or a field this segment lacks
-            matcher = None
-        if matcher is not None:
-            raw = getattr(matcher, "child", matcher)  # without the deletions wrapper
-            if hasattr(raw, "_read_ids") and hasattr(raw, "_next_block"):  # whoosh3
-                while raw.is_active():
-                    raw._read_ids()
-                    raw._read_weights()
-                    raw._read_values()
-                    ids.extend(raw._ids)
-                    weights.extend(raw._weights)
-                    values.extend(raw._values)
-                    raw._next_block()
-            else:
-                while raw.is_active():
-                    ids.append(raw.id())
-                    weights.append(raw.weight())
-                    values.append(raw.value())
-                    raw.next()
-        return ids, weights, values
-
-    def ids(self, field: str, text: str) -> set[int]:
+    def ids(self, field: str, text: str) -> np.ndarray:
+        """The documents holding one term, deleted ones left out."""
         key = (field, text)
         found = self._sets.get(key)
         if found is None:
-            found = set(self.postings(field, text)[0])
-            if self.reader.has_deletions():
-                found -= self.reader.deleted_docs_set
+            found = self.postings(field, text)[0]
+            if self.deleted is not None and len(found):
+                found = found[~self.deleted[found]]
             self._sets[key] = found
         return found
 
-    def visible_matches(self, q) -> set[int]:
+    def visible_matches(self, q) -> np.ndarray:
         """The documents of this segment matching ``q`` that the reader may see."""
         found = self.match(q)
-        return found if self.allowed is None else found & self.allowed
+        return found if self.allowed is None or not len(found) else found[self.allowed[found]]
 
-    def match(self, q) -> set[int]:
-        """The documents matching ``q``, with set operations for the boolean structure."""
+    def match(self, q) -> np.ndarray:
+        """The documents matching ``q`` (sorted), with array set operations for the
+        boolean structure."""
         if isinstance(q, wq.Term):
             return self.ids(q.fieldname, q.text)
         if isinstance(q, wq.And):
-            sets = sorted((self.match(sub) for sub in q.subqueries), key=len)
-            return sets[0].intersection(*sets[1:]) if sets else set()
+            return _intersect([self.match(sub) for sub in q.subqueries])
         if isinstance(q, wq.Or):
-            return set().union(*(self.match(sub) for sub in q.subqueries))
+            parts = [self.match(sub) for sub in q.subqueries]
+            return np.unique(np.concatenate(parts)) if parts else _EMPTY
         if isinstance(q, wq.AndNot):
-            return self.match(q.a) - self.match(q.b)
+            return np.setdiff1d(self.match(q.a), self.match(q.b), assume_unique=True)
         if isinstance(q, wq.Phrase):
             return self._phrase(q)
         if q is wq.NullQuery:
-            return set()
+            return _EMPTY
         matcher = q.matcher(self.leaf)  # anything else (Not, …): Whoosh's own matcher
-        return set(matcher.all_ids()) if matcher.is_active() else set()
+        if not matcher.is_active():
+            return _EMPTY
+        return np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
 
-    def _phrase(self, q) -> set[int]:
+    def _phrase(self, q) -> np.ndarray:
         """Documents holding the words of ``q`` in order, each at most ``slop`` positions
         after the one before (1: adjacent), as Whoosh's phrase matcher decides it."""
         words = list(q.words)
         if not words:
-            return set()
+            return _EMPTY
         sets = [self.ids(q.fieldname, w) for w in words]
-        if self.allowed is not None:  # only what may be shown needs its positions checked
-            sets.append(self.allowed)
-        candidates = set.intersection(*sorted(sets, key=len))
-        if len(words) == 1 or not candidates:
+        candidates = _intersect(sets)
+        if self.allowed is not None and len(candidates):
+            # only what may be shown needs its positions checked
+            candidates = candidates[self.allowed[candidates]]
+        if len(words) == 1 or not len(candidates):
             return candidates
         maps = [self.values(q.fieldname, w, candidates) for w in words]
         slop = max(1, q.slop)
-        found = set()
-        for d in candidates:
+        found = []
+        for d in candidates.tolist():
             starts = set(_positions(maps[0][d]))
             if slop == 1:  # adjacent: shift each word's positions back onto the first's
                 for i, m in enumerate(maps[1:], start=1):
@@ -502,36 +531,46 @@ class _Segment:
                     if not starts:
                         break
                 if starts:
-                    found.add(d)
+                    found.append(d)
             else:
                 following = [set(_positions(m[d])) for m in maps[1:]]
                 if any(_chain(p, following, slop) for p in starts):
-                    found.add(d)
-        return found
+                    found.append(d)
+        return np.array(found, dtype=np.int64)
 
-    def scores(self, terms: list[tuple[str, str, float]], ids: set[int]) -> dict[int, float]:
-        """BM25F of each document of ``ids`` over the query's (field, text, boost) terms."""
-        scores = dict.fromkeys(ids, 0.0)
-        if not scores:
+    def scores(self, terms: list[tuple[str, str, float]], ids: np.ndarray) -> np.ndarray:
+        """BM25F of each document of ``ids`` (sorted) over the query's (field, text,
+        boost) terms, as an array aligned with ``ids``."""
+        scores = np.zeros(len(ids), dtype=np.float64)
+        if not len(ids):
             return scores
         for name, text, boost in terms:
             posting_ids, weights = self.postings(name, text)
-            if not posting_ids:
+            if not len(posting_ids):
+                continue
+            at = np.minimum(np.searchsorted(posting_ids, ids), len(posting_ids) - 1)
+            held = posting_ids[at] == ids
+            if not held.any():
                 continue
             idf = self.searcher.idf(name, text) * boost
             avgdl = self.searcher.avg_field_length(name) or 1.0
             lengths = _lengths(self.reader, name)
-            if len(posting_ids) <= len(scores):
-                pairs = ((d, w) for d, w in zip(posting_ids, weights, strict=True) if d in scores)
-            else:
-                by_id = dict(zip(posting_ids, weights, strict=True))
-                pairs = ((d, by_id[d]) for d in scores if d in by_id)
-            k_norm = _K1 * (1 - _B)
-            k_len = _K1 * _B / avgdl
-            for d, w in pairs:
-                dl = lengths[d] if lengths is not None else avgdl
-                scores[d] += idf * w * (_K1 + 1) / (w + k_norm + k_len * dl)
+            w = weights[at[held]].astype(np.float64)
+            dl = lengths[ids[held]] if lengths is not None else avgdl
+            scores[held] += idf * w * (_K1 + 1) / (w + _K1 * (1 - _B) + _K1 * _B / avgdl * dl)
         return scores
+
+
+def _intersect(parts: list[np.ndarray]) -> np.ndarray:
+    if not parts:
+        return _EMPTY
+    parts = sorted(parts, key=len)
+    found = parts[0]
+    for part in parts[1:]:
+        if not len(found):
+            break
+        found = np.intersect1d(found, part, assume_unique=True)
+    return found
 
 
 def _chain(position: int, following: list[set[int]], slop: int) -> bool:
@@ -561,9 +600,9 @@ def _scored_terms(q, negated: bool = False) -> list[tuple[str, str, float]]:
     return []
 
 
-def _matches(searcher, q, allowed) -> list[tuple[_Segment, set[int]]]:
-    """Each segment with the documents matching ``q`` within ``allowed`` (a set of
-    docnums, None: all), numbered within the segment."""
+def _matches(searcher, q, allowed) -> list[tuple[_Segment, np.ndarray]]:
+    """Each segment with the documents matching ``q`` within ``allowed`` (a mask over the
+    searcher's documents, None: all), numbered within the segment."""
     out = []
     for leaf, offset in searcher.leaf_searchers():
         segment = _Segment(searcher, leaf, offset, allowed)
@@ -576,11 +615,14 @@ def _counts(matches) -> tuple[int, dict[str, dict[str, int]]]:
     total = 0
     counters = {name: Counter() for name in FACETS}
     for segment, ids in matches:
-        if not ids:
+        if not len(ids):
             continue
         total += len(ids)
         for name in FACETS:
-            counters[name].update(map(_column(segment.reader, name).__getitem__, ids))
+            codes, labels = _codes(segment.reader, name)
+            counts = np.bincount(codes[ids], minlength=len(labels))
+            for code in np.flatnonzero(counts).tolist():
+                counters[name][labels[code]] += int(counts[code])
     facets = {
         name: dict(sorted(((k, v) for k, v in c.items() if k), key=lambda kv: (-kv[1], kv[0])))
         for name, c in counters.items()
@@ -590,19 +632,27 @@ def _counts(matches) -> tuple[int, dict[str, dict[str, int]]]:
 
 def _top(matches, q, sort: str, limit: int) -> list[tuple[int, float]]:
     """The first ``limit`` (docnum, score) by relevance (BM25F, ties by docnum) or by
-    date (newest first, ties by relevance)."""
+    date (newest first, ties by relevance, then docnum)."""
     terms = _scored_terms(q)
     ranked = []
     for segment, ids in matches:
+        if not len(ids):
+            continue
         scores = segment.scores(terms, ids)
-        offset = segment.offset
         if sort == "date":
-            dates = _column(segment.reader, "date", text=False)
-            best = heapq.nlargest(limit, scores, key=lambda d: (dates[d] or 0, scores[d], -d))
-            ranked += [((dates[d] or 0), scores[d], -(d + offset)) for d in best]
+            dates = _dates(segment.reader)[ids]
+            order = np.lexsort((ids, -scores, -dates))[:limit]
+            ranked += [
+                (int(dates[i]), float(scores[i]), -(int(ids[i]) + segment.offset))
+                for i in order.tolist()
+            ]
         else:
-            best = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
-            ranked += [(score, -(d + offset)) for d, score in best]
+            if len(ids) > limit:  # the limit best, and whatever ties with the last of them
+                kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+                keep = scores >= kth
+                ids, scores = ids[keep], scores[keep]
+            order = np.lexsort((ids, -scores))[:limit]
+            ranked += [(float(scores[i]), -(int(ids[i]) + segment.offset)) for i in order.tolist()]
     ranked.sort(reverse=True)
     return [(-key[-1], key[-2] if sort == "date" else key[0]) for key in ranked[:limit]]
 

@@ -29,7 +29,7 @@ from sqlalchemy import delete, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import utcnow
-from app.search import registry
+from app.search import postings, registry
 from app.search.index import IndexStore, IndexUnavailable
 from app.search.models import SearchQueueItem
 
@@ -39,6 +39,9 @@ _KEYS = "qdms_search_keys"
 _QUEUED = "qdms_search_queued"
 RETRY_BATCH = 500
 MAX_ERROR = 2000
+# Segments up to this size get their postings compiled right after the commit that wrote
+# them (milliseconds); a larger one, from a merge, waits for `qdms sweep` (seconds).
+COMPILE_IN_REQUEST_MAX_DOCS = 20_000
 
 
 # -- index records ---------------------------------------------------------------------
@@ -175,7 +178,9 @@ def process_queue(bind, store: IndexStore, ids: list[int] | None = None) -> int:
             .values(done_at=utcnow(), attempts=SearchQueueItem.attempts + 1, last_error=None)
         )
         session.commit()
-        return len(row_ids)
+    # A request waits for its own small segment, not for a large merged one (qdms sweep).
+    store.compile_postings(max_docs=COMPILE_IN_REQUEST_MAX_DOCS)
+    return len(row_ids)
 
 
 def retry_pending(bind, store: IndexStore) -> int:
@@ -260,6 +265,7 @@ def rebuild(
                         if progress is not None:
                             progress(len(ids))
             ix.close()
+            postings.compile_segments(generation.path)
         except BaseException:
             store.discard(generation)
             raise
