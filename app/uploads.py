@@ -114,3 +114,26 @@ def _check_pdf(data: bytes, file_name: str | None) -> CheckedFile:
     if pages == 0:
         raise _refuse(N_("The PDF file is damaged."))
     return CheckedFile("pdf", data, clean_file_name(file_name, "pdf"), text.strip(), pages)
+
+
+SCAN_MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
+
+
+def check_scan(data: bytes, file_name: str | None, *, max_bytes: int) -> CheckedFile:
+    """A scanned record or a file attached to a record field: PDF, JPEG or PNG, told by
+    its content (a PDF must open; an image must carry its format's header and end)."""
+    if not data:
+        raise _refuse(N_("The file is empty."))
+    if len(data) > max_bytes:
+        raise ValidationFailed(
+            N_("The file is larger than %(mb)s MB."),
+            fields={"file": N_("too large")},
+            mb=max_bytes // (1024 * 1024),
+        )
+    if data.startswith(b"%PDF-"):
+        return _check_pdf(data, file_name)
+    if data.startswith(b"\xff\xd8\xff") and data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return CheckedFile("jpg", data, clean_file_name(file_name, "jpg"), "", 1)
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and b"IEND" in data[-12:]:
+        return CheckedFile("png", data, clean_file_name(file_name, "png"), "", 1)
+    raise _refuse(N_("Only PDF, JPEG and PNG files are accepted."))

@@ -91,3 +91,4 @@ def _load_features() -> None:
     _loaded = True
     from app.documents import search as _documents  # noqa: F401
     from app.external import search as _external  # noqa: F401
+    from app.records import search as _records  # noqa: F401
