@@ -1,0 +1,67 @@
+"""Who may see and keep the record plan and the records.
+
+- The plan (record types and their forms) is read by everyone signed in and kept by
+  quality officers (document control keeps the plan, ISO 9001 7.5.3).
+- Filing: officers, and members of the type's owning department (the department that
+  keeps those records: customer service files complaints).
+- Reading a record: an internal one, everyone signed in; a confidential one, its
+  department, the person who filed it, officers, auditors and administrators.
+- Changing a draft and completing it: who filed it, or an officer. Amending a complete
+  record: its department or an officer (with a reason, always).
+"""
+
+from __future__ import annotations
+
+from app.documents.permissions import PRIVILEGED_ROLES
+
+
+def _signed_in(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.is_active
+
+
+def _officer(user) -> bool:
+    return _signed_in(user) and user.has_role("officer")
+
+
+def can_view_plan(user) -> bool:
+    return _signed_in(user)
+
+
+def can_manage_plan(user) -> bool:
+    return _officer(user)
+
+
+def can_file(user, rtype) -> bool:
+    if not _signed_in(user) or not rtype.is_active:
+        return False
+    return user.has_role("officer") or user.department_id == rtype.department_id
+
+
+def sees_all_records(user) -> bool:
+    """Officers, auditors and administrators see every record, confidential ones
+    included (as they see every document: search shows them everything)."""
+    return _signed_in(user) and user.has_role(*PRIVILEGED_ROLES)
+
+
+def can_view_record(user, record) -> bool:
+    if not _signed_in(user):
+        return False
+    if record.record_type.confidentiality != "confidential" or sees_all_records(user):
+        return True
+    return user.department_id == record.department_id or user.id == record.created_by_id
+
+
+def can_edit_draft(user, record) -> bool:
+    return (
+        record.status == "draft"
+        and can_view_record(user, record)
+        and (user.id == record.created_by_id or user.has_role("officer"))
+    )
+
+
+def can_amend(user, record) -> bool:
+    return (
+        record.status == "complete"
+        and can_view_record(user, record)
+        and (user.has_role("officer") or user.department_id == record.department_id)
+    )

@@ -1,0 +1,89 @@
+"""Records in the search index (record builder, see app.search.registry).
+
+One item per record: its number, title and the values of its fields as "label: value"
+lines (amended values as they now stand, with the amendments' reasons), so an auditor
+finds a complaint by the customer's name or a word of its description. The scope
+follows ``permissions.can_view_record``: ``all`` for an internal record; for a
+confidential one its department and the person who filed it (officers, auditors and
+administrators see everything). Draft and complete records are live; destroyed ones
+leave the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.records import fields as form_fields
+from app.records.models import Record, RecordAmendment, RecordType
+from app.search import registry
+
+BATCH = 500
+
+
+def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
+    records = session.scalars(
+        select(Record)
+        .where(Record.id.in_(ids))
+        .options(
+            selectinload(Record.amendments),
+            selectinload(Record.record_type).selectinload(RecordType.department),
+            selectinload(Record.schema),
+        )
+    ).all()
+    out: dict[int, dict | None] = dict.fromkeys(ids)
+    for r in records:
+        if r.status == "destroyed":
+            continue  # None: removed from the index
+        rtype = r.record_type
+        body = form_fields.searchable_text(r.schema.fields, r.current_values)
+        reasons = "\n".join(a.reason for a in r.amendments)
+        confidential = rtype.confidentiality == "confidential"
+        out[r.id] = {
+            "number": r.number,
+            "title": r.title,
+            "body": "\n".join(x for x in (body, r.scan_name or "", reasons) if x),
+            "type": rtype.code,
+            "department": rtype.department.code,
+            "status": r.status,
+            "year": str(r.year),
+            "date": r.created_at.replace(tzinfo=None),
+            "label": rtype.name,
+            "url": f"/records/{r.number}",
+            "live": True,
+            "scope": [f"dept:{r.department_id}", f"user:{r.created_by_id}"]
+            if confidential
+            else ["all"],
+        }
+    return out
+
+
+def all_ids(session: Session) -> Iterator[list[int]]:
+    return registry.batched_ids(session, select(Record.id), Record.id, BATCH)
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count(Record.id)))
+
+
+def _type_records(session: Session, type_ids: list[int]) -> list[int]:
+    return list(session.scalars(select(Record.id).where(Record.record_type_id.in_(type_ids))))
+
+
+registry.register(
+    registry.Builder(
+        kind="record",
+        load=load,
+        all_ids=all_ids,
+        count=count,
+        watch={
+            Record: lambda r: [("record", r.id)],
+            RecordAmendment: lambda a: [("record", a.record_id)],
+            # a type's name or confidentiality shows in (and guards) its records
+            RecordType: lambda t: [("record.type", t.id)],
+        },
+        expands={"record.type": _type_records},
+    )
+)
