@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api  # noqa: F401
     from app.people.routes import bp as people_bp
+    from app.records import api as records_api  # noqa: F401
     from app.search import api as search_api  # noqa: F401
     from app.search.routes import bp as search_bp
 

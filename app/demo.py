@@ -91,6 +91,9 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     from app.distribution.demo import seed as seed_distribution
 
     added += seed_distribution(session, store)
+    from app.records.demo import seed as seed_records
+
+    added += seed_records(session, store, DEMO_PASSWORD)
     return added
 
 

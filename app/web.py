@@ -9,7 +9,7 @@ from flask import current_app, flash
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
-from app.uploads import CheckedFile, check_upload
+from app.uploads import CheckedFile, check_scan, check_upload
 
 
 def checked_upload(storage) -> CheckedFile | None:
@@ -19,6 +19,14 @@ def checked_upload(storage) -> CheckedFile | None:
         return None
     limit = current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024
     return check_upload(storage.read(), storage.filename, max_bytes=limit)
+
+
+def checked_scan(storage) -> CheckedFile | None:
+    """A scan or a file of a record field (PDF, JPEG, PNG), checked by its content."""
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    limit = current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024
+    return check_scan(storage.read(), storage.filename, max_bytes=limit)
 
 
 def show_error(form, err: DomainError) -> None:

@@ -27,6 +27,7 @@ def build_spec(app) -> dict:
         "Forbidden": "Allowed user, forbidden action",
         "NotFound": "Unknown object, or one the user may not see",
         "ValidationFailed": "Bad input; `fields` names the problems",
+        "InvalidTransition": "Not allowed in the object's state (code `invalid_transition`)",
     }.items():
         spec.components.response(
             name,

@@ -564,6 +564,22 @@ def list_stmt(
     return stmt
 
 
+def visible_to(stmt: Select, user) -> Select:
+    """``stmt`` (records) narrowed to what ``user`` may open (permissions.can_view_record)."""
+    from app.records.permissions import sees_all_records
+
+    if sees_all_records(user):
+        return stmt
+    internal = select(RecordType.id).where(RecordType.confidentiality != "confidential")
+    return stmt.where(
+        or_(
+            Record.record_type_id.in_(internal),
+            Record.department_id == user.department_id,
+            Record.created_by_id == user.id,
+        )
+    )
+
+
 def years(session: Session) -> list[int]:
     return list(session.scalars(select(Record.year).distinct().order_by(Record.year.desc())))
 
