@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.people import api as people_api  # noqa: F401
     from app.people.routes import bp as people_bp
     from app.records import api as records_api  # noqa: F401
+    from app.records.routes import bp as records_bp
     from app.search import api as search_api  # noqa: F401
     from app.search.routes import bp as search_bp
 
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
         external_bp,
         notifications_bp,
         search_bp,
+        records_bp,
     ):
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials

@@ -313,7 +313,13 @@ def file_record(
             N_("Fill in the form or attach a scan."), fields={"values": N_("required")}
         )
     form = rtype.schema.fields
-    checked = form_fields.check_values(form, raw, people=_people(session), complete=False)
+    # Completing at once: every problem, missing required fields included, in one answer
+    # (signature and file fields count as given when asked to sign or uploaded).
+    given = {f["name"]: True for f in form if f["type"] == "signature" and raw.get(f["name"])}
+    given.update(dict.fromkeys(files or {}, True))
+    checked = form_fields.check_values(
+        form, raw, people=_people(session), complete=complete and scan is None, keep=given
+    )
     today = today or utcnow().date()
     year = today.year
     seq = next_value(session, f"record:{rtype.code}:{year}")
