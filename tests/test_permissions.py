@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from app.people.models import ROLES
 
 PRIVILEGED = ("officer", "auditor", "admin")
+YEAR = datetime.now(UTC).year
+# records of the QA department (the matrix users are in CS): a draft with a scan, a
+# complete one, and a confidential one
+DRAFT, DONE, SECRET = (f"REC-QA-01-{YEAR}-0001", f"REC-QA-01-{YEAR}-0002", f"SEC-QA-01-{YEAR}-0001")
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET only; state-changing POSTs are covered by the feature tests.
@@ -57,6 +63,18 @@ PAGES = {
     "/acknowledgements/1": {r: 404 for r in ROLES if r not in PRIVILEGED},
     "/acknowledgements/matrix": {r: 403 for r in ROLES if r not in PRIVILEGED},
     "/people/someone/training": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/records": {},
+    "/records/plan": {},
+    "/records/plan/new": {r: 403 for r in ROLES if r != "officer"},
+    "/records/plan/REC-QA-01/edit": {r: 403 for r in ROLES if r != "officer"},
+    "/records/new/REC-QA-01": {r: 403 for r in ROLES if r != "officer"},  # not their department
+    f"/records/{DRAFT}": {},
+    f"/records/{DRAFT}/scan": {},
+    f"/records/{DRAFT}/files/photo": {r: 404 for r in ROLES},  # no such file field
+    f"/records/{DRAFT}/edit": {r: 403 for r in ROLES if r != "officer"},
+    f"/records/{DONE}/amend": {r: 403 for r in ROLES if r != "officer"},
+    f"/records/{DRAFT}/amend": {r: 409 for r in ROLES},  # a draft is changed, not amended
+    f"/records/{SECRET}": {r: 404 for r in ROLES if r not in PRIVILEGED},
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
@@ -91,6 +109,11 @@ API = {
     "/api/v1/acknowledgements": {},
     "/api/v1/acknowledgements/1": {r: 404 for r in ROLES if r not in PRIVILEGED},
     "/api/v1/acknowledgements/matrix": {r: 403 for r in ROLES if r not in PRIVILEGED},
+    "/api/v1/record-types": {},
+    "/api/v1/record-types/REC-QA-01": {},
+    "/api/v1/records": {},
+    f"/api/v1/records/{DONE}": {},
+    f"/api/v1/records/{SECRET}": {r: 404 for r in ROLES if r not in PRIVILEGED},
 }
 
 # Endpoints that must not appear in the tables above: public or POST-only.
@@ -132,6 +155,9 @@ NOT_GET_PAGES = {
     "api.sign_receipt",
     "api.return_copy",
     "api.sign_acknowledgement",
+    "records.complete",
+    "api.complete_record",
+    "api.amend_record",
 }
 
 # Example values of URL variables, by path prefix: the objects the matrix fixtures create.
@@ -145,6 +171,11 @@ URL_EXAMPLES = [
     ("/api/v1/copies/", {"<copy_no>": "QP-CS-001-A0-C01"}),
     ("/acknowledgements/", {"<ack_id>": "1"}),
     ("/api/v1/acknowledgements/", {"<ack_id>": "1"}),
+    ("/records/plan/", {"<code>": "REC-QA-01"}),
+    ("/records/new/", {"<code>": "REC-QA-01"}),
+    ("/records/", {"<number>": DRAFT, "<name>": "photo"}),
+    ("/api/v1/record-types/", {"<code>": "REC-QA-01"}),
+    ("/api/v1/records/", {"<number>": DONE}),
 ]
 
 
@@ -205,6 +236,43 @@ def distribution(documents, external_entry):
         training_required=True,
     )
     db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def records(external_entry, store, pdf_bytes):
+    """DRAFT (with a scan), DONE and SECRET, filed by the matrix officer in QA."""
+    from app.extensions import db
+    from app.records import services
+    from app.uploads import check_scan
+
+    officer = external_entry.holder
+    fields = [{"name": "note", "label": "Note", "type": "text", "required": True}]
+    made = {}
+    for code, confidentiality in (("REC-QA-01", "internal"), ("SEC-QA-01", "confidential")):
+        made[code] = services.create_type(
+            db.session,
+            officer,
+            {
+                "code": code,
+                "name": code,
+                "department": "QA",
+                "fields": fields,
+                "retention": {"years": 3},
+                "confidentiality": confidentiality,
+            },
+        )
+    scan = check_scan(pdf_bytes, "scan.pdf", max_bytes=10**7)
+    numbers = [
+        services.file_record(
+            db.session, store, officer, made["REC-QA-01"], {"note": "a"}, scan=scan
+        ).number,
+        services.file_record(
+            db.session, store, officer, made["REC-QA-01"], {"note": "b"}, complete=True
+        ).number,
+        services.file_record(db.session, store, officer, made["SEC-QA-01"], {"note": "c"}).number,
+    ]
+    db.session.commit()
+    assert numbers == [DRAFT, DONE, SECRET]
 
 
 def test_the_matrix_covers_every_route(app):

@@ -154,8 +154,16 @@ def _type_form_page(form: RecordTypeForm, rtype: RecordType | None, status: int 
             "records/type_form.html",
             form=form,
             rtype=rtype,
-            field_types=form_fields.TYPES,
-            column_types=form_fields.COLUMN_TYPES,
+            builder_types={k: _(v) for k, v in form_fields.TYPES.items()},
+            builder_text={
+                "name": _("Name"),
+                "label": _("Label"),
+                "type": _("Type"),
+                "required": _("Required"),
+                "extra": _("Choices (one per line) / columns"),
+                "up": _("Move up"),
+                "remove": _("Remove"),
+            },
         ),
         status,
     )
