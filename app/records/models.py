@@ -37,7 +37,7 @@ from app.signatures.models import Signature
 
 STATUSES = {
     "draft": N_("Draft"),
-    "complete": N_("Complete"),
+    "complete": N_("Completed"),
     "destroyed": N_("Destroyed"),
 }
 
