@@ -14,6 +14,8 @@ from app.external.models import KINDS as EXTERNAL_KINDS
 from app.external.models import STATUSES as EXTERNAL_STATUSES
 from app.i18n import current_language
 from app.people.models import Department
+from app.records.models import STATUSES as RECORD_STATUSES
+from app.records.models import RecordType
 from app.search import query, services, sync
 
 bp = Blueprint("search", __name__)
@@ -79,7 +81,11 @@ def _link(**changes) -> str:
     return url_for("search.index", **args)
 
 
-KIND_LABELS = {"document": N_("Controlled documents"), "external": N_("External documents")}
+KIND_LABELS = {
+    "document": N_("Controlled documents"),
+    "external": N_("External documents"),
+    "record": N_("Records"),
+}
 FACET_TITLES = {
     "kind": N_("Kind"),
     "type": N_("Type"),
@@ -96,7 +102,10 @@ def _facet_labels() -> dict[str, dict[str, str]]:
         t.code: (t.name_en if english else t.name) for t in db.session.scalars(select(DocumentType))
     }
     types.update({k: _(v) for k, v in EXTERNAL_KINDS.items()})
-    statuses = {k: _(v) for k, v in {**REVISION_STATUSES, **EXTERNAL_STATUSES}.items()}
+    types.update({t.code: t.name for t in db.session.scalars(select(RecordType))})
+    statuses = {
+        k: _(v) for k, v in {**RECORD_STATUSES, **REVISION_STATUSES, **EXTERNAL_STATUSES}.items()
+    }
     return {
         "kind": {k: _(v) for k, v in KIND_LABELS.items()},
         "type": types,
