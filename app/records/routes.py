@@ -337,10 +337,12 @@ def show(number: str):
     for amendment in record.amendments:
         for name, value in amendment.values.items():
             amended[name] = (amendment, value)
+    names = dict(db.session.execute(db.select(User.username, User.full_name)).all())
     return render_template(
         "records/show.html",
         record=record,
         amended=amended,
+        names=names,
         fields=record.schema.fields,
         complete_form=CompleteForm(),
     )
