@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from app.errors import DomainError, NotFound
+from app.errors import N_, DomainError, NotFound
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
 from app.people.models import User
@@ -124,10 +124,28 @@ def values_from(form: list[dict]) -> tuple[dict, dict]:
     return values, files
 
 
-def _fail(err: DomainError) -> dict:
-    db.session.rollback()
-    flash(translate_error(err), "danger")
-    return translate_fields(err)
+def _submit(form, action, *, render, done):
+    """Validate ``form``, act, commit, answer — as ``app.web.run_form``, but a domain error
+    re-renders with its field problems beside the fields (``render(status, errors)``)
+    after a rollback, so nothing is half-written; ``done(result)`` answers success."""
+    if form.validate_on_submit():
+        try:
+            result = action()
+        except DomainError as err:
+            db.session.rollback()
+            flash(translate_error(err), "danger")
+            return render(err.status, translate_fields(err))
+        db.session.commit()
+        return done(result)
+    return render(400 if form.is_submitted() else 200, {})
+
+
+def _to_record(message: str):
+    def done(record: Record):
+        flash(_(message, number=record.number), "success")
+        return redirect(url_for("records.show", number=record.number))
+
+    return done
 
 
 # -- the record plan -------------------------------------------------------------------
@@ -141,16 +159,33 @@ def plan():
     )
 
 
-def _department_choices():
-    return [
+def _type_form(rtype: RecordType | None):
+    """The plan's form page for a new type or ``rtype``: the officer's only."""
+    if not permissions.can_manage_plan(current_user):
+        abort(403)
+    form = RecordTypeForm(obj=rtype)
+    form.department.choices = [
         SelectChoice(d.code, f"{d.code} {d.name}")
         for d in departments(db.session, active_only=True)
     ]
+    if not form.is_submitted():
+        if rtype is None:
+            form.department.data = current_user.department.code if current_user.department else ""
+            form.retention_years.data = 3
+            first = {"name": "description", "label": _("Description"), "type": "long_text"}
+            form.fields_json.data = json.dumps([{**first, "required": True}], ensure_ascii=False)
+        else:
+            form.department.data = rtype.department.code
+            form.fields_json.data = json.dumps(rtype.schema.fields, ensure_ascii=False)
+    if rtype is not None:
+        form.code.data = rtype.code  # fixed: records are numbered by it
 
-
-def _type_form_page(form: RecordTypeForm, rtype: RecordType | None, status: int = 200):
-    return (
-        render_template(
+    def render(status: int, errors: dict):
+        for name, problem in errors.items():
+            target = getattr(form, "fields_json" if name == "fields" else name, None)
+            if target is not None and hasattr(target, "errors"):
+                target.errors = [*target.errors, problem]
+        page = render_template(
             "records/type_form.html",
             form=form,
             rtype=rtype,
@@ -164,87 +199,43 @@ def _type_form_page(form: RecordTypeForm, rtype: RecordType | None, status: int 
                 "up": _("Move up"),
                 "remove": _("Remove"),
             },
-        ),
-        status,
-    )
+        )
+        return page, status
 
+    def action():
+        try:
+            fields_def = json.loads(form.fields_json.data or "")
+        except ValueError:
+            fields_def = None
+        data = {
+            "code": form.code.data,
+            "name": form.name.data,
+            "department": form.department.data,
+            "retention": {"years": form.retention_years.data, "from": form.retention_from.data},
+            "medium": form.medium.data,
+            "location": form.location.data,
+            "confidentiality": form.confidentiality.data,
+            "fields": fields_def,
+        }
+        if rtype is None:
+            return services.create_type(db.session, current_user, data)
+        return services.update_type(db.session, current_user, rtype, data)
 
-def _type_data(form: RecordTypeForm) -> dict:
-    try:
-        fields_def = json.loads(form.fields_json.data or "")
-    except ValueError:
-        fields_def = None
-    return {
-        "code": form.code.data,
-        "name": form.name.data,
-        "department": form.department.data,
-        "retention": {"years": form.retention_years.data, "from": form.retention_from.data},
-        "medium": form.medium.data,
-        "location": form.location.data,
-        "confidentiality": form.confidentiality.data,
-        "fields": fields_def,
-    }
+    def done(saved: RecordType):
+        flash(_("Record type %(code)s saved.", code=saved.code), "success")
+        return redirect(url_for("records.plan"))
+
+    return _submit(form, action, render=render, done=done)
 
 
 @bp.route("/plan/new", methods=["GET", "POST"])
 def new_type():
-    if not permissions.can_manage_plan(current_user):
-        abort(403)
-    form = RecordTypeForm()
-    form.department.choices = _department_choices()
-    if not form.is_submitted():
-        form.department.data = current_user.department.code if current_user.department else ""
-        form.retention_years.data = 3
-        form.fields_json.data = json.dumps(
-            [
-                {
-                    "name": "description",
-                    "label": _("Description"),
-                    "type": "long_text",
-                    "required": True,
-                }
-            ],
-            ensure_ascii=False,
-        )
-    if form.validate_on_submit():
-        try:
-            rtype = services.create_type(db.session, current_user, _type_data(form))
-        except DomainError as err:
-            for name, problem in _fail(err).items():
-                target = getattr(form, "fields_json" if name == "fields" else name, None)
-                if target is not None and hasattr(target, "errors"):
-                    target.errors = [*target.errors, problem]
-            return _type_form_page(form, None, err.status)
-        db.session.commit()
-        flash(_("Record type %(code)s added to the plan.", code=rtype.code), "success")
-        return redirect(url_for("records.plan"))
-    return _type_form_page(form, None, 400 if form.is_submitted() else 200)
+    return _type_form(None)
 
 
 @bp.route("/plan/<code>/edit", methods=["GET", "POST"])
 def edit_type(code: str):
-    if not permissions.can_manage_plan(current_user):
-        abort(403)
-    rtype = _type(code)
-    form = RecordTypeForm(obj=rtype)
-    form.department.choices = _department_choices()
-    if not form.is_submitted():
-        form.department.data = rtype.department.code
-        form.fields_json.data = json.dumps(rtype.schema.fields, ensure_ascii=False)
-    form.code.data = rtype.code  # fixed: records are numbered by it
-    if form.validate_on_submit():
-        try:
-            services.update_type(db.session, current_user, rtype, _type_data(form))
-        except DomainError as err:
-            for name, problem in _fail(err).items():
-                target = getattr(form, "fields_json" if name == "fields" else name, None)
-                if target is not None and hasattr(target, "errors"):
-                    target.errors = [*target.errors, problem]
-            return _type_form_page(form, rtype, err.status)
-        db.session.commit()
-        flash(_("Record type %(code)s saved.", code=rtype.code), "success")
-        return redirect(url_for("records.plan"))
-    return _type_form_page(form, rtype, 400 if form.is_submitted() else 200)
+    return _type_form(_type(code))
 
 
 # -- records ---------------------------------------------------------------------------
@@ -276,8 +267,62 @@ def index():
     )
 
 
-def _record_page(template: str, status: int = 200, **context):
-    return render_template(template, people=_people(), **context), status
+def _filing(rtype: RecordType, record: Record | None):
+    """The generated form: filing a new record of ``rtype``, or changing the draft
+    ``record``; "Save and complete" completes it in the same request."""
+    form = RecordForm()
+    fields_def = (record.schema if record else rtype.schema).fields
+    if record is not None and not form.is_submitted():
+        form.title.data = record.title
+    submitted = form.is_submitted()
+    values, files = values_from(fields_def) if submitted else (record.values if record else {}, {})
+    completing = request.form.get("action") == "complete"
+
+    def render(status: int, errors: dict):
+        page = render_template(
+            "records/form.html",
+            rtype=rtype,
+            form=form,
+            fields=fields_def,
+            values=values,
+            errors=errors,
+            record=record,
+            people=_people(),
+        )
+        return page, status
+
+    def action():
+        store, scan = get_store(current_app), checked_scan(form.scan.data)
+        if record is None:
+            return services.file_record(
+                db.session,
+                store,
+                current_user,
+                rtype,
+                values,
+                title=form.title.data,
+                scan=scan,
+                files=files,
+                password=form.password.data,
+                complete=completing,
+            )
+        services.update_draft(
+            db.session,
+            store,
+            current_user,
+            record,
+            values,
+            title=form.title.data,
+            scan=scan,
+            files=files,
+            password=form.password.data,
+        )
+        if completing:
+            services.complete_record(db.session, current_user, record)
+        return record
+
+    message = N_("Record %(number)s saved.") if record else N_("Record %(number)s filed.")
+    return _submit(form, action, render=render, done=_to_record(message))
 
 
 @bp.route("/new/<code>", methods=["GET", "POST"])
@@ -285,49 +330,7 @@ def new(code: str):
     rtype = _type(code)
     if not permissions.can_file(current_user, rtype):
         abort(403)
-    form = RecordForm()
-    fields_def = rtype.schema.fields
-    if form.validate_on_submit():
-        values, files = values_from(fields_def)
-        try:
-            record = services.file_record(
-                db.session,
-                get_store(current_app),
-                current_user,
-                rtype,
-                values,
-                title=form.title.data,
-                scan=checked_scan(form.scan.data),
-                files=files,
-                password=form.password.data,
-                complete=request.form.get("action") == "complete",
-            )
-        except DomainError as err:
-            errors = _fail(err)
-            return _record_page(
-                "records/form.html",
-                err.status,
-                rtype=rtype,
-                form=form,
-                fields=fields_def,
-                values=values,
-                errors=errors,
-                record=None,
-            )
-        db.session.commit()
-        flash(_("Record %(number)s filed.", number=record.number), "success")
-        return redirect(url_for("records.show", number=record.number))
-    status = 400 if form.is_submitted() else 200
-    return _record_page(
-        "records/form.html",
-        status,
-        rtype=rtype,
-        form=form,
-        fields=fields_def,
-        values={},
-        errors={},
-        record=None,
-    )
+    return _filing(rtype, None)
 
 
 @bp.get("/<number>")
@@ -353,52 +356,7 @@ def edit(number: str):
     record = _record(number)
     if not permissions.can_edit_draft(current_user, record):
         abort(403 if record.status == "draft" else 409)
-    form = RecordForm()
-    fields_def = record.schema.fields
-    if not form.is_submitted():
-        form.title.data = record.title
-    if form.validate_on_submit():
-        values, files = values_from(fields_def)
-        try:
-            services.update_draft(
-                db.session,
-                get_store(current_app),
-                current_user,
-                record,
-                values,
-                title=form.title.data,
-                scan=checked_scan(form.scan.data),
-                files=files,
-                password=form.password.data,
-            )
-            if request.form.get("action") == "complete":
-                services.complete_record(db.session, current_user, record)
-        except DomainError as err:
-            errors = _fail(err)
-            return _record_page(
-                "records/form.html",
-                err.status,
-                rtype=record.record_type,
-                form=form,
-                fields=fields_def,
-                values=values,
-                errors=errors,
-                record=record,
-            )
-        db.session.commit()
-        flash(_("Record %(number)s saved.", number=record.number), "success")
-        return redirect(url_for("records.show", number=record.number))
-    status = 400 if form.is_submitted() else 200
-    return _record_page(
-        "records/form.html",
-        status,
-        rtype=record.record_type,
-        form=form,
-        fields=fields_def,
-        values=record.values,
-        errors={},
-        record=record,
-    )
+    return _filing(record.record_type, record)
 
 
 @bp.post("/<number>/complete")
@@ -412,7 +370,8 @@ def complete(number: str):
     try:
         services.complete_record(db.session, current_user, record)
     except DomainError as err:
-        _fail(err)
+        db.session.rollback()
+        flash(translate_error(err), "danger")
         return redirect(url_for("records.edit", number=record.number))
     db.session.commit()
     flash(_("Record %(number)s is complete.", number=record.number), "success")
@@ -427,48 +386,41 @@ def amend(number: str):
     form = AmendForm()
     fields_def = [f for f in record.schema.fields if f["type"] != "file"]
     current = record.current_values
-    if form.validate_on_submit():
-        entered, _files = values_from(fields_def)
+    values = values_from(fields_def)[0] if form.is_submitted() else current
+
+    def render(status: int, errors: dict):
+        page = render_template(
+            "records/amend.html",
+            record=record,
+            form=form,
+            fields=fields_def,
+            values=values,
+            errors=errors,
+            people=_people(),
+        )
+        return page, status
+
+    def action():
         # only what differs from the values as they stand is an amendment
         usernames = set(db.session.scalars(db.select(User.username)))
         by_name = {f["name"]: f for f in fields_def}
         changed = {
             name: value
-            for name, value in entered.items()
+            for name, value in values.items()
             if _differs(by_name[name], value, current.get(name), usernames)
         }
-        try:
-            services.amend(
-                db.session,
-                current_user,
-                record,
-                changed,
-                form.reason.data,
-                password=form.password.data,
-            )
-        except DomainError as err:
-            errors = _fail(err)
-            return _record_page(
-                "records/amend.html",
-                err.status,
-                record=record,
-                form=form,
-                fields=fields_def,
-                values=entered,
-                errors=errors,
-            )
-        db.session.commit()
-        flash(_("Amendment to %(number)s recorded.", number=record.number), "success")
-        return redirect(url_for("records.show", number=record.number))
-    status = 400 if form.is_submitted() else 200
-    return _record_page(
-        "records/amend.html",
-        status,
-        record=record,
-        form=form,
-        fields=fields_def,
-        values=current,
-        errors={},
+        services.amend(
+            db.session,
+            current_user,
+            record,
+            changed,
+            form.reason.data,
+            password=form.password.data,
+        )
+        return record
+
+    return _submit(
+        form, action, render=render, done=_to_record("Amendment to %(number)s recorded.")
     )
 
 
