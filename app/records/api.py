@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.api import bp, paginate, query_int
 from app.api.inputs import allow, body, flag, text
 from app.api.schemas import PageSchema, UTCTime
-from app.errors import N_, InvalidTransition, NotFound, ValidationFailed
+from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db
 from app.records import permissions, services
 from app.records.models import Record, RecordType
@@ -410,10 +410,7 @@ def update_record(number: str):
           $ref: '#/components/responses/InvalidTransition'
     """
     record = _load_record(number)
-    if record.status != "draft":
-        raise InvalidTransition(
-            N_("Record %(number)s is complete: correct it with an amendment."), number=record.number
-        )
+    services.must_be_draft(record)  # 409 before 403: the state is the answer
     allow(permissions.can_edit_draft(current_user, record))
     data = body()
     values = _values(data)
@@ -458,8 +455,7 @@ def complete_record(number: str):
           $ref: '#/components/responses/InvalidTransition'
     """
     record = _load_record(number)
-    if record.status != "draft":
-        raise InvalidTransition(N_("Record %(number)s is already complete."), number=record.number)
+    services.must_be_draft(record)
     allow(permissions.can_edit_draft(current_user, record))
     services.complete_record(db.session, current_user, record)
     db.session.commit()
@@ -501,8 +497,7 @@ def amend_record(number: str):
           $ref: '#/components/responses/InvalidTransition'
     """
     record = _load_record(number)
-    if record.status != "complete":
-        raise InvalidTransition(N_("Only a complete record is amended; a draft is simply changed."))
+    services.must_be_complete(record)
     allow(permissions.can_amend(current_user, record))
     data = body()
     amendment = services.amend(

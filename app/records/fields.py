@@ -65,35 +65,32 @@ def check_form(raw) -> list[dict]:
             fields={"fields": N_("too many")},
             max=MAX_FIELDS,
         )
-    return _check_fields(raw, allowed=tuple(TYPES), where="")
+    return _check_fields(raw, allowed=tuple(TYPES))
 
 
-def _check_fields(raw: list, allowed: tuple[str, ...], where: str) -> list[dict]:
+def _check_fields(raw: list, allowed: tuple[str, ...]) -> list[dict]:
     out: list[dict] = []
     seen: set[str] = set()
     for i, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
-            _form_error(N_("Field %(n)s of the form is not an object."), where, n=i)
+            _form_error(N_("Field %(n)s of the form is not an object."), n=i)
         name = str(item.get("name") or "").strip()
         if not _NAME.match(name):
             _form_error(
                 N_(
                     "Field %(n)s needs a name of lower-case letters, digits and _ (a letter first)."
                 ),
-                where,
                 n=i,
             )
         if name in seen:
-            _form_error(N_("Two fields are named %(name)s."), where, name=name)
+            _form_error(N_("Two fields are named %(name)s."), name=name)
         seen.add(name)
         kind = item.get("type")
         if kind not in allowed:
-            _form_error(N_("Field %(name)s has an unknown type."), where, name=name)
+            _form_error(N_("Field %(name)s has an unknown type."), name=name)
         label = str(item.get("label") or "").strip()
         if not label or len(label) > 200:
-            _form_error(
-                N_("Field %(name)s needs a label (at most 200 characters)."), where, name=name
-            )
+            _form_error(N_("Field %(name)s needs a label (at most 200 characters)."), name=name)
         field = {"name": name, "label": label, "type": kind, "required": bool(item.get("required"))}
         help_text = str(item.get("help") or "").strip()
         if help_text:
@@ -106,9 +103,7 @@ def _check_fields(raw: list, allowed: tuple[str, ...], where: str) -> list[dict]
                 or not all(isinstance(c, str) and c.strip() for c in choices)
                 or len({c.strip() for c in choices}) != len(choices)
             ):
-                _form_error(
-                    N_("Field %(name)s needs a list of distinct choices."), where, name=name
-                )
+                _form_error(N_("Field %(name)s needs a list of distinct choices."), name=name)
             field["choices"] = [c.strip() for c in choices]
         if kind == "number":
             for bound in ("min", "max"):
@@ -116,22 +111,20 @@ def _check_fields(raw: list, allowed: tuple[str, ...], where: str) -> list[dict]
                 if value is None or value == "":
                     continue
                 if isinstance(value, bool) or not isinstance(value, int | float):
-                    _form_error(
-                        N_("Field %(name)s: min and max must be numbers."), where, name=name
-                    )
+                    _form_error(N_("Field %(name)s: min and max must be numbers."), name=name)
                 field[bound] = value
             if "min" in field and "max" in field and field["min"] > field["max"]:
-                _form_error(N_("Field %(name)s: min is above max."), where, name=name)
+                _form_error(N_("Field %(name)s: min is above max."), name=name)
         if kind == "table":
             columns = item.get("columns")
             if not isinstance(columns, list) or not columns:
-                _form_error(N_("Table %(name)s needs at least one column."), where, name=name)
-            field["columns"] = _check_fields(columns, COLUMN_TYPES, where=name)
+                _form_error(N_("Table %(name)s needs at least one column."), name=name)
+            field["columns"] = _check_fields(columns, COLUMN_TYPES)
         out.append(field)
     return out
 
 
-def _form_error(message: str, where: str, **params):
+def _form_error(message: str, **params):
     raise ValidationFailed(message, fields={"fields": N_("invalid")}, **params)
 
 
@@ -254,10 +247,7 @@ def _value(field: dict, value, people: set[str]):
                 raise _Bad(N_("must be a list of rows"))
             cells = {}
             for column in field["columns"]:
-                try:
-                    cell = _value(column, row.get(column["name"]), people)
-                except _Bad as bad:
-                    raise _Bad(bad.message) from None
+                cell = _value(column, row.get(column["name"]), people)
                 if _empty(cell):
                     if column["required"]:
                         raise _Bad(N_("a row misses a required column"))

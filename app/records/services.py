@@ -25,7 +25,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
-from app.errors import N_, InvalidTransition, NotFound, SignatureFailed, ValidationFailed
+from app.errors import N_, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import utcnow
 from app.people.models import Department, User
 from app.records import fields as form_fields
@@ -369,7 +369,12 @@ def _audit_state(record: Record) -> dict:
     }
 
 
-def _must_be_draft(record: Record) -> None:
+def must_be_complete(record: Record) -> None:
+    if record.status != "complete":
+        raise InvalidTransition(N_("Only a complete record is amended; a draft is simply changed."))
+
+
+def must_be_draft(record: Record) -> None:
     if record.status != "draft":
         raise InvalidTransition(
             N_("Record %(number)s is %(status)s: correct it with an amendment."),
@@ -392,7 +397,7 @@ def update_draft(
 ) -> Record:
     """Change a draft's values (all of them: what is left out is emptied; signatures and
     files already given stay), title or scan."""
-    _must_be_draft(record)
+    must_be_draft(record)
     form = record.schema.fields
     raw = values or {}
     before = _audit_state(record)
@@ -427,7 +432,7 @@ def retain_until(rtype: RecordType, created: date, completed: date | None) -> da
 def complete_record(session: Session, actor: User, record: Record) -> Record:
     """Make a draft complete: every required field filled (or a scan given, for a
     record kept as a scan); from now on it is immutable."""
-    _must_be_draft(record)
+    must_be_draft(record)
     form = record.schema.fields
     values = record.values
     missing = form_fields.missing_required(form, values)
@@ -463,10 +468,7 @@ def amend(
 ) -> RecordAmendment:
     """Correct a complete record: the new values of some fields and why. A signature
     field is corrected by signing it again (``true`` and the password)."""
-    if record.status != "complete":
-        raise InvalidTransition(
-            N_("Only a complete record is amended; a draft is simply changed."),
-        )
+    must_be_complete(record)
     reason = (reason or "").strip()
     problems: dict[str, str] = {}
     if not reason:
@@ -497,12 +499,14 @@ def amend(
             N_("Some fields are missing or invalid."),
             fields=dict.fromkeys(files, N_("a file is not amended; attach a new record")),
         )
-    sign = {n: True for n in raw if by_name[n]["type"] == "signature" and raw[n]}
-    if [n for n in raw if by_name[n]["type"] == "signature" and not raw[n]]:
+    signatures = {n: v for n, v in raw.items() if by_name[n]["type"] == "signature"}
+    unsigned = [n for n, v in signatures.items() if not v]
+    if unsigned:
         raise ValidationFailed(
             N_("Some fields are missing or invalid."),
-            fields={n: N_("a signature is corrected by signing again") for n in raw if not raw[n]},
+            fields=dict.fromkeys(unsigned, N_("a signature is corrected by signing again")),
         )
+    sign = dict.fromkeys(signatures, True)
     current = record.current_values
     changed = {n: v for n, v in checked.items() if current.get(n) != v}
     if not changed and not sign:
@@ -510,11 +514,7 @@ def amend(
             N_("The amendment changes nothing."), fields={"values": N_("unchanged")}
         )
     signature_id = None
-    if sign:
-        if not password:
-            raise SignatureFailed(
-                N_("Signature failed: the password is wrong."), fields={"password": N_("wrong")}
-            )
+    if sign:  # signatures.sign refuses a missing or wrong password
         signed = _sign_fields(session, actor, record.ref, form, sign, {}, password)
         changed.update(signed)
         signature_id = next(iter(signed.values()))["signature_id"]

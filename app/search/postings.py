@@ -135,16 +135,20 @@ def compile_segments(folder: Path, max_docs: int | None = None) -> int:
     compiled = 0
     try:
         ix = FileStorage(str(folder), supports_mmap=False).open_index()
-        with ix.reader() as reader:
-            # (an empty index has one reader of no segment)
-            readers = [r for r, _offset in reader.leaf_readers() if r.segment() is not None]
-            live = {r.segment().segment_id() for r in readers}
-            for r in readers:
-                if max_docs is not None and r.doc_count_all() > max_docs:
-                    continue
-                if not _paths(folder, r.segment().segment_id())[2].exists():
-                    compile_segment(r, folder)
-                    compiled += 1
+        segments = ix._segments()  # the table of contents only: no segment opened
+        live = {seg.segment_id() for seg in segments}
+        todo = {
+            seg.segment_id()
+            for seg in segments
+            if (max_docs is None or seg.doc_count_all() <= max_docs)
+            and not _paths(folder, seg.segment_id())[2].exists()
+        }
+        if todo:  # most commits: one new small segment; none after a no-op
+            with ix.reader() as reader:
+                for r, _offset in reader.leaf_readers():
+                    if r.segment() is not None and r.segment().segment_id() in todo:
+                        compile_segment(r, folder)
+                        compiled += 1
         for path in folder.iterdir():
             name = path.name
             if name.endswith(_SUFFIXES) and name.rsplit(".", 1)[0] not in live:
