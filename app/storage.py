@@ -151,6 +151,9 @@ def store_bytes(session: Session, store: FileStore, data: bytes) -> StoredBlob:
         blob = StoredBlob(sha256=put.sha256, size=put.size)
         session.add(blob)
         session.flush()
+    elif blob.destroyed_at is not None:  # the same bytes, destroyed once, stored anew
+        blob.destroyed_at = None
+        session.flush()
     return blob
 
 

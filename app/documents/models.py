@@ -182,6 +182,8 @@ class Revision(db.Model):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     obsoleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set by an approved destruction (app.retention): file and text removed, tombstone kept
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     document: Mapped[Document] = relationship(
         back_populates="revisions", foreign_keys=[document_id]

@@ -28,7 +28,7 @@ BATCH = 500
 
 
 def _indexed():
-    return select(Revision.id).where(Revision.status != "cancelled")
+    return select(Revision.id).where(Revision.status != "cancelled", Revision.destroyed_at.is_(None))
 
 
 def _issued_scopes(session: Session, revision_ids: list[int]) -> dict[int, set[str]]:
@@ -80,8 +80,8 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
     issued = _issued_scopes(session, confidential)
     out: dict[int, dict | None] = dict.fromkeys(ids)
     for r in revisions:
-        if r.status == "cancelled":
-            continue
+        if r.status == "cancelled" or r.destroyed_at is not None:
+            continue  # None: removed from the index
         doc = r.document
         if doc.confidentiality == "confidential":
             scope = {f"dept:{doc.department_id}", f"user:{r.author_id}", *issued[r.id]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -48,3 +49,8 @@ class PdfCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def clear(self) -> None:
+        """Forget every rendered PDF (after a destruction: a PDF may hold what was
+        destroyed). Entries are derived data; they are rendered again when asked for."""
+        shutil.rmtree(self.root, ignore_errors=True)

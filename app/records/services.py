@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
@@ -184,6 +184,8 @@ def update_type(session: Session, actor: User, rtype: RecordType, data: dict) ->
     session.refresh(rtype)
     after = rtype.audit_state()
     if after != before:
+        if after["retention"] != before["retention"]:
+            after["records_rescheduled"] = _reschedule(session, rtype)
         audit.record(session, actor, rtype.ref, "record_type_changed", before=before, after=after)
     if form is not None and canonical(form) != rtype.schema.fields_json:
         version = rtype.schema.version + 1
@@ -359,12 +361,17 @@ def _set_scan(session: Session, store: FileStore, record: Record, scan: CheckedF
 
 
 def _audit_state(record: Record) -> dict:
+    """What the audit trail keeps of a record: the fields filled and the hash of the
+    values, never the values themselves, so destroying a record leaves nothing of its
+    content in the (unalterable) trail."""
+    values = record.values
     return {
         "number": record.number,
         "type": record.record_type.code if record.record_type else None,
         "status": record.status,
         "title": record.title,
-        "values": record.values,
+        "fields": sorted(k for k, v in values.items() if v not in (None, "", [], {})),
+        "values_sha256": signatures.content_hash(canonical(values)),
         "scan": record.scan_sha256,
     }
 
@@ -420,13 +427,28 @@ def update_draft(
 def retain_until(rtype: RecordType, created: date, completed: date | None) -> date | None:
     """The day a record's retention runs out (None while it runs from a completion that
     has not happened)."""
+    from app.retention.services import add_years
+
     start = created if rtype.retention_from == "created" else completed
-    if start is None:
-        return None
-    try:
-        return start.replace(year=start.year + rtype.retention_years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + rtype.retention_years, day=28)
+    return None if start is None else add_years(start, rtype.retention_years)
+
+
+def _reschedule(session: Session, rtype: RecordType) -> int:
+    """Apply a type's changed retention rule to its complete records (the plan's rule
+    governs every record of the type, filed before the change or after)."""
+    rows = session.execute(
+        select(Record.id, Record.created_at, Record.completed_at, Record.retain_until).where(
+            Record.record_type_id == rtype.id, Record.status == "complete"
+        )
+    ).all()
+    changes = []
+    for record_id, created, completed, until in rows:
+        new = retain_until(rtype, created.date(), completed.date() if completed else None)
+        if new != until:
+            changes.append({"id": record_id, "retain_until": new})
+    if changes:
+        session.execute(update(Record), changes)
+    return len(changes)
 
 
 def complete_record(session: Session, actor: User, record: Record) -> Record:
@@ -499,14 +521,14 @@ def amend(
             N_("Some fields are missing or invalid."),
             fields=dict.fromkeys(files, N_("a file is not amended; attach a new record")),
         )
-    signatures = {n: v for n, v in raw.items() if by_name[n]["type"] == "signature"}
-    unsigned = [n for n, v in signatures.items() if not v]
+    signature_fields = {n: v for n, v in raw.items() if by_name[n]["type"] == "signature"}
+    unsigned = [n for n, v in signature_fields.items() if not v]
     if unsigned:
         raise ValidationFailed(
             N_("Some fields are missing or invalid."),
             fields=dict.fromkeys(unsigned, N_("a signature is corrected by signing again")),
         )
-    sign = dict.fromkeys(signatures, True)
+    sign = dict.fromkeys(signature_fields, True)
     current = record.current_values
     changed = {n: v for n, v in checked.items() if current.get(n) != v}
     if not changed and not sign:
@@ -533,9 +555,12 @@ def amend(
         actor,
         record.ref,
         "record_amended",
-        before={n: current.get(n) for n in changed},
-        after=changed,
-        reason=reason,
+        before={"values_sha256": signatures.content_hash(canonical(current))},
+        after={
+            "fields": sorted(changed),
+            "values_sha256": signatures.content_hash(canonical(record.current_values)),
+            "amendment": amendment.id,
+        },
     )
     return amendment
 

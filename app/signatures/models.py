@@ -19,6 +19,7 @@ MEANINGS = {
     "review_confirmed": N_("Periodic review confirmed"),
     "destruction_approved": N_("Destruction approved"),
     "legal_hold": N_("Legal hold"),
+    "legal_hold_lifted": N_("Legal hold lifted"),
     "record_signed": N_("Signed the record"),
 }
 
