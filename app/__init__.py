@@ -115,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.people.routes import bp as people_bp
     from app.records import api as records_api  # noqa: F401
     from app.records.routes import bp as records_bp
+    from app.retention import api as retention_api  # noqa: F401
     from app.search import api as search_api  # noqa: F401
     from app.search.routes import bp as search_bp
 

@@ -203,7 +203,8 @@ def check():
 )
 @with_appcontext
 def sweep(today):
-    """Scheduled work: effective dates, overdue acknowledgements, reminders; then send mail."""
+    """Scheduled work: effective dates, overdue acknowledgements, reminders, retention due;
+    then send mail."""
     from app.documents import reminders
     from app.notifications.services import deliver_pending
 
@@ -216,6 +217,7 @@ def sweep(today):
         f"{report.overdue_acknowledgements} acknowledgements overdue, "
         f"{report.reminders} reminders queued"
     )
+    _retention_sweep(day)
     sent, failed = deliver_pending(
         db.session, current_app.config["QDMS_SMTP_URL"], current_app.config["QDMS_MAIL_FROM"]
     )
@@ -226,6 +228,26 @@ def sweep(today):
         click.echo(f"search index: {caught_up} updates applied, {left} still pending")
     if failed:
         sys.exit(1)
+
+
+def _retention_sweep(day: date) -> None:
+    """What retention has run out for (the retention page lists it), and any removal of
+    destroyed files a crash interrupted."""
+    from app import storage
+    from app.retention import services as retention
+
+    report = retention.sweep(db.session, day)
+    click.echo(
+        f"retention: {report.total} due ({report.records_due} records, "
+        f"{report.revisions_due} document revisions), {report.on_hold} on hold, "
+        f"{report.proposed} proposed for destruction"
+    )
+    for code, count in sorted(report.by_type.items()):
+        click.echo(f"  due {code}: {count}")
+    removed = retention.finish_removals(db.session, storage.get_store(current_app))
+    if removed:
+        click.echo(f"retention: {removed} destroyed files removed from docs_store")
+    db.session.rollback()  # read-only
 
 
 def _search_catch_up() -> tuple[int, int]:

@@ -76,8 +76,6 @@ class Table:
     def pdf(self, *, organisation: str, generated_by: str, generated_at: datetime) -> bytes:
         """The register as a PDF (landscape beyond six columns), "Page X of Y" in the
         footer and the header row repeated on every page. Needs the Flask app."""
-        from flask_babel import gettext
-
         from app import pdf
 
         def cell(value) -> str:
@@ -89,15 +87,7 @@ class Table:
                 return value.isoformat()
             return str(value)
 
-        # "Page %(page)s of %(pages)s" in the reader's language, as CSS counters
-        page_of = gettext("Page %(page)s of %(pages)s").replace('"', "")
-        page_of = (
-            '"'
-            + page_of.replace("%(page)s", '" counter(page) "').replace(
-                "%(pages)s", '" counter(pages) "'
-            )
-            + '"'
-        )
+        page_of = page_of_css()
         meta = {
             "language": current_language(),
             "title": self.title,
@@ -122,6 +112,18 @@ class Table:
                 "page_of": page_of,
             },
         ).data
+
+
+def page_of_css() -> str:
+    """ "Page X of Y" in the reader's language, as a CSS ``content`` value of counters."""
+    from flask_babel import gettext
+
+    text = gettext("Page %(page)s of %(pages)s").replace('"', "")
+    return (
+        '"'
+        + text.replace("%(page)s", '" counter(page) "').replace("%(pages)s", '" counter(pages) "')
+        + '"'
+    )
 
 
 def send_table(table: Table, fmt: str):

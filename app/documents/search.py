@@ -28,7 +28,9 @@ BATCH = 500
 
 
 def _indexed():
-    return select(Revision.id).where(Revision.status != "cancelled", Revision.destroyed_at.is_(None))
+    return select(Revision.id).where(
+        Revision.status != "cancelled", Revision.destroyed_at.is_(None)
+    )
 
 
 def _issued_scopes(session: Session, revision_ids: list[int]) -> dict[int, set[str]]:

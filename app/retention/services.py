@@ -38,6 +38,7 @@ from app.external.models import ExternalEdition
 from app.people.models import User
 from app.records.models import Record, RecordType
 from app.retention.models import (
+    DESTRUCTION_STATUSES,
     HOLD_KINDS,
     METHODS,
     Destruction,
@@ -425,11 +426,12 @@ def lift_hold(
     return hold
 
 
-def list_holds(session: Session, *, in_force_only: bool = False) -> list[LegalHold]:
+def holds_stmt(*, in_force_only: bool = False):
+    """Legal holds, those in force first, newest first."""
     stmt = select(LegalHold).order_by(LegalHold.lifted_at.is_not(None), LegalHold.id.desc())
     if in_force_only:
         stmt = stmt.where(LegalHold.lifted_at.is_(None))
-    return list(session.scalars(stmt))
+    return stmt
 
 
 # -- destruction ----------------------------------------------------------------------
@@ -515,6 +517,8 @@ def get_destruction(session: Session, key) -> Destruction:
 def list_destructions(session: Session, *, status: str | None = None):
     stmt = select(Destruction).order_by(Destruction.id.desc())
     if status:
+        if status not in DESTRUCTION_STATUSES:
+            raise ValidationFailed(N_("Unknown status."), fields={"status": N_("invalid")})
         stmt = stmt.where(Destruction.status == status)
     return stmt
 

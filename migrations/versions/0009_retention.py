@@ -27,9 +27,9 @@ def upgrade():
         sa.Column("method", sa.String(length=32), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("proposed_by_id", sa.Integer(), nullable=False),
-        sa.Column("proposed_at", app.extensions.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
-        sa.Column("decided_at", app.extensions.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("witness", sa.String(length=200), nullable=True),
         sa.Column("signature_id", sa.Integer(), nullable=True),
         sa.Column("reject_reason", sa.Text(), nullable=True),
@@ -55,10 +55,10 @@ def upgrade():
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("placed_by_id", sa.Integer(), nullable=False),
-        sa.Column("placed_at", app.extensions.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("placed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("placed_signature_id", sa.Integer(), nullable=False),
         sa.Column("lifted_by_id", sa.Integer(), nullable=True),
-        sa.Column("lifted_at", app.extensions.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lifted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lift_reason", sa.Text(), nullable=True),
         sa.Column("lifted_signature_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -96,7 +96,7 @@ def upgrade():
         sa.Column("retain_until", sa.Date(), nullable=False),
         sa.Column("content_sha256", sa.String(length=64), nullable=True),
         sa.Column("files_json", sa.Text(), nullable=False),
-        sa.Column("destroyed_at", app.extensions.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["destruction_id"],
             ["destruction.id"],
@@ -112,7 +112,7 @@ def upgrade():
 
     with op.batch_alter_table("revision", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("destroyed_at", app.extensions.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("destroyed_at", sa.DateTime(timezone=True), nullable=True)
         )
 
     # ### end Alembic commands ###
