@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.records import api as records_api  # noqa: F401
     from app.records.routes import bp as records_bp
     from app.retention import api as retention_api  # noqa: F401
+    from app.retention.routes import bp as retention_bp
     from app.search import api as search_api  # noqa: F401
     from app.search.routes import bp as search_bp
 
@@ -130,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
         search_bp,
         records_bp,
+        retention_bp,
     ):
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
@@ -147,12 +149,14 @@ def _register_template_helpers(app: Flask) -> None:
     from app.i18n import LANGUAGE_NAMES, current_language, localtime
     from app.people.models import ROLE_LABELS
     from app.people.permissions import can_manage_people
+    from app.retention.permissions import can_view_retention
     from app.signatures.models import MEANINGS
 
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals.update(
         can_manage_people=can_manage_people,
         can_view_audit_trail=can_view_audit_trail,
+        can_view_retention=can_view_retention,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         ROLE_LABELS=ROLE_LABELS,
         MEANINGS=MEANINGS,

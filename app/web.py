@@ -55,3 +55,15 @@ def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[
         db.session.commit()
         return on_success(result)
     return render(400 if form.is_submitted() else 200)
+
+
+class Page:
+    """One page of a list computed outside Flask-SQLAlchemy's ``paginate``, shaped like its
+    pagination for templates/_pagination.html."""
+
+    def __init__(self, items: list, total: int, page: int, per_page: int):
+        self.items, self.total, self.page = items, total, page
+        self.pages = max((total + per_page - 1) // per_page, 1)
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num = page - 1 if self.has_prev else None
+        self.next_num = page + 1 if self.has_next else None

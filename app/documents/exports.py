@@ -15,7 +15,7 @@ from flask_babel import gettext
 from app import docx_io
 from app.documents import services
 from app.documents.models import DOCUMENT_STATUSES, Revision
-from app.errors import N_, ValidationFailed
+from app.errors import N_, NotFound, ValidationFailed
 from app.storage import get_store
 from app.tables import Table, send_table
 
@@ -25,8 +25,22 @@ MIMETYPES = {
 }
 
 
+def must_have_file(revision: Revision) -> None:
+    if revision.file_sha256 is None:
+        if revision.destroyed_at is not None:
+            raise NotFound(
+                N_(
+                    "The content of %(number)s %(label)s was destroyed; only its tombstone is kept."
+                ),
+                number=revision.document.number,
+                label=revision.label,
+            )
+        raise NotFound(N_("This revision has no file yet."))
+
+
 def send_revision_file(revision: Revision, *, as_attachment: bool = True):
     """The stored source file, checked against its SHA-256 on the way out."""
+    must_have_file(revision)
     data = get_store(current_app).read(revision.file_sha256)
     return send_file(
         io.BytesIO(data),
@@ -63,6 +77,7 @@ def revision_pdf_response(revision: Revision, copy_no: str | None):
     from app.documents import printing
     from app.extensions import db, utcnow
 
+    must_have_file(revision)
     copy = None
     if copy_no:
         copy = distribution.printable_copy(db.session, current_user, revision, copy_no)

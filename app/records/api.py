@@ -144,6 +144,33 @@ def list_record_types():
     return jsonify(paginate(stmt, RecordTypeSchema().dump))
 
 
+@bp.get("/record-plan")
+def record_plan():
+    """The record plan as a register: CSV, .xlsx or PDF (JSON: `GET /record-types`).
+    ---
+    get:
+      tags: [records]
+      parameters:
+        - {in: query, name: format, required: true, schema: {type: string, enum: [csv, xlsx, pdf]}}
+      responses:
+        200:
+          content:
+            text/csv: {}
+            application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+            application/pdf: {}
+        400:
+          $ref: '#/components/responses/ValidationFailed'
+        401:
+          $ref: '#/components/responses/Unauthorized'
+    """  # noqa: E501
+    from app.records import exports
+
+    allow(permissions.can_view_plan(current_user))
+    fmt = request.args.get("format") or ""
+    types = services.list_types(db.session)
+    return exports.plan_download(types, services.count_by_type(db.session), fmt)
+
+
 @bp.post("/record-types")
 def create_record_type():
     """Add a record type to the plan with its form (officers).

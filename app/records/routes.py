@@ -153,10 +153,15 @@ def _to_record(message: str):
 
 @bp.get("/plan")
 def plan():
+    """The record plan; ``?format=csv|xlsx|pdf`` downloads it as a register."""
     types = services.list_types(db.session)
-    return render_template(
-        "records/plan.html", types=types, counts=services.count_by_type(db.session)
-    )
+    counts = services.count_by_type(db.session)
+    fmt = request.args.get("format")
+    if fmt:
+        from app.records import exports
+
+        return exports.plan_download(types, counts, fmt)
+    return render_template("records/plan.html", types=types, counts=counts)
 
 
 def _type_form(rtype: RecordType | None):
@@ -341,6 +346,8 @@ def show(number: str):
         for name, value in amendment.values.items():
             amended[name] = (amendment, value)
     names = dict(db.session.execute(db.select(User.username, User.full_name)).all())
+    from app.retention import services as retention
+
     return render_template(
         "records/show.html",
         record=record,
@@ -348,6 +355,10 @@ def show(number: str):
         names=names,
         fields=record.schema.fields,
         complete_form=CompleteForm(),
+        tombstone=retention.tombstone_for(db.session, "record", record.id)
+        if record.status == "destroyed"
+        else None,
+        holds=retention.holds_in_force(db.session).blocking(record.ref, record.record_type.ref),
     )
 
 
