@@ -162,7 +162,7 @@ def record_plan():
           $ref: '#/components/responses/ValidationFailed'
         401:
           $ref: '#/components/responses/Unauthorized'
-    """  # noqa: E501
+    """
     from app.records import exports
 
     allow(permissions.can_view_plan(current_user))
