@@ -13,6 +13,9 @@ YEAR = datetime.now(UTC).year
 # records of the QA department (the matrix users are in CS): a draft with a scan, a
 # complete one, and a confidential one
 DRAFT, DONE, SECRET = (f"REC-QA-01-{YEAR}-0001", f"REC-QA-01-{YEAR}-0002", f"SEC-QA-01-{YEAR}-0001")
+# retention: DONE proposed for destruction in BATCH, legal hold 1 on the SEC-QA-01 type
+BATCH = f"DES-{YEAR}-001"
+RETENTION = {r: 403 for r in ROLES if r not in ("officer", "approver", "auditor", "admin")}
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET only; state-changing POSTs are covered by the feature tests.
@@ -75,6 +78,13 @@ PAGES = {
     f"/records/{DONE}/amend": {r: 403 for r in ROLES if r != "officer"},
     f"/records/{DRAFT}/amend": {r: 409 for r in ROLES},  # a draft is changed, not amended
     f"/records/{SECRET}": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/records/plan?format=xlsx": {},
+    "/retention/": RETENTION,
+    "/retention/holds": RETENTION,
+    "/retention/holds/1/lift": {r: 403 for r in ROLES if r not in ("officer", "admin")},
+    "/retention/destructions": RETENTION,
+    f"/retention/destructions/{BATCH}": RETENTION,
+    f"/retention/destructions/{BATCH}/record.pdf": RETENTION,
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
@@ -114,6 +124,13 @@ API = {
     "/api/v1/records": {},
     f"/api/v1/records/{DONE}": {},
     f"/api/v1/records/{SECRET}": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    "/api/v1/record-plan": {r: 400 for r in ROLES},  # format is required
+    "/api/v1/record-plan?format=xlsx": {},
+    "/api/v1/retention/due": RETENTION,
+    "/api/v1/legal-holds": RETENTION,
+    "/api/v1/destructions": RETENTION,
+    f"/api/v1/destructions/{BATCH}": RETENTION,
+    f"/api/v1/destructions/{BATCH}/record.pdf": RETENTION,
 }
 
 # Endpoints that must not appear in the tables above: public or POST-only.
@@ -158,6 +175,11 @@ NOT_GET_PAGES = {
     "records.complete",
     "api.complete_record",
     "api.amend_record",
+    "retention.approve",
+    "retention.reject",
+    "api.lift_legal_hold",
+    "api.approve_destruction",
+    "api.reject_destruction",
 }
 
 # Example values of URL variables, by path prefix: the objects the matrix fixtures create.
@@ -176,6 +198,9 @@ URL_EXAMPLES = [
     ("/records/", {"<number>": DRAFT, "<name>": "photo"}),
     ("/api/v1/record-types/", {"<code>": "REC-QA-01"}),
     ("/api/v1/records/", {"<number>": DONE}),
+    ("/retention/holds/", {"<int:hold_id>": "1"}),
+    ("/retention/destructions/", {"<key>": BATCH}),
+    ("/api/v1/destructions/", {"<key>": BATCH}),
 ]
 
 
@@ -273,6 +298,30 @@ def records(external_entry, store, pdf_bytes):
     ]
     db.session.commit()
     assert numbers == [DRAFT, DONE, SECRET]
+
+
+@pytest.fixture(autouse=True)
+def retention(records, external_entry):
+    """Legal hold 1 on the SEC-QA-01 type; DONE (its retention run out) in BATCH."""
+    from datetime import date
+
+    from app.extensions import db
+    from app.records.models import Record
+    from app.retention import services
+    from tests.conftest import PASSWORD
+
+    officer = external_entry.holder
+    hold = services.place_hold(
+        db.session, officer, "record_type", "SEC-QA-01", "litigation", PASSWORD
+    )
+    db.session.execute(
+        db.update(Record).where(Record.number == DONE).values(retain_until=date(2020, 1, 1))
+    )
+    batch = services.propose(
+        db.session, officer, [f"record:{DONE}"], "shredding", None, today=date.today()
+    )
+    db.session.commit()
+    assert (hold.id, batch.number) == (1, BATCH)
 
 
 def test_the_matrix_covers_every_route(app):
