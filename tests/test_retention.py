@@ -15,7 +15,7 @@ from app.extensions import db
 from app.people.models import User
 from app.records import services as records
 from app.records.models import Record, RecordAmendment
-from app.retention.models import Destruction
+from app.retention.models import Destruction, LegalHold
 from app.storage import StoredBlob
 from app.uploads import check_scan
 from tests.conftest import PASSWORD
@@ -437,3 +437,103 @@ def test_destroying_a_revision_removes_its_file_and_text(
     assert page.status_code == 200
     assert runner.invoke(args=["check"]).exit_code == 0
     assert runner.invoke(args=["verify"]).exit_code == 0
+
+
+def test_retention_pages_propose_approve_hold_and_show_the_tombstone(old_records, login_as):
+    """Through the pages: the officer sees what is due and proposes it; a wrong password
+    or no witness is shown beside the field (nothing destroyed); the approver signs; the
+    record page then shows its tombstone; a hold placed and lifted through the form."""
+    page = login_as("officer")
+    due = page.get("/retention/")
+    assert due.status_code == 200
+    assert all(n in due.text for n in old_records) and 'name="items"' in due.text
+    no_method = page.form_post("/retention/", {"items": [f"record:{old_records[0]}"]})
+    assert no_method.status_code == 400
+    assert db.session.scalar(select(Destruction.id)) is None
+    proposed = page.form_post(
+        "/retention/",
+        {"items": [f"record:{n}" for n in old_records[:2]], "method": "shredding"},
+    )
+    assert proposed.status_code == 302, proposed.text
+    batch = db.session.scalar(select(Destruction))
+    assert proposed.headers["Location"].endswith(f"/retention/destructions/{batch.number}")
+    mine = page.get(f"/retention/destructions/{batch.number}")
+    assert 'id="approve-form"' not in mine.text  # the proposer does not approve
+    assert (
+        page.form_post(
+            f"/retention/destructions/{batch.number}/approve",
+            {"witness": "李四", "password": PASSWORD},
+        ).status_code
+        == 403
+    )
+
+    page.form_post("/logout")
+    page = login_as("approver")
+    shown = page.get(f"/retention/destructions/{batch.number}")
+    assert 'id="approve-form"' in shown.text
+    wrong = page.form_post(
+        f"/retention/destructions/{batch.number}/approve",
+        {"witness": "李四", "password": "not-it"},
+    )
+    assert wrong.status_code == 403 and "invalid-feedback" in wrong.text
+    no_witness = page.form_post(
+        f"/retention/destructions/{batch.number}/approve", {"password": PASSWORD}
+    )
+    assert no_witness.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Destruction, batch.id).status == "proposed"
+    signed = page.form_post(
+        f"/retention/destructions/{batch.number}/approve",
+        {"witness": "李四", "password": PASSWORD},
+    )
+    assert signed.status_code == 302, signed.text
+    record_page = page.get(f"/records/{old_records[0]}")
+    assert 'id="record-tombstone"' in record_page.text and batch.number in record_page.text
+    assert "电梯停运" not in record_page.text  # the values are gone (the title stays)
+    pdf = page.get(f"/retention/destructions/{batch.number}/record.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+
+    page.form_post("/logout")
+    page = login_as("officer")
+    held = page.form_post(
+        "/retention/holds",
+        {"kind": "record", "key": old_records[2], "reason": "投诉仲裁中", "password": PASSWORD},
+    )
+    assert held.status_code == 302, held.text
+    due = page.get("/retention/")
+    assert "On legal hold" in due.text
+    hold_id = db.session.scalar(select(LegalHold.id))
+    assert (
+        page.form_post(
+            f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": "bad"}
+        ).status_code
+        == 403
+    )
+    lifted = page.form_post(
+        f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": PASSWORD}
+    )
+    assert lifted.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(LegalHold, hold_id).lifted_at is not None
+
+
+def test_record_plan_exports_as_xlsx_and_pdf(old_records, login_as, client, api_token):
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    page = login_as("cs_staff")
+    xlsx = page.get("/records/plan?format=xlsx")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Code" and rows[1][0] == "QP-CS-001-F01" and rows[1][8] == 3
+    pdf = client.get(
+        "/api/v1/record-plan",
+        query_string={"format": "pdf"},
+        headers={**api_token("officer"), "Accept-Language": "zh-CN"},
+    )
+    assert pdf.status_code == 200
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "记录清单" in text and "QP-CS-001-F01" in text and "顾客投诉登记表" in text
+    bad = client.get("/api/v1/record-plan", headers=api_token("officer"))
+    assert bad.status_code == 400
