@@ -163,6 +163,12 @@ def test_every_demo_page_opens_for_every_kind_of_user(app, store, client):
     paths += [f"/copies/{n}" for n in db.session.scalars(select(ControlledCopy.copy_no))]
     paths += [f"/acknowledgements/{i}" for i in db.session.scalars(select(Acknowledgement.id))]
     paths += [f"/people/{u}/training" for u in ("staff", "om_tech", "cs_head")]
+    # records and retention: every record, the plan, what is due, holds, destructions
+    from app.records.models import Record
+
+    paths += ["/records", "/records/plan", "/retention/", "/retention/holds"]
+    paths += ["/retention/destructions"]
+    paths += [f"/records/{n}" for n in db.session.scalars(select(Record.number))]
     seen = Counter()
     for username, language in (
         ("officer", "zh_CN"),
@@ -182,3 +188,4 @@ def test_every_demo_page_opens_for_every_kind_of_user(app, store, client):
     # officers and auditors open everything; staff are kept out of drafts and history
     assert seen[("officer", 404)] == 0 and seen[("auditor", 404)] == 0
     assert seen[("staff", 404)] > 0 and seen[("staff", 200)] > 20
+    assert seen[("staff", 403)] >= 3  # the retention pages are not staff's

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.people.models import User
 from app.records import services as records
 from app.records.models import Record, RecordAmendment
+from app.retention import services as retention
 from app.retention.models import Destruction, LegalHold
 from app.storage import StoredBlob
 from app.uploads import check_scan
@@ -537,3 +538,17 @@ def test_record_plan_exports_as_xlsx_and_pdf(old_records, login_as, client, api_
     assert "记录清单" in text and "QP-CS-001-F01" in text and "顾客投诉登记表" in text
     bad = client.get("/api/v1/record-plan", headers=api_token("officer"))
     assert bad.status_code == 400
+
+
+def test_demo_has_records_due_and_one_on_hold(app, store):
+    """Does the demo organisation show the retention page with something due (2021
+    surveys) and one of them on legal hold?"""
+    from app.demo import seed
+
+    seed(db.session, store)
+    db.session.commit()
+    page = retention.due(db.session, date.today())
+    assert page.total >= 3
+    numbers = [i.number for i in page.items if i.kind == "record"]
+    assert len([n for n in numbers if "-2021-" in n]) == 3
+    assert sum(1 for i in page.items if i.on_hold) == 1

@@ -316,6 +316,7 @@ def seed(session: Session, store: FileStore, password: str) -> list[str]:
             values.update({name: s for (name, _l), s in zip(DIMENSIONS, scores, strict=True)})
             services.file_record(session, store, surveyor, survey, values, complete=True)
             added.append("survey record")
+        added += _old_surveys(session, store, officer, surveyor, survey, password)
     check = created.get("服务承诺履行检查表")
     if check is not None and "cs_head" in users:
         head = users["cs_head"]
@@ -357,3 +358,55 @@ def seed(session: Session, store: FileStore, password: str) -> list[str]:
         )
         added.append("commitment check record")
     return added
+
+
+def _old_surveys(session, store, officer, surveyor, survey, password) -> list[str]:
+    """Three surveys of 2021, kept 3 years after they were made: due for destruction, so
+    the retention page has something to show; one is on legal hold (a customer dispute)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from app.records.models import Record
+    from app.retention import services as retention
+
+    filed = []
+    for n, (customer, scores) in enumerate(
+        (
+            ("金桥商务中心", (4, 4, 3, 4, 4)),
+            ("Harbour View Apartments", (3, 2, 3, 3, 4)),
+            ("西湖国际公寓", (5, 4, 4, 5, 4)),
+        )
+    ):
+        values = {
+            "customer": customer,
+            "surveyed_on": f"2021-06-{10 + n:02d}",
+            "method": "电话 Phone",
+            "surveyor": surveyor.username,
+        }
+        values.update({name: s for (name, _l), s in zip(DIMENSIONS, scores, strict=True)})
+        record = services.file_record(
+            session, store, surveyor, survey, values, complete=True, today=date(2021, 6, 10 + n)
+        )
+        filed.append(record)
+    session.flush()
+    for record in filed:
+        made = datetime(2021, 6, record.seq + 9, 3, 0, tzinfo=UTC)
+        session.execute(
+            update(Record)
+            .where(Record.id == record.id)
+            .values(
+                created_at=made,
+                completed_at=made,
+                retain_until=services.retain_until(survey, made.date(), made.date()),
+            )
+        )
+    retention.place_hold(
+        session,
+        officer,
+        "record",
+        filed[1].number,
+        "顾客对 2021 年服务费结算提出争议，保全相关调查记录。",
+        password,
+    )
+    return ["old survey record"] * len(filed) + ["legal hold"]
