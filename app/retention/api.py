@@ -95,8 +95,13 @@ class DestructionSchema(Schema):
     items = fields.List(fields.Nested(TombstoneSchema))
 
 
+class DestructionSummarySchema(DestructionSchema):
+    class Meta:
+        exclude = ("items",)
+
+
 class DestructionPageSchema(PageSchema):
-    items = fields.List(fields.Nested(DestructionSchema, exclude=("items",)))
+    items = fields.List(fields.Nested(DestructionSummarySchema))
 
 
 @bp.get("/retention/due")
@@ -201,8 +206,8 @@ def place_legal_hold():
     return jsonify(HoldSchema().dump(hold)), 201
 
 
-@bp.post("/legal-holds/<int:hold_id>/lift")
-def lift_legal_hold(hold_id: int):
+@bp.post("/legal-holds/<hold_id>/lift")
+def lift_legal_hold(hold_id: str):
     """Lift a legal hold (signed, with the reason).
     ---
     post:
@@ -259,7 +264,7 @@ def list_destructions():
     """
     allow(permissions.can_view_retention(current_user))
     stmt = services.list_destructions(db.session, status=request.args.get("status") or None)
-    return jsonify(paginate(stmt, DestructionSchema(exclude=("items",)).dump))
+    return jsonify(paginate(stmt, DestructionSummarySchema().dump))
 
 
 @bp.post("/destructions")
