@@ -67,20 +67,6 @@ def revision_rule(revision: Revision) -> dict:
     return doc.retention or doc.type.retention or {}
 
 
-def revision_retain_until(revision: Revision) -> date | None:
-    """When a superseded / obsolete revision may be destroyed (None: not yet, or never)."""
-    if revision.status not in ("superseded", "obsolete") or revision.destroyed_at is not None:
-        return None
-    rule = revision_rule(revision)
-    if rule.get("years") is None:
-        return None
-    ended = revision.superseded_at or revision.obsoleted_at
-    start = revision.created_at if rule.get("from") == "created" else ended
-    if start is None:
-        return None
-    return add_years(start.date(), int(rule["years"]))
-
-
 def revision_number(revision: Revision) -> str:
     return f"{revision.document.number} {revision.label}"
 
@@ -185,21 +171,55 @@ def _revision_item(revision: Revision, until: date) -> DueItem:
     )
 
 
-def _ended_revisions(session: Session):
-    return session.scalars(
-        select(Revision)
-        .where(Revision.status.in_(("superseded", "obsolete")), Revision.destroyed_at.is_(None))
-        .options(selectinload(Revision.document).selectinload(Document.type))
-        .order_by(Revision.id)
+def _retain_until(rule: dict, created: datetime, ended: datetime | None) -> date | None:
+    if rule.get("years") is None:
+        return None
+    start = created if rule.get("from") == "created" else ended
+    return None if start is None else add_years(start.date(), int(rule["years"]))
+
+
+def revision_retain_until(revision: Revision) -> date | None:
+    """When a superseded / obsolete revision may be destroyed (None: not yet, or never)."""
+    if revision.status not in ("superseded", "obsolete") or revision.destroyed_at is not None:
+        return None
+    return _retain_until(
+        revision_rule(revision),
+        revision.created_at,
+        revision.superseded_at or revision.obsoleted_at,
     )
 
 
 def revisions_due(session: Session, today: date) -> list[DueItem]:
-    items = []
-    for revision in _ended_revisions(session):
-        until = revision_retain_until(revision)
+    """Ended revisions past their rule: the dates and rules are read as plain columns (an
+    organisation has tens of thousands of superseded revisions), the few due ones loaded."""
+    from app.documents.models import DocumentType
+
+    rows = session.execute(
+        select(
+            Revision.id,
+            Revision.created_at,
+            Revision.superseded_at,
+            Revision.obsoleted_at,
+            Document.retention,
+            DocumentType.retention,
+        )
+        .join(Document, Revision.document_id == Document.id)
+        .join(DocumentType, Document.type_id == DocumentType.id)
+        .where(Revision.status.in_(("superseded", "obsolete")), Revision.destroyed_at.is_(None))
+    )
+    due_on: dict[int, date] = {}
+    for rev_id, created, superseded, obsoleted, own_rule, type_rule in rows:
+        until = _retain_until(own_rule or type_rule or {}, created, superseded or obsoleted)
         if until is not None and until <= today:
-            items.append(_revision_item(revision, until))
+            due_on[rev_id] = until
+    if not due_on:
+        return []
+    revisions = session.scalars(
+        select(Revision)
+        .where(Revision.id.in_(list(due_on)))
+        .options(selectinload(Revision.document).selectinload(Document.type))
+    )
+    items = [_revision_item(r, due_on[r.id]) for r in revisions]
     items.sort(key=lambda i: (i.retain_until, i.number))
     return items
 
