@@ -345,8 +345,8 @@ def _count(stmt):
 # -- legal holds --------------------------------------------------------------------
 
 
-def _target(session: Session, kind: str | None, key: str | None) -> tuple[str, str, str]:
-    """(kind, key, title) of an existing hold target."""
+def _target(session: Session, kind: str | None, key: str | None) -> tuple[str, str]:
+    """(kind, key) of an existing hold target."""
     kind = (kind or "").strip()
     key = (key or "").strip().upper()
     if kind not in HOLD_KINDS:
@@ -364,7 +364,7 @@ def _target(session: Session, kind: str | None, key: str | None) -> tuple[str, s
         raise ValidationFailed(
             N_("Nothing with the number %(key)s."), fields={"key": N_("not found")}, key=key
         )
-    return kind, key, getattr(obj, "title", None) or getattr(obj, "name", "")
+    return kind, key
 
 
 def _reason(reason: str | None, name: str = "reason") -> str:
@@ -376,32 +376,42 @@ def _reason(reason: str | None, name: str = "reason") -> str:
     return reason
 
 
-def place_hold(
-    session: Session, actor: User, kind: str | None, key: str | None, reason: str | None, password
-) -> LegalHold:
-    """Put ``kind:key`` on hold (signed with ``password``)."""
-    kind, key, _title = _target(session, kind, key)
-    reason = _reason(reason)
-    hold = LegalHold(kind=kind, key=key, reason=reason, placed_by_id=actor.id, placed_at=utcnow())
-    sig = signatures.sign(
+def _sign_hold(session: Session, actor: User, hold: LegalHold, meaning: str, reason, password):
+    return signatures.sign(
         session,
         actor,
         password or "",
-        meaning="legal_hold",
+        meaning=meaning,
         object_ref=hold.target,
-        content=json.dumps({"target": hold.target, "reason": reason}, ensure_ascii=False),
+        content=json.dumps(
+            {"target": hold.target, "hold": hold.id, "reason": reason}, ensure_ascii=False
+        ),
     )
-    hold.placed_signature_id = sig.id
-    session.add(hold)
-    session.flush()
+
+
+def _audit_hold(session: Session, actor: User, hold: LegalHold, action: str, sig, reason):
     audit.record(
         session,
         actor,
         hold.target,
-        "legal_hold_placed",
+        action,
         after={"hold": hold.id, "signature_id": sig.id},
         reason=reason,
     )
+
+
+def place_hold(
+    session: Session, actor: User, kind: str | None, key: str | None, reason: str | None, password
+) -> LegalHold:
+    """Put ``kind:key`` on hold (signed with ``password``)."""
+    kind, key = _target(session, kind, key)
+    reason = _reason(reason)
+    hold = LegalHold(kind=kind, key=key, reason=reason, placed_by_id=actor.id, placed_at=utcnow())
+    sig = _sign_hold(session, actor, hold, "legal_hold", reason, password)
+    hold.placed_signature_id = sig.id
+    session.add(hold)
+    session.flush()
+    _audit_hold(session, actor, hold, "legal_hold_placed", sig, reason)
     return hold
 
 
@@ -422,27 +432,13 @@ def lift_hold(
     if not hold.in_force:
         raise InvalidTransition(N_("This legal hold was already lifted."))
     reason = _reason(reason)
-    sig = signatures.sign(
-        session,
-        actor,
-        password or "",
-        meaning="legal_hold_lifted",
-        object_ref=hold.target,
-        content=json.dumps({"hold": hold.id, "reason": reason}, ensure_ascii=False),
-    )
+    sig = _sign_hold(session, actor, hold, "legal_hold_lifted", reason, password)
     hold.lifted_by_id = actor.id
     hold.lifted_at = utcnow()
     hold.lift_reason = reason
     hold.lifted_signature_id = sig.id
     session.flush()
-    audit.record(
-        session,
-        actor,
-        hold.target,
-        "legal_hold_lifted",
-        after={"hold": hold.id, "signature_id": sig.id},
-        reason=reason,
-    )
+    _audit_hold(session, actor, hold, "legal_hold_lifted", sig, reason)
     return hold
 
 
