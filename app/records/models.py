@@ -146,8 +146,9 @@ class Record(db.Model):
 
     __tablename__ = "record"
     __table_args__ = (
-        # also the record list's index: by type and year
         UniqueConstraint("record_type_id", "year", "seq"),
+        # the record list by type (and year), newest first
+        Index("ix_record_type_year_id", "record_type_id", "year", "id"),
         Index("ix_record_year", "year"),
     )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.records import fields as form_fields
@@ -72,6 +72,16 @@ def _type_records(session: Session, type_ids: list[int]) -> list[int]:
     return list(session.scalars(select(Record.id).where(Record.record_type_id.in_(type_ids))))
 
 
+def _type_changed(rtype: RecordType) -> list[tuple[str, int]]:
+    """Reindex a type's records only when what their index entries hold of the type
+    changed (saving the plan's form sets every column; a type may have 100,000 records)."""
+    state = inspect(rtype)
+    watched = ("code", "name", "confidentiality", "department_id")
+    if state.pending or any(state.attrs[a].history.has_changes() for a in watched):
+        return [("record.type", rtype.id)]
+    return []
+
+
 registry.register(
     registry.Builder(
         kind="record",
@@ -82,7 +92,7 @@ registry.register(
             Record: lambda r: [("record", r.id)],
             RecordAmendment: lambda a: [("record", a.record_id)],
             # a type's name or confidentiality shows in (and guards) its records
-            RecordType: lambda t: [("record.type", t.id)],
+            RecordType: _type_changed,
         },
         expands={"record.type": _type_records},
     )

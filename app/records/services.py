@@ -22,7 +22,7 @@ import json
 from datetime import date
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
 from app.errors import N_, InvalidTransition, NotFound, ValidationFailed
@@ -573,11 +573,26 @@ def list_stmt(
     q: str | None = None,
 ) -> Select:
     """Records, newest first, filtered by type, year, status and ``q`` (number or title)."""
-    stmt = select(Record).order_by(Record.id.desc())  # filing order, newest first
-    if type_code:
-        stmt = stmt.join(RecordType, Record.record_type_id == RecordType.id).where(
-            RecordType.code == type_code.strip().upper()
+    stmt = (
+        select(Record)
+        .order_by(Record.id.desc())  # filing order, newest first
+        .options(
+            selectinload(Record.record_type),
+            selectinload(Record.schema),
+            selectinload(Record.department),
+            selectinload(Record.created_by),
+            selectinload(Record.completed_by),
         )
+    )
+    if type_code:
+        # by the type's id (a scalar subquery), so the (type, year, id) index both filters
+        # and orders: a page is read backwards from the newest record of that type and year
+        type_id = (
+            select(RecordType.id)
+            .where(RecordType.code == type_code.strip().upper())
+            .scalar_subquery()
+        )
+        stmt = stmt.where(Record.record_type_id == type_id)
     if year:
         stmt = stmt.where(Record.year == year)
     if status:
