@@ -976,7 +976,7 @@ def explain(app, seeded: Seeded, today: date) -> list[tuple[str, str]]:
         for label, (code, year) in extremes.items():
             for username in (OFFICER, STAFF):
                 stmt = services.list_stmt(type_code=code, year=year)
-                stmt = services.visible_to(stmt, users[username])
+                stmt = services.visible_to(db.session, stmt, users[username], type_code=code)
                 where = f"{username}, type={code} year={year} ({label})"
                 out.append((f"list count, {where}", _plan(count(stmt), pg)))
                 out.append((f"list page, {where}", _plan(stmt.limit(50), pg)))
@@ -984,7 +984,7 @@ def explain(app, seeded: Seeded, today: date) -> list[tuple[str, str]]:
         where = f"type={biggest_type} only (the largest type)"
         out.append((f"list count, {OFFICER}, {where}", _plan(count(stmt), pg)))
         out.append((f"list page, {OFFICER}, {where}", _plan(stmt.limit(50), pg)))
-        stmt = services.visible_to(services.list_stmt(), users[STAFF])
+        stmt = services.visible_to(db.session, services.list_stmt(), users[STAFF])
         out.append((f"list count, {STAFF}, no filter", _plan(count(stmt), pg)))
         due = _record_due_stmt(today)
         out.append(("due list: count of the due records", _plan(count(due), pg)))

@@ -298,13 +298,14 @@ def list_records():
     """
     allow(permissions.can_view_plan(current_user))
     year = query_int("year", 0, minimum=0, maximum=9999) or None
+    type_code = request.args.get("type") or None
     stmt = services.list_stmt(
-        type_code=request.args.get("type") or None,
+        type_code=type_code,
         year=year,
         status=request.args.get("status") or None,
         q=request.args.get("q"),
     )
-    stmt = services.visible_to(stmt, current_user)
+    stmt = services.visible_to(db.session, stmt, current_user, type_code=type_code)
     return jsonify(paginate(stmt, RecordListItemSchema().dump))
 
 

@@ -256,7 +256,7 @@ def index():
         stmt = services.list_stmt(type_code=type_code, year=year, status=status, q=q)
     except DomainError:
         abort(400)
-    stmt = services.visible_to(stmt, current_user)
+    stmt = services.visible_to(db.session, stmt, current_user, type_code=type_code)
     pagination = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
     types = services.list_types(db.session)
     return render_template(

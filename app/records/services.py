@@ -610,16 +610,27 @@ def list_stmt(
     return stmt
 
 
-def visible_to(stmt: Select, user) -> Select:
-    """``stmt`` (records) narrowed to what ``user`` may open (permissions.can_view_record)."""
+def visible_to(session: Session, stmt: Select, user, *, type_code: str | None = None) -> Select:
+    """``stmt`` (records) narrowed to what ``user`` may open (permissions.can_view_record).
+    Only confidential types narrow anything, so with none — or when ``stmt`` lists one
+    internal type (``type_code``) — the statement stays as it is and the count stays an
+    index-only scan."""
     from app.records.permissions import sees_all_records
 
     if sees_all_records(user):
         return stmt
-    internal = select(RecordType.id).where(RecordType.confidentiality != "confidential")
+    confidential = dict(
+        session.execute(
+            select(RecordType.code, RecordType.id).where(
+                RecordType.confidentiality == "confidential"
+            )
+        ).all()
+    )
+    if not confidential or (type_code and type_code.strip().upper() not in confidential):
+        return stmt
     return stmt.where(
         or_(
-            Record.record_type_id.in_(internal),
+            Record.record_type_id.not_in(sorted(confidential.values())),
             Record.department_id == user.department_id,
             Record.created_by_id == user.id,
         )
