@@ -1004,7 +1004,7 @@ def explain(app, seeded: Seeded, today: date) -> list[tuple[str, str]]:
 def _plan(stmt, pg: bool) -> str:
     from app.extensions import db
 
-    compiled = stmt.compile(dialect=db.engine.dialect)
+    compiled = stmt.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     if pg:
         sql, args = "EXPLAIN (ANALYZE, COSTS OFF) " + compiled.string, params
