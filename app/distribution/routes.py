@@ -36,7 +36,7 @@ from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.people import services as people
 from app.people.models import User
-from app.web import run_form, show_error
+from app.web import Page, run_form, show_error
 
 bp = Blueprint("distribution", __name__)
 
@@ -393,22 +393,15 @@ def matrix():
     return render_template("distribution/matrix.html", **context)
 
 
-class _RowPage:
+class _RowPage(Page):
     """One page of a grouped (non-entity) query, shaped like Flask-SQLAlchemy's
     pagination for templates/_pagination.html."""
 
     def __init__(self, stmt, page: int):
-        self.page = max(page, 1)
-        self.total = db.session.scalar(
-            select(func.count()).select_from(stmt.order_by(None).subquery())
-        )
-        self.pages = max((self.total + PER_PAGE - 1) // PER_PAGE, 1)
-        self.items = db.session.execute(
-            stmt.limit(PER_PAGE).offset((self.page - 1) * PER_PAGE)
-        ).all()
-        self.has_prev, self.has_next = self.page > 1, self.page < self.pages
-        self.prev_num = self.page - 1 if self.has_prev else None
-        self.next_num = self.page + 1 if self.has_next else None
+        page = max(page, 1)
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        items = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+        super().__init__(items, total, page, PER_PAGE)
 
 
 @bp.get("/people/<username>/training")

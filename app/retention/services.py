@@ -496,14 +496,15 @@ def _checked_items(
             fields={"items": N_("too many")},
             max=MAX_BATCH,
         )
-    unknown = [r for r in refs if _resolve(session, r) is None]
+    found = {ref: _resolve(session, ref) for ref in dict.fromkeys(refs)}  # one lookup each
+    unknown = [ref for ref, obj in found.items() if obj is None]
     if unknown:
         raise ValidationFailed(
             N_("Some items were not found."), fields=dict.fromkeys(unknown, N_("not found"))
         )
     items, problems = [], {}
-    for ref in dict.fromkeys(refs):
-        item = _as_due(_resolve(session, ref))
+    for ref, obj in found.items():
+        item = _as_due(obj)
         if item is None or item.retain_until > today:
             problems[ref] = N_("retention has not run out")
         else:
