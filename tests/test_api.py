@@ -54,6 +54,25 @@ def test_valid_token_authenticates(client, api_token):
     assert token.token_hash not in headers["Authorization"]  # only the hash is stored
 
 
+def test_token_last_use_is_kept_to_the_minute(app, api_token):
+    """Is a token's last use written on its first use and then at most once a minute, so
+    that reading through the API is not a write on every request?"""
+    from datetime import timedelta
+
+    from app.auth.services import user_for_token
+
+    token = api_token("zhang")["Authorization"].split(" ", 1)[1]
+    row = db.session.scalar(select(ApiToken))
+    first = row.created_at + timedelta(hours=1)
+    assert user_for_token(db.session, token, now=first).username == "zhang"
+    assert row.last_used_at == first
+    user_for_token(db.session, token, now=first + timedelta(seconds=59))
+    assert row.last_used_at == first and not db.session.dirty
+    later = first + timedelta(seconds=60)
+    user_for_token(db.session, token, now=later)
+    assert row.last_used_at == later
+
+
 def test_revoked_token_and_inactive_user_are_refused(client, api_token, runner):
     """Does revoking a token (CLI) or deactivating its user end its access?"""
     headers = api_token("zhang")

@@ -213,6 +213,40 @@ def test_a_new_form_version_never_changes_records_already_filed(complaint_type, 
         services.update_type(db.session, officer, complaint_type, {"code": "X-1"})
 
 
+def test_record_list_is_newest_year_first_and_filters_by_type_and_year(
+    complaint_type, client, api_token, store
+):
+    """Does the list show the newest year first, then filing order (a record back-filed
+    into 2024 after 2026's comes after them), filter by type and year, and offer the years
+    from the newest record's to the oldest's?"""
+    from datetime import date
+
+    staff = _user("cs_staff")
+    numbers = {}
+    for label, day in (("a", date(2026, 3, 1)), ("b", date(2024, 5, 2)), ("c", date(2026, 4, 3))):
+        record = services.file_record(
+            db.session, store, staff, complaint_type, {"customer": label}, today=day
+        )
+        numbers[label] = record.number
+    db.session.commit()
+
+    def listed(**kw) -> list[str]:
+        return [r.number for r in db.session.scalars(services.list_stmt(**kw))]
+
+    assert listed() == [numbers["c"], numbers["a"], numbers["b"]]
+    assert listed(year=2024) == [numbers["b"]]
+    assert listed(type_code="qp-cs-001-f01 ", year=2026) == [numbers["c"], numbers["a"]]
+    assert listed(type_code="QP-OTHER") == [] and listed(year=2025) == []
+    assert services.years(db.session) == [2026, 2025, 2024]
+    body = client.get("/api/v1/records?year=2026", headers=api_token("officer")).get_json()
+    assert [r["number"] for r in body["items"]] == [numbers["c"], numbers["a"]]
+    assert body["total"] == 2
+
+
+def test_years_of_an_empty_record_list(app):
+    assert services.years(db.session) == []
+
+
 def test_confidential_records_stay_in_their_department(app, client, api_token, store, make_user):
     """Is a confidential record of CS a 404 and absent from lists for MK staff, visible to
     CS staff and the officer, and does search find records by their field values?"""

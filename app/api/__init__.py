@@ -45,7 +45,8 @@ def authenticate_bearer():
         response, status = json_error(401, "unauthorized", message)
         response.headers["WWW-Authenticate"] = 'Bearer realm="qdms"'
         return response, status
-    db.session.commit()  # last_used_at
+    if db.session.dirty:
+        db.session.commit()  # last_used_at
     # Flask-Login reads the request's user from g; the API never touches the session cookie.
     g._login_user = user
     return None

@@ -147,9 +147,9 @@ class Record(db.Model):
     __tablename__ = "record"
     __table_args__ = (
         UniqueConstraint("record_type_id", "year", "seq"),
-        # the record list by type (and year), newest first
+        # the record list (services.list_stmt): by type and/or year, newest first
         Index("ix_record_type_year_id", "record_type_id", "year", "id"),
-        Index("ix_record_year", "year"),
+        Index("ix_record_year_id", "year", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
