@@ -1173,7 +1173,7 @@ def _machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     except OSError:
-        pass
+        model = "CPU model unknown"  # no /proc/cpuinfo
     try:
         mem = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
         mem = f", {mem} GiB"
@@ -1255,8 +1255,8 @@ def main(argv=None) -> int:
         try:
             with app.app_context():
                 db.engine.dispose()
-        except Exception:  # noqa: S110 - the app may not exist if set-up failed early
-            pass
+        except Exception as exc:  # the app may be half set up
+            print(f"cleanup: could not dispose of the engine: {exc}", file=sys.stderr)
         instance.close()
 
 

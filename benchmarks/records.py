@@ -1232,8 +1232,8 @@ def main(argv=None) -> int:
             try:
                 with app.app_context():
                     db.engine.dispose()
-            except Exception:  # noqa: S110 - the app may be half set up
-                pass
+            except Exception as exc:  # the app may be half set up
+                print(f"cleanup: could not dispose of the engine: {exc}", file=sys.stderr)
         instance.close()
 
 
