@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import config as cfg
-from app.extensions import babel, csrf, db, login_manager, migrate
+from app.extensions import babel, csrf, db, login_manager, migrate, set_timezone
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(settings["QDMS_INSTANCE_DIR"]),
     )
     app.config.update(settings)
+    set_timezone(settings["QDMS_TIMEZONE"])
 
     _init_extensions(app)
     _register_blueprints(app)

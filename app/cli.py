@@ -17,7 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from app.errors import DomainError
-from app.extensions import db
+from app.extensions import db, local_today
 
 
 def _create_app():
@@ -208,7 +208,7 @@ def sweep(today):
     from app.documents import reminders
     from app.notifications.services import deliver_pending
 
-    day = today.date() if today else date.today()
+    day = today.date() if today else local_today()
     report = unit_of_work(reminders.sweep)(db.session, day)
     for item in report.made_effective:
         click.echo(f"effective: {item}")

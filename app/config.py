@@ -10,6 +10,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -94,6 +95,12 @@ def finalise(config: dict) -> None:
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=minutes)
     config["MAX_CONTENT_LENGTH"] = int(config["QDMS_MAX_UPLOAD_MB"]) * 1024 * 1024
     config["BABEL_DEFAULT_LOCALE"] = config["QDMS_DEFAULT_LANGUAGE"]
+    try:
+        ZoneInfo(config["QDMS_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"QDMS_TIMEZONE={config['QDMS_TIMEZONE']!r} is not a time zone (e.g. Asia/Shanghai)"
+        ) from exc
     config["BABEL_DEFAULT_TIMEZONE"] = config["QDMS_TIMEZONE"]
 
 

@@ -13,7 +13,7 @@ and a major change to B/0), in review (waiting for ``cs_head`` to review, and fo
 reviewer's comment, a cancelled draft, an approved revision becoming effective in ten days,
 a withdrawn (obsolete) document, a periodic review overdue, one due soon, and one confirmed.
 
-Dates are relative to ``date.today()``. An effective revision's *effective date* is set in
+Dates are relative to ``local_today()``. An effective revision's *effective date* is set in
 the past by passing ``today=`` to ``approve`` (the service's own parameter), so the master
 list and the review-due dates look like a system in use for two years; the time stamps of
 signatures and audit events are the real seeding time (the trail cannot be backdated).
@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from app.demo import DEMO_PASSWORD
 from app.documents import services
 from app.documents.models import Document, DocumentType
+from app.extensions import local_today
 from app.people.models import Department, User
 from app.storage import FileStore
 from app.uploads import check_upload
@@ -1464,7 +1465,7 @@ def seed_documents(session: Session, store: FileStore, *, today: date | None = N
     Needs the demo departments and users of :func:`app.demo.seed`. Flushes only; the caller
     commits.
     """
-    today = today or date.today()
+    today = today or local_today()
     names = {"officer"}
     for spec in DOCUMENTS:
         for step in spec.steps:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -37,6 +38,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _Calendar:
+    zone = ZoneInfo("Asia/Shanghai")  # create_app sets QDMS_TIMEZONE
+
+
+def set_timezone(name: str) -> None:
+    _Calendar.zone = ZoneInfo(name)
+
+
+def local_today() -> date:
+    """Today in the organisation's time zone (QDMS_TIMEZONE), neither the server's nor
+    UTC's: the day that numbers ({yyyy}), effective dates, due dates and retention are
+    reckoned in — at 02:00 in Shanghai it is already tomorrow, while UTC is still on
+    yesterday."""
+    return datetime.now(_Calendar.zone).date()
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always returned timezone-aware (SQLite drops the zone)."""
 
@@ -57,3 +74,8 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def local_date(moment: datetime) -> date:
+    """The organisation's calendar day (QDMS_TIMEZONE) of a stored UTC timestamp."""
+    return moment.astimezone(_Calendar.zone).date()

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from flask import send_file
 
 from app.errors import N_, ValidationFailed
+from app.extensions import local_today
 from app.i18n import current_language, localtime
 
 MIMETYPES = {
@@ -148,5 +149,5 @@ def send_table(table: Table, fmt: str):
         io.BytesIO(data),
         mimetype=MIMETYPES[fmt],
         as_attachment=True,
-        download_name=f"{table.filename}-{date.today().isoformat()}.{fmt}",
+        download_name=f"{table.filename}-{local_today().isoformat()}.{fmt}",
     )

@@ -212,14 +212,14 @@ def seed(args, rng) -> Seeded:
         Issue,
     )
     from app.documents.models import Document, DocumentType, Revision
-    from app.extensions import db
+    from app.extensions import db, local_today
     from app.people import services as people
     from app.people.models import User, UserRole
     from app.sequences import NumberSequence
 
     session = db.session
     now = datetime.now(UTC)
-    today = date.today()
+    today = local_today()
     # Departments and the officer through the people services.
     depts = {c: people.create_department(session, None, c, n) for c, n, _ in DEPARTMENTS}
     officer = people.create_user(

@@ -1185,15 +1185,15 @@ def main(argv=None) -> int:
 
     from app import create_app
     from app.auth import services as auth
-    from app.extensions import db
+    from app.extensions import db, local_today
     from app.people.models import User
     from app.search import sync
 
     instance = Instance(args.database_url, args.keep)
     app = None
-    today = date.today()  # GET /api/v1/retention/due has no other day
     try:
         app = create_app({**instance.config(), "QDMS_SEARCH_AFTER_COMMIT": False})
+        today = local_today()  # the organisation's day: GET /api/v1/retention/due has no other
         with app.app_context():
             upgrade()
             seeded = seed(args, today)

@@ -92,3 +92,26 @@ def test_times_are_stored_in_utc_and_shown_in_the_organisation_zone(app):
 
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert localtime(datetime(2026, 1, 1, 20, 30, tzinfo=UTC)) == "2026-01-02 04:30"
+
+
+def test_days_are_the_organisation_days(app, tmp_path):
+    """Are "today" and the day of a timestamp reckoned in QDMS_TIMEZONE (what numbers,
+    effective dates and retention use), not in UTC or the server's zone?"""
+    from datetime import UTC, datetime, timedelta
+
+    from app.extensions import local_date, local_today, set_timezone
+
+    new_year_in_shanghai = datetime(2026, 12, 31, 20, 30, tzinfo=UTC)
+    assert local_date(new_year_in_shanghai).isoformat() == "2027-01-01"
+    try:
+        other = create_app({"QDMS_TIMEZONE": "Pacific/Kiritimati", "QDMS_INSTANCE_DIR": tmp_path})
+        assert other.config["QDMS_TIMEZONE"] == "Pacific/Kiritimati"  # UTC+14
+        assert local_today() == (datetime.now(UTC) + timedelta(hours=14)).date()
+        assert local_date(new_year_in_shanghai).isoformat() == "2027-01-01"
+        create_app({"QDMS_TIMEZONE": "Etc/GMT+12", "QDMS_INSTANCE_DIR": tmp_path})  # UTC-12
+        assert local_today() == (datetime.now(UTC) - timedelta(hours=12)).date()
+        assert local_date(new_year_in_shanghai).isoformat() == "2026-12-31"
+    finally:
+        set_timezone(app.config["QDMS_TIMEZONE"])
+    with pytest.raises(ValueError, match="QDMS_TIMEZONE='Mars/Olympus' is not a time zone"):
+        create_app({"QDMS_TIMEZONE": "Mars/Olympus", "QDMS_INSTANCE_DIR": tmp_path})

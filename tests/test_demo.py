@@ -7,7 +7,7 @@ things; tests/test_cli.py covers the demo users and the `qdms demo` command itse
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -17,7 +17,7 @@ from app.audit_trail.services import verify_chain
 from app.demo import seed
 from app.demo_documents import DOCUMENTS, FUTURE_DAYS
 from app.documents.models import Document, Revision
-from app.extensions import db
+from app.extensions import db, local_today
 from app.signatures.models import Signature
 
 
@@ -27,7 +27,7 @@ def _count(model) -> int:
 
 def test_demo_documents_cover_every_state_and_seed_once(app, store):
     """Does the demo seed signed documents in every state, with intact files and trail, once?"""
-    today = date.today()
+    today = local_today()
     added = seed(db.session, store)
     db.session.commit()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.distribution.models import Acknowledgement, ControlledCopy
 from app.documents import services as documents
-from app.extensions import db
+from app.extensions import db, local_today
 from app.notifications.models import OutboxMessage
 from app.people import services as people
 from app.people.models import Department, User
@@ -243,7 +243,7 @@ def test_acknowledgements_reach_exactly_the_audience(client, org, runner, make_d
     [task] = _tasks(client, org["alice"])
     assert task["document"] == "QP-CS-001" and task["revision"] == "A/0"
     assert task["status"] == "open"
-    assert task["due_date"] == (date.today() + timedelta(days=10)).isoformat()
+    assert task["due_date"] == (local_today() + timedelta(days=10)).isoformat()
     assert _tasks(client, org["dave"]) == []
 
     # the right person with the right password
@@ -293,7 +293,7 @@ def test_acknowledgements_reach_exactly_the_audience(client, org, runner, make_d
     assert erin.id
 
     # the sweep past the due date: overdue, reminded; a week later escalated to the head
-    due = date.today() + timedelta(days=10)
+    due = local_today() + timedelta(days=10)
     out = runner.invoke(args=["sweep", "--today", (due + timedelta(days=1)).isoformat()])
     assert out.exit_code == 0, out.output
     assert "3 acknowledgements overdue" in out.output  # alice signed, bob left
@@ -350,7 +350,7 @@ def test_recall_reminders_after_seven_days(client, org, runner, make_docx, store
     assert _issue(client, org, [{"user": "dave", "medium": "paper"}]).status_code == 201
     _new_revision_effective(org["doc"], make_docx, store)
     for days, expected in ((3, 0), (7, 1), (8, 1), (14, 2)):
-        day = date.today() + timedelta(days=days)
+        day = local_today() + timedelta(days=days)
         assert runner.invoke(args=["sweep", "--today", day.isoformat()]).exit_code == 0
         db.session.rollback()
         sent = db.session.scalars(
@@ -413,7 +413,7 @@ def test_withdrawing_a_document_recalls_its_copies_and_cancels_its_tasks(client,
     )
     assert r.status_code == 201
     # three days before the due date alice is reminded once
-    due = date.today() + timedelta(days=14)
+    due = local_today() + timedelta(days=14)
     for _ in range(2):
         assert (
             runner.invoke(
@@ -465,7 +465,7 @@ def test_an_approved_successor_issued_for_training_is_its_own_matrix_row(
         upload=check_upload(make_docx(("下月生效",)), "b.docx", max_bytes=10**7),
     )
     documents.submit(db.session, author, rev, reviewers=[], approvers=[approver])
-    later = date.today() + timedelta(days=30)
+    later = local_today() + timedelta(days=30)
     documents.approve(db.session, approver, rev, password=PASSWORD, effective_date=later)
     db.session.commit()
     r = _issue(client, org, [{"user": "dave", "medium": "electronic"}], rev="B0")

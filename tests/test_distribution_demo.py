@@ -8,7 +8,6 @@ tests/test_demo.py does for the documents).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 from sqlalchemy import func, select
 
@@ -18,7 +17,7 @@ from app.demo import DEMO_PASSWORD, seed
 from app.distribution.models import Acknowledgement, ControlledCopy, Issue
 from app.distribution.services import open_task_count
 from app.documents.models import Document
-from app.extensions import db
+from app.extensions import db, local_today
 from app.people.models import User
 from app.signatures.models import Signature
 
@@ -35,7 +34,7 @@ def test_demo_distribution_has_copies_recalls_and_tasks_in_every_state(app, stor
     """Does the demo issue documents with received and unreceived paper copies, an open
     recall with one copy already returned, and tasks open, overdue, done, superseded and
     cancelled — with staff having tasks to do — and only once?"""
-    today = date.today()
+    today = local_today()
     added = seed(db.session, store)
     db.session.commit()
     assert any(a.startswith("issue ") for a in added)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.audit_trail.models import Event
 from app.documents.models import Document, Revision
-from app.extensions import db
+from app.extensions import db, local_today
 from app.notifications.models import OutboxMessage
 from app.signatures.models import Signature
 from app.storage import StoredBlob
@@ -90,7 +90,7 @@ def test_the_whole_workflow_through_the_api(client, team, make_docx):
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert body["status"] == "effective"
-    assert body["effective_date"] == date.today().isoformat()
+    assert body["effective_date"] == local_today().isoformat()
     assert [(s["username"], s["meaning"]) for s in body["signatures"]] == [
         ("reviewer", "reviewed"),
         ("boss", "approved"),
@@ -157,7 +157,7 @@ def test_future_effective_date_leaves_it_approved(client, team, make_docx):
         json={"approvers": ["boss"]},
         headers=team["author"],
     )
-    later = (date.today() + timedelta(days=10)).isoformat()
+    later = (local_today() + timedelta(days=10)).isoformat()
     r = client.post(
         "/api/v1/documents/QP-CS-001/revisions/A0/approve",
         json={"password": PASSWORD, "effective_date": later},
@@ -342,7 +342,7 @@ def test_document_types_are_edited_by_the_administrator(client, team, api_token)
         json={"type": "WI", "department": "CS", "title": "热线接听"},
         headers=team["author"],
     )
-    assert r.get_json()["number"] == f"WI-CS-{date.today().year}-001"
+    assert r.get_json()["number"] == f"WI-CS-{local_today().year}-001"
     assert r.get_json()["review_interval_months"] == 12
 
 

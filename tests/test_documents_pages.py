@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from sqlalchemy import func, select
 
 from app.documents.models import Document, Revision
-from app.extensions import db
+from app.extensions import db, local_today
 from app.signatures.models import Signature
 from app.storage import StoredBlob
 from tests.conftest import PASSWORD
@@ -98,7 +97,7 @@ def test_the_workflow_through_the_screens(client, login_as, make_user, make_docx
     # every signature on screen: printed name, meaning, time
     assert "陈建国" in page and "审核人 Reviewer" in page
     assert 'data-meaning="approved"' in page and 'data-meaning="reviewed"' in page
-    assert f"{date.today():%Y-%m-%d}" in page
+    assert f"{local_today():%Y-%m-%d}" in page
 
 
 def _in_review(make_user, make_document, store, make_docx):

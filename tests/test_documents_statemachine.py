@@ -10,7 +10,7 @@ the document's summary fields agree with its revisions, and the audit chain is i
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -30,7 +30,7 @@ from app.audit_trail.services import verify_chain
 from app.documents import services
 from app.documents.models import Document, Revision
 from app.errors import DomainError
-from app.extensions import db
+from app.extensions import db, local_today
 from tests.conftest import PASSWORD
 
 GOOD_MOSTLY = st.sampled_from([True, True, True, False])
@@ -52,7 +52,7 @@ def test_revision_lifecycle_state_machine(app, make_user, make_document, store, 
 
         @initialize()
         def start(self):
-            self.today = date.today()
+            self.today = local_today()
             self.created = 0
             self.doc_ids: list[int] = []
             self.before = self._statuses()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.documents import services
 from app.documents.models import Document
-from app.extensions import db
+from app.extensions import db, local_today
 from app.notifications.models import OutboxMessage
 from app.people.models import Department
 from tests.conftest import PASSWORD
@@ -37,7 +37,7 @@ def test_a_future_effective_date_is_reached_by_the_sweep(
         upload=check_upload(make_docx(), "a.docx", max_bytes=10**7),
     )
     services.submit(db.session, doc.created_by, rev, reviewers=[], approvers=[boss])
-    day = date.today() + timedelta(days=10)
+    day = local_today() + timedelta(days=10)
     services.approve(db.session, boss, rev, password=PASSWORD, effective_date=day)
     db.session.commit()
 

@@ -17,7 +17,7 @@ from app.errors import (
     SignatureFailed,
     ValidationFailed,
 )
-from app.extensions import db
+from app.extensions import db, local_today
 from app.signatures.models import Signature
 from app.uploads import check_upload
 from tests.conftest import PASSWORD
@@ -83,7 +83,7 @@ def test_labels_go_a0_a1_b0_and_supersede(make_document, new_revision, people):
     assert (b0.label, b0.status, a1.status) == ("B/0", "effective", "superseded")
     assert a1.superseded_at == b0.effective_at  # the same transaction
     assert [r.status for r in doc.revisions].count("effective") == 1
-    assert doc.review_due_date == services.add_months(date.today(), 24)
+    assert doc.review_due_date == services.add_months(local_today(), 24)
     assert verify_chain(db.session).ok
 
 
@@ -210,7 +210,7 @@ def test_future_effective_date_waits_for_the_sweep(make_document, new_revision, 
     """Does approval with a future date stay approved until that date, then supersede?"""
     doc = make_document("QP", "CS", author=people["author"])
     _through_approval(new_revision(doc), people)
-    later = date.today() + timedelta(days=10)
+    later = local_today() + timedelta(days=10)
     rev = _through_approval(new_revision(doc), people, effective_date=later)
     assert rev.status == "approved" and doc.current_revision.label == "A/0"
     assert services.run_due_effective(db.session, later - timedelta(days=1)) == []
@@ -223,7 +223,7 @@ def test_future_effective_date_waits_for_the_sweep(make_document, new_revision, 
             people["approver"],
             rev,
             password=PASSWORD,
-            effective_date=date.today() - timedelta(days=1),
+            effective_date=local_today() - timedelta(days=1),
         )
 
 
@@ -240,7 +240,7 @@ def test_withdrawal_makes_the_document_obsolete(make_document, new_revision, peo
     doc = make_document("QP", "CS", author=people["author"])
     a0 = _through_approval(new_revision(doc), people)
     pending = _through_approval(
-        new_revision(doc), people, effective_date=date.today() + timedelta(days=5)
+        new_revision(doc), people, effective_date=local_today() + timedelta(days=5)
     )
     with pytest.raises(ValidationFailed):
         services.withdraw(db.session, people["officer"], doc, reason="", password=PASSWORD)
@@ -248,7 +248,7 @@ def test_withdrawal_makes_the_document_obsolete(make_document, new_revision, peo
     db.session.commit()
     assert (a0.status, pending.status, doc.status) == ("obsolete", "cancelled", "obsolete")
     assert doc.current_revision is None
-    assert services.run_due_effective(db.session, date.today() + timedelta(days=30)) == []
+    assert services.run_due_effective(db.session, local_today() + timedelta(days=30)) == []
     with pytest.raises(InvalidTransition):
         new_revision(doc)
     with pytest.raises(InvalidTransition):
@@ -265,14 +265,14 @@ def test_illegal_transitions_raise(make_document, new_revision, people):
     with pytest.raises(InvalidTransition):
         services.cancel(db.session, people["author"], rev, reason="too late")
     with pytest.raises(InvalidTransition):
-        services.make_effective(db.session, None, rev, today=date.today())
+        services.make_effective(db.session, None, rev, today=local_today())
 
 
 def test_periodic_review_confirmation_moves_the_due_date(make_document, new_revision, people):
     """Does a signed "confirm without change" set the next review one interval from today?"""
     doc = make_document("QP", "CS", author=people["author"], review_interval_months=12)
     _through_approval(new_revision(doc), people)
-    today = date.today() + timedelta(days=300)
+    today = local_today() + timedelta(days=300)
     services.confirm_review(db.session, people["officer"], doc, password=PASSWORD, today=today)
     assert doc.review_due_date == services.add_months(today, 12)
     sig = db.session.scalars(select(Signature).order_by(Signature.id.desc())).first()

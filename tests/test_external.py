@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit_trail.models import Event
 from app.audit_trail.services import verify_chain
 from app.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import db, local_today
 from app.external import services
 from app.external.models import (
     ExternalCheck,
@@ -546,7 +546,7 @@ def test_staff_read_the_register_but_cannot_change_it(login_as, officer, make_us
 def test_a_due_check_is_highlighted(login_as, officer):
     """Is an entry whose check date has come marked "Check due" in the list and the page?"""
     _register(officer, today=date(2020, 1, 1))
-    _register(officer, "ISO 9001:2015", title="Quality management systems", today=date.today())
+    _register(officer, "ISO 9001:2015", title="Quality management systems", today=local_today())
     client = login_as("officer")
     page = client.get("/external").get_data(as_text=True)
     assert page.count("Check due</span>") == 1 and "Currency checks due: 1" in page
@@ -756,7 +756,7 @@ def test_demo_register_is_seeded_once(app, make_user, make_document):
         ("2015", "current"),
     ]
     assert iso.holder.username == "officer"
-    overdue = services.due_currency_checks(db.session, date.today())
+    overdue = services.due_currency_checks(db.session, local_today())
     assert [e.reference for e in overdue] == ["GB/T 19011-2021"]
     refs = {e.reference for e in services.cited_by_document(db.session, manual)}
     assert {"GB/T 19001-2016", "ISO 9001:2015"} <= refs

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.extensions import local_today
 from app.people.models import ROLES
 
 PRIVILEGED = ("officer", "auditor", "admin")
@@ -318,7 +319,7 @@ def retention(records, external_entry):
         db.update(Record).where(Record.number == DONE).values(retain_until=date(2020, 1, 1))
     )
     batch = services.propose(
-        db.session, officer, [f"record:{DONE}"], "shredding", None, today=date.today()
+        db.session, officer, [f"record:{DONE}"], "shredding", None, today=local_today()
     )
     db.session.commit()
     assert (hold.id, batch.number) == (1, BATCH)

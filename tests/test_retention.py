@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.documents import services as documents
 from app.documents.models import Revision
-from app.extensions import db
+from app.extensions import db, local_today
 from app.people.models import User
 from app.records import services as records
 from app.records.models import Record, RecordAmendment
@@ -146,7 +146,7 @@ def test_retention_proposal_signed_approval_removes_content_and_keeps_tombstones
     assert all(not i["on_hold"] and i["retain_until"] == "2021-03-01" for i in due["items"])
     # only the people who run or oversee retention see the list
     assert client.get("/api/v1/retention/due", headers=api_token("cs_staff")).status_code == 403
-    runner_out = runner.invoke(args=["sweep", "--today", date.today().isoformat()])
+    runner_out = runner.invoke(args=["sweep", "--today", local_today().isoformat()])
     assert runner_out.exit_code == 0, runner_out.output
     assert (
         "retention: 3 due (3 records, 0 document revisions), 0 on hold, 0 proposed"
@@ -547,7 +547,7 @@ def test_demo_has_records_due_and_one_on_hold(app, store):
 
     seed(db.session, store)
     db.session.commit()
-    page = retention.due(db.session, date.today())
+    page = retention.due(db.session, local_today())
     assert page.total >= 3
     numbers = [i.number for i in page.items if i.kind == "record"]
     assert len([n for n in numbers if "-2021-" in n]) == 3

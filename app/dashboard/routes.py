@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -14,7 +12,7 @@ from app.distribution.permissions import can_view_register
 from app.documents import services as documents
 from app.documents.models import Document
 from app.documents.permissions import can_manage_document, visible_documents
-from app.extensions import db
+from app.extensions import db, local_today
 from app.people.models import Department, User
 
 bp = Blueprint("dashboard", __name__)
@@ -51,7 +49,7 @@ def index():
     if can_manage_document(current_user):
         from app.external.services import due_currency_checks
 
-        today = date.today()
+        today = local_today()
         counts["reviews_due"] = len(documents.reviews_due(db.session, today))
         counts["currency_checks_due"] = len(due_currency_checks(db.session, today))
     recent = []

@@ -23,12 +23,12 @@ from app.distribution.permissions import (
 )
 from app.documents import services as documents
 from app.errors import N_, PermissionDenied
-from app.extensions import db
+from app.extensions import db, local_today
 from app.people import services as people
 
 
 def _today() -> date:
-    return date.today()
+    return local_today()
 
 
 class CopySchema(Schema):

@@ -55,6 +55,7 @@ from app.distribution import services
 from app.distribution.models import Acknowledgement, ControlledCopy, DistributionLine, Issue
 from app.distribution.reminders import mark_overdue
 from app.documents.services import effective_revision, open_revision
+from app.extensions import local_today
 from app.people import services as people
 from app.people.models import Department, User
 from app.storage import FileStore, get_store
@@ -178,7 +179,7 @@ def seed(
     documents in the state ``app.demo_documents`` leaves them in."""
     if session.scalar(select(Issue.id).limit(1)) is not None:
         return []
-    today = today or date.today()
+    today = today or local_today()
     users = {u.username: u for u in session.scalars(select(User).where(User.is_active))}
     departments = {d.code: d for d in session.scalars(select(Department))}
     needed = {"officer", "admin", "approver", "staff", "author", "cs_head", "om_head"}

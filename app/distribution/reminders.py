@@ -25,6 +25,7 @@ from app.distribution.models import Acknowledgement, ControlledCopy, Distributio
 from app.distribution.services import holders_to_tell
 from app.documents.models import Revision
 from app.errors import N_
+from app.extensions import local_date
 from app.notifications import services as mail
 from app.people.models import Department, User
 
@@ -167,7 +168,7 @@ def remind_recalls(session: Session, today: date) -> int:
         .order_by(ControlledCopy.copy_no)
     ).all()
     for copy in copies:
-        age = (today - copy.recall_opened_at.date()).days
+        age = (today - local_date(copy.recall_opened_at)).days
         if age < RECALL_REMINDER_DAYS:
             continue
         doc = copy.revision.document

@@ -6,8 +6,6 @@ service call through ``app.web.run_form``.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -33,7 +31,7 @@ from app.documents import exports as document_exports
 from app.documents import services as documents
 from app.documents.models import Revision
 from app.errors import DomainError, NotFound
-from app.extensions import db
+from app.extensions import db, local_today
 from app.people import services as people
 from app.people.models import User
 from app.web import Page, run_form, show_error
@@ -295,7 +293,7 @@ def return_copy(copy_no: str):
 @bp.get("/recalls")
 def recalls():
     _require(can_view_register(current_user))
-    register = services.recall_register(db.session, date.today())
+    register = services.recall_register(db.session, local_today())
     fmt = request.args.get("format")
     if fmt:
         return exports.send_table(exports.recalls_table(register), fmt)
@@ -307,7 +305,7 @@ def recalls():
 
 @bp.get("/acknowledgements")
 def acknowledgements():
-    today = date.today()
+    today = local_today()
     tasks = (
         db.session.scalars(services.acknowledgements_query(current_user.id, None, today))
         .unique()
@@ -335,7 +333,7 @@ def _render_ack(ack, form, status: int = 200):
         revision=revision,
         content_html=document_exports.revision_html(revision),
         form=form if can_sign_acknowledgement(current_user, ack) else None,
-        today=date.today(),
+        today=local_today(),
     ), status
 
 
@@ -371,7 +369,7 @@ def acknowledgement(ack_id: str):
 @bp.get("/acknowledgements/matrix")
 def matrix():
     _require(can_view_matrix(current_user))
-    today = date.today()
+    today = local_today()
     department = request.args.get("department") or None
     by = request.args.get("by", "department")
     fmt = request.args.get("format")
@@ -416,6 +414,6 @@ def training(username: str):
         "distribution/training.html",
         person=person,
         tasks=services.training_history(db.session, person),
-        today=date.today(),
+        today=local_today(),
         ACK_STATUSES=ACK_STATUSES,
     )

@@ -54,7 +54,7 @@ from app.distribution.permissions import (
 )
 from app.documents.models import Document, Revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import utcnow
+from app.extensions import local_date, local_today, utcnow
 from app.notifications import services as mail
 from app.people.models import Department, User
 from app.sequences import next_value
@@ -185,7 +185,7 @@ def issue(
     """Issue ``revision`` to ``distribution`` (from :func:`parse_distribution`); a second
     call extends the distribution. Creates the copies and, when training is required, the
     acknowledgement tasks of the electronic audience."""
-    today = today or date.today()
+    today = today or local_today()
     if revision.status not in ISSUABLE:
         raise InvalidTransition(
             N_("Only an approved or effective revision can be issued; %(label)s is %(status)s."),
@@ -538,7 +538,7 @@ def revision_retired(
     """Called by the document workflow in the transaction that supersedes or withdraws
     ``revision``: recalls its paper copies, ends its electronic copies, closes its open
     tasks, and (on supersession) gives the successor the same electronic audience."""
-    today = today or date.today()
+    today = today or local_today()
     now = utcnow()
     copies = session.scalars(
         select(ControlledCopy)
@@ -676,7 +676,7 @@ def membership_changed(
     """Called by the people service after a user is created, moved or (de)activated: a
     person who leaves a department's audience (or the organisation) loses its open tasks;
     one who joins gets the tasks of the department's current documents."""
-    today = today or date.today()
+    today = today or local_today()
     now = utcnow()
     left_dept = previous_department_id is not None and (
         previous_department_id != user.department_id or not user.is_active
@@ -944,7 +944,7 @@ def recall_register(session: Session, today: date) -> dict:
         .order_by(ControlledCopy.recall_opened_at, ControlledCopy.copy_no)
     ).all()
     # age in whole days since the recall opened (by its UTC date)
-    rows = [{"copy": c, "age": (today - c.recall_opened_at.date()).days} for c in copies]
+    rows = [{"copy": c, "age": (today - local_date(c.recall_opened_at)).days} for c in copies]
     by_holder = Counter(c.line.holder_name for c in copies)
     oldest: dict[str, int] = {}
     for row in rows:

@@ -7,8 +7,6 @@ service call through ``app.web.run_form`` (commit, or roll back and show the err
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     abort,
@@ -53,7 +51,7 @@ from app.documents.permissions import (
     visible_documents,
 )
 from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import db
+from app.extensions import db, local_today
 from app.people import services as people
 from app.people.models import User, UserRole
 from app.storage import get_store
@@ -181,8 +179,10 @@ def my_work():
     work = services.my_work(db.session, current_user)
     due = []
     if can_manage_document(current_user):
-        due = services.reviews_due(db.session, date.today())
-    return render_template("documents/my_work.html", work=work, reviews_due=due, today=date.today())
+        due = services.reviews_due(db.session, local_today())
+    return render_template(
+        "documents/my_work.html", work=work, reviews_due=due, today=local_today()
+    )
 
 
 # A document -----------------------------------------------------------------------
@@ -260,7 +260,7 @@ def _render_document(doc: Document, status: int = 200, **forms):
         can_manage=manage,
         withdraw_form=forms.get("withdraw_form") or (WithdrawForm() if manage else None),
         confirm_form=forms.get("confirm_form") or (ConfirmReviewForm() if manage else None),
-        today=date.today(),
+        today=local_today(),
     ), status
 
 

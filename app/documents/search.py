@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, object_session, selectinload
 
 from app.distribution.models import Acknowledgement, ControlledCopy, DistributionLine
 from app.documents.models import Document, Revision, RevisionParticipant
+from app.extensions import local_date
 from app.search import registry
 
 BATCH = 500
@@ -100,7 +101,7 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
             "type": doc.type.code,
             "department": doc.department.code,
             "status": r.status,
-            "year": str((r.effective_date or when.date()).year),
+            "year": str((r.effective_date or local_date(when)).year),
             "date": when.replace(tzinfo=None),
             "label": r.label,
             "url": f"/documents/{doc.number}/revisions/{r.path_label}",

@@ -36,7 +36,7 @@ from app.documents.models import (
     RevisionParticipant,
 )
 from app.errors import N_, Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import utcnow
+from app.extensions import local_today, utcnow
 from app.people.models import Department, User
 from app.sequences import next_value
 from app.signatures.services import sign
@@ -161,7 +161,7 @@ def allocate_number(
         "type": doc_type.code,
         "dept": department.code if department else "",
         "parent": parent.number if parent else "",
-        "yyyy": f"{(today or date.today()).year:04d}",
+        "yyyy": f"{(today or local_today()).year:04d}",
     }
     while True:
         seq = next_value(session, _scheme_key(doc_type.number_pattern, values))
@@ -670,7 +670,7 @@ def approve(
     """An approver signs "approved". The last approval approves the revision; it becomes
     effective at once when its effective date is today (or none was given), otherwise
     `qdms sweep` makes it effective on that date."""
-    today = today or date.today()
+    today = today or local_today()
     if effective_date is not None and effective_date < today:
         raise ValidationFailed(
             N_("The effective date cannot be in the past."),
@@ -776,7 +776,7 @@ def confirm_review(
 ) -> Document:
     """Periodic review without change (signed): the effective revision stays, the next
     review is due one interval from today."""
-    today = today or date.today()
+    today = today or local_today()
     current = _require_effective(document, N_("%(number)s has no effective revision to review."))
     _sign(session, actor, password, current, "review_confirmed", comment, object_ref=document.ref)
     before = document.review_due_date

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from flask import abort, current_app, jsonify, request, send_file
 from flask_login import current_user
@@ -13,7 +12,7 @@ from app.api import bp, paginate
 from app.api.schemas import PageSchema, UTCTime
 from app.documents.permissions import visible_documents
 from app.errors import N_, ValidationFailed
-from app.extensions import db
+from app.extensions import db, local_today
 from app.external import services
 from app.external.models import FILE_MIMETYPES, ExternalDocument
 from app.external.permissions import can_manage_external, can_view_external
@@ -72,7 +71,7 @@ class ExternalDocumentSchema(Schema):
     check_interval_months = fields.Integer()
     last_checked_on = fields.Date(allow_none=True)
     next_check_date = fields.Date(allow_none=True)
-    check_due = fields.Function(lambda e: e.is_check_due(date.today()))
+    check_due = fields.Function(lambda e: e.is_check_due(local_today()))
     status = fields.String(metadata={"enum": ["current", "withdrawn"]})
     withdrawn_at = UTCTime()
     withdrawal_reason = fields.String(allow_none=True)
@@ -226,7 +225,7 @@ def list_external_documents():
         kind=request.args.get("kind") or None,
         status=request.args.get("status") or None,
         q=request.args.get("q"),
-        due_on=date.today() if _flag("due") else None,
+        due_on=local_today() if _flag("due") else None,
     )
     return jsonify(paginate(stmt, ExternalDocumentSchema().dump))
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.documents.models import Document, DocumentType
 from app.documents.services import add_months
+from app.extensions import local_today
 from app.external import services
 from app.external.models import ExternalDocument
 from app.people.models import Department, User
@@ -161,7 +162,7 @@ def seed(session: Session, *, today: date | None = None) -> list[str]:
     """Register whatever of the demo register is missing and add the missing citations;
     return what was added. Needs the demo organisation (the ``officer`` user and the QA
     department); without it nothing is added."""
-    today = today or date.today()
+    today = today or local_today()
     officer = session.scalar(select(User).where(User.username == "officer"))
     depts = {d.code: d for d in session.scalars(select(Department))}
     if officer is None or "QA" not in depts:

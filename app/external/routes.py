@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -23,7 +22,7 @@ from wtforms import SelectChoice
 
 from app.documents.permissions import visible_documents
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import db, local_today
 from app.external import services
 from app.external.forms import (
     CheckForm,
@@ -107,7 +106,7 @@ def index():
     status = request.args.get("status", "current")
     q = request.args.get("q", "").strip()
     due_only = request.args.get("due") == "1"
-    today = date.today()
+    today = local_today()
     stmt = services.list_stmt(
         kind=kind,
         status=None if status == "all" else status or None,
@@ -136,7 +135,7 @@ def detail(number: str):
         "external/detail.html",
         ext=ext,
         citing=citing,
-        today=date.today(),
+        today=local_today(),
         uncite_form=UnciteForm(),
     )
 
@@ -168,7 +167,7 @@ def new():
     if not form.is_submitted():
         form.department.data = current_user.department.code if current_user.department else ""
         form.holder.data = current_user.username
-        form.received_on.data = date.today()
+        form.received_on.data = local_today()
 
     def create():
         return services.register(
@@ -261,7 +260,7 @@ def edition_new(number: str):
     form = EditionForm()
     if not form.is_submitted():
         form.reference.data = ext.reference
-        form.received_on.data = date.today()
+        form.received_on.data = local_today()
 
     def record():
         return services.record_edition(

@@ -24,7 +24,7 @@ from app.audit_trail import services as audit
 from app.documents.models import Document, DocumentType
 from app.documents.services import add_months, allocate_number
 from app.errors import N_, Conflict, InvalidTransition, NotFound, ValidationFailed
-from app.extensions import utcnow
+from app.extensions import local_date, local_today, utcnow
 from app.external.models import (
     CHECK_OUTCOMES,
     KINDS,
@@ -317,7 +317,7 @@ def register(
 ) -> ExternalDocument:
     """Register an external document with its first (current) edition and give it the next
     control number. The first currency check falls one interval from today."""
-    today = today or date.today()
+    today = today or local_today()
     reference = _reference(session, reference)
     title = _text(title, "title", max_len=300, message=N_("Please give the title."))
     publisher = _text(publisher, "publisher", max_len=200, message=N_("Please name the publisher."))
@@ -399,7 +399,7 @@ def update_details(
     interval = _interval(check_interval_months)
     if interval != ext.check_interval_months:
         ext.check_interval_months = interval
-        base = ext.last_checked_on or ext.created_at.date()
+        base = ext.last_checked_on or local_date(ext.created_at)
         ext.next_check_date = add_months(base, interval)
     session.flush()
     after = ext.audit_state()
@@ -427,7 +427,7 @@ def record_edition(
     transaction. ``reference`` is the new edition's designation (``GB/T 19001-2016`` →
     ``…-2024``); it becomes the entry's reference. Receiving the newest edition counts as
     a currency check: the next one falls one interval from today."""
-    today = today or date.today()
+    today = today or local_today()
     _require_current(ext)
     label = _text(edition, "edition", max_len=60, message=N_("Please give the edition, e.g. 2016."))
     if any(e.edition.lower() == label.lower() for e in ext.editions):
@@ -506,7 +506,7 @@ def record_currency_check(
     """Record a "check for a newer edition". Still current: the next check falls one
     interval from today. A newer edition exists: the entry is due from today until the
     new edition is recorded (a note says where it is expected from)."""
-    today = today or date.today()
+    today = today or local_today()
     _require_current(ext)
     if outcome not in CHECK_OUTCOMES:
         raise ValidationFailed(N_("Unknown check outcome."), fields={"outcome": N_("invalid")})

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.documents.models import Document, DocumentType
+from app.extensions import local_date, local_today
 from app.people.models import User
 from app.records import services
 from app.records.models import RecordType
@@ -223,7 +224,7 @@ def seed(session: Session, store: FileStore, password: str) -> list[str]:
         )
         created[title] = rtype
         added.append(f"record type {rtype.code}")
-    today = date.today()
+    today = local_today()
 
     def day(n: int) -> str:
         return (today - timedelta(days=n)).isoformat()
@@ -398,7 +399,7 @@ def _old_surveys(session, store, officer, surveyor, survey, password) -> list[st
             .values(
                 created_at=made,
                 completed_at=made,
-                retain_until=services.retain_until(survey, made.date(), made.date()),
+                retain_until=services.retain_until(survey, local_date(made), local_date(made)),
             )
         )
     retention.place_hold(

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
 from app.errors import N_, InvalidTransition, NotFound, ValidationFailed
-from app.extensions import utcnow
+from app.extensions import local_date, local_today, utcnow
 from app.people.models import Department, User
 from app.records import fields as form_fields
 from app.records.models import (
@@ -39,13 +39,14 @@ from app.records.models import (
     RecordSchema,
     RecordType,
 )
-from app.sequences import next_value
+from app.sequences import NumberSequence, next_value
 from app.signatures import services as signatures
 from app.storage import FileStore, store_bytes
 from app.uploads import CheckedFile
 
 MAX_RETENTION_YEARS = 100
 MAX_REASON = 4000
+COUNTER = "record:"  # number counters: record:{code}:{year} (app.sequences)
 
 
 def canonical(values: dict) -> str:
@@ -322,9 +323,9 @@ def file_record(
     checked = form_fields.check_values(
         form, raw, people=_people(session), complete=complete and scan is None, keep=given
     )
-    today = today or utcnow().date()
+    today = today or local_today()
     year = today.year
-    seq = next_value(session, f"record:{rtype.code}:{year}")
+    seq = next_value(session, f"{COUNTER}{rtype.code}:{year}")
     record = Record(
         number=f"{rtype.code}-{year}-{seq:04d}",
         record_type_id=rtype.id,
@@ -443,7 +444,7 @@ def _reschedule(session: Session, rtype: RecordType) -> int:
     ).all()
     changes = []
     for record_id, created, completed, until in rows:
-        new = retain_until(rtype, created.date(), completed.date() if completed else None)
+        new = retain_until(rtype, local_date(created), local_date(completed) if completed else None)
         if new != until:
             changes.append({"id": record_id, "retain_until": new})
     if changes:
@@ -467,7 +468,9 @@ def complete_record(session: Session, actor: User, record: Record) -> Record:
     record.content_sha256 = signatures.content_hash(
         canonical({"values": values, "scan": record.scan_sha256})
     )
-    record.retain_until = retain_until(record.record_type, record.created_at.date(), now.date())
+    record.retain_until = retain_until(
+        record.record_type, local_date(record.created_at), local_date(now)
+    )
     session.flush()
     audit.record(
         session,
@@ -645,10 +648,13 @@ def visible_to(session: Session, stmt: Select, user, *, type_code: str | None = 
 
 
 def years(session: Session) -> list[int]:
-    """The years from the newest record's to the oldest's, newest first: two index reads
-    (a DISTINCT would scan the whole index on every page view)."""
-    low, high = session.execute(select(func.min(Record.year), func.max(Record.year))).one()
-    return [] if low is None else list(range(high, low - 1, -1))
+    """The years that have records, newest first, read from the number counters (one row
+    per type and year: a record's number comes from one, and neither is ever deleted)
+    rather than by a DISTINCT over the records on every page view."""
+    keys = session.scalars(
+        select(NumberSequence.key).where(NumberSequence.key.startswith(COUNTER, autoescape=True))
+    )
+    return sorted({int(key.rsplit(":", 1)[1]) for key in keys}, reverse=True)
 
 
 def count_by_type(session: Session) -> dict[int, int]:

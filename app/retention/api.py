@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema, fields
@@ -11,7 +9,7 @@ from marshmallow import Schema, fields
 from app.api import bp, paginate, query_int
 from app.api.inputs import allow, body, text
 from app.api.schemas import PageSchema, UTCTime
-from app.extensions import db
+from app.extensions import db, local_today
 from app.retention import exports, permissions, services
 from app.storage import get_store
 
@@ -130,7 +128,7 @@ def retention_due():
     per_page = query_int("per_page", 50, maximum=200)
     result = services.due(
         db.session,
-        date.today(),
+        local_today(),
         kind=request.args.get("kind") or None,
         type_code=request.args.get("type") or None,
         offset=(page - 1) * per_page,
@@ -304,7 +302,7 @@ def propose_destruction():
         data.get("items"),
         text(data, "method"),
         text(data, "note"),
-        today=date.today(),
+        today=local_today(),
     )
     db.session.commit()
     return jsonify(DestructionSchema().dump(batch)), 201
@@ -378,7 +376,7 @@ def approve_destruction(key: str):
         batch,
         text(data, "password"),
         text(data, "witness"),
-        today=date.today(),
+        today=local_today(),
     )
     db.session.commit()
     services.remove_files(get_store(current_app), removed)

@@ -3,14 +3,12 @@ batches with their approval, tombstones and the destruction record PDF."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import db, local_today
 from app.records.services import list_types
 from app.retention import exports, permissions, services
 from app.retention.forms import ApproveForm, HoldForm, LiftForm, ProposeForm, RejectForm
@@ -50,7 +48,7 @@ def labels():
 def _due_page(kind: str | None, type_code: str | None, page: int) -> Page:
     result = services.due(
         db.session,
-        date.today(),
+        local_today(),
         kind=kind,
         type_code=type_code,
         offset=(page - 1) * PER_PAGE,
@@ -79,7 +77,7 @@ def index():
             chosen,
             form.method.data or None,
             form.note.data,
-            today=date.today(),
+            today=local_today(),
         )
 
     def done(batch: Destruction):
@@ -214,7 +212,7 @@ def approve(key: str):
                 batch,
                 form.password.data,
                 form.witness.data,
-                today=date.today(),
+                today=local_today(),
             )
         )
         return batch

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit_trail import services as audit
 from app.documents.models import Document, Revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import utcnow
+from app.extensions import local_date, utcnow
 from app.external.models import ExternalEdition
 from app.people.models import User
 from app.records.models import Record, RecordType
@@ -148,8 +148,8 @@ def _record_item(record: Record, code: str) -> DueItem:
         title=record.title,
         type_code=code,
         department_id=record.department_id,
-        created_on=record.created_at.date(),
-        ended_on=record.completed_at.date() if record.completed_at else None,
+        created_on=local_date(record.created_at),
+        ended_on=local_date(record.completed_at) if record.completed_at else None,
         retain_until=record.retain_until,
     )
 
@@ -165,8 +165,8 @@ def _revision_item(revision: Revision, until: date) -> DueItem:
         title=doc.title,
         type_code=doc.type.code,
         department_id=doc.department_id,
-        created_on=revision.created_at.date(),
-        ended_on=ended.date() if ended else None,
+        created_on=local_date(revision.created_at),
+        ended_on=local_date(ended) if ended else None,
         retain_until=until,
     )
 
@@ -175,7 +175,7 @@ def _retain_until(rule: dict, created: datetime, ended: datetime | None) -> date
     if rule.get("years") is None:
         return None
     start = created if rule.get("from") == "created" else ended
-    return None if start is None else add_years(start.date(), int(rule["years"]))
+    return None if start is None else add_years(local_date(start), int(rule["years"]))
 
 
 def revision_retain_until(revision: Revision) -> date | None:
