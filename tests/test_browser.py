@@ -129,6 +129,7 @@ def test_login_language_switch_and_logout_in_chromium(app, live_server, make_use
             expect(page.get_by_role("heading", level=1)).to_have_text(welcome_zh)
 
             # (4) Logging out lands on the login page.
+            page.click("#user-menu")
             page.click("#logout")
             page.wait_for_url(f"{live_server}/login")
             assert urlsplit(page.url).path == "/login"
@@ -164,6 +165,58 @@ def test_the_administration_menu_opens_in_chromium(app, live_server, make_user):
             outbox.click()
             page.wait_for_url(f"{live_server}/admin/outbox")
             expect(page.get_by_role("heading", level=1)).to_have_text("Mail outbox")
+        finally:
+            browser.close()
+    assert problems == [], "browser reported errors:\n" + "\n".join(problems)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_navbar_fits_one_line_on_a_1280_pixel_screen(app, live_server, make_user):
+    """Does the bar — for an administrator, who has the most items, and an officer — stay on
+    one line without a horizontal scroll bar at 1280 × 800 in both languages, with the
+    user's menu (profile, log out) reachable?"""
+    from playwright.sync_api import expect, sync_playwright
+
+    make_user("root", roles=("admin",), full_name="系统管理员 Administrator")
+    make_user("qa", roles=("officer",), full_name="王芳 Wang Fang")
+    problems: list[str] = []
+    layout = """() => {
+      const items = [...document.querySelectorAll('nav .navbar-nav > .nav-item')]
+        .concat([...document.querySelectorAll('nav .d-flex > *')]);
+      const tops = items.map((e) => Math.round(e.getBoundingClientRect().top
+        + e.getBoundingClientRect().height / 2));
+      return {overflow: document.documentElement.scrollWidth - window.innerWidth,
+              rows: new Set(tops).size, items: items.length};
+    }"""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for username in ("root", "qa"):
+                context = browser.new_context(
+                    locale="en-US", viewport={"width": 1280, "height": 800}
+                )
+                page = _watch(context, problems)
+                page.goto(f"{live_server}/login")
+                page.fill("#username", username)
+                page.fill("#password", PASSWORD)
+                page.click("#login-submit")
+                for language in ("en", "zh-CN"):
+                    expect(page.locator("html")).to_have_attribute("lang", language)
+                    found = page.evaluate(layout)
+                    assert found["items"] >= 9, found
+                    assert found["overflow"] <= 0 and found["rows"] == 1, (
+                        username,
+                        language,
+                        found,
+                    )
+                    if language == "en":
+                        page.click("#switch-language")
+                page.click("#user-menu")
+                expect(page.locator("#profile-link")).to_be_visible()
+                page.click("#logout")
+                page.wait_for_url(f"{live_server}/login")
+                context.close()
         finally:
             browser.close()
     assert problems == [], "browser reported errors:\n" + "\n".join(problems)

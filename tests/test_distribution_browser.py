@@ -83,6 +83,7 @@ def test_officer_issues_and_staff_read_and_sign(live_server, effective_procedure
             expect(rows).to_have_count(2)
             expect(rows.nth(0)).to_contain_text("QP-CS-001-A0-C01")
             expect(rows.nth(1)).to_contain_text("前台 (Front Desk Lead)")
+            page.click("#user-menu")
             page.click("#logout")
 
             # staff: the first page after login is their open acknowledgement

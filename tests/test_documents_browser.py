@@ -51,6 +51,7 @@ def _log_in(page, base: str, who: tuple[str, str]) -> None:
 def _log_out(page, base: str) -> None:
     from playwright.sync_api import expect
 
+    page.click("#user-menu")
     page.click("#logout")
     page.wait_for_url(f"{base}/login")
     expect(page.locator("#login-submit")).to_be_visible()
