@@ -375,3 +375,12 @@ def test_filing_page_shows_inline_errors_and_files_a_record(complaint_type, logi
     )
     shown = page.get(f"/records/{record.number}")
     assert "补充单位名称" in shown.text and "陈女士（恒信物业）" in shown.text
+
+
+def test_a_signature_shows_the_organisations_day(app):
+    """Is a signature made at 02:16 in Shanghai (18:16 UTC the day before) shown, searched
+    and printed with Shanghai's day?"""
+    from app.records.fields import display
+
+    signed = {"name": "张伟 Zhang Wei", "signed_at": "2026-11-21T18:16:00Z"}
+    assert display({"type": "signature"}, signed) == "张伟 Zhang Wei (2026-11-22)"

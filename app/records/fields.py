@@ -22,10 +22,11 @@ what people entered. Messages are English ids marked for translation (``N_``).
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from app.errors import N_, ValidationFailed
+from app.extensions import local_date
 
 TYPES = {
     "text": N_("Text"),
@@ -288,6 +289,14 @@ def searchable_text(form: list[dict], values: dict) -> str:
     return "\n".join(parts)
 
 
+def _signed_on(signed_at: str) -> str:
+    """The organisation's day of a signature stored as a UTC ISO time ("…Z")."""
+    try:
+        return local_date(datetime.fromisoformat(signed_at)).isoformat()
+    except ValueError:  # not a time (hand-made data): shown as stored
+        return signed_at[:10]
+
+
 def display(field: dict, value) -> str:
     """A value as plain text (for search, PDFs and the amendment list)."""
     kind = field["type"]
@@ -298,7 +307,7 @@ def display(field: dict, value) -> str:
     if kind == "yes_no":
         return "✓" if value else "✗"
     if kind == "signature":
-        return f"{value.get('name')} ({value.get('signed_at', '')[:10]})"
+        return f"{value.get('name')} ({_signed_on(value.get('signed_at') or '')})"
     if kind == "file":
         return str(value.get("name"))
     if kind == "table":
