@@ -503,6 +503,14 @@ def test_retention_pages_propose_approve_hold_and_show_the_tombstone(old_records
     assert held.status_code == 302, held.text
     due = page.get("/retention/")
     assert "On legal hold" in due.text
+    shown = page.get(f"/records/{old_records[2]}").text
+    assert 'id="record-hold"' in shown and "投诉仲裁中" in shown and "This record" in shown
+    page.form_post("/logout")
+    staff = login_as("cs_staff")  # may open the record, not the holds register
+    shown = staff.get(f"/records/{old_records[2]}").text
+    assert 'id="record-hold"' in shown and "投诉仲裁中" not in shown
+    staff.form_post("/logout")
+    page = login_as("officer")
     hold_id = db.session.scalar(select(LegalHold.id))
     assert (
         page.form_post(

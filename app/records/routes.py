@@ -348,6 +348,7 @@ def show(number: str):
     names = dict(db.session.execute(db.select(User.username, User.full_name)).all())
     from app.retention import services as retention
 
+    holds = retention.holds_in_force(db.session)
     return render_template(
         "records/show.html",
         record=record,
@@ -358,7 +359,11 @@ def show(number: str):
         tombstone=retention.tombstone_for(db.session, "record", record.id)
         if record.status == "destroyed"
         else None,
-        holds=retention.holds_in_force(db.session).blocking(record.ref, record.record_type.ref),
+        holds=[
+            hold
+            for target in holds.blocking(record.ref, record.record_type.ref)
+            for hold in holds.targets[target]
+        ],
     )
 
 
