@@ -54,6 +54,11 @@ def local_today() -> date:
     return datetime.now(_Calendar.zone).date()
 
 
+def local_date(moment: datetime) -> date:
+    """The organisation's calendar day (QDMS_TIMEZONE) of a stored UTC timestamp."""
+    return moment.astimezone(_Calendar.zone).date()
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always returned timezone-aware (SQLite drops the zone)."""
 
@@ -74,8 +79,3 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def local_date(moment: datetime) -> date:
-    """The organisation's calendar day (QDMS_TIMEZONE) of a stored UTC timestamp."""
-    return moment.astimezone(_Calendar.zone).date()
