@@ -52,6 +52,19 @@ def live_server(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def log_out(page, base: str) -> None:
+    """Log out through the user menu: a Bootstrap dropdown, so its script must have run
+    (the page's load event) before the toggle opens it."""
+    from playwright.sync_api import expect
+
+    page.wait_for_load_state("load")
+    page.click("#user-menu")
+    expect(page.locator("#logout")).to_be_visible()
+    page.click("#logout")
+    page.wait_for_url(f"{base}/login")
+    expect(page.locator("#login-submit")).to_be_visible()
+
+
 def _translated(message: str, **params) -> str:
     with force_locale("zh_CN"):
         return gettext(message, **params)
@@ -129,11 +142,8 @@ def test_login_language_switch_and_logout_in_chromium(app, live_server, make_use
             expect(page.get_by_role("heading", level=1)).to_have_text(welcome_zh)
 
             # (4) Logging out lands on the login page.
-            page.click("#user-menu")
-            page.click("#logout")
-            page.wait_for_url(f"{live_server}/login")
+            log_out(page, live_server)
             assert urlsplit(page.url).path == "/login"
-            expect(page.locator("#login-submit")).to_be_visible()
             context.close()
         finally:
             browser.close()
@@ -212,6 +222,7 @@ def test_the_navbar_fits_one_line_on_a_1280_pixel_screen(app, live_server, make_
                     )
                     if language == "en":
                         page.click("#switch-language")
+                page.wait_for_load_state("load")
                 page.click("#user-menu")
                 expect(page.locator("#profile-link")).to_be_visible()
                 page.click("#logout")

@@ -22,6 +22,7 @@ from tests.test_browser import (  # live_server is a fixture used by name
     _translated,
     _watch,
     live_server,  # noqa: F401
+    log_out,
 )
 
 BODY = ("客户投诉处理程序",)
@@ -83,8 +84,7 @@ def test_officer_issues_and_staff_read_and_sign(live_server, effective_procedure
             expect(rows).to_have_count(2)
             expect(rows.nth(0)).to_contain_text("QP-CS-001-A0-C01")
             expect(rows.nth(1)).to_contain_text("前台 (Front Desk Lead)")
-            page.click("#user-menu")
-            page.click("#logout")
+            log_out(page, live_server)
 
             # staff: the first page after login is their open acknowledgement
             _log_in(page, live_server, "lina")

@@ -27,6 +27,7 @@ from tests.test_browser import (  # live_server is a fixture used by name
     _translated,
     _watch,
     live_server,  # noqa: F401
+    log_out,
 )
 
 AUTHOR = ("liming", "李明 Li Ming")
@@ -46,15 +47,6 @@ def _log_in(page, base: str, who: tuple[str, str]) -> None:
     page.fill("#password", PASSWORD)
     page.click("#login-submit")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {who[1]}")
-
-
-def _log_out(page, base: str) -> None:
-    from playwright.sync_api import expect
-
-    page.click("#user-menu")
-    page.click("#logout")
-    page.wait_for_url(f"{base}/login")
-    expect(page.locator("#login-submit")).to_be_visible()
 
 
 def _open_from_my_work(page, section: str, number: str):
@@ -158,7 +150,7 @@ def test_document_workflow_in_chromium(app, live_server, make_user, make_docx, t
             )
             expect(page.locator(".status-in_review")).to_have_text("In review")
             expect(page.locator("#submit-panel")).to_have_count(0)
-            _log_out(page, live_server)
+            log_out(page, live_server)
 
             # (2) The reviewer finds it under "My work" and signs "Reviewed: I agree".
             _log_in(page, live_server, REVIEWER)
@@ -173,7 +165,7 @@ def test_document_workflow_in_chromium(app, live_server, make_user, make_docx, t
             expect(page.locator("#review-panel")).to_have_count(0)
             expect(page.locator(".status-in_review")).to_have_text("In review")
             expect(page.locator("#signatures .signature")).to_have_count(1)
-            _log_out(page, live_server)
+            log_out(page, live_server)
 
             # (3) The approver: a wrong password is refused and changes nothing …
             _log_in(page, live_server, APPROVER)
