@@ -39,8 +39,9 @@ PAGES = {
     "/documents/QP-CS-001/revisions/A0/pdf": {},
     # a controlled copy is printed by the officer only
     "/documents/QP-CS-001/revisions/A0/pdf?copy=C01": {r: 403 for r in ROLES if r != "officer"},
-    # a draft is seen only by those who see everything (and the people working on it)
-    "/documents/QP-CS-002": {r: 404 for r in ROLES if r not in ("officer", "auditor", "admin")},
+    # a draft is seen by those who see everything, the people working on it and the
+    # authors of its department (who may start its revisions: the matrix users are in CS)
+    "/documents/QP-CS-002": {r: 404 for r in ("approver", "staff")},
     "/my-work": {},
     "/master-list": {},
     "/admin/document-types": {r: 403 for r in ROLES if r != "admin"},
@@ -104,9 +105,7 @@ API = {
     "/api/v1/documents/QP-CS-001/revisions/A0/pdf?copy=C01": {
         r: 403 for r in ROLES if r != "officer"
     },
-    "/api/v1/documents/QP-CS-002": {
-        r: 404 for r in ROLES if r not in ("officer", "auditor", "admin")
-    },
+    "/api/v1/documents/QP-CS-002": {r: 404 for r in ("approver", "staff")},
     "/api/v1/master-list": {},
     "/api/v1/document-types": {},
     "/api/v1/search": {r: 400 for r in ROLES},  # q is required

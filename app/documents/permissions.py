@@ -13,6 +13,16 @@ The rules (docs/DECISIONS.md, "Document permissions"):
   that effective revision — "electronic viewing always shows the effective revision".
 - The people working on a revision (its author, its reviewers and approvers) and the
   person who registered the document see it and that revision whatever its state.
+- Whoever may act on a document sees it: the authors of the owning department (who may
+  start its next revision, ``can_add_revision``) see the document — also before it has an
+  effective revision — and its revisions in progress (draft, in review, approved). Drafts
+  stay hidden from everyone else.
+- A revision issued to a person (a copy they hold, or a read-and-understood task) is
+  readable by them, and its document is in their lists.
+
+``can_view_document`` (the predicate), ``visible_documents`` (the SQL filter of every
+list) and the index's scope terms (``app/documents/search.py``) state the same rule;
+tests/test_document_visibility.py checks that they agree on generated cases.
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ from sqlalchemy import and_, or_, select, true
 from app.documents.models import Document, Revision, RevisionParticipant
 
 PRIVILEGED_ROLES = ("officer", "auditor", "admin")
+# Revisions a department's authors see while they are being worked on.
+IN_PROGRESS = ("draft", "in_review", "approved")
 
 
 def _signed_in(user) -> bool:
@@ -34,6 +46,17 @@ def sees_everything(user) -> bool:
 
 def _confidentiality_allows(user, doc: Document) -> bool:
     return doc.confidentiality != "confidential" or doc.department_id == user.department_id
+
+
+def _acts_on(user, doc: Document) -> bool:
+    """An author of the owning department of a document that is not withdrawn: they may
+    start its next revision (``can_add_revision``), so they see it."""
+    return (
+        user.has_role("author")
+        and user.department_id is not None
+        and doc.department_id == user.department_id
+        and doc.status != "obsolete"
+    )
 
 
 def _involved_in(user, revision: Revision) -> bool:
@@ -58,6 +81,8 @@ def can_view_document(user, doc: Document) -> bool:
         return True
     if doc.status == "effective" and _confidentiality_allows(user, doc):
         return True
+    if _acts_on(user, doc):
+        return True
     return any(_involved_in(user, r) or _issued_to(user, r) for r in doc.revisions)
 
 
@@ -70,6 +95,8 @@ def can_view_revision(user, revision: Revision) -> bool:
     if revision.status == "effective" and _confidentiality_allows(user, doc):
         return True
     if _issued_to(user, revision):
+        return True
+    if revision.status in IN_PROGRESS and _acts_on(user, doc):
         return True
     # whoever registered a document follows its drafts
     return doc.created_by_id == user.id and revision.status != "cancelled"
@@ -92,7 +119,7 @@ def visible_documents(user):
             .where(RevisionParticipant.user_id == user.id)
         )
     )
-    return or_(
+    clauses = [
         and_(
             Document.status == "effective",
             or_(
@@ -102,6 +129,50 @@ def visible_documents(user):
         ),
         Document.created_by_id == user.id,
         involved,
+        Document.id.in_(_issued_document_ids(user)),
+    ]
+    if user.has_role("author") and user.department_id is not None:
+        clauses.append(
+            and_(Document.department_id == user.department_id, Document.status != "obsolete")
+        )
+    return or_(*clauses)
+
+
+def _issued_document_ids(user):
+    """The documents of the approved or effective revisions issued to ``user`` (a live
+    copy to them, their department or as custodian; a read-and-understood task), as a
+    select of ids — ``_issued_to`` in SQL."""
+    # The distribution feature builds on this one: its tables are named here, not imported
+    # at module level (the import would be circular).
+    from app.distribution.models import (
+        LIVE_ACK_STATUSES,
+        Acknowledgement,
+        ControlledCopy,
+        DistributionLine,
+    )
+
+    issued = ("approved", "effective")
+    holder = [DistributionLine.user_id == user.id, DistributionLine.custodian_id == user.id]
+    if user.department_id is not None:
+        holder.append(DistributionLine.department_id == user.department_id)
+    return (
+        select(Revision.document_id)
+        .join(Acknowledgement, Acknowledgement.revision_id == Revision.id)
+        .where(
+            Revision.status.in_(issued),
+            Acknowledgement.user_id == user.id,
+            Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
+        )
+        .union(
+            select(Revision.document_id)
+            .join(ControlledCopy, ControlledCopy.revision_id == Revision.id)
+            .join(DistributionLine, DistributionLine.id == ControlledCopy.line_id)
+            .where(
+                Revision.status.in_(issued),
+                ControlledCopy.status.in_(("issued", "received")),
+                or_(*holder),
+            )
+        )
     )
 
 
