@@ -154,6 +154,11 @@ def _register_template_helpers(app: Flask) -> None:
     from app.signatures.models import MEANINGS
 
     app.jinja_env.filters["localtime"] = localtime
+    # a department's, type's or record type's name, a document's title: in the page's
+    # language (the English name falls back to the Chinese one; app/names.py)
+    app.jinja_env.filters["local"] = lambda obj: (
+        "" if obj is None else obj.name_in(current_language())
+    )
     app.jinja_env.globals.update(
         can_manage_people=can_manage_people,
         can_view_audit_trail=can_view_audit_trail,

@@ -16,11 +16,11 @@ from app.storage import FileStore, get_store
 DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed by `make run`; demo data only
 
 DEPARTMENTS = [
-    ("GM", "总经理办公室"),
-    ("QA", "质量管理部"),
-    ("CS", "客户服务部"),
-    ("OM", "运维检修部"),
-    ("MK", "营销部"),
+    ("GM", "总经理办公室", "General Manager's Office"),
+    ("QA", "质量管理部", "Quality Management"),
+    ("CS", "客户服务部", "Customer Service"),
+    ("OM", "运维检修部", "Operations and Maintenance"),
+    ("MK", "营销部", "Marketing"),
 ]
 
 # username, full name, department, roles, language
@@ -49,10 +49,10 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     """
     added: list[str] = []
     depts: dict[str, Department] = {}
-    for code, name in DEPARTMENTS:
+    for code, name, name_en in DEPARTMENTS:
         dept = session.scalar(select(Department).where(Department.code == code))
         if dept is None:
-            dept = people.create_department(session, None, code, name)
+            dept = people.create_department(session, None, code, name, name_en)
             added.append(f"department {code}")
         depts[code] = dept
     users: dict[str, User] = {}

@@ -120,6 +120,34 @@ class DemoDocument:
     confirm_review: str | None = None  # the periodic-review comment, confirmed today
 
 
+# The English titles of the demo documents (the English UI, PDFs and exports show them).
+ENGLISH_TITLES = {
+    "质量手册": "Quality Manual",
+    "文件控制程序": "Document Control Procedure",
+    "记录控制程序": "Records Control Procedure",
+    "内部审核程序": "Internal Audit Procedure",
+    "纠正措施程序": "Corrective Action Procedure",
+    "管理评审程序": "Management Review Procedure",
+    "顾客投诉处理与服务补救程序": "Customer Complaint Handling and Service Recovery Procedure",
+    "顾客满意度测量程序": "Customer Satisfaction Measurement Procedure",
+    "客服热线接听作业指导书": "Service Hotline Call Handling Work Instruction",
+    "在线客服接待作业指导书": "Online Customer Service Work Instruction",
+    "顾客回访作业指导书": "Customer Follow-up Call Work Instruction",
+    "服务承诺标准": "Service Commitment Standard",
+    "设备巡检作业指导书": "Equipment Inspection Round Work Instruction",
+    "运维系统账号与口令管理作业指导书": "O&M System Account and Password Work Instruction",
+    "传真报修受理作业指导书": "Fax Repair Request Handling Work Instruction",
+    "文件更改申请表": "Document Change Request Form",
+    "内部审核检查表": "Internal Audit Checklist",
+    "纠正措施要求单": "Corrective Action Request Form",
+    "管理评审会议纪要": "Management Review Minutes",
+    "顾客投诉登记表": "Customer Complaint Register Form",
+    "服务补救跟踪回访表": "Service Recovery Follow-up Form",
+    "顾客满意度调查表": "Customer Satisfaction Survey Form",
+    "服务承诺履行检查表": "Service Commitment Fulfilment Check",
+}
+
+
 def first_issue(author, approvers, reviewers=(), days_ago=365, summary="首次发布", reason=None):
     return Step(
         summary=summary,
@@ -1432,6 +1460,7 @@ def _seed_one(
         users[spec.steps[0].author],
         type_code=spec.type_code,
         title=spec.title,
+        title_en=ENGLISH_TITLES.get(spec.title),
         department=departments[spec.department] if spec.department else None,
         parent_number=parent.number if parent else None,
         training_required=spec.training_required,

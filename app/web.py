@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import current_app, flash
+from wtforms import SelectChoice
 
 from app.errors import DomainError
 from app.extensions import db
-from app.i18n import translate_error, translate_fields
+from app.i18n import current_language, translate_error, translate_fields
 from app.uploads import CheckedFile, check_scan, check_upload
 
 
@@ -67,3 +68,16 @@ class Page:
         self.has_prev, self.has_next = page > 1, page < self.pages
         self.prev_num = page - 1 if self.has_prev else None
         self.next_num = page + 1 if self.has_next else None
+
+
+def department_choices(*, blank: bool = False, prefix: str = "") -> list[SelectChoice]:
+    """The active departments as form choices (``CS 客户服务部`` / ``CS Customer
+    Service``), valued by code (after ``prefix``)."""
+    from app.people.services import departments
+
+    language = current_language()
+    choices = [SelectChoice("", "—")] if blank else []
+    return choices + [
+        SelectChoice(f"{prefix}{d.code}", f"{d.code} {d.name_in(language)}")
+        for d in departments(db.session, active_only=True)
+    ]

@@ -12,6 +12,7 @@ from app.distribution import services
 from app.distribution.models import COPY_STATUSES, DISPOSITIONS, MEDIA
 from app.documents.models import REVISION_STATUSES
 from app.errors import N_, ValidationFailed
+from app.i18n import current_language
 from app.tables import Table, send_table
 
 __all__ = ["copies_table", "matrix_table", "recalls_table", "send_table"]
@@ -24,6 +25,7 @@ def _headers(*labels: str) -> list[str]:
 def copies_table(copies, *, subtitle: str = "") -> Table:
     """The distribution register (分发记录): every copy with its holder, receipt, recall
     and return."""
+    language = current_language()
     return Table(
         title=gettext("Distribution register"),
         filename="distribution-register",
@@ -45,10 +47,10 @@ def copies_table(copies, *, subtitle: str = "") -> Table:
         rows=[
             [
                 c.copy_no,
-                f"{c.revision.document.number} {c.revision.document.title}",
+                f"{c.revision.document.number} {c.revision.document.title_in(language)}",
                 f"{c.revision.label} {gettext(REVISION_STATUSES[c.revision.status])}",
                 gettext(MEDIA[c.medium]),
-                c.line.holder_name,
+                c.line.name_in(language),
                 c.issued_at,
                 c.received_by.full_name if c.received_by else None,
                 c.received_at,
@@ -65,6 +67,7 @@ def copies_table(copies, *, subtitle: str = "") -> Table:
 
 def recalls_table(register: dict) -> Table:
     """The recall register (回收记录): every copy still to come back, oldest first."""
+    language = current_language()
     return Table(
         title=gettext("Recall register"),
         filename="recall-register",
@@ -79,9 +82,10 @@ def recalls_table(register: dict) -> Table:
         rows=[
             [
                 row["copy"].copy_no,
-                f"{row['copy'].revision.document.number} {row['copy'].revision.document.title}",
+                f"{row['copy'].revision.document.number} "
+                f"{row['copy'].revision.document.title_in(language)}",
                 row["copy"].revision.label,
-                row["copy"].line.holder_name,
+                row["copy"].line.name_in(language),
                 row["copy"].recall_opened_at,
                 row["age"],
             ]
@@ -128,6 +132,7 @@ def matrix_table(
         )
     data = services.matrix(session, user, today, department=department)
     columns = data["departments"]
+    language = current_language()
     return Table(
         title=gettext("Acknowledgement matrix"),
         filename="acknowledgement-matrix",
@@ -135,7 +140,7 @@ def matrix_table(
         + [d.code for d in columns]
         + [gettext("Done"), gettext("Total"), gettext("Overdue")],
         rows=[
-            [doc["number"], doc["title"], doc["revision"]]
+            [doc["number"], doc["title"].pick(language), doc["revision"]]
             + [_cell(doc["cells"].get(d.id)) for d in columns]
             + [doc["done"], doc["total"], doc["overdue"]]
             for doc in data["documents"]

@@ -125,6 +125,10 @@ class DistributionLine(db.Model):
     def holder_name(self) -> str:
         return holder_name_of(self)
 
+    def name_in(self, language: str | None) -> str:
+        """The holder in ``language`` (the ``local`` template filter)."""
+        return holder_name_of(self, language)
+
     @property
     def holder_key(self) -> str:
         """A stable identifier of the holder for APIs and exports."""
@@ -141,10 +145,11 @@ def recipient_of(line) -> str:
     return line.location
 
 
-def holder_name_of(line) -> str:
-    """The holder as people read it, for a line or a checked ``LineSpec``."""
+def holder_name_of(line, language: str | None = None) -> str:
+    """The holder as people read it (a department's name in ``language``; Chinese by
+    default), for a line or a checked ``LineSpec``."""
     if line.department is not None:
-        return f"{line.department.code} {line.department.name}"
+        return f"{line.department.code} {line.department.name_in(language)}"
     if line.user is not None:
         return line.user.full_name
     return f"{line.location} ({line.custodian.full_name})"

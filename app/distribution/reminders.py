@@ -26,6 +26,7 @@ from app.distribution.services import holders_to_tell
 from app.documents.models import Revision
 from app.errors import N_
 from app.extensions import local_date
+from app.names import Bilingual
 from app.notifications import services as mail
 from app.people.models import Department, User
 
@@ -86,7 +87,7 @@ def remind_acknowledgements(session: Session, today: date) -> int:
                 object_ref=ack.ref,
                 dedupe_key=f"ack:{ack.id}:due",
                 number=doc.number,
-                title=doc.title,
+                title=doc.bilingual_title,
                 label=ack.revision.label,
                 day=ack.due_date.isoformat(),
             )
@@ -109,7 +110,7 @@ def remind_acknowledgements(session: Session, today: date) -> int:
                 object_ref=ack.ref,
                 dedupe_key=f"ack:{ack.id}:overdue-w{(late - 1) // 7}",
                 number=doc.number,
-                title=doc.title,
+                title=doc.bilingual_title,
                 label=ack.revision.label,
                 day=ack.due_date.isoformat(),
             )
@@ -130,11 +131,7 @@ def _escalate(session: Session, today: date, escalations: dict[int, list]) -> in
         if head is None or not head.is_active:
             continue
         tasks = escalations[dept.id]
-        listing = "\n".join(
-            f"- {a.user.full_name}: {a.revision.document.number} {a.revision.label} "
-            f"{a.revision.document.title} ({a.due_date.isoformat()})"
-            for a in tasks
-        )
+        listing = Bilingual(*(_listing(tasks, language) for language in ("zh_CN", "en")))
         queued += (
             mail.queue(
                 session,
@@ -148,12 +145,20 @@ def _escalate(session: Session, today: date, escalations: dict[int, list]) -> in
                 object_ref=f"department:{dept.code}",
                 dedupe_key=f"ack-escalate:{dept.id}:{head.id}:{year}-w{week}",
                 count=len(tasks),
-                department=dept.name,
+                department=Bilingual(dept.name, dept.name_en),
                 listing=listing,
             )
             is not None
         )
     return queued
+
+
+def _listing(tasks: list[Acknowledgement], language: str) -> str:
+    return "\n".join(
+        f"- {a.user.full_name}: {a.revision.document.number} {a.revision.label} "
+        f"{a.revision.document.title_in(language)} ({a.due_date.isoformat()})"
+        for a in tasks
+    )
 
 
 def remind_recalls(session: Session, today: date) -> int:
@@ -189,7 +194,7 @@ def remind_recalls(session: Session, today: date) -> int:
                     dedupe_key=f"recall:{copy.copy_no}:w{week}:{person.id}",
                     copy=copy.copy_no,
                     number=doc.number,
-                    title=doc.title,
+                    title=doc.bilingual_title,
                     label=copy.revision.label,
                     days=age,
                 )

@@ -32,9 +32,10 @@ from app.documents import services as documents
 from app.documents.models import Revision
 from app.errors import DomainError, NotFound
 from app.extensions import db, local_today
+from app.i18n import current_language
 from app.people import services as people
 from app.people.models import User
-from app.web import Page, run_form, show_error
+from app.web import Page, department_choices, run_form, show_error
 
 bp = Blueprint("distribution", __name__)
 
@@ -62,15 +63,12 @@ def _safe_back(default: str) -> str:
 
 
 def _recipient_choices():
-    departments = people.departments(db.session, active_only=True)
     users = db.session.scalars(
         select(User).where(User.is_active.is_(True)).order_by(User.username)
     ).all()
     names = {u.username: f"{u.full_name} ({u.username})" for u in users}
     return {
-        "departments": [
-            SelectChoice(f"department:{d.code}", f"{d.code} {d.name}") for d in departments
-        ],
+        "departments": department_choices(prefix="department:"),
         "users": [SelectChoice(f"user:{name}", label) for name, label in names.items()],
         "custodians": [SelectChoice(name, label) for name, label in names.items()],
     }
@@ -293,7 +291,7 @@ def return_copy(copy_no: str):
 @bp.get("/recalls")
 def recalls():
     _require(can_view_register(current_user))
-    register = services.recall_register(db.session, local_today())
+    register = services.recall_register(db.session, local_today(), current_language())
     fmt = request.args.get("format")
     if fmt:
         return exports.send_table(exports.recalls_table(register), fmt)

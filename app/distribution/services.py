@@ -55,6 +55,7 @@ from app.distribution.permissions import (
 from app.documents.models import Document, Revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import local_date, local_today, utcnow
+from app.names import Bilingual
 from app.notifications import services as mail
 from app.people.models import Department, User
 from app.sequences import next_value
@@ -334,7 +335,7 @@ def _open_tasks(session: Session, record: Issue, people: dict[int, int | None], 
         ),
         object_ref=revision.ref,
         number=revision.document.number,
-        title=revision.document.title,
+        title=revision.document.bilingual_title,
         label=revision.label,
         day=due.isoformat(),
     )
@@ -369,10 +370,10 @@ def _notify_holders(session: Session, revision: Revision, distribution) -> None:
                 ),
                 object_ref=revision.ref,
                 number=doc.number,
-                title=doc.title,
+                title=doc.bilingual_title,
                 label=revision.label,
                 copies=spec.copies,
-                holder=holder_name_of(spec),
+                holder=Bilingual(holder_name_of(spec, "zh_CN"), holder_name_of(spec, "en")),
             )
 
 
@@ -611,7 +612,7 @@ def _notify_recall(session, revision, copies, recalled: dict[int, list[str]]) ->
                 ),
                 object_ref=revision.ref,
                 number=revision.document.number,
-                title=revision.document.title,
+                title=revision.document.bilingual_title,
                 label=revision.label,
                 copies=", ".join(numbers),
             )
@@ -935,8 +936,9 @@ def copies_query(
     return stmt.order_by(Document.number, Revision.id, ControlledCopy.seq)
 
 
-def recall_register(session: Session, today: date) -> dict:
-    """Outstanding recalls: each open copy with its age, and the totals by holder."""
+def recall_register(session: Session, today: date, language: str | None = None) -> dict:
+    """Outstanding recalls: each open copy with its age, and the totals by holder (named
+    in ``language``)."""
     copies = session.scalars(
         select(ControlledCopy)
         .where(ControlledCopy.status == "recall_open")
@@ -945,10 +947,10 @@ def recall_register(session: Session, today: date) -> dict:
     ).all()
     # age in whole days since the recall opened (by its UTC date)
     rows = [{"copy": c, "age": (today - local_date(c.recall_opened_at)).days} for c in copies]
-    by_holder = Counter(c.line.holder_name for c in copies)
+    by_holder = Counter(c.line.name_in(language) for c in copies)
     oldest: dict[str, int] = {}
     for row in rows:
-        name = row["copy"].line.holder_name
+        name = row["copy"].line.name_in(language)
         oldest[name] = max(oldest.get(name, 0), row["age"])
     return {
         "rows": rows,
@@ -1072,6 +1074,7 @@ def matrix(session: Session, user: User, today: date, *, department: str | None 
         select(
             Document.number,
             Document.title,
+            Document.title_en,
             Revision.major,
             Revision.minor,
             counts.c.department_id,
@@ -1093,7 +1096,7 @@ def matrix(session: Session, user: User, today: date, *, department: str | None 
             (row.number, row.major, row.minor),
             {
                 "number": row.number,
-                "title": row.title,
+                "title": Bilingual(row.title, row.title_en),
                 "revision": f"{row.major}/{row.minor}",
                 "cells": {},
                 "done": 0,

@@ -77,6 +77,7 @@ class RevisionSchema(Schema):
 class DocumentSchema(Schema):
     number = fields.String()
     title = fields.String()
+    title_en = fields.String(allow_none=True)
     type = fields.Function(lambda d: d.type.code)
     department = fields.Function(lambda d: d.department.code)
     parent = fields.Function(lambda d: d.parent.number if d.parent else None)
@@ -126,6 +127,7 @@ class DocumentTypeSchema(Schema):
 class MasterListRowSchema(Schema):
     number = fields.String()
     title = fields.String()
+    title_en = fields.String(allow_none=True)
     type = fields.String()
     level = fields.Integer()
     department = fields.String()
@@ -227,6 +229,7 @@ def create_document():
                 type: {type: string, example: QP}
                 department: {type: string, example: CS, description: unless a parent is given}
                 title: {type: string}
+                title_en: {type: string, description: the English title (optional)}
                 parent: {type: string, description: parent document number (forms)}
                 training_required: {type: boolean}
                 review_interval_months: {type: integer}
@@ -269,6 +272,7 @@ def create_document():
         current_user,
         type_code=_text(data, "type") or "",
         title=_text(data, "title") or "",
+        title_en=_text(data, "title_en"),
         department=department,
         parent_number=parent_number,
         training_required=_flag(data, "training_required"),
@@ -298,6 +302,45 @@ def get_document(number: str):
           $ref: '#/components/responses/NotFound'
     """
     return jsonify(DocumentDetailSchema().dump(_document(number)))
+
+
+@bp.patch("/documents/<number>")
+def update_document(number: str):
+    """Change what may change of a registered document: its English title.
+    ---
+    patch:
+      tags: [documents]
+      parameters:
+        - {in: path, name: number, required: true, schema: {type: string}, example: QP-CS-001}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                title_en: {type: string, nullable: true, description: blank or null clears it}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: DocumentDetailSchema
+        400:
+          $ref: '#/components/responses/BadRequest'
+        403:
+          $ref: '#/components/responses/Forbidden'
+        404:
+          $ref: '#/components/responses/NotFound'
+    """
+    doc = _document(number)
+    _allow(can_manage_document(current_user, doc))
+    data = _body()
+    if "title_en" in data:
+        value = data["title_en"]
+        if value is not None and not isinstance(value, str):
+            raise ValidationFailed(N_("Please give text."), fields={"title_en": N_("invalid")})
+        services.set_english_title(db.session, current_user, doc, value)
+    db.session.commit()
+    return jsonify(DocumentDetailSchema().dump(doc))
 
 
 @bp.post("/documents/<number>/revisions")

@@ -16,6 +16,8 @@ from app import docx_io
 from app.documents import services
 from app.documents.models import DOCUMENT_STATUSES, Revision
 from app.errors import N_, NotFound, ValidationFailed
+from app.i18n import current_language
+from app.names import in_language
 from app.storage import get_store
 from app.tables import Table, send_table
 
@@ -127,6 +129,7 @@ def _filters_text(filters: dict) -> str:
 
 def master_list_table(rows: list[dict], filters: dict | None = None) -> Table:
     statuses = {k: gettext(v) for k, v in DOCUMENT_STATUSES.items()}
+    language = current_language()
     return Table(
         title=gettext("Master document list"),
         filename="master-list",
@@ -134,7 +137,11 @@ def master_list_table(rows: list[dict], filters: dict | None = None) -> Table:
         headers=[gettext(label) for _, label in services.MASTER_LIST_COLUMNS],
         rows=[
             [
-                dict(row, status=statuses.get(row["status"], row["status"]))[key]
+                dict(
+                    row,
+                    status=statuses.get(row["status"], row["status"]),
+                    title=in_language(row["title"], row["title_en"], language),
+                )[key]
                 for key, _ in services.MASTER_LIST_COLUMNS
             ]
             for row in rows

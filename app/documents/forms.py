@@ -25,6 +25,7 @@ class DocumentForm(FlaskForm):
     department = SelectField(_l("Owning department"), choices=[], validate_choice=False)
     parent = StringField(_l("Parent document (forms)"), validators=[Optional(), Length(max=64)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    title_en = StringField(_l("English title"), validators=[Optional(), Length(max=200)])
     confidentiality = SelectField(
         _l("Confidentiality"),
         choices=[SelectChoice(k, _l(v)) for k, v in CONFIDENTIALITY.items()],
@@ -59,6 +60,10 @@ class RevisionForm(FlaskForm):
         validate_choice=False,
     )
     file = FileField(_l("File"))
+
+
+class EnglishTitleForm(FlaskForm):
+    title_en = StringField(_l("English title"), validators=[Optional(), Length(max=200)])
 
 
 class ReplaceFileForm(FlaskForm):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
+from app.names import Bilingual, in_language
 from app.people.models import Department, User
 from app.signatures.models import Signature
 
@@ -73,6 +74,9 @@ class DocumentType(db.Model):
     def __repr__(self) -> str:
         return f"<DocumentType {self.code}>"
 
+    def name_in(self, language: str | None) -> str:
+        return in_language(self.name, self.name_en, language)
+
     def audit_state(self) -> dict:
         return {
             "code": self.code,
@@ -94,6 +98,7 @@ class Document(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))  # optional: app/names.py
     type_id: Mapped[int] = mapped_column(ForeignKey("document_type.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"), index=True)
@@ -126,6 +131,17 @@ class Document(db.Model):
 
     def __repr__(self) -> str:
         return f"<Document {self.number}>"
+
+    def title_in(self, language: str | None) -> str:
+        return in_language(self.title, self.title_en, language)
+
+    def name_in(self, language: str | None) -> str:
+        """The title (the ``local`` template filter asks every object for ``name_in``)."""
+        return self.title_in(language)
+
+    @property
+    def bilingual_title(self) -> Bilingual:
+        return Bilingual(self.title, self.title_en)
 
     @property
     def ref(self) -> str:

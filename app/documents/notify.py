@@ -16,7 +16,7 @@ from app.notifications import services as mail
 
 def _params(revision: Revision) -> dict:
     doc = revision.document
-    return {"number": doc.number, "title": doc.title, "label": revision.label}
+    return {"number": doc.number, "title": doc.bilingual_title, "label": revision.label}
 
 
 def revision_changed(session: Session, revision: Revision, previous_status: str) -> None:

@@ -147,10 +147,17 @@ def _history(revision: Revision) -> list[dict]:
 
 
 def print_data(
-    revision: Revision, *, copy=None, organisation: str, printed_by: str, printed_at: datetime
+    revision: Revision,
+    *,
+    copy=None,
+    organisation: str,
+    printed_by: str,
+    printed_at: datetime,
+    language: str | None = None,
 ) -> dict:
-    """Everything a print shows, as plain data (templates never see ORM objects). A
-    controlled copy names no print time, so the same copy prints to the same PDF."""
+    """Everything a print shows, as plain data (templates never see ORM objects), names in
+    the print's ``language``. A controlled copy names no print time, so the same copy
+    prints to the same PDF."""
     doc = revision.document
     mode = mode_of(revision, copy)
     return {
@@ -158,9 +165,9 @@ def print_data(
         "mode": mode,
         "document": {
             "number": doc.number,
-            "title": doc.title,
-            "type": doc.type.name,
-            "department": doc.department.name,
+            "title": doc.title_in(language),
+            "type": doc.type.name_in(language),
+            "department": doc.department.name_in(language),
             "confidentiality": doc.confidentiality,
         },
         "revision": {
@@ -177,7 +184,7 @@ def print_data(
         else {
             "copy_no": copy.copy_no,
             "seq": copy.short_no,
-            "holder": copy.line.holder_name,
+            "holder": copy.line.name_in(language),
             "issued_at": copy.issued_at,
         },
         "printed": None if copy is not None else {"by": printed_by, "at": printed_at},
@@ -192,10 +199,15 @@ def revision_pdf(
     """The printed revision as one PDF (see the module docstring). Needs the Flask app."""
     from app.i18n import current_language
 
-    data = print_data(
-        revision, copy=copy, organisation=organisation, printed_by=user.full_name, printed_at=now
-    )
     language = current_language()
+    data = print_data(
+        revision,
+        copy=copy,
+        organisation=organisation,
+        printed_by=user.full_name,
+        printed_at=now,
+        language=language,
+    )
     cache = pdf.PdfCache(store.root)
     key = cache.key("revision-print", data, language) if copy is not None else None
     if key is not None and (cached := cache.get(key)) is not None:

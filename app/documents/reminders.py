@@ -87,7 +87,7 @@ def remind_reviews(session: Session, today: date) -> int:
                 object_ref=doc.ref,
                 dedupe_key=f"review:{doc.number}:{doc.review_due_date}:{stage}:{person.id}",
                 number=doc.number,
-                title=doc.title,
+                title=doc.bilingual_title,
                 day=doc.review_due_date.isoformat(),
             )
             queued += message is not None

@@ -31,6 +31,7 @@ from app.documents.forms import (
     ConfirmReviewForm,
     DocumentForm,
     DocumentTypeForm,
+    EnglishTitleForm,
     ReplaceFileForm,
     ReviewForm,
     RevisionForm,
@@ -52,10 +53,11 @@ from app.documents.permissions import (
 )
 from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db, local_today
+from app.i18n import current_language
 from app.people import services as people
 from app.people.models import User, UserRole
 from app.storage import get_store
-from app.web import checked_upload, run_form
+from app.web import checked_upload, department_choices, run_form
 
 bp = Blueprint("documents", __name__)
 
@@ -91,21 +93,8 @@ def _type_choices():
         .where(DocumentType.is_active.is_(True), DocumentType.is_external.is_(False))
         .order_by(DocumentType.level, DocumentType.code)
     )
-    return [SelectChoice(t.code, f"{t.code} · {_type_name(t)}") for t in types]
-
-
-def _type_name(doc_type: DocumentType) -> str:
-    from app.i18n import current_language
-
-    return doc_type.name if current_language() == "zh_CN" else doc_type.name_en
-
-
-def _department_choices(*, blank: bool = False):
-    choices = [SelectChoice("", "—")] if blank else []
-    return choices + [
-        SelectChoice(d.code, f"{d.code} {d.name}")
-        for d in people.departments(db.session, active_only=True)
-    ]
+    language = current_language()
+    return [SelectChoice(t.code, f"{t.code} · {t.name_in(language)}") for t in types]
 
 
 def _people_choices(*, role: str | None = None, exclude: int | None = None):
@@ -149,7 +138,7 @@ def index():
         pagination=pagination,
         filters=filters,
         types=_type_choices(),
-        departments=_department_choices(),
+        departments=department_choices(),
         statuses=DOCUMENT_STATUSES,
         can_create=can_create_document(current_user),
     )
@@ -169,7 +158,7 @@ def master_list():
         filters=filters,
         status_arg=request.args.get("status") or "effective",
         types=_type_choices(),
-        departments=_department_choices(),
+        departments=department_choices(),
         statuses=DOCUMENT_STATUSES,
     )
 
@@ -193,7 +182,7 @@ def new():
     _require(can_create_document(current_user))
     form = DocumentForm()
     form.type.choices = _type_choices()
-    form.department.choices = _department_choices()
+    form.department.choices = department_choices()
     if not form.is_submitted():
         form.department.data = current_user.department.code if current_user.department else ""
         form.parent.data = request.args.get("parent", "")
@@ -213,6 +202,7 @@ def new():
             current_user,
             type_code=form.type.data,
             title=form.title.data,
+            title_en=form.title_en.data,
             department=department,
             parent_number=parent_number,
             training_required=form.training_required.data,
@@ -260,6 +250,7 @@ def _render_document(doc: Document, status: int = 200, **forms):
         can_manage=manage,
         withdraw_form=forms.get("withdraw_form") or (WithdrawForm() if manage else None),
         confirm_form=forms.get("confirm_form") or (ConfirmReviewForm() if manage else None),
+        title_form=forms.get("title_form") or (EnglishTitleForm(obj=doc) if manage else None),
         today=local_today(),
     ), status
 
@@ -301,6 +292,24 @@ def withdraw(number: str):
         ),
         on_success=done,
         render=lambda status: _render_document(doc, status, withdraw_form=form),
+    )
+
+
+@bp.post("/documents/<number>/english-title")
+def english_title(number: str):
+    doc = _load_document(number)
+    _require(can_manage_document(current_user, doc))
+    form = EnglishTitleForm()
+
+    def done(_result):
+        flash(_("The English title of %(number)s is saved.", number=doc.number), "success")
+        return redirect(url_for("documents.show", number=doc.number))
+
+    return run_form(
+        form,
+        lambda: services.set_english_title(db.session, current_user, doc, form.title_en.data),
+        on_success=done,
+        render=lambda status: _render_document(doc, status, title_form=form),
     )
 
 

@@ -275,6 +275,7 @@ def create_document(
     *,
     type_code: str,
     title: str,
+    title_en: str | None = None,
     department: Department | None = None,
     parent_number: str | None = None,
     training_required: bool = False,
@@ -289,6 +290,7 @@ def create_document(
             fields={"type": N_("invalid")},
         )
     title = _clean_text(title, "title", max_len=200, message=N_("Please give the title."))
+    title_en = _english_title(title_en)
     parent = None
     if parent_number:
         parent = get_document(session, parent_number)
@@ -324,6 +326,7 @@ def create_document(
     doc = Document(
         number=number,
         title=title,
+        title_en=title_en,
         type=doc_type,
         department=department,
         parent=parent,
@@ -340,10 +343,30 @@ def create_document(
     return doc
 
 
+def _english_title(title_en: str | None) -> str | None:
+    title_en = (title_en or "").strip()
+    if len(title_en) > 200:
+        raise ValidationFailed(N_("The title is too long."), fields={"title_en": N_("too long")})
+    return title_en or None
+
+
+def set_english_title(session: Session, actor: User, doc: Document, title_en: str | None) -> None:
+    """Give a document its English title (or clear it: blank). Audited; the Chinese title,
+    part of the controlled identity, does not change here."""
+    title_en = _english_title(title_en)
+    if title_en == doc.title_en:
+        return
+    before = {"title_en": doc.title_en}
+    doc.title_en = title_en
+    session.flush()
+    audit.record(session, actor, doc.ref, "updated", before=before, after={"title_en": title_en})
+
+
 def document_state(doc: Document) -> dict:
     return {
         "number": doc.number,
         "title": doc.title,
+        "title_en": doc.title_en,
         "type": doc.type.code,
         "department": doc.department.code,
         "parent": doc.parent.number if doc.parent else None,
@@ -892,10 +915,12 @@ def master_list(
         select(
             Document.number,
             Document.title,
+            Document.title_en,
             DocumentType.code.label("type"),
             DocumentType.level,
             Department.code.label("department"),
             Department.name.label("department_name"),
+            Department.name_en.label("department_name_en"),
             current.major,
             current.minor,
             current.effective_date,
@@ -912,10 +937,12 @@ def master_list(
         {
             "number": row.number,
             "title": row.title,
+            "title_en": row.title_en,
             "type": row.type,
             "level": row.level,
             "department": row.department,
             "department_name": row.department_name,
+            "department_name_en": row.department_name_en,
             # Revision.label
             "revision": f"{row.major}/{row.minor}" if row.major is not None else None,
             "effective_date": row.effective_date,

@@ -42,10 +42,10 @@ from app.external.models import (
     ExternalDocument,
 )
 from app.external.permissions import can_manage_external, can_view_external
+from app.i18n import current_language
 from app.people.models import User
-from app.people.services import departments
 from app.storage import get_store
-from app.web import checked_upload, run_form
+from app.web import checked_upload, department_choices, run_form
 
 bp = Blueprint("external", __name__, url_prefix="/external")
 
@@ -80,13 +80,6 @@ def _load(number: str) -> ExternalDocument:
 def _require_manager() -> None:
     if not can_manage_external(current_user):
         abort(403)
-
-
-def _department_choices():
-    return [SelectChoice("", "—")] + [
-        SelectChoice(d.code, f"{d.code} {d.name}")
-        for d in departments(db.session, active_only=True)
-    ]
 
 
 def _user_choices():
@@ -162,7 +155,7 @@ def edition_file(number: str, edition_id: int):
 def new():
     _require_manager()
     form = RegisterForm()
-    form.department.choices = _department_choices()
+    form.department.choices = department_choices(blank=True)
     form.holder.choices = _user_choices()
     if not form.is_submitted():
         form.department.data = current_user.department.code if current_user.department else ""
@@ -217,7 +210,7 @@ def edit(number: str):
     ext = _load(number)
     _require_manager()
     form = ExternalDocumentForm(obj=ext)
-    form.department.choices = _department_choices()
+    form.department.choices = department_choices(blank=True)
     form.holder.choices = _user_choices()
     if not form.is_submitted():
         form.department.data = ext.department.code
@@ -375,7 +368,7 @@ def cite(number: str):
     _require_manager()
     form = CiteForm()
     form.document.choices = [SelectChoice("", "—")] + [
-        SelectChoice(d.number, f"{d.number} {d.title}")
+        SelectChoice(d.number, f"{d.number} {d.title_in(current_language())}")
         for d in services.citable_documents(db.session, ext)
     ]
 

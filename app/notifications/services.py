@@ -19,11 +19,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.extensions import utcnow
+from app.names import Bilingual
 from app.notifications.models import OutboxMessage
 from app.people.models import User
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+
+
+def _values(params: dict, language: str) -> dict:
+    """A message's parameters for one reader: ``*_label`` message ids translated, names
+    kept in both languages (``Bilingual``) in the reader's."""
+    return {
+        k: gettext(v)
+        if isinstance(v, str) and k.endswith("_label")
+        else v.pick(language)
+        if isinstance(v, Bilingual)
+        else v
+        for k, v in params.items()
+    }
 
 
 def queue(
@@ -48,10 +62,7 @@ def queue(
 
     language = recipient.language or current_app.config["QDMS_DEFAULT_LANGUAGE"]
     with force_locale(language):
-        values = {
-            k: gettext(v) if isinstance(v, str) and k.endswith("_label") else v
-            for k, v in params.items()
-        }
+        values = _values(params, language)
         text_subject = gettext(subject, **values)
         text_body = gettext(body, **values)
     message = OutboxMessage(
@@ -96,10 +107,7 @@ def queue_many(
         language = language or default
         if language not in rendered:
             with force_locale(language):
-                values = {
-                    k: gettext(v) if isinstance(v, str) and k.endswith("_label") else v
-                    for k, v in params.items()
-                }
+                values = _values(params, language)
                 rendered[language] = (gettext(subject, **values)[:200], gettext(body, **values))
         text_subject, text_body = rendered[language]
         rows.append(

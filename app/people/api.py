@@ -18,6 +18,7 @@ from app.people.permissions import can_list_users, can_manage_people
 class DepartmentSchema(Schema):
     code = fields.String()
     name = fields.String()
+    name_en = fields.String(allow_none=True)
     head = fields.Function(lambda d: d.head.username if d.head else None)
     is_active = fields.Boolean()
 

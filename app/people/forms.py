@@ -24,7 +24,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 class DepartmentForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=10)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=120)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
     head = SelectField(_l("Head of department"), choices=[], validate_choice=False)
     is_active = BooleanField(_l("Active"), default=True)
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
+from app.names import in_language
 
 ROLES = ("admin", "officer", "author", "approver", "auditor", "staff")
 ROLE_LABELS = {
@@ -25,6 +26,7 @@ class Department(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(120))  # optional: app/names.py
     head_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", use_alter=True, name="fk_department_head_id_user")
     )
@@ -36,10 +38,14 @@ class Department(db.Model):
     def __repr__(self) -> str:
         return f"<Department {self.code}>"
 
+    def name_in(self, language: str | None) -> str:
+        return in_language(self.name, self.name_en, language)
+
     def audit_state(self) -> dict:
         return {
             "code": self.code,
             "name": self.name,
+            "name_en": self.name_en,
             "head": self.head.username if self.head else None,
             "is_active": self.is_active,
         }

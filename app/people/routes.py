@@ -15,7 +15,7 @@ from app.people import services
 from app.people.forms import DepartmentForm, ResetPasswordForm, UserForm
 from app.people.models import Department, User
 from app.people.permissions import can_manage_people
-from app.web import run_form
+from app.web import department_choices, run_form
 
 bp = Blueprint("people", __name__, url_prefix="/admin")
 
@@ -48,13 +48,6 @@ def _user_choices():
     ]
 
 
-def _department_choices():
-    return [SelectChoice("", "—")] + [
-        SelectChoice(d.code, f"{d.code} {d.name}")
-        for d in services.departments(db.session, active_only=True)
-    ]
-
-
 @bp.get("/departments")
 def departments():
     return render_template("people/departments.html", departments=services.departments(db.session))
@@ -66,11 +59,19 @@ def department_new():
     form.head.choices = _user_choices()
 
     def create():
-        dept = services.create_department(db.session, current_user, form.code.data, form.name.data)
+        dept = services.create_department(
+            db.session, current_user, form.code.data, form.name.data, form.name_en.data
+        )
         if form.head.data:
             head = services.get_user(db.session, form.head.data)
             services.update_department(
-                db.session, current_user, dept, name=dept.name, head=head, is_active=True
+                db.session,
+                current_user,
+                dept,
+                name=dept.name,
+                name_en=dept.name_en,
+                head=head,
+                is_active=True,
             )
         return dept
 
@@ -105,6 +106,7 @@ def department_edit(code: str):
             current_user,
             dept,
             name=form.name.data,
+            name_en=form.name_en.data,
             head=head,
             is_active=form.is_active.data,
         )
@@ -137,7 +139,7 @@ def _department_or_none(code: str | None) -> Department | None:
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_new():
     form = UserForm()
-    form.department.choices = _department_choices()
+    form.department.choices = department_choices(blank=True)
 
     def create():
         return services.create_user(
@@ -173,7 +175,7 @@ def user_edit(username: str):
     user = _load_user(username)
     form = UserForm(obj=user)
     form.username.data = user.username  # immutable
-    form.department.choices = _department_choices()
+    form.department.choices = department_choices(blank=True)
     if not form.is_submitted():
         form.department.data = user.department.code if user.department else ""
         form.language.data = user.language or ""

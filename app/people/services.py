@@ -44,7 +44,20 @@ def _clean_name(name: str | None, field: str = "name") -> str:
     return name
 
 
-def create_department(session: Session, actor: User | None, code: str, name: str) -> Department:
+KEEP = object()  # an argument left out: the value stays as it is
+
+
+def _english_name(name: str | None, field: str = "name_en") -> str | None:
+    """An optional English name: blank is none."""
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise ValidationFailed(N_("The name is too long."), fields={field: N_("too long")})
+    return name or None
+
+
+def create_department(
+    session: Session, actor: User | None, code: str, name: str, name_en: str | None = None
+) -> Department:
     code = (code or "").strip().upper()
     if not DEPARTMENT_CODE.match(code):
         raise ValidationFailed(
@@ -52,11 +65,12 @@ def create_department(session: Session, actor: User | None, code: str, name: str
             fields={"code": N_("invalid")},
         )
     name = _clean_name(name)
+    name_en = _english_name(name_en)
     if session.scalar(select(Department.id).where(Department.code == code)):
         raise Conflict(
             N_("Department %(code)s already exists."), fields={"code": N_("taken")}, code=code
         )
-    dept = Department(code=code, name=name, is_active=True)
+    dept = Department(code=code, name=name, name_en=name_en, is_active=True)
     session.add(dept)
     session.flush()
     audit.record(session, actor, f"department:{code}", "created", after=dept.audit_state())
@@ -71,10 +85,14 @@ def update_department(
     name: str,
     head: User | None,
     is_active: bool,
+    name_en: str | object | None = KEEP,
 ) -> Department:
-    """Rename, set the head or (de)activate. The code is immutable: numbers are built from it."""
+    """Rename (both names; ``name_en`` left out keeps the English name), set the head or
+    (de)activate. The code is immutable: numbers are built from it."""
     before = dept.audit_state()
     dept.name = _clean_name(name)
+    if name_en is not KEEP:
+        dept.name_en = _english_name(name_en)
     dept.head = head
     dept.is_active = is_active
     session.flush()

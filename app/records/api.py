@@ -25,6 +25,7 @@ from app.web import checked_scan
 class RecordTypeSchema(Schema):
     code = fields.String(metadata={"example": "QP-CS-001-F01"})
     name = fields.String()
+    name_en = fields.String(allow_none=True)
     department = fields.Function(lambda t: t.department.code)
     retention = fields.Function(
         lambda t: {"years": t.retention_years, "from": t.retention_from},

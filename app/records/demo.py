@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.demo_documents import ENGLISH_TITLES
 from app.documents.models import Document, DocumentType
 from app.extensions import local_date, local_today
 from app.people.models import User
@@ -214,6 +215,7 @@ def seed(session: Session, store: FileStore, password: str) -> list[str]:
             {
                 "code": _code(session, title, fallback),
                 "name": title,
+                "name_en": ENGLISH_TITLES.get(title),
                 "department": dept,
                 "retention": retention,
                 "medium": "electronic",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
+from app.i18n import current_language
 from app.records.models import CONFIDENTIALITY, MEDIA, RETENTION_FROM, RecordType
 from app.tables import Table, send_table
 
 
 def plan_table(types: list[RecordType], counts: dict[int, int]) -> Table:
+    language = current_language()
     return Table(
         title=gettext("Record plan"),
         filename="record-plan",
@@ -27,8 +29,8 @@ def plan_table(types: list[RecordType], counts: dict[int, int]) -> Table:
         rows=[
             [
                 t.code,
-                t.name,
-                t.department.name,
+                t.name_in(language),
+                t.department.name_in(language),
                 f"{gettext('%(years)s years', years=t.retention_years)} "
                 f"{gettext(RETENTION_FROM[t.retention_from])}",
                 gettext(MEDIA[t.medium]),

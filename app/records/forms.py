@@ -42,7 +42,8 @@ class RecordTypeForm(FlaskForm):
     code = StringField(
         _l("Code (usually the form's number)"), validators=[DataRequired(), Length(max=40)]
     )
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
     department = SelectField(_l("Owning department"), choices=[], validate_choice=False)
     retention_years = IntegerField(
         _l("Keep for (years)"),

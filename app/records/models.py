@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.audit_trail.models import ACTION_LABELS
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
+from app.names import in_language
 from app.people.models import Department, User
 from app.signatures.models import Signature
 
@@ -77,6 +78,7 @@ class RecordType(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)  # QP-CS-001-F01
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))  # optional: app/names.py
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
     retention_years: Mapped[int] = mapped_column(Integer)
     retention_from: Mapped[str] = mapped_column(String(16), default="created")
@@ -96,6 +98,9 @@ class RecordType(db.Model):
     def __repr__(self) -> str:
         return f"<RecordType {self.code}>"
 
+    def name_in(self, language: str | None) -> str:
+        return in_language(self.name, self.name_en, language)
+
     @property
     def ref(self) -> str:
         return f"record_type:{self.code}"
@@ -109,6 +114,7 @@ class RecordType(db.Model):
         return {
             "code": self.code,
             "name": self.name,
+            "name_en": self.name_en,
             "department": self.department.code,
             "retention": {"years": self.retention_years, "from": self.retention_from},
             "medium": self.medium,

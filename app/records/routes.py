@@ -20,19 +20,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from app.errors import N_, DomainError, NotFound
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
 from app.people.models import User
-from app.people.services import departments
 from app.records import fields as form_fields
 from app.records import permissions, services
 from app.records.forms import AmendForm, CompleteForm, RecordForm, RecordTypeForm
 from app.records.models import CONFIDENTIALITY, MEDIA, RETENTION_FROM, STATUSES, Record, RecordType
 from app.storage import get_store
-from app.web import checked_scan
+from app.web import checked_scan, department_choices
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -169,10 +167,7 @@ def _type_form(rtype: RecordType | None):
     if not permissions.can_manage_plan(current_user):
         abort(403)
     form = RecordTypeForm(obj=rtype)
-    form.department.choices = [
-        SelectChoice(d.code, f"{d.code} {d.name}")
-        for d in departments(db.session, active_only=True)
-    ]
+    form.department.choices = department_choices()
     if not form.is_submitted():
         if rtype is None:
             form.department.data = current_user.department.code if current_user.department else ""
@@ -215,6 +210,7 @@ def _type_form(rtype: RecordType | None):
         data = {
             "code": form.code.data,
             "name": form.name.data,
+            "name_en": form.name_en.data,
             "department": form.department.data,
             "retention": {"years": form.retention_years.data, "from": form.retention_from.data},
             "medium": form.medium.data,

@@ -106,6 +106,11 @@ def _plan_fields(session: Session, data: dict, *, creating: bool) -> dict:
         if not name or len(name) > 200:
             problems["name"] = N_("required (at most 200 characters)")
         out["name"] = name
+    if creating or "name_en" in data:
+        name_en = str(data.get("name_en") or "").strip()
+        if len(name_en) > 200:
+            problems["name_en"] = N_("too long")
+        out["name_en"] = name_en or None
     if creating or "department" in data:
         dept = session.scalar(
             select(Department).where(Department.code == str(data.get("department") or ""))

@@ -97,19 +97,17 @@ FACET_TITLES = {
 
 def _facet_labels() -> dict[str, dict[str, str]]:
     """Facet values (codes) → what the reader sees, in their language."""
-    english = current_language() == "en"
-    types = {
-        t.code: (t.name_en if english else t.name) for t in db.session.scalars(select(DocumentType))
-    }
+    language = current_language()
+    types = {t.code: t.name_in(language) for t in db.session.scalars(select(DocumentType))}
     types.update({k: _(v) for k, v in EXTERNAL_KINDS.items()})
-    types.update({t.code: t.name for t in db.session.scalars(select(RecordType))})
+    types.update({t.code: t.name_in(language) for t in db.session.scalars(select(RecordType))})
     statuses = {
         k: _(v) for k, v in {**RECORD_STATUSES, **REVISION_STATUSES, **EXTERNAL_STATUSES}.items()
     }
     return {
         "kind": {k: _(v) for k, v in KIND_LABELS.items()},
         "type": types,
-        "department": {d.code: d.name for d in db.session.scalars(select(Department))},
+        "department": {d.code: d.name_in(language) for d in db.session.scalars(select(Department))},
         "status": statuses,
         "year": {},
     }
