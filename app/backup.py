@@ -358,7 +358,8 @@ def _require_empty(engine: Engine, store: FileStore) -> None:
         with engine.connect() as conn:
             tables = inspect(conn).get_table_names()
     except SQLAlchemyError as exc:
-        raise BackupError(f"cannot open the target database: {exc.__class__.__name__}") from exc
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise BackupError(f"cannot open the target database: {reason}") from exc
     if tables:
         raise BackupError(
             f"the target database is not empty ({len(tables)} tables): restore only into an "
