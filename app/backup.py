@@ -70,6 +70,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 DATABASE_MEMBER = {"sqlite": "database/qdms.sqlite3", "postgresql": "database/qdms.pgdump"}
+MANIFEST_LIMIT = 512 * 1024 * 1024  # ~5 million files; a larger one is not ours
 ATTEMPTS = 3  # snapshots tried when destructions keep removing files during the copy
 _CHUNK = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -197,7 +198,14 @@ def _snapshot(engine: Engine, backend: str, db_file: Path) -> dict:
             _pg_tool(
                 "pg_dump",
                 engine,
-                ["--format=custom", f"--snapshot={snapshot}", f"--file={db_file}"],
+                # A schema change holding a table lock fails the backup instead of
+                # hanging it.
+                [
+                    "--format=custom",
+                    f"--snapshot={snapshot}",
+                    "--lock-wait-timeout=60s",
+                    f"--file={db_file}",
+                ],
             )
     return facts
 
@@ -427,6 +435,8 @@ def _read_manifest(tar: tarfile.TarFile, backend: str) -> dict:
     first, second = tar.next(), tar.next()
     if first is None or first.name != MANIFEST or second is None or second.name != MANIFEST_SUM:
         raise BackupError("not a qdms backup: the archive does not start with manifest.json")
+    if first.size > MANIFEST_LIMIT:
+        raise BackupError(f"manifest.json is {first.size} bytes: not a qdms backup manifest")
     body = tar.extractfile(first).read()
     recorded = tar.extractfile(second).read().decode("ascii", "replace").strip()
     if hashlib.sha256(body).hexdigest() != recorded:
@@ -460,7 +470,8 @@ def _check_manifest_shape(m: dict) -> None:
         raise ValueError("database member")
     seen = set()
     for entry in [m["database"], *m["files"]]:
-        if not _HEX64.match(entry["sha256"]) or not isinstance(entry["size"], int):
+        size = entry["size"]
+        if not _HEX64.match(entry["sha256"]) or not isinstance(size, int) or size < 0:
             raise ValueError("a file entry")
     for entry in m["files"]:
         if entry["sha256"] in seen:
