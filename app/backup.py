@@ -47,7 +47,7 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -124,6 +124,8 @@ def backup(
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return _backup_once(engine, backend, store, target, progress)
+        except SQLAlchemyError as exc:
+            raise BackupError(f"database error: {_first_line(exc)}") from exc
         except _FileVanished as exc:
             if attempt == ATTEMPTS:
                 raise BackupError(
@@ -174,6 +176,8 @@ def _snapshot(engine: Engine, backend: str, db_file: Path) -> dict:
     files, migration, chain head), all read from the same snapshot."""
     created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if backend == "sqlite":
+        if not Path(_sqlite_path(engine)).is_file():  # connecting would create an empty one
+            raise BackupError(f"there is no database at {_sqlite_path(engine)}")
         source = sqlite3.connect(_sqlite_path(engine), timeout=30)
         dest = sqlite3.connect(db_file)
         try:
@@ -326,11 +330,38 @@ def restore(
     """Restore the archive at ``path`` into the empty instance of ``engine`` and ``store``,
     verified as the module docstring says, and rebuild the search index. Raises
     BackupError naming the first problem; the target is then left as empty as it was."""
-    archive = Path(path)
+    try:
+        return _restore(engine, store, index, Path(path), progress)
+    except SQLAlchemyError as exc:
+        raise BackupError(f"database error: {_first_line(exc)}") from exc
+
+
+def _restore(
+    engine: Engine, store: FileStore, index: IndexStore, archive: Path, progress: Progress | None
+) -> RestoreResult:
     backend = _backend(engine)
     _require_empty(engine, store)
     staging_root = store.root / "tmp"
+    created = [p for p in (store.root, staging_root) if not p.exists()]
     staging_root.mkdir(parents=True, exist_ok=True)
+    try:
+        return _restore_from(engine, backend, store, index, archive, staging_root, progress)
+    except BaseException:
+        for folder in reversed(created):  # a refused restore leaves no trace
+            with suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _restore_from(
+    engine: Engine,
+    backend: str,
+    store: FileStore,
+    index: IndexStore,
+    archive: Path,
+    staging_root: Path,
+    progress: Progress | None,
+) -> RestoreResult:
     with tempfile.TemporaryDirectory(dir=staging_root, prefix="restore-") as work:
         db_file = Path(work) / "database"
         manifest = _verify_archive(archive, backend, db_file, progress)
@@ -366,8 +397,7 @@ def _require_empty(engine: Engine, store: FileStore) -> None:
         with engine.connect() as conn:
             tables = inspect(conn).get_table_names()
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise BackupError(f"cannot open the target database: {reason}") from exc
+        raise BackupError(f"cannot open the target database: {_first_line(exc)}") from exc
     if tables:
         raise BackupError(
             f"the target database is not empty ({len(tables)} tables): restore only into an "
@@ -583,7 +613,11 @@ def _check_restored(engine: Engine, store: FileStore, manifest: dict) -> tuple[i
 def _undo(engine: Engine, store: FileStore, written: list[str]) -> None:
     """Leave the target as empty as it was: the restore refused anything else."""
     for sha in written:
-        store.remove(sha)
+        path = store.path_for(sha)
+        path.unlink(missing_ok=True)
+        for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
+            with suppress(OSError):  # not empty: another file is still there
+                folder.rmdir()
     engine.dispose()
     if engine.dialect.name == "sqlite":
         empty = sqlite3.connect(":memory:")
@@ -649,6 +683,12 @@ def _pg_tool(tool: str, engine: Engine, args: list[str], *more: str) -> None:
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         raise BackupError(f"{tool} failed: {lines[0] if lines else f'exit {done.returncode}'}")
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """The driver's message without SQLAlchemy's statement and background link."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
 
 
 def _migrations_head() -> str:
