@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEB_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-                chromium poppler-utils
+                chromium poppler-utils postgresql-client
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -25,7 +25,8 @@ test: install
 install: system-deps $(VENV)/.installed translations
 
 # Debian packages: CJK fonts and WeasyPrint's libraries, Chromium for the browser tests,
-# poppler-utils to read PDFs back. Installed only when missing.
+# poppler-utils to read PDFs back, postgresql-client for pg_dump/pg_restore (qdms backup
+# and restore on PostgreSQL; the server's major version). Installed only when missing.
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
