@@ -143,6 +143,7 @@ def _render_issue(
         choices=_recipient_choices(),
         row_errors=row_errors or {},
         copies=services.distribution_of(db.session, revision),
+        holders=services.holders_of(db.session, revision),
     ), status
 
 
