@@ -447,3 +447,13 @@ def test_a_new_record_type_is_its_departments_unless_internal_is_chosen(
     )
     assert saved.status_code == 302
     assert services.get_type(db.session, "R-3").confidentiality == "confidential"
+
+
+def test_the_plans_file_button_is_a_verb_in_chinese(complaint_type, login_as, client):
+    """Does the record plan's "File" button (to file a record) read 填写 in Chinese, not
+    the noun 文件 of a file attachment?"""
+    login_as("cs_staff")
+    client.form_post("/profile/language", {"language": "zh_CN"})
+    page = client.get("/records/plan").get_data(as_text=True)
+    link = page[page.index('href="/records/new/QP-CS-001-F01"') :].split("</a>")[0]
+    assert link.endswith(">填写")
