@@ -20,6 +20,7 @@ from app.retention.models import Destruction, LegalHold
 from app.storage import StoredBlob
 from app.uploads import check_scan
 from tests.conftest import PASSWORD
+from tests.test_signatures import assert_wrong_password_at_the_field
 
 FORM = [
     {"name": "customer", "label": "顾客", "type": "text", "required": True},
@@ -476,7 +477,8 @@ def test_retention_pages_propose_approve_hold_and_show_the_tombstone(old_records
         f"/retention/destructions/{batch.number}/approve",
         {"witness": "李四", "password": "not-it"},
     )
-    assert wrong.status_code == 403 and "invalid-feedback" in wrong.text
+    assert wrong.status_code == 403
+    assert_wrong_password_at_the_field(wrong.text)
     no_witness = page.form_post(
         f"/retention/destructions/{batch.number}/approve", {"password": PASSWORD}
     )
@@ -515,12 +517,11 @@ def test_retention_pages_propose_approve_hold_and_show_the_tombstone(old_records
     staff.form_post("/logout")
     page = login_as("officer")
     hold_id = db.session.scalar(select(LegalHold.id))
-    assert (
-        page.form_post(
-            f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": "bad"}
-        ).status_code
-        == 403
+    wrong = page.form_post(
+        f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": "bad"}
     )
+    assert wrong.status_code == 403
+    assert_wrong_password_at_the_field(wrong.text)
     lifted = page.form_post(
         f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": PASSWORD}
     )
