@@ -594,3 +594,33 @@ def test_demo_complaints_and_surveys_are_confidential(app, store):
     for reader in ("officer", "auditor"):
         assert all(can_view_record(users[reader], r) for r in records), reader
     assert all(can_view_record(users["mk_staff"], r) for r in by_type["服务承诺履行检查表"])
+
+
+def test_an_unknown_destruction_method_is_not_called_missing(
+    old_records, client, api_token, login_as
+):
+    """Is a method that is not one of the list refused as such (not "required"), in the
+    API and beside the form's field, in the user's language, with nothing proposed?"""
+    refs = [f"record:{old_records[0]}"]
+    r = client.post(
+        "/api/v1/destructions",
+        json={"items": refs, "method": "burying"},
+        headers={**api_token("officer"), "Accept-Language": "zh-CN"},
+    )
+    assert r.status_code == 400
+    error = r.get_json()["error"]
+    assert error["fields"] == {"method": "不是可选的销毁方式"}
+    assert "“burying”不是销毁方式" in error["message"]
+    missing = client.post(
+        "/api/v1/destructions", json={"items": refs}, headers=api_token("officer")
+    )
+    assert missing.get_json()["error"]["fields"] == {"method": "required"}
+
+    page = login_as("officer")
+    client.form_post("/profile/language", {"language": "en"})
+    r = page.form_post("/retention/", {"items": refs, "method": "burying"})
+    assert r.status_code == 400
+    field = r.text[r.text.index('name="method"') :]
+    assert '<div class="invalid-feedback">not one of the methods of destruction</div>' in field
+    assert "is not a method of destruction" in r.text and ">required<" not in r.text
+    assert db.session.scalar(select(Destruction.id)) is None
