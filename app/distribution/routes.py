@@ -33,8 +33,7 @@ from app.documents.models import Revision
 from app.errors import DomainError, NotFound
 from app.extensions import db, local_today
 from app.people import services as people
-from app.people.models import User
-from app.web import Page, run_form, show_error
+from app.web import Page, person_choices, run_form, show_error
 
 bp = Blueprint("distribution", __name__)
 
@@ -63,10 +62,7 @@ def _safe_back(default: str) -> str:
 
 def _recipient_choices():
     departments = people.departments(db.session, active_only=True)
-    users = db.session.scalars(
-        select(User).where(User.is_active.is_(True)).order_by(User.username)
-    ).all()
-    names = {u.username: f"{u.full_name} ({u.username})" for u in users}
+    names = {c.value: c.label for c in person_choices()}
     return {
         "departments": [
             SelectChoice(f"department:{d.code}", f"{d.code} {d.name}") for d in departments
