@@ -34,6 +34,15 @@ Block = tuple[str, str | tuple[tuple[str, ...], ...]]
 
 _FRONT_MATTER = re.compile(r"\A\+\+\+\n(.*?)\n\+\+\+\n(.*)\Z", re.DOTALL)
 _SEPARATOR = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
+OUTCOMES = (
+    "effective",
+    "future",
+    "awaiting_review",
+    "awaiting_approval",
+    "rejected",
+    "draft",
+    "cancelled",
+)
 
 
 @dataclass(frozen=True)
@@ -74,47 +83,55 @@ class DemoDocument:
     confirm_review: str | None = None  # the periodic-review comment, confirmed today
 
 
-def read_toml(name: str) -> dict:
+def _read_toml(name: str) -> dict:
     with (DATA / name).open("rb") as f:
         return tomllib.load(f)
 
 
 def organisation() -> dict:
-    return read_toml("organisation.toml")
+    return _read_toml("organisation.toml")
 
 
 def external() -> dict:
-    return read_toml("external.toml")
+    return _read_toml("external.toml")
 
 
 def distribution() -> dict:
-    return read_toml("distribution.toml")
+    return _read_toml("distribution.toml")
 
 
 def records() -> dict:
-    return read_toml("records.toml")
+    return _read_toml("records.toml")
 
 
 def step(data: dict) -> Step:
     """A step from its TOML table (a document's ``[[steps]]`` or the distribution's)."""
+    if data.get("outcome", "effective") not in OUTCOMES:
+        raise ValueError(f"unknown outcome {data['outcome']!r}; one of {', '.join(OUTCOMES)}")
     lists = {k: tuple(data.get(k, ())) for k in ("reviewers", "approvers")}
     edits = tuple((old, new) for old, new in data.get("edits", ()))
     return Step(**{**data, **lists, "edits": edits})
 
 
-def documents() -> tuple[DemoDocument, ...]:
+def documents(folder: Path = DATA / "documents") -> tuple[DemoDocument, ...]:
     """Every demo document, in creation order; a form's ``parent`` names an earlier one."""
     out: list[DemoDocument] = []
-    for path in sorted((DATA / "documents").glob("*.md")):
+    for path in sorted(folder.glob("*.md")):
+        number, _, key = path.stem.partition("-")  # 09-f_change.md: f_change, made 9th
+        if not (number.isdigit() and key):
+            raise ValueError(f"{path.name}: a document file is named NN-key.md")
         match = _FRONT_MATTER.match(path.read_text(encoding="utf-8"))
         if match is None:
             raise ValueError(f"{path.name}: expected a +++ TOML header +++ and a body")
-        header = tomllib.loads(match.group(1))
-        steps = tuple(step(s) for s in header.pop("steps"))
-        key = path.stem.split("-", 1)[1]  # 09-f_change.md → f_change
-        if header.get("parent") and header["parent"] not in {d.key for d in out}:
-            raise ValueError(f"{path.name}: parent {header['parent']!r} must come first")
-        out.append(DemoDocument(key=key, body=parse_body(match.group(2)), steps=steps, **header))
+        try:
+            header = tomllib.loads(match.group(1))
+            steps = tuple(step(s) for s in header.pop("steps"))
+            doc = DemoDocument(key=key, body=parse_body(match.group(2)), steps=steps, **header)
+        except (tomllib.TOMLDecodeError, TypeError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path.name}: {exc}") from exc
+        if doc.parent and doc.parent not in {d.key for d in out}:
+            raise ValueError(f"{path.name}: parent {doc.parent!r} must come first")
+        out.append(doc)
     return tuple(out)
 
 
