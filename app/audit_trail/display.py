@@ -73,6 +73,8 @@ class Context:
         self.gettext = gettext
         self.separator = "、" if current_language() == "zh_CN" else ", "
         self._names: dict[str, dict[str, str]] = {}
+        self._asked: dict[str, set[str]] = {}  # keys already looked up, found or not
+        self._complete: set[str] = set()  # kinds read whole
         self._problems: list[str] = []
 
     def join(self, items) -> str:
@@ -88,9 +90,15 @@ class Context:
         if kind is None or kind.names is None:
             return {}
         known = self._names.setdefault(prefix, {})
-        missing = None if keys is None else keys - set(known)
-        if missing is None or missing:
+        if prefix in self._complete:
+            return known
+        if keys is None:  # every one of them (people: a small table, read once)
+            known.update(kind.names(self.session, None))
+            self._complete.add(prefix)
+        elif keys - self._asked.setdefault(prefix, set()):
+            missing = keys - self._asked[prefix]
             known.update(kind.names(self.session, missing))
+            self._asked[prefix] |= missing
         return known
 
     def user(self, username: str) -> str:
