@@ -24,7 +24,8 @@ page 1,000 (logins left out, the default), with the logins, a typed document num
 document number and revision label, one user's deeds (a department head), a rare action,
 a one-month date range three years back, and all filters at once; the API with a typed
 number; a CSV export of one document's events. p50 / p95 server time, SQL statements per
-request, rows shown. Then the query plans of the filtered list.
+request, rows shown. Then the query plans of the filtered list. ``--indexes`` adds the
+indexes proposed for the user, action and date filters (``INDEXES``) before measuring.
 
     .venv/bin/python benchmarks/audit_trail.py                  # SQLite, 300,000 events
     .venv/bin/python benchmarks/audit_trail.py --events 20000   # a quick check
@@ -57,6 +58,12 @@ from benchmarks.documents import (  # noqa: E402
 )
 
 BATCH = 5000
+# Proposed, not in the migrations: measured with --indexes (docs/PERFORMANCE.md).
+INDEXES = [
+    "CREATE INDEX ix_audit_event_actor_username_seq ON audit_event (actor_username, seq)",
+    "CREATE INDEX ix_audit_event_action_seq ON audit_event (action, seq)",
+    "CREATE INDEX ix_audit_event_at ON audit_event (at)",
+]
 TARGET_MS = 100
 
 
@@ -69,6 +76,11 @@ def _parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--indexes",
+        action="store_true",
+        help="add the indexes proposed for the user, action and date filters (see INDEXES)",
+    )
     return parser.parse_args(argv)
 
 
@@ -230,6 +242,8 @@ def main(argv=None) -> int:
             people = _seed_people(db.session)
             with db.engine.begin() as conn:
                 seeded = seed_events(conn, people, args, rng, now)
+                for statement in INDEXES if args.indexes else []:
+                    conn.execute(text(statement))
             if db.engine.dialect.name == "postgresql":
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                     c.execute(text("VACUUM ANALYZE"))
@@ -277,7 +291,8 @@ def main(argv=None) -> int:
             app, {k: {x: y for x, y in v.items() if x != "page"} for k, v in filters.items()}
         )
 
-        print(f"\n{args.events:,} events, {instance.backend}; {_machine()}")
+        indexes = " with the proposed indexes" if args.indexes else ""
+        print(f"\n{args.events:,} events{indexes}, {instance.backend}; {_machine()}")
         print("\n| scenario | rows | p50 ms | p95 ms | queries |\n|---|--:|--:|--:|--:|")
         for name, r in results:
             q = r["queries"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
 
 from app.audit_trail import exports
 from app.audit_trail.display import describe
@@ -20,6 +21,7 @@ from app.i18n import translate_error
 bp = Blueprint("audit_trail", __name__)
 
 PER_PAGE = 50
+COUNT_CAP = 10_000
 
 
 def action_choices() -> list[tuple[str, str]]:
@@ -43,7 +45,13 @@ def index():
     if fmt != "html":
         return exports.download(filters, fmt)
     stmt = filtered_events(filters, newest_first=True)
-    return _page(filters, db.paginate(stmt, per_page=PER_PAGE, error_out=False))
+    pagination = db.paginate(stmt, per_page=PER_PAGE, error_out=False, count=False)
+    # Counted up to a cap: an exact count of a large trail reads every row (the page
+    # itself reads only the 50 it shows), and nobody pages through 200 pages.
+    pagination.total = db.session.scalar(
+        select(func.count()).select_from(stmt.order_by(None).limit(COUNT_CAP + 1).subquery())
+    )
+    return _page(filters, pagination)
 
 
 def _page(filters: TrailFilters, pagination, *, error: str | None = None, status: int = 200):
@@ -56,6 +64,7 @@ def _page(filters: TrailFilters, pagination, *, error: str | None = None, status
         error=error,
         actions=action_choices(),
         show_details=can_view_audit_details(current_user),
+        count_cap=COUNT_CAP,
     ), status
 
 
