@@ -61,6 +61,8 @@ def test_a_number_typed_as_people_know_it_finds_the_documents_events(trail, clie
     html = client.get("/audit-trail?object=qp-cs-001").get_data(as_text=True)
     assert html.count('<tr class="trail-event">') == exact["total"]
     assert "QP-CS-002" not in html.split("trail-table")[1]
+    far = client.get("/audit-trail?object=qp-cs-001&page=99999999999999999999")
+    assert far.status_code == 200  # a sane offset, never a database overflow
     nothing = client.get("/audit-trail?object=QP-XX-999").get_data(as_text=True)
     assert "Nothing in the audit trail is called QP-XX-999." in nothing
 
@@ -144,6 +146,8 @@ def test_a_date_range_counts_the_organisations_days(app, client, api_token, monk
         ({"user": "nobody"}, "user"),
         ({"include_logins": "perhaps"}, "include_logins"),
         ({"format": "docx"}, "format"),
+        ({"object": "QP-CS-001\x00"}, "object"),  # PostgreSQL text holds no NUL
+        ({"user": "x" * 201}, "user"),
     ],
 )
 def test_bad_filters_are_a_clear_400_in_the_users_language(

@@ -45,7 +45,8 @@ def index():
     if fmt != "html":
         return exports.download(filters, fmt)
     stmt = filtered_events(filters, newest_first=True)
-    pagination = db.paginate(stmt, per_page=PER_PAGE, error_out=False, count=False)
+    page = min(max(request.args.get("page", 1, type=int), 1), COUNT_CAP)  # a sane offset
+    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False, count=False)
     # Counted up to a cap: an exact count of a large trail reads every row (the page
     # itself reads only the 50 it shows), and nobody pages through 200 pages.
     pagination.total = db.session.scalar(

@@ -176,6 +176,7 @@ def events_for(object_ref: str | None, *, newest_first: bool = False):
 _REVISION = re.compile(r"^(?P<number>\S+)\s+(?P<major>[A-Za-z]{1,3})/?(?P<minor>\d{1,3})$")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 _FIRST_YEAR, _LAST_YEAR = 1900, 9998
+_MAX_TYPED = 200
 
 
 @dataclass
@@ -256,12 +257,24 @@ def resolve_object(session: Session, typed: str) -> tuple[list[str], tuple[str, 
     return sorted(found), revision
 
 
+def _typed(args: Mapping, name: str) -> str:
+    """A typed filter value, spaces squeezed; refuses what no name or number holds."""
+    raw = " ".join((args.get(name) or "").split())
+    if len(raw) > _MAX_TYPED or any(ord(c) < 32 for c in raw):
+        raise ValidationFailed(
+            N_("Please type a number or a name of at most %(max)s characters."),
+            fields={name: N_("invalid")},
+            max=_MAX_TYPED,
+        )
+    return raw
+
+
 def _day(args: Mapping, name: str) -> date | None:
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
     try:
-        day = date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+        day = date.fromisoformat(raw) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw) else None
     except ValueError:
         day = None
     if day is None or not _FIRST_YEAR <= day.year <= _LAST_YEAR:
@@ -281,12 +294,12 @@ def parse_filters(session: Session, args: Mapping) -> TrailFilters:
     dates are the organisation's calendar days, both included.
     """
     found = TrailFilters()
-    typed = " ".join((args.get("object") or "").split())
+    typed = _typed(args, "object")
     if typed:
         found.object = typed
         found.refs, found.revision = resolve_object(session, typed)
         found.args["object"] = typed
-    user_typed = " ".join((args.get("user") or "").split())
+    user_typed = _typed(args, "user")
     if user_typed:
         kind = KINDS.get("user")
         usernames = list(kind.find(session, user_typed)) if kind and kind.find else []
