@@ -226,3 +226,50 @@ def test_staff_see_only_their_own_account_whatever_they_type(trail, client, api_
     assert _api(client, headers, object="user:zhang", format="csv").status_code == 200
     for typed in ("QP-CS-001", "approver", "QP-XX-999", ""):
         assert _api(client, headers, object=typed).status_code == 403, typed
+
+
+def test_a_copy_or_record_number_typed_finds_its_events(trail, client, api_token, store):
+    """Does a controlled copy's number or a record's number, typed in lower case without a
+    prefix, find that copy's or record's events (and "read" its field names as labels)?"""
+    from app.distribution import services as distribution
+    from app.documents.models import Document
+    from app.people.models import User
+    from app.records import services as records
+
+    officer = db.session.scalar(select(User).where(User.username == "approver"))
+    doc = db.session.scalar(select(Document).where(Document.number == "QP-CS-001"))
+    distribution.issue(
+        db.session,
+        officer,
+        doc.current_revision,
+        distribution=distribution.parse_distribution(
+            db.session, [{"location": "前台", "custodian": "approver", "medium": "paper"}]
+        ),
+    )
+    rtype = records.create_type(
+        db.session,
+        officer,
+        {
+            "code": "REC-QA-01",
+            "name": "检查表",
+            "department": "QA",
+            "fields": [{"name": "checked_by", "label": "检查人", "type": "text"}],
+            "retention": {"years": 3},
+        },
+    )
+    number = records.file_record(db.session, store, officer, rtype, {"checked_by": "李"}).number
+    copy = distribution.get_copy(db.session, "QP-CS-001-A0-C01")
+    distribution.sign_receipt(db.session, officer, copy, password=PASSWORD)
+    db.session.commit()
+    headers = api_token("emma", roles=("auditor",))
+    copy = _api(client, headers, object="qp-cs-001-a0-c01").get_json()
+    assert _refs_and_actions(copy) == [
+        ("copy:QP-CS-001-A0-C01", "signed"),
+        ("copy:QP-CS-001-A0-C01", "copy_received"),
+    ]
+    filed = _api(client, headers, object=number.lower()).get_json()
+    assert _refs_and_actions(filed) == [(f"record:{number}", "record_filed")]
+    client.form_post("/login", {"username": "emma", "password": PASSWORD})
+    html = client.get(f"/audit-trail?object={number.lower()}").get_data(as_text=True)
+    assert f'陈建国 filed <a href="/records/{number}">{number}</a>' in html
+    assert "Fields:</span> 检查人" in html
