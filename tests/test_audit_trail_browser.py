@@ -57,7 +57,7 @@ def test_the_trail_in_chinese_reads_filters_and_downloads(
             rows = page.locator("tr.trail-event")
             approval = rows.filter(has_text="陈建国 批准了 QP-CS-001 A/0")
             expect(approval).to_have_count(1)
-            expect(approval.locator(".trail-changes")).to_have_text("状态: 审批中 → 已批准")
+            expect(approval.locator(".trail-changes")).to_have_text("状态：审批中 → 已批准")
             expect(rows.filter(has_text="QP-CS-002")).not_to_have_count(0)
             visible = page.inner_text("main")  # what shows: closed "details" do not
             assert "revision_approved" not in visible and "document:" not in visible

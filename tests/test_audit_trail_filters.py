@@ -188,7 +188,7 @@ def test_exports_hold_exactly_the_filtered_events_as_sentences(trail, client, ma
     assert len(rows) == len(expected)
     assert rows[0][4] == "Author 新建了 QP-CS-001"
     approved = next(row for row in rows if row[2] == "已批准")
-    assert approved[4] == "陈建国 批准了 QP-CS-001 A/0" and "状态: 审批中 → 已批准" in approved[5]
+    assert approved[4] == "陈建国 批准了 QP-CS-001 A/0" and "状态：审批中 → 已批准" in approved[5]
     assert not any("revision_" in cell or "document:" in cell for row in rows for cell in row)
 
     r = client.get("/audit-trail?object=QP-CS-001&action=revision_approved&format=xlsx")
@@ -272,4 +272,4 @@ def test_a_copy_or_record_number_typed_finds_its_events(trail, client, api_token
     client.form_post("/login", {"username": "emma", "password": PASSWORD})
     html = client.get(f"/audit-trail?object={number.lower()}").get_data(as_text=True)
     assert f'陈建国 filed <a href="/records/{number}">{number}</a>' in html
-    assert "Fields:</span> 检查人" in html
+    assert "Fields: </span>检查人" in html

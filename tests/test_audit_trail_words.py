@@ -171,7 +171,7 @@ def test_a_document_trail_in_chinese_reads_as_sentences_with_labels(
     client, make_user, make_document
 ):
     """Does an approval read "陈建国 批准了 QP-CS-001 A/0" with the status change in words
-    ("状态: 审批中 → 已批准") on the trail page and the document page, in Chinese?"""
+    ("状态：审批中 → 已批准") on the trail page and the document page, in Chinese?"""
     make_user("approver", roles=("approver",), department="QA", full_name="陈建国")
     make_document(effective=True)
     make_user("emma", roles=("auditor",), full_name="Emma", language="zh_CN")
@@ -179,7 +179,7 @@ def test_a_document_trail_in_chinese_reads_as_sentences_with_labels(
     for path in ("/audit-trail?object=QP-CS-001", "/documents/QP-CS-001", "/"):
         html = client.get(path).get_data(as_text=True)
         assert re.search(r'陈建国 批准了 <a href="/documents/QP-CS-001">QP-CS-001 A/0</a>', html)
-        assert "状态:</span> <del>审批中</del> → 已批准" in html
+        assert "状态：</span><del>审批中</del> → 已批准" in html
         assert "陈建国 签署了 <a" in html and "：已批准" in html  # signed, meaning in words
         _assert_readable(_trail_text(html), "zh_CN", path)
 

@@ -56,12 +56,21 @@ class EventView:
 
     def changes_text(self) -> str:
         """The lines as one plain text (exports)."""
-        return "; ".join(
-            f"{line.label}: {line.before} → {line.after}"
+        return _semicolon().join(
+            f"{labelled(line.label)}{line.before} → {line.after}"
             if line.before is not None
-            else f"{line.label}: {line.after}"
+            else f"{labelled(line.label)}{line.after}"
             for line in self.lines
         )
+
+
+def labelled(label: str) -> str:
+    """ "Status:" — the colon as the reader's language writes it (Chinese: "状态：")."""
+    return gettext("%(label)s: ", label=label)
+
+
+def _semicolon() -> str:
+    return "；" if current_language() == "zh_CN" else "; "
 
 
 class Context:
@@ -247,11 +256,11 @@ def _value(ctx: Context, prefix: str, key: str, spec, value) -> str:
         for sub in sorted(value, key=lambda k: (_order(k), k)):
             sub_spec = field_for(prefix, sub)
             if sub_spec is None:
-                parts.append(f"{ctx.unlabelled(sub)}: {value[sub]}")
+                parts.append(f"{labelled(ctx.unlabelled(sub))}{value[sub]}")
             elif sub_spec.type != "internal" and value[sub] not in (None, ""):
                 shown = _value(ctx, prefix, key, sub_spec, value[sub])
-                parts.append(f"{gettext(sub_spec.label)}: {shown}")
-        return "; ".join(parts)
+                parts.append(f"{labelled(gettext(sub_spec.label))}{shown}")
+        return _semicolon().join(parts)
     if spec.codes is not None:
         label = spec.codes.get(value) if isinstance(value, str) else None
         return gettext(label) if label else ctx.unlabelled(str(value))
