@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -218,8 +219,18 @@ def test_every_demo_event_reads_in_words_in_both_languages(app, store, client):
     events = db.session.scalars(select(Event).order_by(Event.seq)).all()
     assert len(events) > 300
     assert {e.action for e in events} >= {"revision_approved", "issued", "record_filed"}
-    # usernames (cs_head, …) are what people type, not codes: taken out before the checks
-    usernames = sorted(db.session.scalars(select(User.username)), key=len, reverse=True)
+    # usernames (cs_head, …) are what people type, not codes, and English names and titles
+    # are data (shown as the value of "English title"): taken out before the checks
+    from app.documents.models import Document
+    from app.people.models import Department
+
+    typed = [
+        *db.session.scalars(select(User.username)),
+        *db.session.scalars(select(Document.title_en).where(Document.title_en.is_not(None))),
+        *db.session.scalars(select(Department.name_en).where(Department.name_en.is_not(None))),
+    ]
+    typed += [escape(value) for value in typed]
+    usernames = sorted(typed, key=len, reverse=True)
     client.form_post("/login", {"username": "auditor", "password": DEMO_PASSWORD})
     for language in ("zh_CN", "en"):
         client.form_post("/profile/language", {"language": language})
