@@ -6,32 +6,40 @@
   parts, so they match whole. Field syntax, wildcards, ranges and boosts are not offered
   (a colon or an asterisk in what people paste must not change the meaning). Anything
   the parser cannot read falls back to the plain words of the query: never an error.
-- ``run``: the permission filter and the facet filters are applied inside Whoosh, before
-  paging and before the facet counts; highlighted snippets are cut from the stored text
-  cheaply (``snippet``); "did you mean" is offered for English words the index does not
-  know.
+- **Chinese recall**: a word or phrase with Chinese in it also matches as a string: its
+  runs of two or more Han characters as phrases of bigrams (``grams`` field,
+  ``analysis.bigrams``), so whatever is literally in a title or text is found however
+  jieba cut it. Ranking: items where the query matches as words come first
+  (``tiers``), then those where it only matches as a string; BM25F within each.
+- ``run``: the permission filter and the facet filters are applied before paging and
+  before the facet counts; highlighted snippets are cut from the stored text cheaply
+  (``snippet``); "did you mean" is offered for English words the index does not know.
+- Queries are evaluated on arrays (``_Segment``: compiled postings, phrases by array
+  operations on positions); when Whoosh's private format is not what ``postings`` reads,
+  by Whoosh's own matchers and scorer instead (``_WhooshSegment``).
 """
 
 from __future__ import annotations
 
 import html
-import pickle
 import re
 import threading
-from bisect import bisect_right
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from itertools import accumulate
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.qparser import MultifieldParser, QueryParserError, plugins
+from whoosh.qparser import MultifieldParser, QueryParserError, plugins, syntax
 
 from app.search import postings
-from app.search.analysis import CJK, stem, terms, words
+from app.search.analysis import CJK, CJK_RUN, query_bigrams, stem, terms, words
 
 SEARCH_FIELDS = ("number", "title", "body")
+FIELD_BOOSTS = {"number": 4.0, "title": 2.5, "body": 1.0}
+GRAMS = "grams"
+# A bigram weighs less than a word: among items that match as words, the words decide.
+GRAM_BOOST = 0.5
 FACETS = ("kind", "type", "department", "status", "year")
 # A designation: letters/digits joined by - / . (QP-CS-001, GB/T, 19001-2016, 7.5.3).
 _NUMBER = re.compile(r"(?<![\w\"])[^\W_]+(?:[-/.][^\W_]+)+(?![\w\"])")
@@ -76,10 +84,86 @@ class Results:
     fell_back: bool = False  # the query's syntax was not understood: plain words used
 
 
-def _parser(schema):
-    parser = MultifieldParser(
-        list(SEARCH_FIELDS), schema, fieldboosts={"number": 4.0, "title": 2.5, "body": 1.0}
-    )
+def _words_query(text: str):
+    """Every word of ``text`` required, in any one of the searched fields (or None)."""
+    texts = terms(text, query=True)
+    if not texts:
+        return None
+    per_field = []
+    for f in SEARCH_FIELDS:
+        boost = FIELD_BOOSTS[f]
+        if len(texts) == 1:
+            per_field.append(wq.Term(f, texts[0], boost=boost))
+        else:
+            per_field.append(wq.And([wq.Term(f, t, boost=boost) for t in texts]))
+    return wq.Or(per_field)
+
+
+def gram_query(text: str, *, quoted: bool = False):
+    """The string alternative of a word (or ``quoted`` phrase) typed with Chinese in it:
+    each run of two or more Han characters as a phrase of its bigrams in ``grams``
+    (one bigram: a term), and whatever else the word holds (Latin, digits, a lone Han
+    character) as words. None when there is no such run, or for a phrase that mixes in
+    other words (its word phrase stands alone)."""
+    runs = [r for r in CJK_RUN.findall(text) if len(r) >= 2]
+    if not runs:
+        return None
+    parts = []
+    for run in runs:
+        pairs = query_bigrams(run)
+        if len(pairs) == 1:
+            parts.append(wq.Term(GRAMS, pairs[0], boost=GRAM_BOOST))
+        else:
+            parts.append(wq.Phrase(GRAMS, pairs, boost=GRAM_BOOST))
+    rest = CJK_RUN.sub(lambda m: m.group() if len(m.group()) < 2 else " ", text)
+    if words(rest) or CJK.search(rest):
+        if quoted:
+            return None
+        parts.append(_words_query(rest))
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+class _GramNode(syntax.SyntaxNode):
+    """A parsed word's or phrase's string alternative (``gram_query``)."""
+
+    def __init__(self, node):
+        self.text = node.text
+        self.quoted = isinstance(node, plugins.PhrasePlugin.PhraseNode)
+        self.startchar, self.endchar = node.startchar, node.endchar
+
+    def r(self):
+        return f"GramNode {self.text!r}"
+
+    def query(self, parser):
+        return gram_query(self.text, quoted=self.quoted)
+
+
+class _GramPlugin(plugins.Plugin):
+    """Each word or quoted phrase with Chinese in it becomes (it OR its string
+    alternative); before the multifield filter spreads the word over the fields."""
+
+    def filters(self, parser):
+        return [(self.add_grams, 105)]
+
+    def add_grams(self, parser, group):
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[i] = self.add_grams(parser, node)
+            elif (
+                isinstance(node, syntax.TextNode)
+                and node.fieldname is None
+                and CJK.search(node.text)
+            ):
+                alternative = _GramNode(node)
+                if alternative.query(parser) is not None:
+                    group[i] = syntax.OrGroup([node, alternative])
+        return group
+
+
+def _parser(schema, grams: bool = True):
+    parser = MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS)
+    if grams:
+        parser.add_plugin(_GramPlugin())
     for plugin in (
         plugins.FieldsPlugin,
         plugins.WildcardPlugin,
@@ -100,19 +184,18 @@ def _quote_numbers(text: str) -> str:
     return '"'.join(parts)
 
 
-def plain(text: str):
-    """The fallback: every word of ``text`` required, syntax characters ignored."""
+def plain(text: str, grams: bool = True):
+    """The fallback: every word of ``text`` required (with its string alternative when
+    it has Chinese in it, and ``grams``), syntax characters ignored."""
     cleaned = _SYNTAX.sub(" ", text)
     clauses = []
     for token in cleaned.split():
-        texts = terms(token, query=True)
-        if not texts:
-            continue
-        per_field = [
-            wq.And([wq.Term(f, t) for t in texts]) if len(texts) > 1 else wq.Term(f, texts[0])
-            for f in SEARCH_FIELDS
-        ]
-        clauses.append(wq.Or(per_field))
+        clause = _words_query(token)
+        alternative = gram_query(token) if grams else None
+        if alternative is not None:
+            clause = wq.Or([clause, alternative]) if clause is not None else alternative
+        if clause is not None:
+            clauses.append(clause)
     return wq.And(clauses) if clauses else wq.NullQuery
 
 
@@ -122,17 +205,18 @@ def _has_error(q) -> bool:
     return any(_has_error(c) for c in q.children()) if hasattr(q, "children") else False
 
 
-def parse(schema, text: str) -> tuple[object, bool]:
-    """(query, fell_back). Never raises."""
+def parse(schema, text: str, *, grams: bool = True) -> tuple[object, bool]:
+    """(query, fell_back). Never raises. ``grams``: Chinese words and phrases match as
+    strings too (the module docstring); without, the words alone (for ranking)."""
     text = text.strip()
     if not text:
         return wq.NullQuery, False
     try:
-        q = _parser(schema).parse(_quote_numbers(text))
+        q = _parser(schema, grams).parse(_quote_numbers(text))
     except (QueryParserError, ValueError, TypeError, IndexError, KeyError, AttributeError):
-        return plain(text), True
+        return plain(text, grams), True
     if q is wq.NullQuery or _has_error(q):
-        return plain(text), True
+        return plain(text, grams), True
     return q, False
 
 
@@ -161,12 +245,11 @@ def _docset(searcher, field: str, value: str) -> np.ndarray:
     return _cache(searcher, ("term", field, value), make)
 
 
-def _allowed(searcher, filters: Filters) -> np.ndarray | None:
-    """The documents the reader may see and narrowed to (a mask over the searcher's
-    documents), or None for all of them."""
+def _allowed(searcher, filters: Filters) -> np.ndarray:
+    """The documents the reader may see and narrowed to, as a mask over the searcher's
+    documents: live ones (with ``include_history`` also history: superseded, obsolete,
+    withdrawn …) within the reader's scopes and the selected facets."""
     selected = tuple(sorted(filters.selected.items()))
-    if filters.scopes is None and filters.include_history and not selected:
-        return None
 
     def make():
         allowed = np.ones(searcher.doc_count_all(), dtype=bool)
@@ -174,8 +257,10 @@ def _allowed(searcher, filters: Filters) -> np.ndarray | None:
             allowed = np.zeros_like(allowed)
             for scope in filters.scopes:
                 allowed |= _docset(searcher, "scope", scope)
-        if not filters.include_history:
-            allowed &= _docset(searcher, "live", "1")
+        shown = _docset(searcher, "live", "1")
+        if filters.include_history:
+            shown = shown | _docset(searcher, "history", "1")
+        allowed &= shown
         for name, value in selected:
             allowed &= _docset(searcher, name, value)
         return allowed
@@ -387,12 +472,6 @@ class _PostingsCache:
 _POSTINGS = _PostingsCache()
 
 
-def _positions(value: bytes) -> list[int]:
-    """Whoosh's Positions encoding (a count, then the pickled gaps), decoded."""
-    data = value[4:] if value.endswith(b".") else value[4:] + b"."
-    return list(accumulate(pickle.loads(data)))  # noqa: S301 (our own index files)
-
-
 # BM25F, as Whoosh's default weighting computes it (B, K1 as in whoosh.scoring.BM25F).
 _B, _K1 = 0.75, 1.2
 _EMPTY = np.empty(0, dtype=np.int64)
@@ -421,53 +500,27 @@ class _Segment:
         if self.reader.has_deletions():
             self.deleted = np.zeros(self.size, dtype=bool)
             self.deleted[np.fromiter(self.reader.deleted_docs_set, dtype=np.int64)] = True
-        self._values: dict[tuple[str, str], list] = {}
+        self._read: dict[tuple[str, str], postings.Postings] = {}  # with positions
         self._sets: dict[tuple[str, str], np.ndarray] = {}
+        self._matched: dict[object, np.ndarray] = {}
 
-    def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted document numbers, weights) of one term, deleted documents included."""
+    def postings(self, field: str, text: str, positions: bool = False) -> postings.Postings:
+        """One term's postings (sorted document numbers, weights; the positions too when
+        ``positions``), deleted documents included."""
         if self.compiled is not None:
             return self.compiled.get(field, text)
-        key = (self.segment_id, field, text)
-        found = _POSTINGS.get(key)
-        if found is None:
-            ids, weights, values = postings.read_term(self.reader, field, text, values=True)
-            self._values[(field, text)] = values
-            _POSTINGS.put(key, ids, weights)
-            found = ids, weights
-        return found
-
-    def values(self, field: str, text: str, wanted: np.ndarray) -> dict[int, bytes]:
-        """The values (encoded positions) of one term in the documents ``wanted`` (sorted):
-        from the postings just read, or read again skipping the blocks that hold none of
-        them (a block's last document number is known without reading the block)."""
-        known = self._values.get((field, text))
-        if known is not None:
-            ids = self.postings(field, text)[0]
-            at = np.searchsorted(ids, wanted)
-            return {int(d): known[i] for d, i in zip(wanted.tolist(), at.tolist(), strict=True)}
-        found: dict[int, bytes] = {}
-        try:
-            raw = self.reader.postings(field, text)
-        except Exception:  # TermNotFound, or a field this segment lacks
+        found = self._read.get((field, text))
+        if found is not None:
             return found
-        raw = getattr(raw, "child", raw)
-        wanted_set = set(wanted.tolist())
-        if not (hasattr(raw, "_read_ids") and hasattr(raw, "_next_block")):
-            ids, _w, values = postings.read_term(self.reader, field, text, values=True)
-            return {d: v for d, v in zip(ids.tolist(), values, strict=True) if d in wanted_set}
-        ordered = wanted.tolist()
-        lo = 0
-        while raw.is_active() and lo < len(ordered):
-            hi = bisect_right(ordered, raw.block_max_id(), lo)
-            if hi > lo:
-                raw._read_ids()
-                raw._read_values()
-                found.update(
-                    (d, v) for d, v in zip(raw._ids, raw._values, strict=True) if d in wanted_set
-                )
-                lo = hi
-            raw._next_block()
+        key = (self.segment_id, field, text)
+        if not positions:
+            cached = _POSTINGS.get(key)
+            if cached is not None:
+                return postings.Postings(*cached)
+        found = postings.read_term(self.reader, field, text, positions=positions)
+        if positions:
+            self._read[(field, text)] = found
+        _POSTINGS.put(key, found.ids, found.weights)
         return found
 
     def ids(self, field: str, text: str) -> np.ndarray:
@@ -475,7 +528,7 @@ class _Segment:
         key = (field, text)
         found = self._sets.get(key)
         if found is None:
-            found = self.postings(field, text)[0]
+            found = self.postings(field, text).ids
             if self.deleted is not None and len(found):
                 found = found[~self.deleted[found]]
             self._sets[key] = found
@@ -486,57 +539,87 @@ class _Segment:
         found = self.match(q)
         return found if self.allowed is None or not len(found) else found[self.allowed[found]]
 
-    def match(self, q) -> np.ndarray:
+    def match(self, q, exclude: np.ndarray | None = None) -> np.ndarray:
         """The documents matching ``q`` (sorted), with array set operations for the
-        boolean structure."""
+        boolean structure. Documents in ``exclude`` (sorted) may be left out: an OR
+        that already holds them does not check their positions again."""
+        if exclude is None and q in self._matched:
+            return self._matched[q]
         if isinstance(q, wq.Term):
-            return self.ids(q.fieldname, q.text)
-        if isinstance(q, wq.And):
-            return _intersect([self.match(sub) for sub in q.subqueries])
-        if isinstance(q, wq.Or):
-            parts = [self.match(sub) for sub in q.subqueries]
-            return np.unique(np.concatenate(parts)) if parts else _EMPTY
-        if isinstance(q, wq.AndNot):
-            return np.setdiff1d(self.match(q.a), self.match(q.b), assume_unique=True)
-        if isinstance(q, wq.Phrase):
-            return self._phrase(q)
-        if q is wq.NullQuery:
-            return _EMPTY
-        matcher = q.matcher(self.leaf)  # anything else (Not, …): Whoosh's own matcher
-        if not matcher.is_active():
-            return _EMPTY
-        return np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
+            found = self.ids(q.fieldname, q.text)
+        elif isinstance(q, wq.And):
+            found = _intersect([self.match(sub, exclude) for sub in q.subqueries])
+        elif isinstance(q, wq.Or):
+            found = _EMPTY  # the cheap alternatives first, phrases for what they left
+            for sub in sorted(q.subqueries, key=_has_phrase):
+                skip = exclude
+                if _has_phrase(sub) and len(found):
+                    skip = found if exclude is None else np.union1d(found, exclude)
+                found = np.union1d(found, self.match(sub, skip))
+        elif isinstance(q, wq.AndNot):
+            found = np.setdiff1d(self.match(q.a, exclude), self.match(q.b), assume_unique=True)
+        elif isinstance(q, wq.Phrase):
+            found = self._phrase(q, exclude)
+        elif q is wq.NullQuery:
+            found = _EMPTY
+        else:  # anything else (Not, …): Whoosh's own matcher
+            matcher = q.matcher(self.leaf)
+            if not matcher.is_active():
+                found = _EMPTY
+            else:
+                found = np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
+        if exclude is None:
+            self._matched[q] = found
+        return found
 
-    def _phrase(self, q) -> np.ndarray:
+    def _phrase(self, q, exclude: np.ndarray | None) -> np.ndarray:
         """Documents holding the words of ``q`` in order, each at most ``slop`` positions
-        after the one before (1: adjacent), as Whoosh's phrase matcher decides it."""
+        after the one before (1: adjacent), as Whoosh's phrase matcher decides it: the
+        words' positions in the candidates as keys ``document << 32 | position``, matched
+        word after word with sorted-array lookups."""
         words = list(q.words)
         if not words:
             return _EMPTY
-        sets = [self.ids(q.fieldname, w) for w in words]
-        candidates = _intersect(sets)
-        if self.allowed is not None and len(candidates):
+        field = q.fieldname
+        docs = _intersect([self.ids(field, w) for w in words])
+        if self.allowed is not None and len(docs):
             # only what may be shown needs its positions checked
-            candidates = candidates[self.allowed[candidates]]
-        if len(words) == 1 or not len(candidates):
-            return candidates
-        maps = [self.values(q.fieldname, w, candidates) for w in words]
+            docs = docs[self.allowed[docs]]
+        if exclude is not None and len(docs) and len(exclude):
+            docs = docs[~_isin_sorted(docs, exclude)]
+        if len(words) == 1 or not len(docs):
+            return docs
         slop = max(1, q.slop)
-        found = []
-        for d in candidates.tolist():
-            starts = set(_positions(maps[0][d]))
-            if slop == 1:  # adjacent: shift each word's positions back onto the first's
-                for i, m in enumerate(maps[1:], start=1):
-                    starts.intersection_update([p - i for p in _positions(m[d])])
-                    if not starts:
-                        break
-                if starts:
-                    found.append(d)
-            else:
-                following = [set(_positions(m[d])) for m in maps[1:]]
-                if any(_chain(p, following, slop) for p in starts):
-                    found.append(d)
-        return np.array(found, dtype=np.int64)
+        n = len(words)
+        if slop == 1:  # adjacent: each word's positions shifted back onto the first's,
+            # the rarest word first
+            order = sorted(range(n), key=lambda i: len(self.postings(field, words[i]).ids))
+        else:
+            order = list(range(n))
+        found = None
+        for i in order:
+            keys = self._keys(field, words[i], docs)
+            if slop == 1:
+                keys += n - i  # the position where the phrase starts (+ n: never negative)
+                if found is not None:
+                    keys = keys[_isin_sorted(keys, found)]
+            elif found is not None:  # the previous word at most slop before
+                before = np.searchsorted(found, keys) - 1
+                near = (before >= 0) & (keys - found[np.maximum(before, 0)] <= slop)
+                keys = keys[near]
+            found = keys
+            if not len(found):
+                return _EMPTY
+            docs = np.unique(found >> 32)
+        return docs
+
+    def _keys(self, field: str, text: str, docs: np.ndarray) -> np.ndarray:
+        """``document << 32 | position`` of every position of the term in ``docs`` (which
+        all hold it), sorted."""
+        p = self.postings(field, text, positions=True)
+        at = np.searchsorted(p.ids, docs)
+        counts, positions_ = p.positions_at(at)
+        return (np.repeat(docs.astype(np.int64), counts) << 32) | positions_
 
     def scores(self, terms: list[tuple[str, str, float]], ids: np.ndarray) -> np.ndarray:
         """BM25F of each document of ``ids`` (sorted) over the query's (field, text,
@@ -545,7 +628,8 @@ class _Segment:
         if not len(ids):
             return scores
         for name, text, boost in terms:
-            posting_ids, weights = self.postings(name, text)
+            p = self.postings(name, text)
+            posting_ids, weights = p.ids, p.weights
             if not len(posting_ids):
                 continue
             at = np.minimum(np.searchsorted(posting_ids, ids), len(posting_ids) - 1)
@@ -561,6 +645,54 @@ class _Segment:
         return scores
 
 
+class _WhooshSegment:
+    """One query over one segment answered by Whoosh's own matchers and scorer, through
+    its public API: used when Whoosh's private format is not what ``postings`` reads
+    (``postings.private_ok``). The same matches, Whoosh's scores (a phrase scores its
+    own way), much slower."""
+
+    def __init__(self, searcher, leaf, offset: int, allowed: np.ndarray | None):
+        self.searcher = searcher
+        self.leaf = leaf
+        self.reader = leaf.reader()
+        self.offset = offset
+        self.size = self.reader.doc_count_all()
+        self.allowed = None if allowed is None else allowed[offset : offset + self.size]
+        self._scores: dict[int, float] = {}
+
+    def match(self, q) -> np.ndarray:
+        matcher = q.matcher(self.leaf, self.leaf.boolean_context())
+        if not matcher.is_active():
+            return _EMPTY
+        return np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
+
+    def visible_matches(self, q) -> np.ndarray:
+        """As ``_Segment.visible_matches``; the scores of the matches are kept for
+        ``scores`` (Whoosh scores while it matches)."""
+        matcher = q.matcher(self.leaf, self.searcher.context())
+        while matcher.is_active():
+            docnum = matcher.id()
+            if self.allowed is None or self.allowed[docnum]:
+                self._scores[docnum] = matcher.score()
+            matcher.next()
+        return np.array(sorted(self._scores), dtype=np.int64)
+
+    def scores(self, terms, ids: np.ndarray) -> np.ndarray:
+        return np.array([self._scores[d] for d in ids.tolist()], dtype=np.float64)
+
+
+def _has_phrase(q) -> bool:
+    return isinstance(q, wq.Phrase) or any(_has_phrase(c) for c in q.children())
+
+
+def _isin_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.isin`` for sorted ``b``: a lookup each, no sort."""
+    if not len(b):
+        return np.zeros(len(a), dtype=bool)
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return b[at] == a
+
+
 def _intersect(parts: list[np.ndarray]) -> np.ndarray:
     if not parts:
         return _EMPTY
@@ -569,17 +701,8 @@ def _intersect(parts: list[np.ndarray]) -> np.ndarray:
     for part in parts[1:]:
         if not len(found):
             break
-        found = np.intersect1d(found, part, assume_unique=True)
+        found = found[_isin_sorted(found, part)]
     return found
-
-
-def _chain(position: int, following: list[set[int]], slop: int) -> bool:
-    if not following:
-        return True
-    head, rest = following[0], following[1:]
-    return any(
-        n in head and _chain(n, rest, slop) for n in range(position + 1, position + slop + 1)
-    )
 
 
 def _scored_terms(q, negated: bool = False) -> list[tuple[str, str, float]]:
@@ -600,12 +723,14 @@ def _scored_terms(q, negated: bool = False) -> list[tuple[str, str, float]]:
     return []
 
 
-def _matches(searcher, q, allowed) -> list[tuple[_Segment, np.ndarray]]:
+def _matches(searcher, q, allowed, engine=None) -> list[tuple[_Segment, np.ndarray]]:
     """Each segment with the documents matching ``q`` within ``allowed`` (a mask over the
     searcher's documents, None: all), numbered within the segment."""
+    if engine is None:
+        engine = _Segment if postings.private_ok() else _WhooshSegment
     out = []
     for leaf, offset in searcher.leaf_searchers():
-        segment = _Segment(searcher, leaf, offset, allowed)
+        segment = engine(searcher, leaf, offset, allowed)
         out.append((segment, segment.visible_matches(q)))
     return out
 
@@ -630,31 +755,49 @@ def _counts(matches) -> tuple[int, dict[str, dict[str, int]]]:
     return total, facets
 
 
-def _top(matches, q, sort: str, limit: int) -> list[tuple[int, float]]:
-    """The first ``limit`` (docnum, score) by relevance (BM25F, ties by docnum) or by
-    date (newest first, ties by relevance, then docnum)."""
+# Ranks a whole-word match above any string-only one: BM25F scores stay far below it.
+_TIER = 1e6
+
+
+def _top(matches, q, sort: str, limit: int, tiers=None) -> list[tuple[int, float]]:
+    """The first ``limit`` (docnum, score) by relevance (matches as words before matches
+    as strings only — ``tiers``, a bool array per segment aligned with its matches, None:
+    all words — then BM25F, ties by docnum) or by date (newest first, ties by
+    relevance, then docnum)."""
     terms = _scored_terms(q)
     ranked = []
-    for segment, ids in matches:
+    for i, (segment, ids) in enumerate(matches):
         if not len(ids):
             continue
         scores = segment.scores(terms, ids)
+        rank = scores if tiers is None else scores + _TIER * tiers[i]
         if sort == "date":
             dates = _dates(segment.reader)[ids]
-            order = np.lexsort((ids, -scores, -dates))[:limit]
+            order = np.lexsort((ids, -rank, -dates))[:limit]
             ranked += [
-                (int(dates[i]), float(scores[i]), -(int(ids[i]) + segment.offset))
-                for i in order.tolist()
+                (int(dates[j]), float(rank[j]), float(scores[j]), -(int(ids[j]) + segment.offset))
+                for j in order.tolist()
             ]
         else:
             if len(ids) > limit:  # the limit best, and whatever ties with the last of them
-                kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-                keep = scores >= kth
-                ids, scores = ids[keep], scores[keep]
-            order = np.lexsort((ids, -scores))[:limit]
-            ranked += [(float(scores[i]), -(int(ids[i]) + segment.offset)) for i in order.tolist()]
+                kth = np.partition(rank, len(rank) - limit)[len(rank) - limit]
+                keep = rank >= kth
+                ids, scores, rank = ids[keep], scores[keep], rank[keep]
+            order = np.lexsort((ids, -rank))[:limit]
+            ranked += [
+                (float(rank[j]), float(scores[j]), -(int(ids[j]) + segment.offset))
+                for j in order.tolist()
+            ]
     ranked.sort(reverse=True)
-    return [(-key[-1], key[-2] if sort == "date" else key[0]) for key in ranked[:limit]]
+    return [(-key[-1], key[-2]) for key in ranked[:limit]]
+
+
+def _tiers(matches, words_q) -> list[np.ndarray]:
+    """For each segment's matches, whether they match ``words_q`` (the words alone)."""
+    return [
+        _isin_sorted(ids, segment.match(words_q)) if len(ids) else np.zeros(0, dtype=bool)
+        for segment, ids in matches
+    ]
 
 
 def run(
@@ -673,8 +816,11 @@ def run(
     total, facets = _counts(matches)
     hits: list[Hit] = []
     if total and (page - 1) * per_page < total:
-        pattern = _highlight_pattern(_query_terms(q))
-        top = _top(matches, q, sort, page * per_page)
+        words_q, _ = parse(searcher.schema, text, grams=False)
+        tiers = _tiers(matches, words_q) if words_q != q else None
+        highlight = _query_terms(q) | {r for r in CJK_RUN.findall(text) if len(r) >= 2}
+        pattern = _highlight_pattern(highlight)
+        top = _top(matches, q, sort, page * per_page, tiers)
         for docnum, score in top[(page - 1) * per_page :]:
             hits.append(_hit(searcher.stored_fields(docnum), score, pattern))
     suggestion = suggest(searcher, text) if total < 3 else None
