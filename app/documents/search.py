@@ -36,9 +36,7 @@ RELEASED = ("effective", "superseded", "obsolete")
 
 
 def _indexed():
-    return select(Revision.id).where(
-        Revision.status.in_(RELEASED), Revision.destroyed_at.is_(None)
-    )
+    return select(Revision.id).where(Revision.status.in_(RELEASED), Revision.destroyed_at.is_(None))
 
 
 def _issued_scopes(session: Session, revision_ids: list[int]) -> dict[int, set[str]]:
