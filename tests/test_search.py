@@ -327,7 +327,9 @@ def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
     segment or read from Whoosh's blocks. Does it find exactly what Whoosh's own
     matchers find —
     terms, AND, OR, NOT, phrases in both languages — and score them as Whoosh's BM25F
-    does, over an index of several segments with deleted documents?"""
+    does, over an index of several segments with deleted documents? And do the Chinese
+    strings (query.Substring: compiled bigrams, or the stored text of a segment without
+    them) match the same with either segment and with Whoosh's own engine?"""
     from whoosh import query as wq
 
     from app.search import query
@@ -363,7 +365,24 @@ def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
             "QP-CS-001",
             "procedure OR instruction OR 程序",
         ):
-            q, _ = query.parse(searcher.schema, text)
+            strings, _ = query.parse(searcher.schema, text)
+            everywhere = {
+                engine: {
+                    d + segment.offset
+                    for segment, ids in query._matches(searcher, strings, None, engine)
+                    for d in ids.tolist()
+                }
+                for engine in (query._Segment, query._WhooshSegment)
+            }
+            assert everywhere[query._Segment] == everywhere[query._WhooshSegment], text
+            q, _ = query.parse(searcher.schema, text, grams=False)  # Whoosh's own queries
+            words_only = {
+                d + segment.offset
+                for segment, ids in query._matches(searcher, q, None)
+                for d in ids.tolist()
+            }
+            if "NOT" not in text:  # strings only add (under NOT they also take away)
+                assert everywhere[query._Segment] >= words_only, text
             ours = {}
             for segment, ids in query._matches(searcher, q, None):
                 scores = segment.scores(query._scored_terms(q), ids)

@@ -21,10 +21,10 @@ order in the text, in either language. A query is analysed into whole words only
 precise cut): one term where the index holds the word and its parts.
 
 Words alone miss Chinese strings that jieba cuts across their boundaries: "乒乓球拍卖完了"
-is 乒乓 / 乒乓球 / 拍卖 / 完 / 了, so ``球拍`` is no word of it. So the title and text are
-also indexed as **bigrams** (``grams``): every pair of adjacent Han characters, at the
-offset of its first character, so any Chinese string of two or more characters is found
-as a phrase of its bigrams (``query.py``; docs/DECISIONS.md "Chinese recall").
+is 乒乓 / 乒乓球 / 拍卖 / 完 / 了, so ``球拍`` is no word of it. So the stored title and text
+are also indexed as **bigrams** — every pair of adjacent Han characters at the offset of
+its first — compiled beside each segment (``postings``), and any Chinese string of two or
+more characters is found as a phrase of its bigrams (``query.Substring``).
 
 Positions are stored in a format of our own (``TermPositions``): a count and the gaps as
 32-bit integers, which ``postings`` compiles into arrays in bulk (Whoosh's pickled lists
@@ -246,60 +246,10 @@ class TermPositions(Positions):
         return _encode(sorted({p for v in vs for p in _decode(v)}))
 
 
-# -- bigrams ---------------------------------------------------------------------------
-
-
-def bigrams(text: str) -> dict[str, list[int]]:
-    """Every pair of adjacent Han characters of ``text`` → the offsets where it starts.
-    Pairs never straddle anything else (a space, a comma, a Latin letter)."""
-    positions: dict[str, list[int]] = defaultdict(list)
-    for match in CJK_RUN.finditer(text):
-        run, offset = match.group(), match.start()
-        for i, pair in enumerate(map(str.__add__, run, run[1:]), offset):
-            positions[pair].append(i)
-    return positions
-
-
 def query_bigrams(run: str) -> list[str]:
-    """The bigrams of a run of Han characters typed in a query, in order: adjacent in the
-    ``grams`` field wherever the run is in a text."""
+    """The bigrams of a run of Han characters typed in a query, in order (each starts one
+    character after the one before wherever the run is in a text)."""
     return [run[i : i + 2] for i in range(len(run) - 1)]
-
-
-class GramTokenizer(Tokenizer):
-    """``bigrams`` as Whoosh tokens (position = offset of the pair's first character);
-    the index uses ``GramPositions.word_values`` instead."""
-
-    def __eq__(self, other):
-        return type(other) is type(self)
-
-    def __hash__(self):
-        return hash(type(self))
-
-    def __call__(self, value, positions=False, chars=False, mode="", **kwargs):
-        t = Token(positions, chars, mode=mode, **kwargs)
-        pairs = sorted((pos, pair) for pair, poslist in bigrams(value).items() for pos in poslist)
-        for pos, pair in pairs:
-            t.text, t.boost, t.stopped = pair, 1.0, False
-            if positions:
-                t.pos = pos
-            if chars:
-                t.startchar, t.endchar = pos, pos + 2
-            yield t
-
-
-class GramAnalyzer(QdmsAnalyzer):
-    def __init__(self):
-        self.tokenizer = GramTokenizer()
-
-
-class GramPositions(TermPositions):
-    """The ``grams`` field's postings, from ``bigrams`` directly."""
-
-    def word_values(self, value, analyzer, **kwargs):
-        boost = self.field_boost
-        for pair, poslist in bigrams(value).items():
-            yield pair, len(poslist), len(poslist) * boost, _encode(poslist)
 
 
 def words(text: str) -> list[str]:

@@ -35,7 +35,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from app.search import postings
-from app.search.analysis import GramAnalyzer, GramPositions, QdmsAnalyzer, TermPositions
+from app.search.analysis import QdmsAnalyzer, TermPositions
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,6 @@ def make_schema() -> Schema:
         number=TEXT(analyzer=text, stored=True, field_boost=4.0),
         title=TEXT(analyzer=text, stored=True, field_boost=2.5),
         body=TEXT(analyzer=text, stored=True),
-        # title and body again as bigrams of Han characters (analysis.bigrams): any
-        # Chinese string of two or more characters of them is found (query.py)
-        grams=TEXT(analyzer=GramAnalyzer()),
         type=ID(stored=True, sortable=True),
         department=ID(stored=True, sortable=True),
         status=ID(stored=True, sortable=True),
@@ -73,7 +70,6 @@ def make_schema() -> Schema:
     )
     for name in ("number", "title", "body"):
         schema[name].format = TermPositions(field_boost=schema[name].format.field_boost)
-    schema["grams"].format = GramPositions()
     return schema
 
 

@@ -1,5 +1,6 @@
 """Compiled postings: each segment's posting lists of the searched fields, decoded once
-and kept beside the segment as flat arrays that every process maps into memory.
+and kept beside the segment as flat arrays that every process maps into memory — and the
+segment's Chinese bigrams, which Whoosh does not index at all.
 
 Whoosh stores a posting list as zlib-compressed pickles of 128 postings (document
 numbers, weights and positions together), so reading one costs about 0.6 µs a posting
@@ -7,21 +8,36 @@ however it is read: a common word in a 100,000-item index is 50,000 postings, 30
 every query that has not met it before (docs/PERFORMANCE.md). A Whoosh segment never
 changes, so its posting lists can be decoded once, when it is written, into
 
-    <segment id>.qdms-ids        int32 document numbers (within the segment), term after term
+    <segment id>.qdms-ids        int32 document numbers (within the segment), posting
+                                 after posting: the words' term after term, then the
+                                 bigrams' section after section, key after key
     <segment id>.qdms-starts     int64, one more than postings: posting g's positions are
-                                 positions[starts[g]:starts[g + 1]] (and its weight is
-                                 their count × the field's boost)
+                                 positions[starts[g]:starts[g + 1]] (a word's weight is
+                                 their count × its field's boost)
     <segment id>.qdms-positions  int32 positions, posting after posting
-    <segment id>.qdms-terms      pickle: {(field, text): (start, count)}, written last
+    <segment id>.qdms-gramkeys   uint32 bigram keys (first character << 16 | second),
+                                 sorted within each section of documents
+    <segment id>.qdms-gramterms  int64, one more than keys: the first posting of each key
+    <segment id>.qdms-terms      pickle: {(field, text): (first posting, count)}, the
+                                 bigram sections and the fields' boosts; written last
 
 which ``numpy.memmap`` reads without decoding (the page cache is shared by every worker
 process): a term query slices the ids, a phrase gathers the positions of its candidates
 (``Postings.positions_at``) and matches them with array operations (``query._Segment``).
 
+**Bigrams** (``query.Substring``: any Chinese string of two or more characters of a title
+or text is found): every pair of adjacent Han characters of the stored title and text, at
+the offset of its first character in ``title + "\n" + text``. Whoosh would index them a
+posting at a time in Python (the index took four times as long); here they are computed
+from the stored text with numpy, a section of documents at a time (``_gram_sections``:
+memory stays bounded), sorted by key. A key's postings are its slices in every section,
+in document order.
+
 ``compile_segments`` runs after every commit (``qdms reindex``, the sync after a
 database commit) for the segments that have no compiled postings yet, and removes those of
 segments merged away. A segment without them (being compiled, or compiled by an older
-qdms) is read from Whoosh's blocks instead: same results, slower.
+qdms) is read from Whoosh's blocks, its strings found by reading its stored text: same
+results, slower.
 
 **Whoosh's private format.** Reading blocks, lengths and segments uses Whoosh internals
 (``PRIVATE``); whoosh-reloaded is pinned to the version they were written against, and
@@ -47,7 +63,14 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FIELDS = ("number", "title", "body", "grams")
-_SUFFIXES = (".qdms-ids", ".qdms-starts", ".qdms-positions", ".qdms-terms")
+_SUFFIXES = (
+    ".qdms-ids",
+    ".qdms-starts",
+    ".qdms-positions",
+    ".qdms-gramkeys",
+    ".qdms-gramterms",
+    ".qdms-terms",
+)
 _OLD_SUFFIXES = (".qdms-weights",)  # format 1: removed with their segment's other files
 FORMAT = 2  # bump when the layout changes: older files are recompiled
 
@@ -75,19 +98,20 @@ MATCHER_ATTRIBUTES = (
 @dataclass
 class Postings:
     """One term's posting list in one segment, deleted documents included: sorted
-    document numbers, weights, and (when read with them) where each posting's positions
-    are in ``positions``."""
+    document numbers, weights (words; None for bigrams), and where each posting's
+    positions are in ``positions`` (``lo`` to ``hi``; when read with them)."""
 
     ids: np.ndarray  # int32
-    weights: np.ndarray  # float32
-    starts: np.ndarray | None = None  # int64, len(ids) + 1 (offsets into ``positions``)
+    weights: np.ndarray | None
+    lo: np.ndarray | None = None  # int64, aligned with ids
+    hi: np.ndarray | None = None
     positions: np.ndarray | None = None  # int32
 
     def positions_at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(count per posting, their positions one after the other) of the postings at
         indices ``at`` (sorted)."""
-        lo = self.starts[at]
-        counts = self.starts[at + 1] - lo
+        lo = self.lo[at]
+        counts = self.hi[at] - lo
         total = int(counts.sum())
         if not total:
             return counts, np.empty(0, np.int64)
@@ -97,7 +121,8 @@ class Postings:
         return counts, self.positions[index].astype(np.int64)
 
 
-_EMPTY = Postings(np.empty(0, np.int32), np.empty(0, np.float32), np.zeros(1, np.int64))
+_NONE = np.empty(0, np.int64)
+_EMPTY = Postings(np.empty(0, np.int32), np.empty(0, np.float32), _NONE, _NONE, _NONE)
 
 
 def decode_positions(values, counts: np.ndarray) -> np.ndarray:
@@ -160,11 +185,85 @@ def read_term(reader, field: str, text: str | bytes, positions: bool = False) ->
     counts = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values)) // 4 - 1
     starts = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
-    return Postings(ids, weights, starts, decode_positions(values, counts))
+    return Postings(ids, weights, starts[:-1], starts[1:], decode_positions(values, counts))
 
 
 def _paths(folder: Path, segment_id: str) -> tuple[Path, ...]:
     return tuple(folder / f"{segment_id}{suffix}" for suffix in _SUFFIXES)
+
+
+# Characters of stored text per bigram section: about 50 bytes of temporary arrays each.
+SECTION_CHARS = 3_000_000
+
+
+def _is_han(cp: np.ndarray) -> np.ndarray:
+    """The code points of ``analysis.CJK`` (all below 2**16: a bigram fits 32 bits)."""
+    return (
+        ((cp >= 0x3400) & (cp <= 0x4DBF))
+        | ((cp >= 0x4E00) & (cp <= 0x9FFF))
+        | ((cp >= 0xF900) & (cp <= 0xFAFF))
+    )
+
+
+def gram_key(pair: str) -> int:
+    return ord(pair[0]) << 16 | ord(pair[1])
+
+
+def stored_text(stored: dict) -> str:
+    """What the bigrams of an item are taken from: its title, a line break, its text."""
+    return f"{stored.get('title') or ''}\n{stored.get('body') or ''}"
+
+
+def _gram_section(texts: list[str], first: int):
+    """The bigram postings of documents ``first`` … (their ``stored_text``): sorted keys,
+    each key's first posting, the postings' document numbers, each posting's first
+    position (within this section's positions) and the positions."""
+    lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    doc_starts = np.cumsum(lengths) - lengths
+    cp = np.frombuffer("\0".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    han = _is_han(cp)
+    at = np.flatnonzero(han[:-1] & han[1:])
+    keys = (cp[at] << 16) | cp[at + 1]
+    del cp, han
+    # by key, then (stable) document and position: the low half keeps the text order
+    combined = (keys.astype(np.uint64) << np.uint64(32)) | np.arange(len(keys), dtype=np.uint64)
+    del keys
+    combined.sort()
+    order = (combined & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    keys = (combined >> np.uint64(32)).astype(np.uint32)
+    del combined
+    at = at[order]
+    del order
+    doc = np.searchsorted(doc_starts, at, side="right") - 1
+    positions = (at - doc_starts[doc]).astype(np.int32)
+    new_key = np.ones(len(keys), dtype=bool)
+    new_key[1:] = keys[1:] != keys[:-1]
+    new_posting = new_key.copy()
+    new_posting[1:] |= doc[1:] != doc[:-1]
+    posting_at = np.flatnonzero(new_posting)
+    key_at = np.flatnonzero(new_key)
+    return (
+        keys[key_at],
+        np.searchsorted(posting_at, key_at),
+        (doc[posting_at] + first).astype(np.int32),
+        posting_at.astype(np.int64),
+        positions,
+    )
+
+
+def _gram_sections(reader):
+    """``_gram_section`` of every ``SECTION_CHARS`` of the segment's stored text."""
+    texts: list[str] = []
+    first = chars = 0
+    for docnum in range(reader.doc_count_all()):
+        text = stored_text(reader.stored_fields(docnum))
+        texts.append(text)
+        chars += len(text)
+        if chars >= SECTION_CHARS:
+            yield _gram_section(texts, first)
+            first, texts, chars = docnum + 1, [], 0
+    if texts:
+        yield _gram_section(texts, first)
 
 
 def compile_segment(reader, folder: Path) -> int:
@@ -178,12 +277,15 @@ def compile_segment(reader, folder: Path) -> int:
     tmp = [p.with_name(f"{p.name}.{os.getpid()}.tmp") for p in final]
     terms: dict[tuple[str, str], tuple[int, int]] = {}
     boosts: dict[str, float] = {}
-    start = placed = 0
+    sections: list[tuple[int, int]] = []
+    start = placed = keys = 0
     try:
         with (
             open(tmp[0], "wb") as ids_out,
             open(tmp[1], "wb") as starts_out,
             open(tmp[2], "wb") as positions_out,
+            open(tmp[3], "wb") as gram_keys_out,
+            open(tmp[4], "wb") as gram_terms_out,
         ):
             for field in FIELDS:
                 if field not in reader.schema:
@@ -191,18 +293,28 @@ def compile_segment(reader, folder: Path) -> int:
                 boost = boosts[field] = reader.schema[field].format.field_boost
                 for text in reader.lexicon(field):
                     p = read_term(reader, field, text, positions=True)
-                    counts = np.diff(p.starts)
-                    if not np.allclose(p.weights, counts * boost):
+                    if not np.allclose(p.weights, (p.hi - p.lo) * boost):
                         raise ValueError(f"{field}:{text!r}: weights are not counts × boost")
                     ids_out.write(p.ids.tobytes())
-                    starts_out.write((p.starts[:-1] + placed).tobytes())
+                    starts_out.write((p.lo + placed).tobytes())
                     positions_out.write(p.positions.tobytes())
                     terms[(field, text.decode("utf-8"))] = (start, len(p.ids))
                     start += len(p.ids)
                     placed += len(p.positions)
+            for section_keys, key_first, ids, lo, positions in _gram_sections(reader):
+                sections.append((keys, len(section_keys)))
+                gram_keys_out.write(section_keys.tobytes())
+                gram_terms_out.write((key_first + start).tobytes())
+                ids_out.write(ids.tobytes())
+                starts_out.write((lo + placed).tobytes())
+                positions_out.write(positions.tobytes())
+                keys += len(section_keys)
+                start += len(ids)
+                placed += len(positions)
+            gram_terms_out.write(np.array([start], dtype=np.int64).tobytes())
             starts_out.write(np.array([placed], dtype=np.int64).tobytes())
-        with open(tmp[3], "wb") as terms_out:
-            header = {"format": FORMAT, "terms": terms, "boosts": boosts}
+        with open(tmp[5], "wb") as terms_out:
+            header = {"format": FORMAT, "terms": terms, "boosts": boosts, "sections": sections}
             pickle.dump(header, terms_out, protocol=5)
         for src, dst in zip(tmp, final, strict=True):
             os.replace(src, dst)
@@ -259,20 +371,25 @@ class Compiled:
     """The compiled postings of one segment, mapped read-only."""
 
     def __init__(self, folder: Path, segment_id: str):
-        ids_path, starts_path, positions_path, terms_path = _paths(folder, segment_id)
-        with open(terms_path, "rb") as fh:
+        paths = _paths(folder, segment_id)
+        with open(paths[-1], "rb") as fh:
             header = pickle.load(fh)  # noqa: S301 (our own index files)
         if header.get("format") != FORMAT:
             raise ValueError(f"compiled postings of format {header.get('format')}")
         self.terms: dict[tuple[str, str], tuple[int, int]] = header["terms"]
         self.boosts: dict[str, float] = header["boosts"]
-        total = sum(count for _start, count in self.terms.values())
-        self.starts = np.memmap(starts_path, dtype=np.int64, mode="r")
-        if total:
-            self.ids = np.memmap(ids_path, dtype=np.int32, mode="r")
-            self.positions = np.memmap(positions_path, dtype=np.int32, mode="r")
-        if len(self.starts) != total + 1 or (
-            total and (len(self.ids) != total or len(self.positions) != self.starts[-1])
+        self.sections: list[tuple[int, int]] = header["sections"]
+        self.starts = _map(paths[1], np.int64)
+        self.ids = _map(paths[0], np.int32)
+        self.positions = _map(paths[2], np.int32)
+        self.gram_keys = _map(paths[3], np.uint32)
+        self.gram_terms = _map(paths[4], np.int64)
+        keys = sum(count for _start, count in self.sections)
+        if (
+            len(self.starts) != len(self.ids) + 1
+            or len(self.positions) != self.starts[-1]
+            or len(self.gram_keys) != keys
+            or len(self.gram_terms) != keys + 1
         ):
             raise ValueError("compiled postings of the wrong length")
 
@@ -280,9 +397,34 @@ class Compiled:
         start, count = self.terms.get((field, text), (0, 0))
         if not count:
             return _EMPTY
-        starts = self.starts[start : start + count + 1]
-        weights = (np.diff(starts) * self.boosts[field]).astype(np.float32)
-        return Postings(self.ids[start : start + count], weights, starts, self.positions)
+        lo = self.starts[start : start + count]
+        hi = self.starts[start + 1 : start + count + 1]
+        weights = ((hi - lo) * self.boosts[field]).astype(np.float32)
+        return Postings(self.ids[start : start + count], weights, lo, hi, self.positions)
+
+    def gram(self, pair: str) -> Postings:
+        """The postings of one bigram (``gram_key``): its slice of every section."""
+        key = gram_key(pair)
+        spans = []
+        for first, count in self.sections:
+            keys = self.gram_keys[first : first + count]
+            at = int(np.searchsorted(keys, key))
+            if at < count and keys[at] == key:
+                spans.append((self.gram_terms[first + at], self.gram_terms[first + at + 1]))
+        if not spans:
+            return _EMPTY
+        ids = np.concatenate([self.ids[a:b] for a, b in spans])
+        lo = np.concatenate([self.starts[a:b] for a, b in spans])
+        hi = np.concatenate([self.starts[a + 1 : b + 1] for a, b in spans])
+        return Postings(ids, None, lo, hi, self.positions)
+
+
+def _map(path: Path, dtype) -> np.ndarray:
+    """A file of ``dtype`` mapped read-only (an empty file: an empty array; mmap refuses
+    those)."""
+    if not path.stat().st_size:
+        return np.empty(0, dtype)
+    return np.memmap(path, dtype=dtype, mode="r")
 
 
 _OPEN: OrderedDict[tuple[str, str], Compiled | None] = OrderedDict()
@@ -346,18 +488,18 @@ def _self_test() -> None:
     ix = RamStorage().create_index(make_schema())
     with ix.writer() as writer:
         for uid, body in (("a", "顾客投诉 处理 投诉"), ("b", "投诉处理程序"), ("c", "投诉 x")):
-            writer.add_document(uid=uid, title="投诉", body=body, grams=f"投诉\n{body}")
+            writer.add_document(uid=uid, title="投诉", body=body)
     with ix.writer() as writer:
         writer.delete_by_term("uid", "c")
-    assert [s.segment_id() for s in ix._segments()], "no segments"
+    _require([s.segment_id() for s in ix._segments()], "no segments")
     with ix.reader() as reader:
         (leaf, _offset), *_ = reader.leaf_readers()
-        assert leaf.deleted_docs_set, "deletions"
-        for field, text in (("body", "投诉"), ("grams", "投诉"), ("title", "投诉")):
+        _require(leaf.deleted_docs_set, "deletions")
+        for field, text in (("body", "投诉"), ("title", "投诉")):
             matcher = leaf.postings(field, text)
             raw = getattr(matcher, "child", matcher)
             for name in MATCHER_ATTRIBUTES:
-                assert hasattr(raw, name), f"W3LeafMatcher.{name}"
+                _require(hasattr(raw, name), f"W3LeafMatcher.{name}")
             ours = read_term(leaf, field, text, positions=True)
             public = []
             raw = leaf.postings(field, text)  # the public matcher (deletions skipped)
@@ -366,15 +508,20 @@ def _self_test() -> None:
                 raw.next()
             pairs = zip(ours.ids.tolist(), ours.weights.tolist(), strict=True)
             mine = [
-                (d, w, ours.positions[ours.starts[i] : ours.starts[i + 1]].tolist())
+                (d, w, ours.positions[ours.lo[i] : ours.hi[i]].tolist())
                 for i, (d, w) in enumerate(pairs)
                 if d not in leaf.deleted_docs_set
             ]
-            assert mine == public, (field, mine, public)
-        assert hasattr(leaf, "_perdoc"), "SegmentReader._perdoc"
+            _require(mine == public, f"{field}: {mine} != {public}")
+        _require(hasattr(leaf, "_perdoc"), "SegmentReader._perdoc")
         column = leaf._perdoc._cached_reader(_lenfield("body"), LENGTHS_COLUMN)
         lengths = [column[d] for d in range(leaf.doc_count_all())]
-        assert len(lengths) == 3 and all(lengths[:2]), "lengths"
+        _require(len(lengths) == 3 and all(lengths[:2]), "lengths")
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise RuntimeError(what)
 
 
 @cache

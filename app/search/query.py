@@ -33,13 +33,13 @@ from whoosh import query as wq
 from whoosh.qparser import MultifieldParser, QueryParserError, plugins, syntax
 
 from app.search import postings
-from app.search.analysis import CJK, CJK_RUN, query_bigrams, stem, terms, words
+from app.search.analysis import CJK, CJK_RUN, stem, terms, words
 
 SEARCH_FIELDS = ("number", "title", "body")
 FIELD_BOOSTS = {"number": 4.0, "title": 2.5, "body": 1.0}
-GRAMS = "grams"
-# A bigram weighs less than a word: among items that match as words, the words decide.
-GRAM_BOOST = 0.5
+# What a string match adds to the score (× occurrences saturated as BM25 does): it orders
+# the items that match as strings only; those that match as words come first anyway.
+SUBSTRING_BOOST = 1.0
 FACETS = ("kind", "type", "department", "status", "year")
 # A designation: letters/digits joined by - / . (QP-CS-001, GB/T, 19001-2016, 7.5.3).
 _NUMBER = re.compile(r"(?<![\w\"])[^\W_]+(?:[-/.][^\W_]+)+(?![\w\"])")
@@ -99,22 +99,49 @@ def _words_query(text: str):
     return wq.Or(per_field)
 
 
+class Substring(wq.Query):
+    """A run of two or more Han characters, found wherever it is in a title or text
+    (``title + "\n" + text``), however jieba cut it: a phrase of its bigrams in the
+    compiled postings (``_Segment._substring``), or a search of the stored text of a
+    segment without them. Not a Whoosh query: Whoosh's own matchers get its matches as a
+    list (``_WhooshSegment``)."""
+
+    fieldname = None  # of no single field
+
+    def __init__(self, text: str, boost: float = SUBSTRING_BOOST):
+        self.text = text
+        self.boost = boost
+
+    def __eq__(self, other):
+        return type(other) is type(self) and (other.text, other.boost) == (self.text, self.boost)
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.text, self.boost))
+
+    def __repr__(self):
+        return f"Substring({self.text!r})"
+
+    def __str__(self):
+        return f"substring:{self.text}"
+
+    def is_leaf(self):
+        return True
+
+    def estimate_size(self, ixreader):
+        return ixreader.doc_count_all()
+
+    def matcher(self, searcher, context=None):
+        raise TypeError("qdms evaluates Substring itself (query._Segment, _WhooshSegment)")
+
+
 def gram_query(text: str, *, quoted: bool = False):
     """The string alternative of a word (or ``quoted`` phrase) typed with Chinese in it:
-    each run of two or more Han characters as a phrase of its bigrams in ``grams``
-    (one bigram: a term), and whatever else the word holds (Latin, digits, a lone Han
-    character) as words. None when there is no such run, or for a phrase that mixes in
-    other words (its word phrase stands alone)."""
-    runs = [r for r in CJK_RUN.findall(text) if len(r) >= 2]
-    if not runs:
+    each run of two or more Han characters as a ``Substring``, and whatever else the word
+    holds (Latin, digits, a lone Han character) as words. None when there is no such
+    run, or for a phrase that mixes in other words (its word phrase stands alone)."""
+    parts = [Substring(r) for r in CJK_RUN.findall(text) if len(r) >= 2]
+    if not parts:
         return None
-    parts = []
-    for run in runs:
-        pairs = query_bigrams(run)
-        if len(pairs) == 1:
-            parts.append(wq.Term(GRAMS, pairs[0], boost=GRAM_BOOST))
-        else:
-            parts.append(wq.Phrase(GRAMS, pairs, boost=GRAM_BOOST))
     rest = CJK_RUN.sub(lambda m: m.group() if len(m.group()) < 2 else " ", text)
     if words(rest) or CJK.search(rest):
         if quoted:
@@ -503,6 +530,7 @@ class _Segment:
         self._read: dict[tuple[str, str], postings.Postings] = {}  # with positions
         self._sets: dict[tuple[str, str], np.ndarray] = {}
         self._matched: dict[object, np.ndarray] = {}
+        self._strings: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # Substring counts
 
     def postings(self, field: str, text: str, positions: bool = False) -> postings.Postings:
         """One term's postings (sorted document numbers, weights; the positions too when
@@ -560,10 +588,12 @@ class _Segment:
             found = np.setdiff1d(self.match(q.a, exclude), self.match(q.b), assume_unique=True)
         elif isinstance(q, wq.Phrase):
             found = self._phrase(q, exclude)
+        elif isinstance(q, Substring):
+            found = self._substring(q, exclude)
         elif q is wq.NullQuery:
             found = _EMPTY
         else:  # anything else (Not, …): Whoosh's own matcher
-            matcher = q.matcher(self.leaf)
+            matcher = self._listed(q).matcher(self.leaf)
             if not matcher.is_active():
                 found = _EMPTY
             else:
@@ -572,54 +602,60 @@ class _Segment:
             self._matched[q] = found
         return found
 
-    def _phrase(self, q, exclude: np.ndarray | None) -> np.ndarray:
-        """Documents holding the words of ``q`` in order, each at most ``slop`` positions
-        after the one before (1: adjacent), as Whoosh's phrase matcher decides it: the
-        words' positions in the candidates as keys ``document << 32 | position``, matched
-        word after word with sorted-array lookups."""
-        words = list(q.words)
-        if not words:
-            return _EMPTY
-        field = q.fieldname
-        docs = _intersect([self.ids(field, w) for w in words])
+    def _candidates(self, sets: list[np.ndarray], exclude: np.ndarray | None) -> np.ndarray:
+        """The documents in all of ``sets`` that the reader may see, less ``exclude``."""
+        docs = _intersect(sets)
         if self.allowed is not None and len(docs):
             # only what may be shown needs its positions checked
             docs = docs[self.allowed[docs]]
         if exclude is not None and len(docs) and len(exclude):
             docs = docs[~_isin_sorted(docs, exclude)]
-        if len(words) == 1 or not len(docs):
-            return docs
-        slop = max(1, q.slop)
-        n = len(words)
-        if slop == 1:  # adjacent: each word's positions shifted back onto the first's,
-            # the rarest word first
-            order = sorted(range(n), key=lambda i: len(self.postings(field, words[i]).ids))
-        else:
-            order = list(range(n))
-        found = None
-        for i in order:
-            keys = self._keys(field, words[i], docs)
-            if slop == 1:
-                keys += n - i  # the position where the phrase starts (+ n: never negative)
-                if found is not None:
-                    keys = keys[_isin_sorted(keys, found)]
-            elif found is not None:  # the previous word at most slop before
-                before = np.searchsorted(found, keys) - 1
-                near = (before >= 0) & (keys - found[np.maximum(before, 0)] <= slop)
-                keys = keys[near]
-            found = keys
-            if not len(found):
-                return _EMPTY
-            docs = np.unique(found >> 32)
         return docs
 
-    def _keys(self, field: str, text: str, docs: np.ndarray) -> np.ndarray:
-        """``document << 32 | position`` of every position of the term in ``docs`` (which
-        all hold it), sorted."""
-        p = self.postings(field, text, positions=True)
-        at = np.searchsorted(p.ids, docs)
-        counts, positions_ = p.positions_at(at)
-        return (np.repeat(docs.astype(np.int64), counts) << 32) | positions_
+    def _phrase(self, q, exclude: np.ndarray | None) -> np.ndarray:
+        """Documents holding the words of ``q`` in order, each at most ``slop`` positions
+        after the one before (1: adjacent), as Whoosh's phrase matcher decides it."""
+        words = list(q.words)
+        if not words:
+            return _EMPTY
+        docs = self._candidates([self.ids(q.fieldname, w) for w in words], exclude)
+        if len(words) == 1 or not len(docs):
+            return docs
+        lists = [self.postings(q.fieldname, w, positions=True) for w in words]
+        found = _in_order(lists, docs, max(1, q.slop))
+        return np.unique(found >> 32)
+
+    def _substring(self, q: Substring, exclude: np.ndarray | None) -> np.ndarray:
+        """Documents whose title or text holds ``q.text``: its bigrams adjacent in the
+        compiled postings, or the stored text of a segment without them. How often each
+        holds it is kept for ``scores``."""
+        if self.compiled is None:
+            docs = self._candidates([np.arange(self.size)], exclude)
+            if self.deleted is not None:
+                docs = docs[~self.deleted[docs]]
+            docs, counts = _scan(self.reader, q.text, docs)
+        else:
+            lists = [self.compiled.gram(q.text[i : i + 2]) for i in range(len(q.text) - 1)]
+            docs = self._candidates([self._live(p.ids) for p in lists], exclude)
+            if len(lists) == 1:
+                counts = lists[0].hi - lists[0].lo
+                counts = counts[np.searchsorted(lists[0].ids, docs)]
+            elif len(docs):
+                docs, counts = np.unique(_in_order(lists, docs, 1) >> 32, return_counts=True)
+            else:
+                counts = _EMPTY
+        self._strings[q.text] = (docs, counts)
+        return docs
+
+    def _listed(self, q):
+        """``q`` with each Substring replaced by the list of its matches (for Whoosh)."""
+        if isinstance(q, Substring):
+            docs = self._substring(q, None)
+            return _Listed(docs, np.ones(len(docs)))
+        return q.apply(self._listed)
+
+    def _live(self, ids: np.ndarray) -> np.ndarray:
+        return ids if self.deleted is None or not len(ids) else ids[~self.deleted[ids]]
 
     def scores(self, terms: list[tuple[str, str, float]], ids: np.ndarray) -> np.ndarray:
         """BM25F of each document of ``ids`` (sorted) over the query's (field, text,
@@ -628,6 +664,10 @@ class _Segment:
         if not len(ids):
             return scores
         for name, text, boost in terms:
+            if name == _STRING:
+                docs, counts = self._strings.get(text, (_EMPTY, _EMPTY))
+                scores += _string_scores(docs, counts, ids, boost)
+                continue
             p = self.postings(name, text)
             posting_ids, weights = p.ids, p.weights
             if not len(posting_ids):
@@ -649,7 +689,7 @@ class _WhooshSegment:
     """One query over one segment answered by Whoosh's own matchers and scorer, through
     its public API: used when Whoosh's private format is not what ``postings`` reads
     (``postings.private_ok``). The same matches, Whoosh's scores (a phrase scores its
-    own way), much slower."""
+    own way), much slower; a ``Substring`` searches the stored text."""
 
     def __init__(self, searcher, leaf, offset: int, allowed: np.ndarray | None):
         self.searcher = searcher
@@ -660,8 +700,19 @@ class _WhooshSegment:
         self.allowed = None if allowed is None else allowed[offset : offset + self.size]
         self._scores: dict[int, float] = {}
 
+    def _whoosh(self, q):
+        """``q`` with each Substring replaced by the list of its matches."""
+        if isinstance(q, Substring):
+            docs = np.array(
+                [d for d in self.reader.all_doc_ids() if self.allowed is None or self.allowed[d]],
+                dtype=np.int64,
+            )
+            docs, counts = _scan(self.reader, q.text, docs)
+            return _Listed(docs, _string_scores(docs, counts, docs, q.boost))
+        return q.apply(self._whoosh)
+
     def match(self, q) -> np.ndarray:
-        matcher = q.matcher(self.leaf, self.leaf.boolean_context())
+        matcher = self._whoosh(q).matcher(self.leaf, self.leaf.boolean_context())
         if not matcher.is_active():
             return _EMPTY
         return np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
@@ -669,7 +720,7 @@ class _WhooshSegment:
     def visible_matches(self, q) -> np.ndarray:
         """As ``_Segment.visible_matches``; the scores of the matches are kept for
         ``scores`` (Whoosh scores while it matches)."""
-        matcher = q.matcher(self.leaf, self.searcher.context())
+        matcher = self._whoosh(q).matcher(self.leaf, self.searcher.context())
         while matcher.is_active():
             docnum = matcher.id()
             if self.allowed is None or self.allowed[docnum]:
@@ -681,8 +732,78 @@ class _WhooshSegment:
         return np.array([self._scores[d] for d in ids.tolist()], dtype=np.float64)
 
 
+class _Listed(wq.Query):
+    """Documents of one segment found beforehand, with their scores, as a Whoosh query."""
+
+    def __init__(self, docs: np.ndarray, scores: np.ndarray):
+        self.docs, self.scores, self.boost = docs.tolist(), scores.tolist(), 1.0
+
+    def is_leaf(self):
+        return True
+
+    def estimate_size(self, ixreader):
+        return len(self.docs)
+
+    def matcher(self, searcher, context=None):
+        from whoosh.matching import ListMatcher, NullMatcher
+
+        return ListMatcher(self.docs, weights=self.scores) if self.docs else NullMatcher()
+
+
+def _in_order(lists: list[postings.Postings], docs: np.ndarray, slop: int) -> np.ndarray:
+    """Where the terms of ``lists`` (with positions) follow each other in ``docs`` (which
+    all hold every one of them), each at most ``slop`` positions after the one before:
+    keys ``document << 32 | position`` of the last term (slop 1: of the first, plus the
+    number of terms), matched term after term with sorted-array lookups."""
+    n = len(lists)
+    order = list(range(n))
+    if slop == 1:  # each term's positions shifted back onto the first's, rarest first
+        order.sort(key=lambda i: len(lists[i].ids))
+    found = None
+    for i in order:
+        p = lists[i]
+        counts, positions_ = p.positions_at(np.searchsorted(p.ids, docs))
+        keys = (np.repeat(docs.astype(np.int64), counts) << 32) | positions_
+        if slop == 1:
+            keys += n - i  # where the phrase starts (+ n: never below the document's 0)
+            if found is not None:
+                keys = keys[_isin_sorted(keys, found)]
+        elif found is not None:  # the previous term at most slop before
+            before = np.searchsorted(found, keys) - 1
+            keys = keys[(before >= 0) & (keys - found[np.maximum(before, 0)] <= slop)]
+        found = keys
+        if not len(found):
+            break
+        docs = np.unique(found >> 32)
+    return found
+
+
+def _scan(reader, text: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The documents of ``docs`` whose stored title or text holds ``text``, and how many
+    times (a segment without compiled postings, or Whoosh's own engine)."""
+    found, counts = [], []
+    for docnum in docs.tolist():
+        count = postings.stored_text(reader.stored_fields(docnum)).count(text)
+        if count:
+            found.append(docnum)
+            counts.append(count)
+    return np.array(found, dtype=np.int64), np.array(counts, dtype=np.int64)
+
+
+def _string_scores(docs, counts, ids: np.ndarray, boost: float) -> np.ndarray:
+    """A string's part of the score of ``ids``: its occurrences, saturated as BM25 does."""
+    out = np.zeros(len(ids), dtype=np.float64)
+    if len(docs) and len(ids):
+        at = np.minimum(np.searchsorted(docs, ids), len(docs) - 1)
+        held = docs[at] == ids
+        c = counts[at[held]].astype(np.float64)
+        out[held] = boost * c * (_K1 + 1) / (c + _K1)
+    return out
+
+
 def _has_phrase(q) -> bool:
-    return isinstance(q, wq.Phrase) or any(_has_phrase(c) for c in q.children())
+    """Whether ``q`` checks positions or text (worth skipping for what is matched)."""
+    return isinstance(q, wq.Phrase | Substring) or any(_has_phrase(c) for c in q.children())
 
 
 def _isin_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -705,10 +826,15 @@ def _intersect(parts: list[np.ndarray]) -> np.ndarray:
     return found
 
 
+_STRING = "\0substring"  # the "field" of a Substring in _scored_terms
+
+
 def _scored_terms(q, negated: bool = False) -> list[tuple[str, str, float]]:
     """The (field, text, boost) terms that add to a match's score (not those under NOT)."""
     if isinstance(q, wq.Term):
         return [] if negated else [(q.fieldname, q.text, q.boost)]
+    if isinstance(q, Substring):
+        return [] if negated else [(_STRING, q.text, q.boost)]
     if isinstance(q, wq.Phrase):
         return [] if negated else [(q.fieldname, w, q.boost) for w in q.words]
     if isinstance(q, wq.AndNot):

@@ -6,8 +6,8 @@ of its models, when changed, touch which items (``watch``). The search module ne
 imports a feature's models.
 
 An index record is a plain dict of the schema's fields (``index.make_schema``); ``uid``,
-``kind``, ``live``, ``history``, ``scope`` and ``grams`` are filled in by ``sync`` from
-the builder's answer (``live``: shown by default; ``history``: shown with
+``kind``, ``live``, ``history`` and ``scope`` are filled in by ``sync`` from the
+builder's answer (``live``: shown by default; ``history``: shown with
 ``include_history``; neither: never shown). The kinds a search may be narrowed to are
 the registered builders' (``kinds``): a new builder needs nothing in this package.
 """

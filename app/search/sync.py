@@ -54,7 +54,6 @@ def _document(kind: str, item_id: int, fields: dict) -> dict:
     doc["live"] = "1" if fields.get("live") else "0"
     doc["history"] = "1" if fields.get("history") else "0"
     doc["scope"] = " ".join(fields.get("scope") or ["all"])
-    doc["grams"] = "\n".join(x for x in (fields.get("title"), fields.get("body")) if x)
     return {k: v for k, v in doc.items() if v is not None}
 
 
