@@ -1456,7 +1456,11 @@ def report(args, instance, stats: Stats, seeding_s, rx: Reindex, index_bytes, ro
         f"| < {REINDEX_TARGET_S} s | {_met(rx.wall_s < REINDEX_TARGET_S)} |"
     )
     out.append(f"| rebuild time as the command reports it | {rx.own_s:,.1f} s | | |")
-    out.append(f"| items indexed | {rx.indexed:,} (expected {revs + stats.external:,}) | | |")
+    released = sum(stats.statuses[s] for s in ("effective", "superseded", "obsolete"))
+    out.append(
+        f"| items indexed | {rx.indexed:,} (expected {released + stats.external:,}: released "
+        "revisions and external documents; drafts are not in the search) | | |"
+    )
     out.append(
         f"| items per second (wall / rebuild) | {rx.indexed / rx.wall_s:,.0f} / "
         f"{rx.indexed / rx.own_s:,.0f} | | |"

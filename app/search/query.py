@@ -187,7 +187,22 @@ class _GramPlugin(plugins.Plugin):
         return group
 
 
-def _parser(schema, grams: bool = True):
+_PARSERS: dict[tuple[int, bool], tuple[object, MultifieldParser]] = {}
+
+
+def _parser(schema, grams: bool = True) -> MultifieldParser:
+    """The parser for ``schema`` (made once: building one compiles its plugins'
+    expressions; parsing keeps no state in it)."""
+    key = (id(schema), grams)
+    found = _PARSERS.get(key)
+    if found is None or found[0] is not schema:
+        if len(_PARSERS) > 16:
+            _PARSERS.clear()
+        found = _PARSERS[key] = (schema, _make_parser(schema, grams))
+    return found[1]
+
+
+def _make_parser(schema, grams: bool) -> MultifieldParser:
     parser = MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS)
     if grams:
         parser.add_plugin(_GramPlugin())
@@ -577,13 +592,14 @@ class _Segment:
             found = self.ids(q.fieldname, q.text)
         elif isinstance(q, wq.And):
             found = _intersect([self.match(sub, exclude) for sub in q.subqueries])
-        elif isinstance(q, wq.Or):
-            found = _EMPTY  # the cheap alternatives first, phrases for what they left
-            for sub in sorted(q.subqueries, key=_has_phrase):
+        elif isinstance(q, wq.Or):  # the cheap alternatives first, phrases for what they left
+            slow = [sub for sub in q.subqueries if _has_phrase(sub)]
+            found = _union([self.match(sub, exclude) for sub in q.subqueries if sub not in slow])
+            for sub in slow:
                 skip = exclude
-                if _has_phrase(sub) and len(found):
-                    skip = found if exclude is None else np.union1d(found, exclude)
-                found = np.union1d(found, self.match(sub, skip))
+                if len(found):
+                    skip = found if exclude is None else _union([found, exclude])
+                found = _union([found, self.match(sub, skip)])
         elif isinstance(q, wq.AndNot):
             found = np.setdiff1d(self.match(q.a, exclude), self.match(q.b), assume_unique=True)
         elif isinstance(q, wq.Phrase):
@@ -806,6 +822,17 @@ def _has_phrase(q) -> bool:
     return isinstance(q, wq.Phrase | Substring) or any(_has_phrase(c) for c in q.children())
 
 
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted arrays (a sort and a comparison: numpy's ``unique``
+    hashes first)."""
+    parts = [p for p in parts if len(p)]
+    if len(parts) < 2:
+        return parts[0] if parts else _EMPTY
+    found = np.concatenate(parts)
+    found.sort()
+    return found[np.concatenate(([True], found[1:] != found[:-1]))]
+
+
 def _isin_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.isin`` for sorted ``b``: a lookup each, no sort."""
     if not len(b):
@@ -942,8 +969,10 @@ def run(
     total, facets = _counts(matches)
     hits: list[Hit] = []
     if total and (page - 1) * per_page < total:
-        words_q, _ = parse(searcher.schema, text, grams=False)
-        tiers = _tiers(matches, words_q) if words_q != q else None
+        tiers = None
+        if CJK.search(text):  # strings matched too: whole words first
+            words_q, _ = parse(searcher.schema, text, grams=False)
+            tiers = _tiers(matches, words_q) if words_q != q else None
         highlight = _query_terms(q) | {r for r in CJK_RUN.findall(text) if len(r) >= 2}
         pattern = _highlight_pattern(highlight)
         top = _top(matches, q, sort, page * per_page, tiers)
