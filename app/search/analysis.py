@@ -46,7 +46,11 @@ from whoosh.system import pack_uint, unpack_uint
 
 # A run of CJK ideographs (segmented), or a run of letters/digits (one token each).
 # Letters and digits split apart, so ISO9001 is found by 9001 too.
-_RUN = re.compile(r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|(?P<word>[^\W\d_]+|\d+)")
+# (A Latin word stops where Chinese starts: "5S管理" is 5, s, 管理.)
+_RUN = re.compile(
+    r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
+    r"|(?P<word>[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|\d+)"
+)
 # The CJK class above, for callers that need to know whether text is Chinese.
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")

@@ -586,7 +586,8 @@ class _Segment:
         """The documents matching ``q`` (sorted), with array set operations for the
         boolean structure. Documents in ``exclude`` (sorted) may be left out: an OR
         that already holds them does not check their positions again."""
-        if exclude is None and q in self._matched:
+        cached = exclude is None and isinstance(q, wq.Phrase | Substring)
+        if cached and q in self._matched:  # also asked by the ranking's words-only query
             return self._matched[q]
         if isinstance(q, wq.Term):
             found = self.ids(q.fieldname, q.text)
@@ -614,7 +615,7 @@ class _Segment:
                 found = _EMPTY
             else:
                 found = np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
-        if exclude is None:
+        if cached:
             self._matched[q] = found
         return found
 
@@ -639,7 +640,7 @@ class _Segment:
             return docs
         lists = [self.postings(q.fieldname, w, positions=True) for w in words]
         found = _in_order(lists, docs, max(1, q.slop))
-        return np.unique(found >> 32)
+        return _distinct(found >> 32)
 
     def _substring(self, q: Substring, exclude: np.ndarray | None) -> np.ndarray:
         """Documents whose title or text holds ``q.text``: its bigrams adjacent in the
@@ -657,7 +658,7 @@ class _Segment:
                 counts = lists[0].hi - lists[0].lo
                 counts = counts[np.searchsorted(lists[0].ids, docs)]
             elif len(docs):
-                docs, counts = np.unique(_in_order(lists, docs, 1) >> 32, return_counts=True)
+                docs, counts = _distinct(_in_order(lists, docs, 1) >> 32, counts=True)
             else:
                 counts = _EMPTY
         self._strings[q.text] = (docs, counts)
@@ -790,8 +791,18 @@ def _in_order(lists: list[postings.Postings], docs: np.ndarray, slop: int) -> np
         found = keys
         if not len(found):
             break
-        docs = np.unique(found >> 32)
+        docs = _distinct(found >> 32)
     return found
+
+
+def _distinct(sorted_: np.ndarray, counts: bool = False):
+    """The distinct values of a sorted array (and how often each occurs)."""
+    if not len(sorted_):
+        return (sorted_, _EMPTY) if counts else sorted_
+    first = np.flatnonzero(np.concatenate(([True], sorted_[1:] != sorted_[:-1])))
+    if not counts:
+        return sorted_[first]
+    return sorted_[first], np.diff(np.append(first, len(sorted_)))
 
 
 def _scan(reader, text: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -945,6 +956,27 @@ def _top(matches, q, sort: str, limit: int, tiers=None) -> list[tuple[int, float
     return [(-key[-1], key[-2]) for key in ranked[:limit]]
 
 
+def _words_only(q):
+    """``q`` without its string alternatives (``gram_query``: a Substring, or an And
+    holding one, beside the words in an Or), or ``q`` itself when it has none."""
+    if not isinstance(q, wq.CompoundQuery | wq.Not | wq.AndNot | wq.AndMaybe):
+        return q
+    if isinstance(q, wq.Or):
+        kept = [
+            sub
+            for sub in q.subqueries
+            if not isinstance(sub, Substring)
+            and not (isinstance(sub, wq.And) and any(isinstance(c, Substring) for c in sub))
+        ]
+        if len(kept) < len(q.subqueries):
+            return wq.Or([_words_only(sub) for sub in kept], boost=q.boost)
+    children = list(q.children())
+    replaced = [_words_only(c) for c in children]
+    if all(a is b for a, b in zip(children, replaced, strict=True)):
+        return q
+    return q.apply(_words_only)
+
+
 def _tiers(matches, words_q) -> list[np.ndarray]:
     """For each segment's matches, whether they match ``words_q`` (the words alone)."""
     return [
@@ -969,10 +1001,8 @@ def run(
     total, facets = _counts(matches)
     hits: list[Hit] = []
     if total and (page - 1) * per_page < total:
-        tiers = None
-        if CJK.search(text):  # strings matched too: whole words first
-            words_q, _ = parse(searcher.schema, text, grams=False)
-            tiers = _tiers(matches, words_q) if words_q != q else None
+        words_q = _words_only(q)
+        tiers = _tiers(matches, words_q) if words_q is not q else None
         highlight = _query_terms(q) | {r for r in CJK_RUN.findall(text) if len(r) >= 2}
         pattern = _highlight_pattern(highlight)
         top = _top(matches, q, sort, page * per_page, tiers)
