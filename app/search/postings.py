@@ -41,8 +41,8 @@ results, slower.
 
 **Whoosh's private format.** Reading blocks, lengths and segments uses Whoosh internals
 (``PRIVATE``); whoosh-reloaded is pinned to the version they were written against, and
-``private_ok`` checks once per process, on a small index in memory, that they are there
-and read what Whoosh's public matchers read. If not, it logs a warning and the search is
+``private_ok`` checks once per process, on a small index in a temporary folder, that
+they are there and read what Whoosh's public matchers read. If not, it logs a warning and the search is
 answered by Whoosh's own matchers and scorer (``query``), and nothing is compiled.
 """
 
@@ -51,6 +51,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import tempfile
 import threading
 import zlib
 from collections import OrderedDict
@@ -482,15 +483,22 @@ def _missing() -> list[str]:
 
 
 def _self_test() -> None:
-    """Index three documents in memory (one deleted) and read them both ways: the block
+    """Index three documents in a temporary folder (one deleted) and read them both ways: the block
     reader, lengths and segments this module and ``query`` use, and Whoosh's public
     matchers. Raises when anything differs or is missing."""
+    # A folder of its own: Whoosh's RamStorage pools in a temporary folder named after
+    # the index ("MAIN.tmp"), shared by every process that checks at the same moment.
+    with tempfile.TemporaryDirectory(prefix="qdms-whoosh-check-") as folder:
+        _check_in(folder)
+
+
+def _check_in(folder: str) -> None:
     from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-    from whoosh.filedb.filestore import RamStorage
+    from whoosh.filedb.filestore import FileStorage
 
     from app.search.index import make_schema
 
-    ix = RamStorage().create_index(make_schema())
+    ix = FileStorage(folder, supports_mmap=False).create_index(make_schema())
     with ix.writer() as writer:
         for uid, body in (("a", "顾客投诉 处理 投诉"), ("b", "投诉处理程序"), ("c", "投诉 x")):
             writer.add_document(uid=uid, title="投诉", body=body)
