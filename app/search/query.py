@@ -6,11 +6,11 @@
   parts, so they match whole. Field syntax, wildcards, ranges and boosts are not offered
   (a colon or an asterisk in what people paste must not change the meaning). Anything
   the parser cannot read falls back to the plain words of the query: never an error.
-- **Chinese recall**: a word or phrase with Chinese in it also matches as a string: its
-  runs of two or more Han characters as phrases of bigrams (``grams`` field,
-  ``analysis.bigrams``), so whatever is literally in a title or text is found however
-  jieba cut it. Ranking: items where the query matches as words come first
-  (``tiers``), then those where it only matches as a string; BM25F within each.
+- **Chinese recall**: a word or phrase with Chinese in it also matches as a string: each
+  run of two or more Han characters is a ``Substring`` (a phrase of its bigrams, compiled
+  beside each segment by ``postings``), so whatever is literally in a title or text is
+  found however jieba cut it. Ranking: items where the query matches as words come first
+  (``_tiers``), then those where it only matches as a string; BM25F within each.
 - ``run``: the permission filter and the facet filters are applied before paging and
   before the facet counts; highlighted snippets are cut from the stored text cheaply
   (``snippet``); "did you mean" is offered for English words the index does not know.
