@@ -1520,7 +1520,8 @@ def report(args, instance, stats: Stats, seeding_s, rx: Reindex, index_bytes, ro
     out.append(
         "Chinese recall: random Han substrings of live revisions' text (not aligned to "
         "words), through `query.parse` + `query._matches` as the officer; found = its "
-        "revision among all the matches (words alone = without the bigram field):"
+        "revision among all the matches (words alone = the same query without its strings, as "
+        "before issue 18):"
     )
     out.append("")
     out.append("| length | checked | found | recall | words alone | missed (examples) |")
