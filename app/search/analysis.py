@@ -250,12 +250,6 @@ class TermPositions(Positions):
         return _encode(sorted({p for v in vs for p in _decode(v)}))
 
 
-def query_bigrams(run: str) -> list[str]:
-    """The bigrams of a run of Han characters typed in a query, in order (each starts one
-    character after the one before wherever the run is in a text)."""
-    return [run[i : i + 2] for i in range(len(run) - 1)]
-
-
 def words(text: str) -> list[str]:
     """Latin words of ``text``, lower-cased, unstemmed (for "did you mean")."""
     return [m.group().lower() for m in _RUN.finditer(text) if m.lastgroup == "word"]

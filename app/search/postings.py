@@ -42,8 +42,9 @@ results, slower.
 **Whoosh's private format.** Reading blocks, lengths and segments uses Whoosh internals
 (``PRIVATE``); whoosh-reloaded is pinned to the version they were written against, and
 ``private_ok`` checks once per process, on a small index in a temporary folder, that
-they are there and read what Whoosh's public matchers read. If not, it logs a warning and the search is
-answered by Whoosh's own matchers and scorer (``query``), and nothing is compiled.
+they are there and read what Whoosh's public matchers read. If not, it logs a warning and
+the search is answered by Whoosh's own matchers and scorer (``query``), and nothing is
+compiled.
 """
 
 from __future__ import annotations
