@@ -101,7 +101,8 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
         when = r.effective_at or r.approved_at or r.created_at
         out[r.id] = {
             "number": doc.number,
-            "title": doc.title,
+            # the English title on a second line: found by either (app.search.query._hit)
+            "title": f"{doc.title}\n{doc.title_en}" if doc.title_en else doc.title,
             "body": r.text or "",
             "type": doc.type.code,
             "department": doc.department.code,

@@ -23,6 +23,7 @@ class SearchItemSchema(Schema):
     )
     number = fields.String(metadata={"example": "QP-CS-001"})
     title = fields.String()
+    title_en = fields.String(allow_none=True)
     revision = fields.Function(lambda h: h.label if h.kind == "document" else None, allow_none=True)
     status = fields.String()
     type = fields.String()

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the schema, the analyzer or what the record builders put in changes: every
 # index built with another version is rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
 _VERSION_FILE = "qdms-schema.json"
 RETIRED_SEARCHER_SECONDS = 60.0

@@ -70,6 +70,7 @@ class Hit:
     date: object
     score: float
     snippet: str  # safe HTML: escaped text with <mark> around the matches
+    title_en: str | None = None  # a document's English title, if it has one
 
 
 @dataclass
@@ -1014,11 +1015,15 @@ def run(
 
 def _hit(stored: dict, score: float, pattern) -> Hit:
     kind, _, item_id = stored["uid"].partition(":")
+    # a builder may index a second title (a document's English one) on the title's second
+    # line: both are searched, and shown apart
+    title, _, title_en = stored.get("title", "").partition("\n")
     return Hit(
         kind=kind,
         item_id=int(item_id),
         number=stored.get("number", ""),
-        title=stored.get("title", ""),
+        title=title,
+        title_en=title_en or None,
         label=stored.get("label", ""),
         url=stored.get("url", ""),
         status=stored.get("status", ""),
