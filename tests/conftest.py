@@ -17,9 +17,14 @@ import uuid
 
 import pytest
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 
 from app import create_app
 from app.extensions import db
+
+# Browser tests: on the 2-core CI machine under load a navigation can take longer than
+# Playwright's 5 s default; a real failure still fails, later.
+expect.set_options(timeout=15_000)
 
 PG_ADMIN_URL = os.environ.get("QDMS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "correct-horse-9"
