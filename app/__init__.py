@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import config as cfg
+from app import unit_of_work
 from app.extensions import babel, csrf, db, login_manager, migrate, set_timezone
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.security import add_security_headers
 
     register_error_handlers(app)
+    unit_of_work.init_app(app, db.session)
     register_commands(app)
     from app import pdf
 
@@ -100,7 +102,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app import api as api_pkg
-    from app.api import openapi  # noqa: F401  (adds /openapi.json to the API blueprint)
     from app.audit_trail import api as audit_api  # noqa: F401
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
@@ -109,7 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.distribution.routes import bp as distribution_bp
     from app.documents import api as documents_api  # noqa: F401
     from app.documents.routes import bp as documents_bp
-    from app.external import api as external_api  # noqa: F401
+    from app.external import api as external_api
     from app.external.routes import bp as external_bp
     from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api  # noqa: F401
@@ -137,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
     app.register_blueprint(api_pkg.bp)
+    api_pkg.init_app(app, [external_api.blp])
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -41,9 +41,9 @@ def show_error(form, err: DomainError) -> None:
 
 
 def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[int], object]):
-    """Validate ``form``, call the service in ``action``, commit, and answer.
+    """Validate ``form``, call the service in ``action``, and answer.
 
-    On success the request's one commit happens here and ``on_success(result)`` answers.
+    On success ``on_success(result)`` answers (and the request commits: unit_of_work).
     An invalid form re-renders with 400, a domain error with its own status (4xx) after
     a rollback, so nothing is half-written. A plain GET renders with 200.
     """
@@ -53,8 +53,7 @@ def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[
         except DomainError as err:
             show_error(form, err)
             return render(err.status)
-        db.session.commit()
-        return on_success(result)
+        return on_success(result)  # the request commits after the answer (unit_of_work)
     return render(400 if form.is_submitted() else 200)
 
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from app import unit_of_work
 from app.auth import services
 from app.auth.forms import (
     LanguageForm,
@@ -70,7 +71,6 @@ def enforce_session_timeout():
     if last_seen is None or now - float(last_seen) > timeout:
         user = current_user._get_current_object()
         services.record_logout(db.session, user, reason="session timeout")
-        db.session.commit()
         logout_user()
         session.clear()
         flash(_("Your session has expired. Please log in again."), "warning")
@@ -94,8 +94,8 @@ def login():
             threshold=cfg["QDMS_LOCKOUT_THRESHOLD"],
             lock_minutes=cfg["QDMS_LOCKOUT_MINUTES"],
         )
-        db.session.commit()
         if not result.ok:
+            unit_of_work.keep()  # the failure is counted and audited although refused
             flash(translate(result.error), "danger")
             return render_template("auth/login.html", form=form), 401
         session.clear()  # a fresh session on login (no fixation)
@@ -112,7 +112,6 @@ def logout():
     form = LogoutForm()
     if current_user.is_authenticated and form.validate_on_submit():
         services.record_logout(db.session, current_user._get_current_object())
-        db.session.commit()
         logout_user()
         session.clear()
         flash(_("You have been logged out."), "info")
@@ -126,7 +125,6 @@ def switch_language():
         session["lang"] = form.lang.data
         if current_user.is_authenticated:
             people.set_language(db.session, current_user._get_current_object(), form.lang.data)
-            db.session.commit()
     return redirect(safe_next(form.next.data))
 
 
@@ -160,7 +158,6 @@ def profile_language():
         return _profile_page(language_form=form), 400
     user = current_user._get_current_object()
     people.set_language(db.session, user, form.language.data or None)
-    db.session.commit()
     session.pop("lang", None)
     flash(_("Your language setting is saved."), "success")
     return redirect(url_for("auth.profile"))
@@ -200,7 +197,6 @@ def profile_token_create():
         return _profile_page(token_form=form), 400
     user = current_user._get_current_object()
     token = services.create_token(db.session, user, user, form.name.data.strip())
-    db.session.commit()
     return _profile_page(new_token=token)
 
 
@@ -216,6 +212,5 @@ def profile_token_revoke():
         flash(_("No such token."), "danger")
         return redirect(url_for("auth.profile"))
     services.revoke_token(db.session, user, row.id)
-    db.session.commit()
     flash(_("The token has been revoked."), "success")
     return redirect(url_for("auth.profile"))

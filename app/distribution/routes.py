@@ -172,7 +172,6 @@ def issue(number: str, rev: str):
             if name.startswith("distribution["):
                 row_errors[int(name[len("distribution[") :].split("]")[0])] = True
         return _render_issue(revision, form, rows, err.status, row_errors)
-    db.session.commit()
     count = sum(line.copies for line in record.lines)  # one copy per electronic line
     flash(
         ngettext(

@@ -94,7 +94,6 @@ def revision_pdf_response(revision: Revision, copy_no: str | None):
     suffix = f"-{copy.short_no}" if copy is not None else ""
     if copy is not None:
         distribution.record_print(db.session, current_user, copy)
-        db.session.commit()
     response = send_file(
         io.BytesIO(data),
         mimetype="application/pdf",

@@ -228,7 +228,6 @@ def user_reset_password(username: str):
             db.session.rollback()
             flash(translate_error(err), "danger")
             return redirect(url_for("people.user_edit", username=user.username))
-        db.session.commit()
         flash(_("The password of %(username)s has been reset.", username=user.username), "success")
     else:
         flash(_("Please enter the new password."), "danger")

@@ -133,7 +133,6 @@ def _submit(form, action, *, render, done):
             db.session.rollback()
             flash(translate_error(err), "danger")
             return render(err.status, translate_fields(err))
-        db.session.commit()
         return done(result)
     return render(400 if form.is_submitted() else 200, {})
 
@@ -385,7 +384,6 @@ def complete(number: str):
         db.session.rollback()
         flash(translate_error(err), "danger")
         return redirect(url_for("records.edit", number=record.number))
-    db.session.commit()
     flash(_("Record %(number)s is complete.", number=record.number), "success")
     return redirect(url_for("records.show", number=record.number))
 
