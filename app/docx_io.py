@@ -118,9 +118,17 @@ def make_template(*, number: str, title: str, label: str, department: str) -> by
     return out.getvalue()
 
 
+# Word's Title and Subtitle paragraph styles are not in mammoth's default map, so a
+# document's title came out as body text: the title is a heading, the subtitle a lead line.
+STYLE_MAP = """
+p[style-name='Title'] => h1.doc-title:fresh
+p[style-name='Subtitle'] => p.doc-subtitle:fresh
+"""
+
+
 def to_html(data: bytes) -> str:
     """The body as HTML (headings, lists, tables, images as data URIs), for the browser."""
-    return mammoth.convert_to_html(io.BytesIO(data)).value
+    return mammoth.convert_to_html(io.BytesIO(data), style_map=STYLE_MAP).value
 
 
 def to_print_html(data: bytes) -> str:

@@ -10,6 +10,7 @@ from wtforms import SelectChoice
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import current_language, translate_error, translate_fields
+from app.people.services import people_to_choose
 from app.uploads import CheckedFile, check_scan, check_upload
 
 
@@ -55,6 +56,17 @@ def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[
             return render(err.status)
         return on_success(result)  # the request commits after the answer (unit_of_work)
     return render(400 if form.is_submitted() else 200)
+
+
+def person_choices(*, role: str | None = None, exclude_id: int | None = None, blank=False):
+    """Select choices ``username → "Full Name (username)"`` of the people one may choose
+    (:func:`app.people.services.people_to_choose`: active, sorted for the reader's
+    language); ``blank`` puts "—" first."""
+    people = people_to_choose(
+        db.session, language=current_language(), role=role, exclude_id=exclude_id
+    )
+    choices = [SelectChoice("", "—")] if blank else []
+    return choices + [SelectChoice(u.username, f"{u.full_name} ({u.username})") for u in people]
 
 
 class Page:

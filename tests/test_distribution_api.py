@@ -480,3 +480,168 @@ def test_an_approved_successor_issued_for_training_is_its_own_matrix_row(
         ("QP-CS-001", "A/0", 0, 1),
         ("QP-CS-001", "B/0", 0, 1),
     ]
+
+
+def _live_electronic(revision_label: str) -> list[str]:
+    """The copy numbers of the electronic copies in force of QP-CS-001 ``revision_label``."""
+    db.session.rollback()
+    return sorted(
+        db.session.scalars(
+            select(ControlledCopy.copy_no).where(
+                ControlledCopy.copy_no.like(f"QP-CS-001-{revision_label}-%"),
+                ControlledCopy.medium == "electronic",
+                ControlledCopy.status.in_(("issued", "received")),
+            )
+        )
+    )
+
+
+def test_one_electronic_copy_per_recipient_across_issues(client, org):
+    """Does issuing the same revision again to a recipient who already holds an electronic
+    copy of it create no second copy (409 naming the recipient and the copy, nothing
+    written), while paper copies and other recipients can still be added?"""
+    r = _issue(client, org, [{"department": "CS", "medium": "electronic"}])
+    assert r.status_code == 201, r.get_json()
+    count = db.session.scalar(select(func.count()).select_from(ControlledCopy))
+    again = _issue(
+        client,
+        org,
+        [
+            {"department": "OM", "medium": "paper", "copies": 1},
+            {"department": "cs", "medium": "electronic"},
+        ],
+    )
+    assert again.status_code == 409, again.get_json()
+    error = again.get_json()["error"]
+    assert error["code"] == "conflict"
+    assert "CS" in error["message"] and "QP-CS-001-A0-C01" in error["message"]
+    assert list(error["fields"]) == ["distribution[1].department"]
+    assert db.session.scalar(select(func.count()).select_from(ControlledCopy)) == count
+    # the same for a person, in Chinese
+    assert _issue(client, org, [{"user": "dave", "medium": "electronic"}]).status_code == 201
+    r = client.post(
+        f"/api/v1/documents/{org['doc'].number}/revisions/A0/issue",
+        json={"distribution": [{"user": "dave", "medium": "electronic"}]},
+        headers={**org["officer"], "Accept-Language": "zh-CN"},
+    )
+    assert r.status_code == 409 and "已持有" in r.get_json()["error"]["message"]
+    # paper to the same department and another recipient are fine
+    r = _issue(
+        client,
+        org,
+        [
+            {"department": "CS", "medium": "paper", "copies": 2},
+            {"user": "bob", "medium": "electronic"},
+        ],
+    )
+    assert r.status_code == 201, r.get_json()
+    assert _live_electronic("A0") == ["QP-CS-001-A0-C01", "QP-CS-001-A0-C02", "QP-CS-001-A0-C05"]
+
+
+def test_one_electronic_copy_per_recipient_within_one_issue(client, org):
+    """Is a recipient named twice for electronic copies in one issue refused (400 naming the
+    second line) — a department, and a location typed in another case?"""
+    for distribution, field in (
+        (
+            [
+                {"department": "CS", "medium": "electronic"},
+                {"department": "CS", "medium": "electronic"},
+            ],
+            "distribution[1].department",
+        ),
+        (
+            [
+                {"location": "Front desk", "custodian": "alice", "medium": "electronic"},
+                {"location": "front desk ", "custodian": "bob", "medium": "electronic"},
+            ],
+            "distribution[1].location",
+        ),
+    ):
+        r = _issue(client, org, distribution)
+        assert r.status_code == 400, r.get_json()
+        assert list(r.get_json()["error"]["fields"]) == [field]
+    assert _live_electronic("A0") == []
+
+
+def test_reissuing_a_carried_forward_revision_adds_no_second_electronic_copy(
+    client, org, make_docx, store, login_as
+):
+    """When B/0 supersedes A/0 its electronic recipients are carried forward; is the issue
+    form then pre-filled without them (with "already holds" shown), is issuing them again
+    refused through the form and the API, and does the carried-forward copy stay?"""
+    r = _issue(
+        client,
+        org,
+        [
+            {"department": "CS", "medium": "electronic"},
+            {"department": "OM", "medium": "paper", "copies": 2},
+        ],
+    )
+    assert r.status_code == 201
+    _new_revision_effective(org["doc"], make_docx, store)
+    assert _live_electronic("B0") == ["QP-CS-001-B0-C01"]  # carried forward
+
+    login_as("officer", roles=("officer",), department="QA")
+    form = client.get("/documents/QP-CS-001/revisions/B0/issue")
+    html = form.get_data(as_text=True)
+    assert form.status_code == 200
+    assert 'id="holders"' in html and "already holds QP-CS-001-B0-C01" in html
+    # the paper line of A/0 is filled in again, the electronic CS line is not
+    assert '<option value="department:OM" selected>' in html
+    assert '<option value="department:CS" selected>' not in html
+
+    posted = client.form_post(
+        "/documents/QP-CS-001/revisions/B0/issue",
+        {
+            "recipient-0": "department:OM",
+            "medium-0": "paper",
+            "copies-0": "2",
+            "recipient-1": "department:CS",
+            "medium-1": "electronic",
+            "copies-1": "1",
+            "acknowledge_within_days": "14",
+        },
+    )
+    assert posted.status_code == 409
+    page = posted.get_data(as_text=True)
+    assert "already holds electronic copy QP-CS-001-B0-C01" in page
+    assert 'data-index="1"' in page and "table-danger" in page
+    api = _issue(client, org, [{"department": "CS", "medium": "electronic"}], rev="B0")
+    assert api.status_code == 409
+    assert _live_electronic("B0") == ["QP-CS-001-B0-C01"]
+    # the paper copies alone go through
+    assert _issue(client, org, [{"department": "OM", "medium": "paper", "copies": 2}], rev="B0")
+    assert _live_electronic("B0") == ["QP-CS-001-B0-C01"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_officers_issuing_at_once_give_one_electronic_copy(app_config, org):
+    """Do two parallel issue requests naming the same electronic recipient on PostgreSQL
+    give one 201 and one 409, and one electronic copy?"""
+    import threading
+
+    from app import create_app
+
+    parallel = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 4}})
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def officer_issues():
+        with parallel.test_client() as c:
+            barrier.wait(timeout=30)
+            r = c.post(
+                "/api/v1/documents/QP-CS-001/revisions/A0/issue",
+                json={"distribution": [{"department": "CS", "medium": "electronic"}]},
+                headers=org["officer"],
+            )
+            answers.append(r.status_code)
+
+    threads = [threading.Thread(target=officer_issues) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with parallel.app_context():
+        db.engine.dispose()
+    assert sorted(answers) == [201, 409]
+    assert _live_electronic("A0") == ["QP-CS-001-A0-C01"]

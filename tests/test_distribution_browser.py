@@ -122,3 +122,69 @@ def test_officer_issues_and_staff_read_and_sign(live_server, effective_procedure
     assert len(expected) == 1, problems
     others = [e for e in problems if e not in expected]
     assert others == [], "browser reported errors:\n" + "\n".join(others)
+
+
+def test_the_issue_form_shows_who_already_holds_the_revision(
+    live_server,  # noqa: F811
+    effective_procedure,
+    make_docx,
+    store,
+):
+    """After B/0 supersedes A/0 (its electronic CS audience carried forward), does the
+    issue form of B/0 show CS as already holding its electronic copy, not fill CS in
+    again, and refuse it (the row marked) when the officer picks it anyway?"""
+    from playwright.sync_api import expect, sync_playwright
+    from sqlalchemy import select
+
+    from app.distribution import services as distribution
+    from app.documents import services as documents
+    from app.extensions import db
+    from app.people.models import User
+    from app.uploads import check_upload
+
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    revision = effective_procedure.current_revision
+    distribution.issue(
+        db.session,
+        users["qa"],
+        revision,
+        distribution=distribution.parse_distribution(
+            db.session, [{"department": "CS", "medium": "electronic"}]
+        ),
+    )
+    new = documents.add_revision(
+        db.session,
+        users["author"],
+        effective_procedure,
+        store,
+        change_summary="第二版",
+        change_reason="改进",
+        change_type="major",
+        upload=check_upload(make_docx(("第二版",)), "b.docx", max_bytes=10**7),
+    )
+    documents.submit(db.session, users["author"], new, reviewers=[], approvers=[users["approver"]])
+    documents.approve(db.session, users["approver"], new, password=PASSWORD)
+    db.session.commit()
+
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = _watch(browser.new_context(locale="en-US"), problems)
+            _log_in(page, live_server, "qa")
+            page.goto(f"{live_server}/documents/QP-CS-001/revisions/B0/issue")
+            expect(page.locator("#holders")).to_contain_text("already holds QP-CS-001-B0-C01")
+            for i in range(page.locator("tr.recipient-row").count()):
+                expect(page.locator(f"#recipient-{i}")).not_to_have_value("department:CS")
+            page.select_option("#recipient-0", "department:CS")
+            page.select_option("#medium-0", "electronic")
+            page.click("#issue-submit")
+            expect(page.locator("div.alert-danger")).to_contain_text(
+                "already holds electronic copy QP-CS-001-B0-C01"
+            )
+            expect(page.locator("tr.recipient-row.table-danger")).to_have_count(1)
+        finally:
+            browser.close()
+    # the refused issue answers 409, which Chromium logs as a failed resource
+    problems = [m for m in problems if "status of 409" not in m]
+    assert problems == [], "browser reported errors:\n" + "\n".join(problems)

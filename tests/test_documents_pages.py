@@ -278,3 +278,42 @@ def test_the_document_page_links_the_external_documents_it_cites(
     r = client.get(f"/documents/{doc.number}")
     assert r.status_code == 200
     assert f'href="/external/{ext.number}"' in _html(r) and "GB/T 19001-2016" in _html(r)
+
+
+def test_history_heading_names_the_change_summary(client, login_as, make_document):
+    """Does the revision history head its summary column "Change summary" / 更改摘要 (the
+    column shows the summary, not the kind of change)?"""
+    make_document(effective=True)
+    login_as("officer", roles=("officer",), department="QA", language="en")
+    page = _html(client.get("/documents/QP-CS-001"))
+    head = page[page.index('id="revisions"') :].split("</thead>")[0]
+    assert "<th>Change summary</th>" in head and "<th>Change</th>" not in head
+    client.form_post("/profile/language", {"language": "zh_CN"})
+    page = _html(client.get("/documents/QP-CS-001"))
+    head = page[page.index('id="revisions"') :].split("</thead>")[0]
+    assert "<th>更改摘要</th>" in head and "更改类型" not in head
+
+
+def test_a_draft_from_the_template_is_named_after_its_number_and_revision(
+    client, login_as, make_document
+):
+    """Is a draft made from the type's template stored and downloaded as
+    `QP-CS-001-A1.docx` (not `1.docx`: the `/` of `A/1` is no folder)?"""
+    make_document(effective=True)
+    login_as("author", roles=("author", "staff"))
+    r = client.form_post(
+        "/documents/QP-CS-001/revisions/new",
+        {
+            "change_type": "minor",
+            "change_summary": "回访时限",
+            "change_reason": "顾客反馈",
+            "source": "template",
+        },
+    )
+    assert r.status_code == 302, _html(r)
+    revision = db.session.scalar(select(Revision).where(Revision.minor == 1))
+    assert revision.file_name == "QP-CS-001-A1.docx"
+    download = client.get("/documents/QP-CS-001/revisions/A1/file")
+    assert download.status_code == 200 and download.data.startswith(b"PK")
+    assert download.headers["Content-Disposition"] == "attachment; filename=QP-CS-001-A1.docx"
+    assert "QP-CS-001-A1.docx" in _html(client.get("/documents/QP-CS-001/revisions/A1"))

@@ -702,3 +702,51 @@ def test_print_html_keeps_the_column_widths_drawn_in_word():
     assert '<table class="grid"><colgroup>' in printed
     assert '<col style="width: 75.00%"><col style="width: 25.00%">' in printed
     assert "style=" not in docx_io.to_html(data)
+
+
+def test_words_title_and_subtitle_styles_are_a_heading_in_preview_and_print(
+    app, make_document, store, login_as, client
+):
+    """Are a .docx's Title and Subtitle paragraphs (Word's styles) a heading and a lead line
+    in the revision preview and in the PDF body (larger than body text), not body text?"""
+    import docx
+
+    from app import docx_io
+    from app.documents.printing import body
+
+    document = docx.Document()
+    document.add_paragraph("顾客投诉处理程序", style="Title")
+    document.add_paragraph("Customer complaint procedure", style="Subtitle")
+    document.add_paragraph("本程序规定投诉的受理与处理。")
+    out = io.BytesIO()
+    document.save(out)
+    html = docx_io.to_print_html(out.getvalue())
+    assert '<h1 class="doc-title">顾客投诉处理程序</h1>' in html
+    assert '<p class="doc-subtitle">Customer complaint procedure</p>' in html
+
+    doc = make_document()
+    author = db.session.scalar(select(User).where(User.username == "author"))
+    rev = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="标题样式",
+        change_reason="测试",
+        upload=check_upload(out.getvalue(), "title.docx", max_bytes=10**7),
+    )
+    db.session.commit()
+    login_as("author")
+    preview = client.get(f"/documents/{doc.number}/revisions/A0").get_data(as_text=True)
+    assert '<h1 class="doc-title">顾客投诉处理程序</h1>' in preview
+
+    sizes: dict[str, float] = {}
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            sizes.setdefault(text.strip(), abs(size * tm[3] * cm[3]))
+
+    _reader(body(store, rev).result().data).pages[0].extract_text(visitor_text=visit)
+    title = next(v for k, v in sizes.items() if "顾客投诉处理程序" in k)
+    text = next(v for k, v in sizes.items() if "本程序规定" in k)
+    assert title >= 1.5 * text, sizes

@@ -174,3 +174,96 @@ def test_cannot_revoke_someone_elses_token(login_as, client, api_token):
     client.form_post("/profile/tokens/revoke", {"token_id": str(row.id)})
     db.session.refresh(row)
     assert row.revoked_at is None
+
+
+CHINESE = {
+    "wei": "张伟",
+    "jing": "陈静",
+    "anna": "安娜",
+    "fang": "王芳",
+}  # pinyin: an chen wang zhang
+ENGLISH = {"aa": "carol Chen", "bb": "Bob Baker", "cc": "alice Adams"}
+
+
+def _offered(html: str, select_name: str, wanted) -> list[str]:
+    """The usernames of ``wanted`` offered by the select named ``select_name``, in order."""
+    import re
+
+    start = html.index(f'name="{select_name}"')
+    body = html[start : html.index("</select>", start)]
+    values = re.findall(r'<option[^>]*value="(?:user:)?([a-z0-9_.-]+)"', body)
+    return [v for v in values if v in wanted]
+
+
+def test_people_to_choose_are_active_and_sorted_by_pinyin_in_chinese(
+    client, login_as, make_user, make_document, store
+):
+    """Do the person choices — reviewers and approvers at submission, issue recipients and
+    custodians, a department's head, an external document's holder, a record's person
+    field — offer active people only, by pinyin in Chinese (安娜 陈静 王芳 张伟) and by name
+    without regard to case in English?"""
+    from app.documents import services as documents
+    from app.records import services as records
+
+    for username, name in {**CHINESE, **ENGLISH}.items():
+        make_user(username, roles=("approver", "staff"), department="CS", full_name=name)
+    make_user("gone", roles=("approver", "staff"), department="CS", full_name="艾离职")
+    _user("gone").is_active = False
+    db.session.commit()
+    draft = make_document()  # QP-CS-001, by `author`: a draft to submit
+    doc = make_document(title="已生效的程序", effective=True)
+    make_user("root", roles=("admin",), department="QA", language="zh_CN")
+    officer = make_user("officer", roles=("officer",), department="QA", language="zh_CN")
+    records.create_type(
+        db.session,
+        officer,
+        {
+            "code": "R-1",
+            "name": "回访记录",
+            "department": "QA",
+            "retention": {"years": 1, "from": "created"},
+            "fields": [{"name": "handler", "label": "处理人", "type": "person"}],
+        },
+    )
+    _user("author").language = "zh_CN"
+    documents.add_revision(
+        db.session,
+        _user("author"),
+        draft,
+        store,
+        change_summary="首次发布",
+        change_reason="新文件",
+        from_template=True,
+    )
+    db.session.commit()
+    wanted_zh = ["anna", "jing", "fang", "wei"]
+    wanted_en = ["cc", "bb", "aa"]
+    everyone = set(CHINESE) | set(ENGLISH) | {"gone"}
+
+    def check(html: str, select_name: str, expected: list[str]) -> None:
+        offered = _offered(html, select_name, everyone)
+        assert "gone" not in offered, select_name
+        assert [u for u in offered if u in expected] == expected, (select_name, offered)
+
+    login_as("author")
+    submit = client.get("/documents/QP-CS-001/revisions/A0").get_data(as_text=True)
+    check(submit, "reviewers", wanted_zh)
+    check(submit, "approvers", wanted_zh)
+    client.form_post("/logout")
+
+    login_as("officer")
+    issue = client.get(f"/documents/{doc.number}/revisions/A0/issue").get_data(as_text=True)
+    check(issue, "recipient-0", wanted_zh)
+    check(issue, "custodian-0", wanted_zh)
+    external = client.get("/external/new").get_data(as_text=True)
+    check(external, "holder", wanted_zh)
+    record = client.get("/records/new/R-1").get_data(as_text=True)
+    check(record, "v.handler", wanted_zh)
+    client.form_post("/profile/language", {"language": "en"})
+    check(client.get("/external/new").get_data(as_text=True), "holder", wanted_en)
+    check(client.get("/records/new/R-1").get_data(as_text=True), "v.handler", wanted_en)
+    client.form_post("/logout")
+
+    login_as("root")
+    head = client.get("/admin/departments/CS/edit").get_data(as_text=True)
+    check(head, "head", wanted_zh)

@@ -148,6 +148,7 @@ NOT_GET_PAGES = {
     "api.openapi",
     "documents.withdraw",
     "documents.confirm_review",
+    "documents.english_title",
     "documents.replace_file",
     "documents.submit",
     "documents.review",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -384,3 +385,75 @@ def test_a_signature_shows_the_organisations_day(app):
 
     signed = {"name": "张伟 Zhang Wei", "signed_at": "2026-11-21T18:16:00Z"}
     assert display({"type": "signature"}, signed) == "张伟 Zhang Wei (2026-11-22)"
+
+
+def test_a_new_record_type_is_its_departments_unless_internal_is_chosen(
+    app, client, api_token, login_as, make_user, store
+):
+    """Is a record type created without a confidentiality (API and form) confidential to
+    its owning department — MK staff cannot open its records, officers and auditors can —
+    and internal only when chosen?"""
+    officer = api_token("officer", roles=("officer",))
+    make_user("cs_staff", roles=("staff",), department="CS")
+    make_user("mk_staff", roles=("staff",), department="MK")
+    body = {
+        "name": "顾客回访记录",
+        "department": "CS",
+        "retention": {"years": 3, "from": "created"},
+        "fields": SIMPLE,
+    }
+    r = client.post("/api/v1/record-types", json={**body, "code": "R-1"}, headers=officer)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["confidentiality"] == "confidential"
+    r = client.post(
+        "/api/v1/record-types",
+        json={**body, "code": "R-2", "confidentiality": "internal"},
+        headers=officer,
+    )
+    assert r.get_json()["confidentiality"] == "internal"
+    record = services.file_record(
+        db.session,
+        store,
+        _user("cs_staff"),
+        services.get_type(db.session, "R-1"),
+        {"customer": "王女士"},
+    )
+    db.session.commit()
+    assert (
+        client.get(f"/api/v1/records/{record.number}", headers=api_token("mk_staff")).status_code
+        == 404
+    )
+    for who, roles in (("cs_staff", ("staff",)), ("auditor", ("auditor",))):
+        shown = client.get(f"/api/v1/records/{record.number}", headers=api_token(who, roles=roles))
+        assert shown.status_code == 200, who
+
+    # the plan's form offers confidential first-hand, and saving it as offered keeps it
+    login_as("officer", roles=("officer",), department="QA")
+    page = client.get("/records/plan/new").get_data(as_text=True)
+    select_html = page[page.index('name="confidentiality"') :].split("</select>")[0]
+    assert '<option selected value="confidential">' in select_html
+    saved = client.form_post(
+        "/records/plan/new",
+        {
+            "code": "R-3",
+            "name": "投诉回访",
+            "department": "CS",
+            "retention_years": "3",
+            "retention_from": "created",
+            "medium": "electronic",
+            "confidentiality": "confidential",
+            "fields_json": json.dumps(SIMPLE, ensure_ascii=False),
+        },
+    )
+    assert saved.status_code == 302
+    assert services.get_type(db.session, "R-3").confidentiality == "confidential"
+
+
+def test_the_plans_file_button_is_a_verb_in_chinese(complaint_type, login_as, client):
+    """Does the record plan's "File" button (to file a record) read 填写 in Chinese, not
+    the noun 文件 of a file attachment?"""
+    login_as("cs_staff")
+    client.form_post("/profile/language", {"language": "zh_CN"})
+    page = client.get("/records/plan").get_data(as_text=True)
+    link = page[page.index('href="/records/new/QP-CS-001-F01"') :].split("</a>")[0]
+    assert link.endswith(">填写")

@@ -20,6 +20,7 @@ from app.retention.models import Destruction, LegalHold
 from app.storage import StoredBlob
 from app.uploads import check_scan
 from tests.conftest import PASSWORD
+from tests.test_signatures import assert_wrong_password_at_the_field
 
 FORM = [
     {"name": "customer", "label": "顾客", "type": "text", "required": True},
@@ -476,7 +477,8 @@ def test_retention_pages_propose_approve_hold_and_show_the_tombstone(old_records
         f"/retention/destructions/{batch.number}/approve",
         {"witness": "李四", "password": "not-it"},
     )
-    assert wrong.status_code == 403 and "invalid-feedback" in wrong.text
+    assert wrong.status_code == 403
+    assert_wrong_password_at_the_field(wrong.text)
     no_witness = page.form_post(
         f"/retention/destructions/{batch.number}/approve", {"password": PASSWORD}
     )
@@ -488,14 +490,17 @@ def test_retention_pages_propose_approve_hold_and_show_the_tombstone(old_records
         {"witness": "李四", "password": PASSWORD},
     )
     assert signed.status_code == 302, signed.text
-    record_page = page.get(f"/records/{old_records[0]}")
-    assert 'id="record-tombstone"' in record_page.text and batch.number in record_page.text
-    assert "电梯停运" not in record_page.text  # the values are gone (the title stays)
     pdf = page.get(f"/retention/destructions/{batch.number}/record.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    # complaints are confidential to CS: the approver (QA) signs the batch from its
+    # tombstones; the officer opens the record page
+    assert page.get(f"/records/{old_records[0]}").status_code == 404
 
     page.form_post("/logout")
     page = login_as("officer")
+    record_page = page.get(f"/records/{old_records[0]}")
+    assert 'id="record-tombstone"' in record_page.text and batch.number in record_page.text
+    assert "电梯停运" not in record_page.text  # the values are gone (the title stays)
     held = page.form_post(
         "/retention/holds",
         {"kind": "record", "key": old_records[2], "reason": "投诉仲裁中", "password": PASSWORD},
@@ -512,12 +517,11 @@ def test_retention_pages_propose_approve_hold_and_show_the_tombstone(old_records
     staff.form_post("/logout")
     page = login_as("officer")
     hold_id = db.session.scalar(select(LegalHold.id))
-    assert (
-        page.form_post(
-            f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": "bad"}
-        ).status_code
-        == 403
+    wrong = page.form_post(
+        f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": "bad"}
     )
+    assert wrong.status_code == 403
+    assert_wrong_password_at_the_field(wrong.text)
     lifted = page.form_post(
         f"/retention/holds/{hold_id}/lift", {"reason": "仲裁结束", "password": PASSWORD}
     )
@@ -560,3 +564,63 @@ def test_demo_has_records_due_and_one_on_hold(app, store):
     numbers = [i.number for i in page.items if i.kind == "record"]
     assert len([n for n in numbers if "-2021-" in n]) == 3
     assert sum(1 for i in page.items if i.on_hold) == 1
+
+
+def test_demo_complaints_and_surveys_are_confidential(app, store):
+    """Are the demo's complaint and survey types confidential (personal data), the
+    commitment check internal, so that staff of another department no longer read
+    complaints while officers and the auditor read them all?"""
+    from app.demo import seed
+    from app.records.permissions import can_view_record
+    from app.records.services import list_types
+
+    seed(db.session, store)
+    db.session.commit()
+    assert {t.name: t.confidentiality for t in list_types(db.session)} == {
+        "顾客投诉登记表": "confidential",
+        "顾客满意度调查表": "confidential",
+        "服务承诺履行检查表": "internal",
+    }
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    records = db.session.scalars(select(Record)).all()
+    by_type: dict[str, list[Record]] = {}
+    for record in records:
+        by_type.setdefault(record.record_type.name, []).append(record)
+    complaints, surveys = by_type["顾客投诉登记表"], by_type["顾客满意度调查表"]
+    assert complaints and surveys
+    assert not any(can_view_record(users["mk_staff"], r) for r in complaints)
+    assert not any(can_view_record(users["staff"], r) for r in surveys)
+    assert all(can_view_record(users["cs_head"], r) for r in complaints)
+    for reader in ("officer", "auditor"):
+        assert all(can_view_record(users[reader], r) for r in records), reader
+    assert all(can_view_record(users["mk_staff"], r) for r in by_type["服务承诺履行检查表"])
+
+
+def test_an_unknown_destruction_method_is_not_called_missing(
+    old_records, client, api_token, login_as
+):
+    """Is a method that is not one of the list refused as such (not "required"), in the
+    API and beside the form's field, in the user's language, with nothing proposed?"""
+    refs = [f"record:{old_records[0]}"]
+    r = client.post(
+        "/api/v1/destructions",
+        json={"items": refs, "method": "burying"},
+        headers={**api_token("officer"), "Accept-Language": "zh-CN"},
+    )
+    assert r.status_code == 400
+    error = r.get_json()["error"]
+    assert error["fields"] == {"method": "不是可选的销毁方式"}
+    assert "“burying”不是销毁方式" in error["message"]
+    missing = client.post(
+        "/api/v1/destructions", json={"items": refs}, headers=api_token("officer")
+    )
+    assert missing.get_json()["error"]["fields"] == {"method": "required"}
+
+    page = login_as("officer")
+    client.form_post("/profile/language", {"language": "en"})
+    r = page.form_post("/retention/", {"items": refs, "method": "burying"})
+    assert r.status_code == 400
+    field = r.text[r.text.index('name="method"') :]
+    assert '<div class="invalid-feedback">not one of the methods of destruction</div>' in field
+    assert "is not a method of destruction" in r.text and ">required<" not in r.text
+    assert db.session.scalar(select(Destruction.id)) is None

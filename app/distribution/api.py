@@ -134,6 +134,14 @@ def issue_revision(number: str, rev: str):
           $ref: '#/components/responses/Forbidden'
         404:
           $ref: '#/components/responses/NotFound'
+        409:
+          description: >-
+            The revision cannot be issued in its state (`invalid_transition`), or a
+            recipient already holds an electronic copy of it (`conflict`; `fields` names the
+            line)
+          content:
+            application/json:
+              schema: Error
     """
     revision = documents.visible_revision(db.session, current_user, number, rev)
     allow(can_issue(current_user))

@@ -34,8 +34,7 @@ from app.errors import DomainError, NotFound
 from app.extensions import db, local_today
 from app.i18n import current_language
 from app.people import services as people
-from app.people.models import User
-from app.web import Page, department_choices, run_form, show_error
+from app.web import Page, department_choices, person_choices, run_form, show_error
 
 bp = Blueprint("distribution", __name__)
 
@@ -63,10 +62,7 @@ def _safe_back(default: str) -> str:
 
 
 def _recipient_choices():
-    users = db.session.scalars(
-        select(User).where(User.is_active.is_(True)).order_by(User.username)
-    ).all()
-    names = {u.username: f"{u.full_name} ({u.username})" for u in users}
+    names = {c.value: c.label for c in person_choices()}
     return {
         "departments": department_choices(prefix="department:"),
         "users": [SelectChoice(f"user:{name}", label) for name, label in names.items()],
@@ -141,6 +137,7 @@ def _render_issue(
         choices=_recipient_choices(),
         row_errors=row_errors or {},
         copies=services.distribution_of(db.session, revision),
+        holders=services.holders_of(db.session, revision),
     ), status
 
 

@@ -53,7 +53,14 @@ from app.distribution.permissions import (
     visible_copies,
 )
 from app.documents.models import Document, Revision
-from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from app.errors import (
+    N_,
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from app.extensions import local_date, local_today, utcnow
 from app.names import Bilingual
 from app.notifications import services as mail
@@ -80,8 +87,18 @@ class LineSpec:
 
     @property
     def key(self) -> tuple:
-        who = self.department or self.user or self.location
-        return (self.kind, getattr(who, "id", who), self.medium)
+        return (*recipient_key(self), self.medium)
+
+
+def recipient_key(line) -> tuple:
+    """Who a line (or a ``LineSpec``) names, comparably: ``(kind, id)`` for a department
+    or a person, ``(kind, name)`` for a location, its name compared without case (the
+    front desk is one place however it is typed)."""
+    if line.department is not None:
+        return ("department", line.department.id)
+    if line.user is not None:
+        return ("user", line.user.id)
+    return ("location", (line.location or "").strip().casefold())
 
 
 def _bad(index: int, field: str, message: str, **params) -> ValidationFailed:
@@ -185,15 +202,35 @@ def issue(
 ) -> Issue:
     """Issue ``revision`` to ``distribution`` (from :func:`parse_distribution`); a second
     call extends the distribution. Creates the copies and, when training is required, the
-    acknowledgement tasks of the electronic audience."""
+    acknowledgement tasks of the electronic audience. A recipient who already holds an
+    electronic copy of the revision in force gets no second one: ``Conflict`` naming it,
+    and nothing is issued."""
     today = today or local_today()
+    days = _check_days(acknowledge_within_days)
+    # Issues of one revision take turns (a row lock on PostgreSQL; SQLite has one writer),
+    # so two officers issuing at once cannot both give one recipient an electronic copy.
+    session.execute(select(Revision.id).where(Revision.id == revision.id).with_for_update())
+    session.refresh(revision, ["status"])
     if revision.status not in ISSUABLE:
         raise InvalidTransition(
             N_("Only an approved or effective revision can be issued; %(label)s is %(status)s."),
             label=revision.label,
             status=revision.status,
         )
-    days = _check_days(acknowledge_within_days)
+    held = live_electronic_copies(session, revision)
+    for i, spec in enumerate(distribution):
+        copy = held.get(recipient_key(spec)) if spec.medium == "electronic" else None
+        if copy is not None:
+            raise Conflict(
+                N_(
+                    "Recipient %(n)s: %(holder)s already holds electronic copy %(copy)s of this "
+                    "revision; one is enough."
+                ),
+                fields={f"distribution[{i}].{spec.kind}": N_("already holds an electronic copy")},
+                n=i + 1,
+                holder=holder_name_of(spec),
+                copy=copy.copy_no,
+            )
     if training_required is None:
         training_required = revision.document.training_required
     note = (note or "").strip() or None
@@ -264,6 +301,25 @@ def issue(
     _notify_holders(session, revision, distribution)
     session.flush()
     return record
+
+
+def live_electronic_copies(session: Session, revision: Revision) -> dict[tuple, ControlledCopy]:
+    """The electronic copies of ``revision`` in force, by :func:`recipient_key` of their
+    holder: one per recipient, which ``issue`` keeps so (across issues as within one)."""
+    copies = session.scalars(
+        select(ControlledCopy)
+        .where(
+            ControlledCopy.revision_id == revision.id,
+            ControlledCopy.medium == "electronic",
+            ControlledCopy.status.in_(("issued", "received")),
+        )
+        .options(*_with_holder())
+        .order_by(ControlledCopy.seq)
+    )
+    held: dict[tuple, ControlledCopy] = {}
+    for copy in copies:
+        held.setdefault(recipient_key(copy.line), copy)
+    return held
 
 
 def _describe(spec: LineSpec) -> dict:
@@ -998,9 +1054,30 @@ def holdings(session: Session, document: Document) -> list[ControlledCopy]:
     )
 
 
+def holders_of(session: Session, revision: Revision) -> list[dict]:
+    """Who already holds ``revision``, one row per recipient in copy-number order: the
+    electronic copy in force (``electronic``, a copy number or None) and the paper copies
+    out (``paper``, copy numbers) — shown on the issue form."""
+    rows: dict[tuple, dict] = {}
+    for copy in distribution_of(session, revision):
+        if copy.status not in ("issued", "received"):
+            continue
+        row = rows.setdefault(
+            recipient_key(copy.line),
+            {"holder": copy.line.holder_name, "electronic": None, "paper": []},
+        )
+        if copy.medium == "electronic":
+            row["electronic"] = row["electronic"] or copy.copy_no
+        else:
+            row["paper"].append(copy.copy_no)
+    return list(rows.values())
+
+
 def previous_distribution(session: Session, revision: Revision) -> list[dict]:
     """The recipients of the document's latest issued earlier revision, as form rows, so
-    a new revision is issued to the same people in one click."""
+    a new revision is issued to the same people in one click — less the electronic
+    recipients who already hold ``revision`` (the carried-forward issue gave it to them:
+    one electronic copy per recipient)."""
     prev = session.scalar(
         select(Revision.id)
         .join(Issue, Issue.revision_id == Revision.id)
@@ -1010,12 +1087,15 @@ def previous_distribution(session: Session, revision: Revision) -> list[dict]:
     )
     if prev is None:
         return []
+    held = live_electronic_copies(session, revision)
     rows: dict[tuple, dict] = {}  # one row per recipient and medium, copies added up
     for line in session.scalars(
         select(DistributionLine)
         .where(DistributionLine.revision_id == prev)
         .order_by(DistributionLine.id)
     ):
+        if line.medium == "electronic" and recipient_key(line) in held:
+            continue
         key = (line.recipient_kind, recipient_of(line), line.medium)
         row = rows.setdefault(
             key,

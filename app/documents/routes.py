@@ -55,9 +55,8 @@ from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db, local_today
 from app.i18n import current_language
 from app.people import services as people
-from app.people.models import User, UserRole
 from app.storage import get_store
-from app.web import checked_upload, department_choices, run_form
+from app.web import checked_upload, department_choices, person_choices, run_form
 
 bp = Blueprint("documents", __name__)
 
@@ -98,14 +97,7 @@ def _type_choices():
 
 
 def _people_choices(*, role: str | None = None, exclude: int | None = None):
-    stmt = select(User).where(User.is_active.is_(True)).order_by(User.username)
-    if role:
-        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
-    return [
-        SelectChoice(u.username, f"{u.full_name} ({u.username})")
-        for u in db.session.scalars(stmt)
-        if u.id != exclude
-    ]
+    return person_choices(role=role, exclude_id=exclude)
 
 
 # Lists ---------------------------------------------------------------------------

@@ -477,7 +477,9 @@ def add_revision(
             label=revision.label,
             department=document.department.name,
         )
-        upload = check_upload(data, f"{document.number} {revision.label}.docx", max_bytes=len(data))
+        # `A/0` written `A0`, as in paths and copy numbers: a `/` in a file name is a folder
+        name = f"{document.number}-{revision.path_label}.docx"
+        upload = check_upload(data, name, max_bytes=len(data))
     _attach(session, store, revision, upload)
     session.flush()
     audit.record(session, actor, document.ref, "revision_created", after=revision_state(revision))

@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from app.documents.permissions import visible_documents
@@ -43,9 +42,8 @@ from app.external.models import (
 )
 from app.external.permissions import can_manage_external, can_view_external
 from app.i18n import current_language
-from app.people.models import User
 from app.storage import get_store
-from app.web import checked_upload, department_choices, run_form
+from app.web import checked_upload, department_choices, person_choices, run_form
 
 bp = Blueprint("external", __name__, url_prefix="/external")
 
@@ -83,10 +81,7 @@ def _require_manager() -> None:
 
 
 def _user_choices():
-    users = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
-    return [SelectChoice("", "—")] + [
-        SelectChoice(u.username, f"{u.full_name} ({u.username})") for u in users
-    ]
+    return person_choices(blank=True)
 
 
 def _to_detail(ext: ExternalDocument):

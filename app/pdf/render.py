@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 # Bump when templates/pdf/*, static/pdf/* or the layout code change: it is part of every
 # cache key, so stale PDFs are never served after an upgrade.
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"
 STATIC_ROOT = PROJECT_ROOT / "static"
 TEMPLATE_ROOT = PROJECT_ROOT / "templates" / "pdf"
 

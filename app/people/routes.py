@@ -6,7 +6,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import SelectChoice
 
 from app.errors import DomainError, NotFound
 from app.extensions import db, utcnow
@@ -15,7 +14,7 @@ from app.people import services
 from app.people.forms import DepartmentForm, ResetPasswordForm, UserForm
 from app.people.models import Department, User
 from app.people.permissions import can_manage_people
-from app.web import department_choices, run_form
+from app.web import department_choices, person_choices, run_form
 
 bp = Blueprint("people", __name__, url_prefix="/admin")
 
@@ -42,10 +41,7 @@ def _load_user(username: str) -> User:
 
 
 def _user_choices():
-    users = db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
-    return [SelectChoice("", "—")] + [
-        SelectChoice(u.username, f"{u.full_name} ({u.username})") for u in users
-    ]
+    return person_choices(blank=True)
 
 
 @bp.get("/departments")

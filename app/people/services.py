@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from pypinyin import lazy_pinyin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -242,6 +243,35 @@ def set_language(session: Session, user: User, language: str | None) -> None:
     _, language = _check_user_fields(None, language)
     user.language = language
     session.flush()
+
+
+def name_sort_key(name: str, language: str) -> str:
+    """How a person's name sorts for a reader of ``language``: in Chinese by its pinyin
+    (张伟 under Z, 陈静 under C — code-point order would scatter them), in English by the
+    name without regard to case."""
+    if language == "zh_CN":
+        return " ".join(lazy_pinyin(name)).casefold()
+    return name.casefold()
+
+
+def people_to_choose(
+    session: Session,
+    *,
+    language: str,
+    role: str | None = None,
+    exclude_id: int | None = None,
+) -> list[User]:
+    """The people offered wherever a person is chosen (reviewers and approvers, recipients
+    and custodians, a department's head, a record's person fields, a document's holder):
+    active users only (with ``role`` if given, without ``exclude_id``), sorted by name for
+    a reader of ``language`` (:func:`name_sort_key`), then by username."""
+    stmt = select(User).where(User.is_active.is_(True))
+    if role:
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    people = session.scalars(stmt).all()
+    return sorted(people, key=lambda u: (name_sort_key(u.full_name, language), u.username))
 
 
 def departments(session: Session, *, active_only: bool = False) -> list[Department]:

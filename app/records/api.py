@@ -192,7 +192,13 @@ def create_record_type():
                 retention: {type: object, example: {"years": 3, "from": "created"}}
                 medium: {type: string, enum: [electronic, paper, both]}
                 location: {type: string}
-                confidentiality: {type: string, enum: [internal, confidential]}
+                confidentiality:
+                  type: string
+                  enum: [internal, confidential]
+                  default: confidential
+                  description: >-
+                    confidential: the owning department, officers, auditors and administrators
+                    read its records; internal: everyone signed in
                 fields: {type: array, items: {type: object}, description: "the form (app/records/fields.py)"}
       responses:
         201:

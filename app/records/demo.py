@@ -165,7 +165,7 @@ TYPES = [
         "CS",
         {"years": 3, "from": "completed"},
         "客户服务部档案柜 B-2；电子记录：qdms",
-        "internal",
+        "confidential",  # customers' names, phones and grievances
         _complaint_fields,
     ),
     (
@@ -174,7 +174,7 @@ TYPES = [
         "MK",
         {"years": 3, "from": "created"},
         "营销部资料室；电子记录：qdms",
-        "internal",
+        "confidential",  # customers' names and opinions
         _survey_fields,
     ),
     (

@@ -63,6 +63,7 @@ class RecordTypeForm(FlaskForm):
     confidentiality = SelectField(
         _l("Confidentiality"),
         choices=[SelectChoice(k, _l(v)) for k, v in CONFIDENTIALITY.items()],
+        default="confidential",  # records hold personal data: "internal" is chosen
         validate_choice=False,
     )
     fields_json = TextAreaField(_l("Form fields"), validators=[DataRequired()])

@@ -84,7 +84,7 @@ class RecordType(db.Model):
     retention_from: Mapped[str] = mapped_column(String(16), default="created")
     medium: Mapped[str] = mapped_column(String(16), default="electronic")
     location: Mapped[str | None] = mapped_column(String(200))
-    confidentiality: Mapped[str] = mapped_column(String(16), default="internal")
+    confidentiality: Mapped[str] = mapped_column(String(16), default="confidential")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

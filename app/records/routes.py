@@ -23,8 +23,9 @@ from flask_login import current_user, login_required
 
 from app.errors import N_, DomainError, NotFound
 from app.extensions import db
-from app.i18n import translate_error, translate_fields
+from app.i18n import current_language, translate_error, translate_fields
 from app.people.models import User
+from app.people.services import people_to_choose
 from app.records import fields as form_fields
 from app.records import permissions, services
 from app.records.forms import AmendForm, CompleteForm, RecordForm, RecordTypeForm
@@ -75,9 +76,8 @@ def _record(number: str) -> Record:
 
 
 def _people() -> list[User]:
-    return list(
-        db.session.scalars(db.select(User).where(User.is_active.is_(True)).order_by(User.full_name))
-    )
+    """The people a person field offers (active, sorted for the reader's language)."""
+    return people_to_choose(db.session, language=current_language())
 
 
 _ROW_KEY = re.compile(r"^v\.([a-z][a-z0-9_]*)\.(\d{1,3})\.([a-z][a-z0-9_]*)$")

@@ -121,7 +121,9 @@ def _plan_fields(session: Session, data: dict, *, creating: bool) -> dict:
             out["department_id"] = dept.id
     for key, choices, default in (
         ("medium", MEDIA, "electronic"),
-        ("confidentiality", CONFIDENTIALITY, "internal"),
+        # records hold personal data (customers' names, phones): a type is its owning
+        # department's unless "internal" is chosen
+        ("confidentiality", CONFIDENTIALITY, "confidential"),
     ):
         if creating or key in data:
             value = data.get(key) or default

@@ -551,9 +551,18 @@ def propose(
 ) -> Destruction:
     """Propose destroying ``refs`` (``record:<number>``, ``revision:<number>/<A0>``) by
     ``method``. Every item must be due, free of holds and in no other open batch."""
-    if method not in METHODS:
+    if not method:
         raise ValidationFailed(
             N_("Choose the method of destruction."), fields={"method": N_("required")}
+        )
+    if method not in METHODS:
+        raise ValidationFailed(
+            N_(
+                "“%(method)s” is not a method of destruction: choose secure erasure, "
+                "shredding, incineration or pulping."
+            ),
+            fields={"method": N_("not one of the methods of destruction")},
+            method=str(method)[:40],
         )
     note = (note or "").strip() or None
     if note and len(note) > MAX_REASON:

@@ -47,7 +47,8 @@ def sign(
         or not verify_password(signer.password_hash, password)
     ):
         raise SignatureFailed(
-            N_("Signature failed: the password is wrong."), fields={"password": N_("wrong")}
+            N_("Signature failed: the password is wrong."),
+            fields={"password": N_("The password is not correct; nothing was signed.")},
         )
     if comment is not None and len(comment) > 4000:
         raise ValidationFailed(N_("The comment is too long."), fields={"comment": N_("too long")})
