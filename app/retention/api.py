@@ -370,16 +370,16 @@ def approve_destruction(key: str):
     batch = _batch(key)
     allow(permissions.can_decide(current_user))
     data = body()
-    removed = services.approve(
+    services.approve(
         db.session,
         current_user,
         batch,
         text(data, "password"),
         text(data, "witness"),
         today=local_today(),
+        store=get_store(current_app),
     )
     db.session.commit()
-    services.remove_files(get_store(current_app), removed)
     return jsonify(DestructionSchema().dump(batch))
 
 

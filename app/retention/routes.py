@@ -202,23 +202,20 @@ def approve(key: str):
     if not permissions.can_decide(current_user):
         abort(403)
     form = ApproveForm()
-    removed: list[str] = []
 
     def act():
-        removed.extend(
-            services.approve(
-                db.session,
-                current_user,
-                batch,
-                form.password.data,
-                form.witness.data,
-                today=local_today(),
-            )
+        services.approve(
+            db.session,
+            current_user,
+            batch,
+            form.password.data,
+            form.witness.data,
+            today=local_today(),
+            store=get_store(current_app),
         )
         return batch
 
     def done(_batch):
-        services.remove_files(get_store(current_app), removed)  # after the commit
         flash(_("Destruction %(number)s approved: the content was removed.", number=key), "success")
         return redirect(url_for("retention.destruction", key=batch.number))
 

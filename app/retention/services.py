@@ -48,6 +48,7 @@ from app.retention.models import (
 from app.sequences import next_value
 from app.signatures import services as signatures
 from app.storage import FileStore, StoredBlob
+from app.unit_of_work import after_commit
 
 MAX_REASON = 4000
 MAX_BATCH = 5000
@@ -702,9 +703,11 @@ def approve(
     witness: str | None,
     *,
     today: date,
+    store: FileStore,
 ) -> list[str]:
-    """Sign and carry out a proposed destruction. Returns the SHA-256s of the files to
-    remove from docs_store once the transaction has committed (:func:`remove_files`)."""
+    """Sign and carry out a proposed destruction. The files no live item uses any more
+    are removed from ``store`` once the transaction has committed (:func:`remove_files`,
+    through the unit of work: a rollback removes nothing); returns their SHA-256s."""
     _must_be_proposed(batch)
     if actor.id == batch.proposed_by_id:
         raise PermissionDenied(
@@ -786,6 +789,7 @@ def approve(
         "destruction_approved",
         after={"witness": witness, "signature_id": sig.id, "files_removed": len(removed)},
     )
+    after_commit(session, lambda: remove_files(store, removed))
     return removed
 
 
