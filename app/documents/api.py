@@ -15,7 +15,7 @@ from app.api.inputs import flag as _flag
 from app.api.inputs import integer as _int
 from app.api.inputs import text as _text
 from app.api.schemas import PageSchema, UTCTime
-from app.documents import exports, notify, services
+from app.documents import exports, services
 from app.documents.models import DOCUMENT_STATUSES, Document, DocumentType, Revision
 from app.documents.permissions import (
     can_add_revision,
@@ -497,7 +497,6 @@ def submit_revision(number: str, rev: str):
     revision = _revision(number, rev)
     _allow(can_edit_revision(current_user, revision))
     data = _body()
-    previous = revision.status
     services.submit(
         db.session,
         current_user,
@@ -505,7 +504,6 @@ def submit_revision(number: str, rev: str):
         reviewers=_users(data, "reviewers"),
         approvers=_users(data, "approvers"),
     )
-    notify.revision_changed(db.session, revision, previous)
     db.session.commit()
     return _revision_json(revision)
 
@@ -546,7 +544,6 @@ def review_revision(number: str, rev: str):
     """
     revision = _revision(number, rev)
     data = _body()
-    previous = revision.status
     services.review(
         db.session,
         current_user,
@@ -555,7 +552,6 @@ def review_revision(number: str, rev: str):
         password=_text(data, "password") or "",
         comment=_text(data, "comment"),
     )
-    notify.revision_changed(db.session, revision, previous)
     db.session.commit()
     return _revision_json(revision)
 
@@ -596,7 +592,6 @@ def approve_revision(number: str, rev: str):
     """
     revision = _revision(number, rev)
     data = _body()
-    previous = revision.status
     services.approve(
         db.session,
         current_user,
@@ -605,7 +600,6 @@ def approve_revision(number: str, rev: str):
         effective_date=_date(data, "effective_date"),
         comment=_text(data, "comment"),
     )
-    notify.revision_changed(db.session, revision, previous)
     db.session.commit()
     return _revision_json(revision)
 

@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.documents import notify, services
+from app.documents import services
 from app.documents.models import Document
 from app.errors import N_
 from app.notifications import services as mail
@@ -125,7 +125,6 @@ def remind_currency_checks(session: Session, today: date) -> int:
 def sweep(session: Session, today: date) -> SweepReport:
     report = SweepReport()
     for revision in services.run_due_effective(session, today):
-        notify.revision_changed(session, revision, "approved")
         report.made_effective.append(f"{revision.document.number} {revision.label}")
     report.reminders = remind_reviews(session, today) + remind_currency_checks(session, today)
     from app.distribution import reminders as distribution  # builds on documents

@@ -24,7 +24,7 @@ from wtforms import SelectChoice
 
 from app.audit_trail.permissions import can_view_audit_trail
 from app.audit_trail.services import events_for
-from app.documents import exports, notify, services
+from app.documents import exports, services
 from app.documents.forms import (
     ApproveForm,
     CancelForm,
@@ -444,15 +444,9 @@ def _revision_action(revision: Revision, form, action, *, form_name: str, messag
         flash(message(revision), "success")
         return redirect(revision_url(revision))
 
-    def act():
-        previous = revision.status
-        result = action(revision)
-        notify.revision_changed(db.session, revision, previous)
-        return result
-
     return run_form(
         form,
-        act,
+        lambda: action(revision),
         on_success=done,
         render=lambda status: _render_revision(revision, status, **{form_name: form}),
     )

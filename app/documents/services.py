@@ -16,6 +16,7 @@ audit event in the caller's transaction.
 from __future__ import annotations
 
 import calendar
+import functools
 import logging
 import string
 from datetime import date
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
 from app.distribution import services as distribution
+from app.documents import notify
 from app.documents.models import (
     CONFIDENTIALITY,
     RETENTION_FROM,
@@ -584,6 +586,21 @@ def _require_effective(document: Document, message: str) -> Revision:
     return current
 
 
+def _mails(action):
+    """A workflow action that mails the people its revision's new status concerns
+    (``notify.revision_changed``: those asked to sign, the author), in the transaction."""
+
+    @functools.wraps(action)
+    def act(session: Session, actor, revision: Revision, *args, **kwargs):
+        previous = revision.status
+        result = action(session, actor, revision, *args, **kwargs)
+        notify.revision_changed(session, revision, previous)
+        return result
+
+    return act
+
+
+@_mails
 def submit(
     session: Session,
     actor: User,
@@ -651,6 +668,7 @@ def _my_task(revision: Revision, actor: User, roles: set[str]) -> RevisionPartic
     return mine[0]
 
 
+@_mails
 def review(
     session: Session,
     actor: User,
@@ -682,6 +700,7 @@ def review(
     return revision
 
 
+@_mails
 def approve(
     session: Session,
     actor: User,
@@ -751,9 +770,13 @@ def run_due_effective(session: Session, today: date) -> list[Revision]:
         .where(Revision.status == "approved", Revision.effective_date <= today)
         .order_by(Revision.effective_date, Revision.id)
     ).all()
-    return [make_effective(session, None, r, today=today) for r in due]
+    made = [make_effective(session, None, r, today=today) for r in due]
+    for revision in made:
+        notify.revision_changed(session, revision, "approved")
+    return made
 
 
+@_mails
 def cancel(session: Session, actor: User, revision: Revision, *, reason: str) -> Revision:
     reason = _clean_text(
         reason, "reason", max_len=4000, message=N_("Please give the reason for cancelling.")
