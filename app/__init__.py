@@ -142,8 +142,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from app.audit_trail.models import ACTION_LABELS
-    from app.audit_trail.permissions import can_view_audit_trail
+    from app.audit_trail.permissions import can_view_audit_details, can_view_audit_trail
+    from app.audit_trail.routes import trail_views
     from app.auth.forms import LanguageForm, LogoutForm
     from app.distribution import models as distribution
     from app.distribution import permissions as distribution_permissions
@@ -168,7 +168,8 @@ def _register_template_helpers(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         ROLE_LABELS=ROLE_LABELS,
         MEANINGS=MEANINGS,
-        ACTION_LABELS=ACTION_LABELS,
+        trail_views=trail_views,
+        can_view_audit_details=can_view_audit_details,
         current_language=current_language,
         REVISION_STATUSES=documents.REVISION_STATUSES,
         DOCUMENT_STATUSES=documents.DOCUMENT_STATUSES,

@@ -61,6 +61,9 @@ def defaults() -> dict:
         "QDMS_ARGON2_MEMORY_KIB": None,
         "QDMS_MAX_UPLOAD_MB": 50,
         "QDMS_PDF_WORKERS": None,  # None: one per core, at most 2; 0: lay out in-process
+        # the most events one audit-trail export holds (a PDF lays out ~6 pages a second)
+        "QDMS_TRAIL_EXPORT_MAX_ROWS": 50000,
+        "QDMS_TRAIL_PDF_MAX_ROWS": 2000,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask_babel import Babel
@@ -57,6 +57,11 @@ def local_today() -> date:
 def local_date(moment: datetime) -> date:
     """The organisation's calendar day (QDMS_TIMEZONE) of a stored UTC timestamp."""
     return moment.astimezone(_Calendar.zone).date()
+
+
+def local_day_start(day: date) -> datetime:
+    """The UTC moment the organisation's calendar day ``day`` begins (QDMS_TIMEZONE)."""
+    return datetime.combine(day, time(), tzinfo=_Calendar.zone).astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator):

@@ -968,7 +968,7 @@ ROW_PATTERNS = {
     "html": re.compile(r'<td><a href="/documents/[^"/]+"><code>'),
     "revisions": re.compile(r'<td><a href="/documents/[^"]+/revisions/'),
     "forms": re.compile(r'<li><a href="/documents/[^"/]+"><code>'),
-    "events": re.compile(r"<tr>\s*<td>\d+</td>"),
+    "events": re.compile(r'<tr class="trail-event">'),
 }
 
 

@@ -131,12 +131,12 @@ def _f(name: str, label: str, type_: str = "text", required: bool = False, **kw)
 
 
 def _forms() -> dict[str, list[dict]]:
-    from app.records import demo
+    from app.demo import records as demo
 
     return {
-        "complaint": demo._complaint_fields(),
-        "survey": demo._survey_fields(),
-        "commitment": demo._commitment_fields(),
+        "complaint": demo.fields("顾客投诉登记表"),
+        "survey": demo.fields("顾客满意度调查表"),
+        "commitment": demo.fields("服务承诺履行检查表"),
         "compensation": [
             _f("customer", "顾客 Customer", required=True),
             _f("complaint_no", "投诉单号 Complaint no.", required=True),

@@ -15,7 +15,13 @@ from app.extensions import db
 
 def _seed_events(n: int = 5):
     for i in range(n):
-        audit.record(db.session, None, f"thing:{i}", "created", after={"n": i, "名称": "服务补救"})
+        audit.record(
+            db.session,
+            None,
+            f"department:D{i}",
+            "created",
+            after={"code": f"D{i}", "name": "服务补救"},
+        )
     db.session.commit()
 
 
@@ -87,7 +93,7 @@ def test_events_are_append_only_through_the_orm(app):
 def test_event_is_written_in_the_callers_transaction(app):
     """Does a rolled-back change leave no event and no gap in the numbering?"""
     _seed_events(2)
-    audit.record(db.session, None, "thing:x", "created")
+    audit.record(db.session, None, "department:X", "created")
     db.session.rollback()
     _seed_events(1)
     seqs = db.session.scalars(select(Event.seq).order_by(Event.seq)).all()
@@ -103,7 +109,9 @@ def test_concurrent_appends_keep_one_chain(app, backend):
         with app.app_context():
             try:
                 for j in range(5):
-                    audit.record(db.session, None, f"thread:{i}", "tick", after={"j": j})
+                    audit.record(
+                        db.session, None, f"department:T{i}", "updated", after={"name": str(j)}
+                    )
                     db.session.commit()
             except Exception as exc:  # collected and asserted below
                 errors.append(exc)
@@ -125,10 +133,10 @@ def test_audit_trail_page_for_an_object(login_as):
     """Can an auditor open the trail of one object and see its events?"""
     client = login_as("emma", roles=("auditor",))
     _seed_events(3)
-    r = client.get("/audit-trail?object=thing:1")
+    r = client.get("/audit-trail?object=department:D1")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
-    assert "thing:1" in html and "thing:2" not in html
+    assert "D1" in html and "D2" not in html
 
 
 def test_audit_trail_page_is_forbidden_to_staff(login_as):
@@ -142,13 +150,13 @@ def test_audit_trail_api(client, api_token):
     """Does GET /api/v1/audit-trail?object= return that object's events, oldest first?"""
     headers = api_token("emma", roles=("auditor",))
     _seed_events(3)
-    r = client.get("/api/v1/audit-trail?object=thing:2", headers=headers)
+    r = client.get("/api/v1/audit-trail?object=department:D2", headers=headers)
     assert r.status_code == 200
     body = r.get_json()
     assert body["total"] == 1 and body["page"] == 1
     (event,) = body["items"]
-    assert event["object"] == "thing:2" and event["action"] == "created"
-    assert event["after"] == {"n": 2, "名称": "服务补救"}
+    assert event["object"] == "department:D2" and event["action"] == "created"
+    assert event["after"] == {"code": "D2", "name": "服务补救"}
     assert event["at"].endswith("Z") and len(event["hash"]) == 64
     everything = client.get("/api/v1/audit-trail?per_page=200", headers=headers).get_json()
     seqs = [e["seq"] for e in everything["items"]]
@@ -177,6 +185,6 @@ def test_trail_page_shows_readable_actions_and_field_changes(login_as):
     db.session.commit()
     html = client.get("/audit-trail?object=department:CS", headers={"Accept-Language": "en"})
     html = html.get_data(as_text=True)
-    assert ">Changed<" in html
+    assert "System changed <a " in html and "department Department CS</a>" in html
     assert "<del>客服部</del> → 客户服务部" in html
     assert "head:" not in html  # unchanged fields are not listed

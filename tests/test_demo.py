@@ -1,4 +1,4 @@
-"""The demo document set (app/demo_documents.py): every workflow state, signed, stored, once.
+"""The demo document set (app/demo/documents.py): every workflow state, signed, stored, once.
 
 Seeding is the slow part (dozens of signatures), so one test seeds once and checks many
 things; tests/test_cli.py covers the demo users and the `qdms demo` command itself.
@@ -15,7 +15,7 @@ from app import storage
 from app.audit_trail.models import Event
 from app.audit_trail.services import verify_chain
 from app.demo import seed
-from app.demo_documents import DOCUMENTS, FUTURE_DAYS
+from app.demo.documents import DOCUMENTS, FUTURE_DAYS
 from app.documents.models import Document, Revision
 from app.extensions import db, local_today
 from app.signatures.models import Signature

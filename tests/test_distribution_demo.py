@@ -1,4 +1,4 @@
-"""The demo distribution (app/distribution/demo.py): issued documents, copies with and
+"""The demo distribution (app/demo/distribution.py): issued documents, copies with and
 without receipts, an open recall, read-and-understood tasks in every state, once.
 
 Seeding is the slow part, so each test seeds once and checks many things (as

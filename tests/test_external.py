@@ -739,7 +739,7 @@ def test_citing_documents_the_reader_may_not_see_are_hidden(
 def test_demo_register_is_seeded_once(app, make_user, make_document):
     """Does the demo register GB/T 19001, ISO 9001 (2008 superseded by 2015) and a customer
     specification, cite them from the quality manual, and add nothing the second time?"""
-    from app.external import demo as external_demo
+    from app.demo import external as external_demo
 
     assert external_demo.seed(db.session) == []  # no demo organisation yet: nothing to do
     officer = make_user("officer", roles=("officer", "author"), department="QA")

@@ -80,7 +80,9 @@ def test_print_controlled_copy_and_download_pdf(
             assert f"Page {len(pages)} of {len(pages)}" in pages[-1]
             # the print is in the copy's history
             page.reload()
-            expect(page.locator("body")).to_contain_text("Controlled copy printed")
+            expect(page.locator("body")).to_contain_text(
+                "Quality Officer printed controlled copy QP-CS-001-A0-C01"
+            )
             context.close()
 
             context = browser.new_context(locale="zh-CN", accept_downloads=True)

@@ -17,6 +17,7 @@ DRAFT, DONE, SECRET = (f"REC-QA-01-{YEAR}-0001", f"REC-QA-01-{YEAR}-0002", f"SEC
 # retention: DONE proposed for destruction in BATCH, legal hold 1 on the SEC-QA-01 type
 BATCH = f"DES-{YEAR}-001"
 RETENTION = {r: 403 for r in ROLES if r not in ("officer", "approver", "auditor", "admin")}
+TRAIL = {r: 403 for r in ROLES if r not in PRIVILEGED}
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET only; state-changing POSTs are covered by the feature tests.
@@ -24,6 +25,11 @@ PAGES = {
     "/": {},
     "/profile": {},
     "/audit-trail": {"author": 403, "approver": 403, "staff": 403},
+    # filters and downloads: the same rule; a typed name never widens it (staff: their own)
+    "/audit-trail?object=QP-CS-001&from=2020-01-01&include_logins=1": TRAIL,
+    "/audit-trail?user=matrix_officer&action=signed&format=csv": TRAIL,
+    "/audit-trail?object=user_staff&format=xlsx": {"author": 403, "approver": 403},
+    "/audit-trail?from=yesterday": {r: 400 if r in PRIVILEGED else 403 for r in ROLES},
     "/admin/departments": {r: 403 for r in ROLES if r != "admin"},
     "/admin/departments/new": {r: 403 for r in ROLES if r != "admin"},
     "/admin/departments/CS/edit": {r: 403 for r in ROLES if r != "admin"},
@@ -97,6 +103,9 @@ API = {
     "/api/v1/departments": {},
     "/api/v1/users": {},
     "/api/v1/audit-trail": {"author": 403, "approver": 403, "staff": 403},
+    "/api/v1/audit-trail?object=qp-cs-001&action=revision_approved&format=csv": TRAIL,
+    "/api/v1/audit-trail?object=user_staff&to=2030-12-31": {"author": 403, "approver": 403},
+    "/api/v1/audit-trail?to=2020-13-01": {r: 400 for r in ROLES},  # checked before anything
     "/api/v1/documents": {},
     "/api/v1/documents/QP-CS-001": {},
     "/api/v1/documents/QP-CS-001/revisions/A0": {},

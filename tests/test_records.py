@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from app.demo import records as demo_records
 from app.errors import InvalidTransition, ValidationFailed
 from app.extensions import db
 from app.people.models import User
 from app.records import services
-from app.records.demo import _complaint_fields
 from app.records.models import Record, RecordAmendment, RecordType
 from tests.conftest import PASSWORD
 
@@ -73,7 +73,7 @@ def test_form_definitions_are_checked():
     ):
         with pytest.raises(ValidationFailed):
             check_form(bad)
-    form = check_form(_complaint_fields())
+    form = check_form(demo_records.fields("顾客投诉登记表"))
     assert [f["name"] for f in form][:3] == ["customer", "phone", "received_on"]
 
 

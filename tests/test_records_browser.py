@@ -10,9 +10,9 @@ import os
 import pytest
 from sqlalchemy import select
 
+from app.demo import records as demo_records
 from app.extensions import db
 from app.records import services
-from app.records.demo import _complaint_fields
 from app.records.models import Record, RecordType
 from tests.conftest import PASSWORD
 from tests.test_browser import (  # live_server is a fixture used by name
@@ -46,7 +46,7 @@ def test_file_a_complaint_through_the_generated_form(
             "name": "顾客投诉登记表",
             "department": "CS",
             "retention": {"years": 3, "from": "completed"},
-            "fields": _complaint_fields(),
+            "fields": demo_records.fields("顾客投诉登记表"),
         },
     )
     db.session.commit()

@@ -49,10 +49,15 @@ def test_wrong_password_raises_and_writes_nothing(make_user):
     before_events, before_sigs = _count(Event), _count(Signature)
     with pytest.raises(SignatureFailed):
         sign(
-            db.session, user, "not-my-password", meaning="approved", object_ref="x:1", content=b"x"
+            db.session,
+            user,
+            "not-my-password",
+            meaning="approved",
+            object_ref="document:X-1",
+            content=b"x",
         )
     with pytest.raises(SignatureFailed):
-        sign(db.session, user, "", meaning="approved", object_ref="x:1", content=b"x")
+        sign(db.session, user, "", meaning="approved", object_ref="document:X-1", content=b"x")
     db.session.commit()
     assert (_count(Event), _count(Signature)) == (before_events, before_sigs)
 
@@ -63,13 +68,17 @@ def test_inactive_signer_cannot_sign(make_user):
     user.is_active = False
     db.session.commit()
     with pytest.raises(SignatureFailed):
-        sign(db.session, user, PASSWORD, meaning="approved", object_ref="x:1", content=b"x")
+        sign(
+            db.session, user, PASSWORD, meaning="approved", object_ref="document:X-1", content=b"x"
+        )
 
 
 def test_signatures_cannot_be_changed_or_deleted(make_user):
     """Is a stored signature immutable through the ORM?"""
     user = make_user("chen", roles=("approver",))
-    sig = sign(db.session, user, PASSWORD, meaning="reviewed", object_ref="x:1", content=b"x")
+    sig = sign(
+        db.session, user, PASSWORD, meaning="reviewed", object_ref="document:X-1", content=b"x"
+    )
     db.session.commit()
     sig.meaning = "approved"
     with pytest.raises(AppendOnlyViolation):

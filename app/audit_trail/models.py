@@ -1,38 +1,25 @@
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.errors import N_
 from app.extensions import UTCDateTime, db
 
 GENESIS_HASH = "0" * 64
-
-# How actions read on screen; features add theirs. Unknown actions show their code.
-ACTION_LABELS = {
-    "created": N_("Added"),
-    "updated": N_("Changed"),
-    "login": N_("Logged in"),
-    "logout": N_("Logged out"),
-    "login_failed": N_("Failed login"),
-    "locked": N_("Account locked"),
-    "login_refused_locked": N_("Login refused (locked)"),
-    "password_changed": N_("Password changed"),
-    "password_reset": N_("Password reset by administrator"),
-    "token_created": N_("API token created"),
-    "token_revoked": N_("API token revoked"),
-    "signed": N_("Signed"),
-    "copy_printed": N_("Controlled copy printed"),
-}
 
 
 class Event(db.Model):
     """One audit event. Never updated or deleted; each carries the hash of the one before."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # the trail's filters: one user, one action (both read newest first), a date range
+        Index("ix_audit_event_actor_seq", "actor_username", "seq"),
+        Index("ix_audit_event_action_seq", "action", "seq"),
+        Index("ix_audit_event_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
@@ -49,18 +36,6 @@ class Event(db.Model):
 
     def __repr__(self) -> str:
         return f"<Event #{self.seq} {self.action} {self.object_ref}>"
-
-    def changes(self) -> list[tuple[str, object, object]]:
-        """(field, before, after) for every field that differs — what a reader wants to see."""
-        before = json.loads(self.before) if self.before else {}
-        after = json.loads(self.after) if self.after else {}
-        if not isinstance(before, dict) or not isinstance(after, dict):
-            return [("", before or None, after or None)]
-        return [
-            (key, before.get(key), after.get(key))
-            for key in sorted(set(before) | set(after))
-            if before.get(key) != after.get(key)
-        ]
 
 
 class ChainHead(db.Model):

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from app.audit_trail.labels import ACTIONS, KINDS, LOGIN_ACTIONS, check_event
 from app.audit_trail.models import GENESIS_HASH, ChainHead, Event
-from app.extensions import utcnow
+from app.errors import N_, ValidationFailed
+from app.extensions import local_day_start, utcnow
 
 
 def canonical_json(value) -> str | None:
@@ -69,7 +73,12 @@ def record(
     after: dict | None = None,
     reason: str | None = None,
 ) -> Event:
-    """Append one event in the current transaction. ``actor`` is a User or None (system)."""
+    """Append one event in the current transaction. ``actor`` is a User or None (system).
+
+    Raises :class:`~app.audit_trail.labels.UnlabelledEvent` (before writing anything) for
+    an action, object kind, field or coded value the trail has no words for.
+    """
+    check_event(object_ref, action, before, after)
     # The UPDATE comes first: it serialises concurrent appends (see ChainHead).
     row = session.execute(
         update(ChainHead)
@@ -159,6 +168,176 @@ def events_for(object_ref: str | None, *, newest_first: bool = False):
     if object_ref:
         stmt = stmt.where(Event.object_ref == object_ref)
     return stmt
+
+
+# Filtering ------------------------------------------------------------------------------
+
+# "QP-CS-002 A/0" (or "QP-CS-002 A0"): a number and a revision label
+_REVISION = re.compile(r"^(?P<number>\S+)\s+(?P<major>[A-Za-z]{1,3})/?(?P<minor>\d{1,3})$")
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+_FIRST_YEAR, _LAST_YEAR = 1900, 9998
+_MAX_TYPED = 200
+
+
+@dataclass
+class TrailFilters:
+    """The trail's filters, checked. ``refs``/``usernames`` are None when not filtered on."""
+
+    object: str = ""  # as typed
+    refs: list[str] | None = None  # the objects it names (may be empty: nothing found)
+    revision: tuple[str, str] | None = None  # (the field naming the revision, its label)
+    user: str = ""  # as typed
+    usernames: list[str] | None = None
+    action: str | None = None
+    start: date | None = None  # inclusive, the organisation's calendar day
+    end: date | None = None  # inclusive
+    include_logins: bool = False
+    args: dict = field(default_factory=dict)  # the query arguments in use (links, downloads)
+
+    def apply(self, stmt):
+        """``stmt`` (a select of Event) narrowed by these filters, all in SQL."""
+        if self.refs is not None:
+            stmt = stmt.where(Event.object_ref.in_(self.refs))
+        if self.revision is not None:
+            key, label = self.revision
+            # the stored JSON is canonical: '"label":"A/0"' appears exactly so
+            pattern = "%" + _like_escape(canonical_json({key: label})[1:-1]) + "%"
+            stmt = stmt.where(
+                or_(Event.after.like(pattern, escape="\\"), Event.before.like(pattern, escape="\\"))
+            )
+        if self.usernames is not None:
+            stmt = stmt.where(Event.actor_username.in_(self.usernames))
+        if self.action is not None:
+            stmt = stmt.where(Event.action == self.action)
+        elif not self.include_logins:
+            stmt = stmt.where(Event.action.not_in(sorted(LOGIN_ACTIONS)))
+        if self.start is not None:
+            stmt = stmt.where(Event.at >= local_day_start(self.start))
+        if self.end is not None:
+            stmt = stmt.where(Event.at < local_day_start(self.end + timedelta(days=1)))
+        return stmt
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def resolve_object(session: Session, typed: str) -> tuple[list[str], tuple[str, str] | None]:
+    """The objects a typed number or name stands for, as the trail knows them.
+
+    ``QP-CS-002``, ``qp-cs-002``, ``document:QP-CS-002``, a record or copy number, a
+    username or a person's full name: the refs with events among every kind registered as
+    ``typed`` (one indexed lookup). ``QP-CS-002 A/0`` also returns the revision to narrow
+    to. A ref of a kind nobody registered is taken as written.
+    """
+    typed = " ".join(typed.split())
+    revision = None
+    match = _REVISION.match(typed)
+    kinds = {prefix: kind for prefix, kind in KINDS.items() if kind.typed}
+    if match:
+        typed = match["number"]
+        kinds = {p: k for p, k in kinds.items() if k.revision_key}
+    prefix, colon, key = typed.partition(":")
+    if colon and prefix in KINDS:
+        kinds = {prefix: KINDS[prefix]}
+    else:
+        key = typed
+    candidates = {typed}
+    for prefix, kind in kinds.items():
+        keys = {key, key.upper(), key.lower()}
+        if kind.find is not None:
+            keys |= set(kind.find(session, key))
+        candidates |= {f"{prefix}:{k}" for k in keys}
+        if match:
+            label = f"{match['major'].upper()}/{match['minor']}"
+            revision = (kind.revision_key, label)
+    found = session.scalars(
+        select(Event.object_ref).where(Event.object_ref.in_(sorted(candidates))).distinct()
+    ).all()
+    return sorted(found), revision
+
+
+def _typed(args: Mapping, name: str) -> str:
+    """A typed filter value, spaces squeezed; refuses what no name or number holds."""
+    raw = " ".join((args.get(name) or "").split())
+    if len(raw) > _MAX_TYPED or any(ord(c) < 32 for c in raw):
+        raise ValidationFailed(
+            N_("Please type a number or a name of at most %(max)s characters."),
+            fields={name: N_("invalid")},
+            max=_MAX_TYPED,
+        )
+    return raw
+
+
+def _day(args: Mapping, name: str) -> date | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw) else None
+    except ValueError:
+        day = None
+    if day is None or not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+        raise ValidationFailed(
+            N_("%(value)s is not a date: please write it as YYYY-MM-DD."),
+            fields={name: N_("invalid")},
+            value=raw[:40],
+        )
+    return day
+
+
+def parse_filters(session: Session, args: Mapping) -> TrailFilters:
+    """The filters of the trail from query arguments (``object``, ``user``, ``action``,
+    ``from``, ``to``, ``include_logins``); a bad value raises ValidationFailed naming it.
+
+    ``user`` is a username or a full name, as typed; an action is a registered code;
+    dates are the organisation's calendar days, both included.
+    """
+    found = TrailFilters()
+    typed = _typed(args, "object")
+    if typed:
+        found.object = typed
+        found.refs, found.revision = resolve_object(session, typed)
+        found.args["object"] = typed
+    user_typed = _typed(args, "user")
+    if user_typed:
+        kind = KINDS.get("user")
+        usernames = list(kind.find(session, user_typed)) if kind and kind.find else []
+        if not usernames:
+            raise ValidationFailed(
+                N_("No user named %(username)s."),
+                fields={"user": N_("unknown")},
+                username=user_typed[:80],
+            )
+        found.user, found.usernames = user_typed, sorted(usernames)
+        found.args["user"] = user_typed
+    action = (args.get("action") or "").strip()
+    if action:
+        if action not in ACTIONS:
+            raise ValidationFailed(N_("Unknown action."), fields={"action": N_("invalid")})
+        found.action = found.args["action"] = action
+    found.start, found.end = _day(args, "from"), _day(args, "to")
+    if found.start and found.end and found.start > found.end:
+        raise ValidationFailed(
+            N_("The start date is after the end date."), fields={"from": N_("invalid")}
+        )
+    for name, day in (("from", found.start), ("to", found.end)):
+        if day:
+            found.args[name] = day.isoformat()
+    raw = (args.get("include_logins") or "").strip().lower()
+    if raw not in _TRUE | _FALSE:
+        raise ValidationFailed(
+            N_("include_logins is true or false."), fields={"include_logins": N_("invalid")}
+        )
+    found.include_logins = raw in _TRUE
+    if found.include_logins:
+        found.args["include_logins"] = "1"
+    return found
+
+
+def filtered_events(filters: TrailFilters, *, newest_first: bool = False):
+    """The filtered events as one statement (count and paginate it in SQL)."""
+    return filters.apply(events_for(None, newest_first=newest_first))
 
 
 class AppendOnlyViolation(RuntimeError):

@@ -81,8 +81,10 @@ def authenticate(
                 user,
                 f"user:{user.username}",
                 "locked",
-                after={"locked_until": user.locked_until.isoformat()},
-                reason=f"{threshold} failed logins",
+                after={
+                    "locked_until": user.locked_until.isoformat(),
+                    "failed_logins": user.failed_logins,
+                },
             )
             return LoginResult(None, LOCKED % {"minutes": lock_minutes})
         return LoginResult(None, BAD_CREDENTIALS)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from app.audit_trail.models import Event
 from app.audit_trail.permissions import can_view_audit_trail
+from app.audit_trail.services import TrailFilters, filtered_events
 from app.distribution import services as distribution
 from app.distribution.models import ControlledCopy
 from app.distribution.permissions import can_view_register
@@ -55,5 +56,8 @@ def index():
     recent = []
     if can_view_audit_trail(current_user):
         counts["events"] = db.session.scalar(select(func.count(Event.id)))
-        recent = db.session.scalars(select(Event).order_by(Event.seq.desc()).limit(8)).all()
+        # what happened, not who signed in (logins stay one filter away on the trail)
+        recent = db.session.scalars(
+            filtered_events(TrailFilters(), newest_first=True).limit(8)
+        ).all()
     return render_template("dashboard/index.html", counts=counts, recent=recent)

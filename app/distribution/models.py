@@ -20,8 +20,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.audit_trail.models import ACTION_LABELS
-from app.documents.models import Revision
+from app.audit_trail import labels
+from app.documents.models import REVISION_STATUSES, Revision
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.people.models import Department, User
@@ -60,17 +60,107 @@ LIVE_ACK_STATUSES = ("open", "overdue")
 
 DEFAULT_ACKNOWLEDGE_DAYS = 14
 
-for _action, _label in {
-    "issued": N_("Issued"),
-    "copy_received": N_("Receipt signed"),
-    "recall_opened": N_("Recall opened"),
-    "copy_returned": N_("Copy returned"),
-    "copy_withdrawn": N_("Electronic access withdrawn"),
-    "acknowledged": N_("Read and understood"),
-    "acknowledgements_closed": N_("Acknowledgement tasks closed"),
-    "acknowledgements_overdue": N_("Acknowledgements became overdue"),
-}.items():
-    ACTION_LABELS.setdefault(_action, _label)
+
+def _ack_name(key: str, before: dict, after: dict) -> str | None:
+    """A read-and-understood task is named by the revision it is about."""
+    return after.get("revision") or before.get("revision")
+
+
+def _recipients(value, key, ctx) -> str:
+    """An issue's distribution: "Department 客户服务部: paper × 2 (custodian 张伟)"."""
+    shown = []
+    for spec in value if isinstance(value, list) else []:
+        if "department" in spec:
+            code = spec["department"]
+            who = ctx.names("department", {code}).get(code, code)
+        elif "user" in spec:
+            who = ctx.user(spec["user"])
+        else:
+            who = spec.get("location") or "—"
+        medium = MEDIA.get(spec.get("medium"))
+        text = ctx.gettext(
+            "%(recipient)s: %(medium)s × %(copies)s",
+            recipient=who,
+            medium=ctx.gettext(medium) if medium else ctx.unlabelled(str(spec.get("medium"))),
+            copies=spec.get("copies", 1),
+        )
+        if spec.get("custodian"):
+            text += " " + ctx.gettext("(custodian %(name)s)", name=ctx.user(spec["custodian"]))
+        shown.append(text)
+    return ctx.join(shown) if shown else ctx.unlabelled(str(value))
+
+
+labels.register_kind(
+    "copy",
+    labels.Kind(
+        pattern=N_("controlled copy %(name)s"), endpoint="distribution.copy", arg="copy_no"
+    ),
+)
+labels.register_kind(
+    "acknowledgement",
+    labels.Kind(
+        endpoint="distribution.acknowledgement",
+        arg="ack_id",
+        name_from_event=_ack_name,
+        name_keys=("revision",),
+        typed=False,
+    ),
+)
+# the nightly sweep's events about every task at once
+labels.register_kind(
+    "acknowledgements", labels.Kind(pattern=N_("read-and-understood tasks"), typed=False)
+)
+labels.register_actions(
+    {
+        "issued": (N_("Issued"), N_("%(actor)s issued %(object)s")),
+        "copy_received": (N_("Receipt signed"), N_("%(actor)s signed the receipt of %(object)s")),
+        "copy_printed": (N_("Controlled copy printed"), N_("%(actor)s printed %(object)s")),
+        "recall_opened": (N_("Recall opened"), N_("%(actor)s opened the recall of %(object)s")),
+        "copy_returned": (
+            N_("Copy returned"),
+            N_("%(actor)s recorded the return of %(object)s"),
+        ),
+        "copy_withdrawn": (
+            N_("Electronic access withdrawn"),
+            N_("%(actor)s withdrew the electronic access to %(object)s"),
+        ),
+        "acknowledged": (
+            N_("Read and understood"),
+            N_("%(actor)s signed that they read and understood %(object)s"),
+        ),
+        "acknowledgements_closed": (
+            N_("Acknowledgement tasks closed"),
+            N_("%(actor)s closed the open read-and-understood tasks of %(object)s"),
+        ),
+        "acknowledgements_overdue": (
+            N_("Acknowledgements became overdue"),
+            N_("%(tasks)s read-and-understood tasks became overdue"),
+        ),
+    }
+)
+# why the system closed a person's tasks (also kept in Acknowledgement.close_reason)
+labels.register_reasons(
+    {"user deactivated": N_("user deactivated"), "left department": N_("left department")}
+)
+labels.register_fields({"status": labels.coded(N_("Status"), COPY_STATUSES)}, kind="copy")
+for _kind in ("acknowledgement", "user"):  # a person's tasks close when they leave
+    labels.register_fields({"status": labels.coded(N_("Status"), ACK_STATUSES)}, kind=_kind)
+labels.register_fields(
+    {
+        "issue_id": labels.internal(N_("Issue no.")),
+        "recipients": labels.Field(N_("Distribution"), format=_recipients),
+        "copies": N_("Controlled copies"),
+        "acknowledge_within_days": N_("Days to read and sign"),
+        "tasks_opened": N_("Read-and-understood tasks opened"),
+        "tasks": N_("Tasks"),
+        "today": labels.date(N_("Date")),
+        "copy_no": N_("Copy number"),
+        "returned_by": N_("Returned by"),
+        "disposition": labels.coded(N_("Disposition"), DISPOSITIONS),
+        "revision": N_("Revision"),
+        "revision_status": labels.coded(N_("Revision status"), REVISION_STATUSES),
+    }
+)
 
 
 class Issue(db.Model):

@@ -622,8 +622,11 @@ def revision_retired(
             copy.ref,
             action,
             before={"status": before},
-            after={"status": copy.status},
-            reason=f"{revision.document.number} {revision.label} {revision.status}",
+            after={
+                "status": copy.status,
+                "revision": f"{revision.document.number} {revision.label}",
+                "revision_status": revision.status,
+            },
         )
     session.flush()
     _notify_recall(session, revision, copies, recalled)
@@ -844,6 +847,7 @@ def sign_acknowledgement(
         meaning="read_and_understood",
         object_ref=revision.ref,
         content=f"{revision.document.number}|{revision.label}|{revision.file_sha256 or ''}",
+        about={"label": revision.label},
     )
     before = ack.status
     ack.status, ack.signed_at, ack.signature_id, ack.closed_at = (

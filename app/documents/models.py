@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.audit_trail import labels
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.names import Bilingual, in_language
@@ -254,3 +255,102 @@ class RevisionParticipant(db.Model):
 
     def __repr__(self) -> str:
         return f"<RevisionParticipant {self.role} {self.user_id} r{self.round}>"
+
+
+# How the audit trail reads documents' events ---------------------------------------------
+
+
+def _revision_name(key: str, before: dict, after: dict) -> str | None:
+    """A revision's events name it by number and label: "QP-CS-002 A/0"."""
+    label = after.get("label") or before.get("label")
+    return f"{key} {label}" if isinstance(label, str) else None
+
+
+def _years_after(froms: dict[str, str]):
+    """Shows ``{"years": 3, "from": "superseded"}`` as "3 years after superseded"."""
+
+    def show(value, key, ctx) -> str:
+        if not isinstance(value, dict) or value.get("years") is None:
+            return "—"
+        when = froms.get(value.get("from"))
+        text = ctx.gettext("%(years)s years", years=value["years"])
+        return f"{text} {ctx.gettext(when)}" if when else text
+
+    return show
+
+
+labels.register_kind(
+    "document",
+    labels.Kind(
+        endpoint="documents.show",
+        name_from_event=_revision_name,
+        name_keys=("label",),
+        revision_key="label",
+    ),
+)
+labels.register_kind("document_type", labels.Kind(pattern=N_("document type %(name)s")))
+labels.register_actions(
+    {
+        "revision_created": (N_("Revision created"), N_("%(actor)s created %(object)s")),
+        "revision_file_replaced": (
+            N_("File replaced"),
+            N_("%(actor)s replaced the file of %(object)s"),
+        ),
+        "revision_in_review": (
+            N_("Submitted for review"),
+            N_("%(actor)s submitted %(object)s for review"),
+        ),
+        # a rejection sends the revision back to its author as a draft
+        "revision_draft": (N_("Rejected"), N_("%(actor)s rejected %(object)s")),
+        "revision_approved": (N_("Approved"), N_("%(actor)s approved %(object)s")),
+        "revision_effective": (N_("Made effective"), N_("%(actor)s made %(object)s effective")),
+        "revision_superseded": (
+            N_("Superseded"),
+            N_("%(object)s was superseded (%(actor)s)"),
+        ),
+        "revision_obsolete": (N_("Made obsolete"), N_("%(actor)s made %(object)s obsolete")),
+        "revision_cancelled": (N_("Cancelled"), N_("%(actor)s cancelled %(object)s")),
+        "withdrawn": (N_("Withdrawn"), N_("%(actor)s withdrew %(object)s")),
+        "periodic_review_confirmed": (
+            N_("Periodic review confirmed"),
+            N_("%(actor)s confirmed the periodic review of %(object)s"),
+        ),
+    }
+)
+labels.register_fields(
+    {
+        "status": labels.coded(N_("Status"), {**DOCUMENT_STATUSES, **REVISION_STATUSES}),
+        "confidentiality": labels.coded(N_("Confidentiality"), CONFIDENTIALITY),
+        "retention": labels.Field(N_("Retention"), format=_years_after(RETENTION_FROM)),
+    },
+    kind="document",
+)
+labels.register_fields(
+    {"retention": labels.Field(N_("Retention"), format=_years_after(RETENTION_FROM))},
+    kind="document_type",
+)
+labels.register_fields(
+    {
+        "type": N_("Type"),
+        "parent": N_("Parent document"),
+        "training_required": N_("Training required"),
+        "review_interval_months": N_("Review interval (months)"),
+        "label": N_("Revision"),
+        "change_type": labels.coded(
+            N_("Change type"), {"initial": N_("First issue"), **CHANGE_TYPES}
+        ),
+        "change_summary": N_("Change summary"),
+        "file_sha256": labels.internal(N_("SHA-256 of the file")),
+        "file_name": N_("File name"),
+        "effective_date": labels.date(N_("Effective date")),
+        "round": N_("Review round"),
+        "reviewers": labels.user(N_("Reviewers")),
+        "approvers": labels.user(N_("Approvers")),
+        "superseded_by": N_("Superseded by"),
+        "review_due_date": labels.date(N_("Review due")),
+        "name_en": N_("English name"),
+        "title_en": N_("English title"),
+        "level": N_("Level"),
+        "number_pattern": N_("Numbering pattern"),
+    }
+)

@@ -574,6 +574,7 @@ def _sign(
         object_ref=object_ref or revision.ref,
         content=_signed_content(revision, meaning),
         comment=comment,
+        about={"label": revision.label},
     )
     revision.signatures.append(sig)
     return sig
@@ -751,7 +752,7 @@ def make_effective(
     _move(session, actor, revision, "make_effective", now=now)
     if previous is not None and previous.id != revision.id:
         _move(
-            session, actor, previous, "supersede", now=now, reason=f"superseded by {revision.label}"
+            session, actor, previous, "supersede", now=now, extra={"superseded_by": revision.label}
         )
         distribution.revision_retired(session, actor, previous, successor=revision, today=today)
     document.current_revision = revision

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.audit_trail.models import ACTION_LABELS
+from app.audit_trail import labels
 from app.documents.models import Document
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
@@ -43,17 +43,60 @@ FILE_MIMETYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
-# The audit trail shows these actions by name; unknown actions would show their code.
-for _action, _label in {
-    "edition_recorded": N_("Edition recorded"),
-    "currency_checked": N_("Currency checked"),
-    "withdrawn": N_("Withdrawn"),
-    "citation_added": N_("Cited by a document"),
-    "citation_removed": N_("Citation removed"),
-    "external_cited": N_("External document cited"),
-    "external_uncited": N_("External document no longer cited"),
-}.items():
-    ACTION_LABELS.setdefault(_action, _label)
+labels.register_kind("external", labels.Kind(endpoint="external.detail"))
+labels.register_actions(
+    {
+        "withdrawn": (N_("Withdrawn"), N_("%(actor)s withdrew %(object)s")),
+        "edition_recorded": (
+            N_("Edition recorded"),
+            N_("%(actor)s recorded a new edition of %(object)s"),
+        ),
+        "currency_checked": (
+            N_("Currency checked"),
+            N_("%(actor)s checked whether %(object)s is the current edition"),
+        ),
+        "citation_added": (
+            N_("Cited by a document"),
+            N_("%(actor)s recorded that %(document)s cites %(object)s"),
+        ),
+        "citation_removed": (
+            N_("Citation removed"),
+            N_("%(actor)s recorded that %(document)s no longer cites %(object)s"),
+        ),
+        "external_cited": (
+            N_("External document cited"),
+            N_("%(actor)s recorded that %(object)s cites %(external)s"),
+        ),
+        "external_uncited": (
+            N_("External document no longer cited"),
+            N_("%(actor)s recorded that %(object)s no longer cites %(external)s"),
+        ),
+    }
+)
+labels.register_fields(
+    {
+        "status": labels.coded(N_("Status"), {**EDITION_STATUSES, **STATUSES}),
+        "kind": labels.coded(N_("Kind"), KINDS),
+    },
+    kind="external",
+)
+labels.register_fields(
+    {
+        "reference": N_("Reference"),
+        "publisher": N_("Publisher"),
+        "holder": labels.user(N_("Holder")),
+        "check_interval_months": N_("Check interval (months)"),
+        "next_check_date": labels.date(N_("Next check")),
+        "edition": N_("Edition"),
+        "published_on": labels.date(N_("Published on")),
+        "effective_on": labels.date(N_("Effective from")),
+        "received_on": labels.date(N_("Received on")),
+        "outcome": labels.coded(N_("Outcome"), CHECK_OUTCOMES),
+        "last_checked_on": labels.date(N_("Last checked")),
+        "document": N_("Document"),
+        "external": N_("External document"),
+    }
+)
 
 
 class ExternalDocument(db.Model):

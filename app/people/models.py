@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.audit_trail import labels
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.names import in_language
@@ -119,3 +120,51 @@ class User(db.Model):
             "roles": self.roles,
             "is_active": self.is_active,
         }
+
+
+# How the audit trail names people and departments ------------------------------------
+
+
+def _user_names(session, keys: set[str] | None) -> dict[str, str]:
+    """{username: full name}; ``None``: every user (a small table, read once a page)."""
+    stmt = select(User.username, User.full_name)
+    if keys is not None:
+        stmt = stmt.where(User.username.in_(sorted(keys)))
+    return dict(session.execute(stmt).all())
+
+
+def _find_users(session, typed: str) -> list[str]:
+    """The usernames a typed username or full name stands for (case-insensitively)."""
+    typed = typed.strip().lower()
+    return list(
+        session.scalars(
+            select(User.username).where(
+                or_(func.lower(User.username) == typed, func.lower(User.full_name) == typed)
+            )
+        )
+    )
+
+
+def _department_names(session, keys: set[str] | None) -> dict[str, str]:
+    stmt = select(Department.code, Department.name)
+    if keys is not None:
+        stmt = stmt.where(Department.code.in_(sorted(keys)))
+    return dict(session.execute(stmt).all())
+
+
+labels.register_kind("user", labels.Kind(names=_user_names, find=_find_users))
+labels.register_kind(
+    "department", labels.Kind(pattern=N_("department %(name)s"), names=_department_names)
+)
+labels.register_fields(
+    {
+        "username": N_("Username"),
+        "full_name": N_("Full name"),
+        "email": N_("E-mail"),
+        "department": N_("Department"),
+        # the languages' own names, as the language switch shows them
+        "language": labels.coded(N_("Language"), {"zh_CN": "简体中文", "en": "English"}),
+        "roles": labels.coded(N_("Roles"), ROLE_LABELS),
+        "head": labels.user(N_("Head of department")),
+    }
+)

@@ -26,10 +26,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.audit_trail.models import ACTION_LABELS
+from app.audit_trail import labels
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.names import in_language
@@ -57,17 +58,6 @@ CONFIDENTIALITY = {
     "internal": N_("Internal"),
     "confidential": N_("Confidential"),
 }
-
-for _action, _label in {
-    "record_type_created": N_("Record type created"),
-    "record_type_changed": N_("Record type changed"),
-    "record_form_changed": N_("Record form changed"),
-    "record_filed": N_("Record filed"),
-    "record_changed": N_("Draft record changed"),
-    "record_completed": N_("Record completed"),
-    "record_amended": N_("Record amended"),
-}.items():
-    ACTION_LABELS.setdefault(_action, _label)
 
 
 class RecordType(db.Model):
@@ -231,3 +221,80 @@ class RecordAmendment(db.Model):
     @property
     def values(self) -> dict:
         return json.loads(self.values_json)
+
+
+# How the audit trail reads records' events ----------------------------------------------
+
+
+def _form_labels(value, key, ctx) -> str:
+    """A form definition (record type events) as the labels of its fields."""
+    if not isinstance(value, list):
+        return ctx.unlabelled(str(value))
+    return ctx.join(str(f.get("label") or f.get("name")) for f in value if isinstance(f, dict))
+
+
+def _filled_labels(value, key, ctx) -> str:
+    """Field names of a record (filled, changed, amended) as the labels of its form."""
+    forms = ctx.cache.setdefault("record_forms", {})
+    if key not in forms:
+        fields_json = ctx.session.scalar(
+            select(RecordSchema.fields_json)
+            .join(Record, Record.schema_id == RecordSchema.id)
+            .where(Record.number == key)
+        )
+        forms[key] = {f["name"]: f["label"] for f in json.loads(fields_json or "[]")}
+    names = forms[key]
+    order = {name: i for i, name in enumerate(names)}  # as the form lists them
+    items = sorted(value if isinstance(value, list) else [value], key=lambda n: order.get(n, 0))
+    return ctx.join(names[n] if n in names else ctx.unlabelled(str(n)) for n in items)
+
+
+def _years_after(value, key, ctx) -> str:
+    if not isinstance(value, dict) or value.get("years") is None:
+        return "—"
+    text = ctx.gettext("%(years)s years", years=value["years"])
+    when = RETENTION_FROM.get(value.get("from"))
+    return f"{text} {ctx.gettext(when)}" if when else text
+
+
+labels.register_kind("record", labels.Kind(endpoint="records.show"))
+labels.register_kind("record_type", labels.Kind(pattern=N_("record type %(name)s")))
+labels.register_actions(
+    {
+        "record_type_created": (N_("Record type created"), N_("%(actor)s added %(object)s")),
+        "record_type_changed": (N_("Record type changed"), N_("%(actor)s changed %(object)s")),
+        "record_form_changed": (
+            N_("Record form changed"),
+            N_("%(actor)s changed the form of %(object)s"),
+        ),
+        "record_filed": (N_("Record filed"), N_("%(actor)s filed %(object)s")),
+        "record_changed": (
+            N_("Draft record changed"),
+            N_("%(actor)s changed the draft %(object)s"),
+        ),
+        "record_completed": (N_("Record completed"), N_("%(actor)s completed %(object)s")),
+        "record_amended": (N_("Record amended"), N_("%(actor)s amended %(object)s")),
+    }
+)
+labels.register_fields(
+    {
+        "fields": labels.Field(N_("Form fields"), format=_form_labels),
+        "version": N_("Form version"),
+        "retention": labels.Field(N_("Retention"), format=_years_after),
+        "medium": labels.coded(N_("Medium"), MEDIA),
+        "confidentiality": labels.coded(N_("Confidentiality"), CONFIDENTIALITY),
+        "active": N_("Active"),
+    },
+    kind="record_type",
+)
+labels.register_fields(
+    {
+        "status": labels.coded(N_("Status"), STATUSES),
+        "fields": labels.Field(N_("Fields"), format=_filled_labels),
+        "values_sha256": labels.internal(N_("SHA-256 of the values")),
+        "scan": labels.internal(N_("SHA-256 of the scan")),
+        "retain_until": labels.date(N_("Retain until")),
+        "amendment": labels.internal(N_("Amendment no.")),
+    },
+    kind="record",
+)

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.audit_trail.models import ACTION_LABELS
+from app.audit_trail import labels
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.people.models import User
@@ -48,15 +48,51 @@ DESTRUCTION_STATUSES = {
     "rejected": N_("Rejected"),
 }
 
-for _action, _label in {
-    "legal_hold_placed": N_("Legal hold placed"),
-    "legal_hold_lifted": N_("Legal hold lifted"),
-    "destruction_proposed": N_("Destruction proposed"),
-    "destruction_approved": N_("Destruction approved"),
-    "destruction_rejected": N_("Destruction rejected"),
-    "destroyed": N_("Destroyed (content removed)"),
-}.items():
-    ACTION_LABELS.setdefault(_action, _label)
+labels.register_kind("destruction", labels.Kind(endpoint="retention.destruction", arg="key"))
+labels.register_actions(
+    {
+        "legal_hold_placed": (
+            N_("Legal hold placed"),
+            N_("%(actor)s placed a legal hold on %(object)s"),
+        ),
+        "legal_hold_lifted": (
+            N_("Legal hold lifted"),
+            N_("%(actor)s lifted the legal hold on %(object)s"),
+        ),
+        "destruction_proposed": (
+            N_("Destruction proposed"),
+            N_("%(actor)s proposed the destruction %(object)s"),
+        ),
+        "destruction_approved": (
+            N_("Destruction approved"),
+            N_("%(actor)s approved the destruction %(object)s"),
+        ),
+        "destruction_rejected": (
+            N_("Destruction rejected"),
+            N_("%(actor)s rejected the destruction %(object)s"),
+        ),
+        "destroyed": (
+            N_("Destroyed (content removed)"),
+            N_("%(actor)s destroyed the content of %(object)s"),
+        ),
+    }
+)
+labels.register_fields(
+    {"status": labels.coded(N_("Status"), DESTRUCTION_STATUSES)}, kind="destruction"
+)
+labels.register_fields(
+    {
+        "hold": labels.internal(N_("Legal hold no.")),
+        "method": labels.coded(N_("Method"), METHODS),
+        "items": N_("Items"),
+        "note": N_("Note"),
+        "witness": N_("Witness"),
+        "files_removed": N_("Files removed"),
+        "destruction": N_("Destruction"),
+        "item": N_("Item"),
+        "files": labels.internal(N_("SHA-256 of the files")),
+    }
+)
 
 
 class LegalHold(db.Model):

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.audit_trail import labels
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.people.models import User
@@ -22,6 +23,16 @@ MEANINGS = {
     "legal_hold_lifted": N_("Legal hold lifted"),
     "record_signed": N_("Signed the record"),
 }
+
+labels.register_actions({"signed": (N_("Signed"), N_("%(actor)s signed %(object)s: %(meaning)s"))})
+labels.register_fields(
+    {
+        "meaning": labels.coded(N_("Meaning"), MEANINGS),
+        "printed_name": N_("Printed name"),
+        "sha256": labels.internal(N_("SHA-256 of what was signed")),
+        "signature_id": labels.internal(N_("Signature no.")),
+    }
+)
 
 
 class Signature(db.Model):

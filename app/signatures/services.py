@@ -35,8 +35,12 @@ def sign(
     object_ref: str,
     content: bytes | str,
     comment: str | None = None,
+    about: dict | None = None,
 ) -> Signature:
-    """Sign ``content`` (the exact bytes or canonical text of what is signed) as ``signer``."""
+    """Sign ``content`` (the exact bytes or canonical text of what is signed) as ``signer``.
+
+    ``about`` adds to the audit event what the object reference alone does not say (the
+    revision label of a document's signature), so the trail can name it."""
     if meaning not in MEANINGS:
         raise ValueError(f"unknown signature meaning {meaning!r}")
     now = utcnow()
@@ -74,6 +78,7 @@ def sign(
             "meaning": meaning,
             "printed_name": sig.printed_name,
             "sha256": sig.content_sha256,
+            **(about or {}),
         },
         reason=comment,
     )

@@ -1,0 +1,44 @@
+"""The demo organisation: a plausible service company with its controlled documents,
+register of external documents, distribution and records (``qdms demo``; ``make run``
+seeds it on the first start).
+
+The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
+concern plays it through the services as people would in the UI, so every signature and
+audit event is real. Idempotent: running it again adds only what is missing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.demo import loader
+from app.storage import FileStore, get_store
+
+DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed by `make run`; demo data only
+
+
+def seed(session: Session, store: FileStore | None = None) -> list[str]:
+    """Create whatever of the demo is missing; return what was added. Flushes only.
+
+    ``store`` is where the demo documents' files go (default: the app's QDMS_DOCS_STORE).
+    """
+    # Imported here: they import DEMO_PASSWORD from this module, and only seeding needs
+    # them (python-docx, every feature's services), not `qdms demo-logins`.
+    from app.demo import distribution, documents, external, organisation, records
+
+    if store is None:
+        from flask import current_app  # the CLI's app context; tests pass their store
+
+        store = get_store(current_app)
+    added = organisation.seed(session)
+    added += documents.seed(session, store)
+    added += external.seed(session)
+    added += distribution.seed(session, store)
+    added += records.seed(session, store)
+    return added
+
+
+def logins() -> list[tuple[str, str, str]]:
+    """(username, password, roles) of every demo user, as `make run` prints them."""
+    users = loader.organisation()["users"]
+    return [(u["username"], DEMO_PASSWORD, ", ".join(u["roles"])) for u in users]
