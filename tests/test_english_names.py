@@ -169,3 +169,21 @@ def test_mail_names_the_document_in_the_recipients_language(
     }
     assert "Complaint Procedure" in bodies["emma"]
     assert "顾客投诉处理程序" in bodies["li"] and "Complaint Procedure" not in bodies["li"]
+
+
+def test_search_finds_a_document_by_either_title(client, api_token, login_as, make_document):
+    """Does the search find an effective document by its English title as well as its
+    Chinese one, and show the English title to an English reader?"""
+    doc = make_document(effective=True)
+    doc.title_en = "Customer Complaint Handling Procedure"
+    db.session.commit()
+    headers = api_token("officer", roles=("officer",))
+    english = client.get("/api/v1/search?q=complaint handling", headers=headers).get_json()
+    assert [(h["number"], h["title"], h["title_en"]) for h in english["items"]] == [
+        (doc.number, "客户投诉处理程序", "Customer Complaint Handling Procedure")
+    ]
+    chinese = client.get("/api/v1/search?q=投诉处理", headers=headers).get_json()
+    assert [h["number"] for h in chinese["items"]] == [doc.number]
+    page = login_as("eve", roles=("officer",), department="QA", language="en")
+    html = page.get("/search?q=complaint").get_data(as_text=True)
+    assert "Customer Complaint Handling Procedure" in html

@@ -327,7 +327,9 @@ def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
     segment or read from Whoosh's blocks. Does it find exactly what Whoosh's own
     matchers find —
     terms, AND, OR, NOT, phrases in both languages — and score them as Whoosh's BM25F
-    does, over an index of several segments with deleted documents?"""
+    does, over an index of several segments with deleted documents? And do the Chinese
+    strings (query.Substring: compiled bigrams, or the stored text of a segment without
+    them) match the same with either segment and with Whoosh's own engine?"""
     from whoosh import query as wq
 
     from app.search import query
@@ -363,7 +365,24 @@ def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
             "QP-CS-001",
             "procedure OR instruction OR 程序",
         ):
-            q, _ = query.parse(searcher.schema, text)
+            strings, _ = query.parse(searcher.schema, text)
+            everywhere = {
+                engine: {
+                    d + segment.offset
+                    for segment, ids in query._matches(searcher, strings, None, engine)
+                    for d in ids.tolist()
+                }
+                for engine in (query._Segment, query._WhooshSegment)
+            }
+            assert everywhere[query._Segment] == everywhere[query._WhooshSegment], text
+            q, _ = query.parse(searcher.schema, text, grams=False)  # Whoosh's own queries
+            words_only = {
+                d + segment.offset
+                for segment, ids in query._matches(searcher, q, None)
+                for d in ids.tolist()
+            }
+            if "NOT" not in text:  # strings only add (under NOT they also take away)
+                assert everywhere[query._Segment] >= words_only, text
             ours = {}
             for segment, ids in query._matches(searcher, q, None):
                 scores = segment.scores(query._scored_terms(q), ids)
@@ -680,3 +699,121 @@ def test_damaged_index_is_rebuilt_with_a_warning(library, app, login_as, caplog)
         page = client.get("/search?q=服务补救")
     assert page.status_code == 200 and "QP-CS-001" in page.text
     assert "rebuilding it from the database" in caplog.text
+
+
+# -- issue 18: history without drafts, kinds from the builders, empty results, Whoosh ---
+
+
+def test_history_adds_what_is_no_longer_in_force_never_drafts(library, app, store, make_docx):
+    """Does include_history add superseded revisions and withdrawn external documents,
+    but never a draft, a revision in review or an approved one not yet effective?"""
+    from app.external import services as external
+    from app.external.models import ExternalDocument
+
+    author, approver = _user("author"), _user("approver")
+    doc = library["complaints"]
+    draft = documents.add_revision(
+        db.session,
+        author,
+        doc,
+        store,
+        change_summary="起草中",
+        change_reason="修订",
+        change_type="major",
+        upload=check_upload(make_docx(("草稿里的夜班交接规定",)), "d.docx", max_bytes=10**7),
+    )
+    db.session.commit()
+    assert _search("officer", "夜班交接", include_history=True).total == 0  # draft
+    documents.submit(db.session, author, draft, reviewers=[], approvers=[approver])
+    db.session.commit()
+    assert draft.status == "in_review"
+    assert _search("officer", "夜班交接", include_history=True).total == 0
+    assert _search("officer", "电话回访表格", include_history=True).total == 5  # superseded
+
+    entry = db.session.scalar(select(ExternalDocument))
+    external.withdraw(db.session, _user("officer"), entry, reason="已废止")
+    db.session.commit()
+    assert _search("officer", "19001").total == 0
+    withdrawn = _search("officer", "19001", include_history=True)
+    assert [h.status for h in withdrawn.hits] == ["withdrawn"]
+
+
+def test_kinds_come_from_the_record_builders(library, client, api_token, monkeypatch):
+    """Does the API take every kind the index holds (record included) and refuse others,
+    and does a kind a new feature registers work without touching the search package?"""
+    headers = api_token("cs_api", roles=("staff",))
+    for kind in ("document", "external", "record"):
+        response = client.get(f"/api/v1/search?q=质量&kind={kind}", headers=headers)
+        assert response.status_code == 200, (kind, response.get_json())
+        assert {item["kind"] for item in response.get_json()["items"]} <= {kind}
+    refused = client.get("/api/v1/search?q=质量&kind=nope", headers=headers)
+    assert refused.status_code == 400 and "kind" in refused.get_json()["error"]["fields"]
+
+    builder = registry.Builder(
+        kind="finding",
+        label="Audit findings",
+        load=lambda session, ids: {},
+        all_ids=lambda session: iter(()),
+        count=lambda session: 0,
+    )
+    monkeypatch.setitem(registry._BUILDERS, "finding", builder)
+    assert client.get("/api/v1/search?q=质量&kind=finding", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the page, not storage
+def test_an_empty_result_suggests_what_to_try(library, login_as, make_user):
+    """Does a search without results suggest fewer words, the other language, the number,
+    no quotation marks, the history (to those who may see it), the spelling and no
+    filters — in Chinese and in English?"""
+    make_user("lina", roles=("staff",), department="CS", language="zh_CN")
+    page = login_as("lina").get("/search?q=航空发动机 叶片").text
+    tips = page.split('id="no-results"', 1)[1].split("</ul>", 1)[0]
+    assert "减少词语" in tips and "改用英文术语" in tips
+    assert 'id="tip-history"' not in tips and 'id="tip-number"' not in tips
+    assert login_as("lina").form_post("/logout").status_code == 302
+
+    make_user("olga", roles=("officer",), department="QA", language="en")
+    officer = login_as("olga")
+    page = officer.get('/search?q="complant handling QP-XX-999"&type=QP').text
+    tips = page.split('id="no-results"', 1)[1].split("</ul>", 1)[0]
+    for tip in ("fewer", "unquote", "number", "history", "filters"):
+        assert f'id="tip-{tip}"' in tips, tip
+    assert "the Chinese term" in tips
+    assert "include_history=1" in tips
+    found = officer.get("/search?q=complant").text
+    assert 'id="tip-spelling"' in found and "complaint" in found
+    assert 'id="no-results"' not in officer.get("/search?q=投诉").text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the engine, not storage
+def test_without_whooshs_private_format_whoosh_answers(library, app, caplog):
+    """When an attribute of Whoosh's private format that qdms reads is missing (a Whoosh
+    upgrade), is it logged once, and do searches give the same results through Whoosh's
+    own matchers — Chinese strings, phrases, NOT, English, facets?"""
+    from whoosh.index import FileIndex
+
+    from app.search import postings
+
+    texts = ("投诉", "补救", '"紧急复原"', "投诉 NOT 补救", "corrective actions", "务补", "球拍")
+    expected = {t: (_search("officer", t).total, _numbers(_search("officer", t))) for t in texts}
+    assert expected["务补"][0] == 1  # a string across words (服务|补救)
+
+    segments = FileIndex._segments
+    del FileIndex._segments  # restored below, before anything asks again
+    postings.private_ok.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="app.search.postings"):
+            for _ in range(2):
+                for text in texts:
+                    results = _search("officer", text)
+                    assert (results.total, sorted(_numbers(results))) == (
+                        expected[text][0],
+                        sorted(expected[text][1]),
+                    ), text
+        warnings = [r for r in caplog.records if "not the version qdms reads" in r.message]
+        assert len(warnings) == 1 and "FileIndex._segments" in warnings[0].message
+        assert not postings.private_ok()
+        assert postings.compile_segments(sync.store_for(app).root) == 0
+    finally:
+        FileIndex._segments = segments
+        postings.private_ok.cache_clear()

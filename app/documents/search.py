@@ -1,10 +1,13 @@
 """Revisions in the search index (record builder, see app.search.registry).
 
-One index item per revision (not cancelled ones): its document's number and title, the
-revision's extracted text, type, department, status and year. Who may find it:
+One index item per released revision (effective, superseded or obsolete): its document's
+number and title, the revision's extracted text, type, department, status and year.
+Drafts, revisions in review and approved revisions not yet effective are work in progress,
+not in the search (their authors, reviewers and approvers reach them through the document
+and their tasks; docs/DECISIONS.md "Chinese recall, history, kinds"). Who may find it:
 
 - ``live`` when the revision is the effective one: what everybody searches by default;
-  superseded, obsolete and unreleased revisions are found only with ``include_history``,
+  superseded and obsolete revisions are ``history``, found only with ``include_history``,
   which only officers, auditors and administrators (who see every revision) may ask for.
 - ``scope``: ``all``, or for a confidential document its own department plus those it was
   issued to (departments and people holding a live copy, people with a read-and-understood
@@ -22,16 +25,18 @@ from sqlalchemy.orm import Session, object_session, selectinload
 
 from app.distribution.models import Acknowledgement, ControlledCopy, DistributionLine
 from app.documents.models import Document, Revision, RevisionParticipant
+from app.errors import N_
 from app.extensions import local_date
 from app.search import registry
 
 BATCH = 500
 
 
+RELEASED = ("effective", "superseded", "obsolete")
+
+
 def _indexed():
-    return select(Revision.id).where(
-        Revision.status != "cancelled", Revision.destroyed_at.is_(None)
-    )
+    return select(Revision.id).where(Revision.status.in_(RELEASED), Revision.destroyed_at.is_(None))
 
 
 def _issued_scopes(session: Session, revision_ids: list[int]) -> dict[int, set[str]]:
@@ -83,8 +88,8 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
     issued = _issued_scopes(session, confidential)
     out: dict[int, dict | None] = dict.fromkeys(ids)
     for r in revisions:
-        if r.status == "cancelled" or r.destroyed_at is not None:
-            continue  # None: removed from the index
+        if r.status not in RELEASED or r.destroyed_at is not None:
+            continue  # None: not in the index (or removed from it)
         doc = r.document
         if doc.confidentiality == "confidential":
             scope = {f"dept:{doc.department_id}", f"user:{r.author_id}", *issued[r.id]}
@@ -96,7 +101,8 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
         when = r.effective_at or r.approved_at or r.created_at
         out[r.id] = {
             "number": doc.number,
-            "title": doc.title,
+            # the English title on a second line: found by either (app.search.query._hit)
+            "title": f"{doc.title}\n{doc.title_en}" if doc.title_en else doc.title,
             "body": r.text or "",
             "type": doc.type.code,
             "department": doc.department.code,
@@ -106,6 +112,7 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
             "label": r.label,
             "url": f"/documents/{doc.number}/revisions/{r.path_label}",
             "live": r.status == "effective",
+            "history": r.status != "effective",
             "scope": sorted(scope),
         }
     return out
@@ -131,6 +138,7 @@ def _new(obj) -> bool:
 registry.register(
     registry.Builder(
         kind="document",
+        label=N_("Controlled documents"),
         load=load,
         all_ids=all_ids,
         count=count,

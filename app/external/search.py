@@ -3,7 +3,9 @@
 One item per register entry: its number and designation (``EXT-0007 GB/T 19001-2016``:
 both found whole and in part), title, publisher and its editions. Everyone signed in may
 read the register (``permissions.can_view_external``), so the scope is ``all``; a
-withdrawn entry is history (found with ``include_history``).
+withdrawn entry is history (found with ``include_history``). Its superseded editions are
+part of the entry (an old reference finds the entry, whose page shows which edition is
+current).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.errors import N_
 from app.external.models import ExternalDocument, ExternalEdition
 from app.search import registry
 
@@ -46,6 +49,7 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
             "label": current.edition if current else "",
             "url": f"/external/{e.number}",
             "live": e.status == "current",
+            "history": e.status != "current",
             "scope": ["all"],
         }
     return out
@@ -62,6 +66,7 @@ def count(session: Session) -> int:
 registry.register(
     registry.Builder(
         kind="external",
+        label=N_("External documents"),
         load=load,
         all_ids=all_ids,
         count=count,

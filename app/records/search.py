@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.errors import N_
 from app.records import fields as form_fields
 from app.records.models import Record, RecordAmendment, RecordType
 from app.search import registry
@@ -85,6 +86,7 @@ def _type_changed(rtype: RecordType) -> list[tuple[str, int]]:
 registry.register(
     registry.Builder(
         kind="record",
+        label=N_("Records"),
         load=load,
         all_ids=all_ids,
         count=count,

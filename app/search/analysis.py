@@ -1,11 +1,11 @@
 """How text becomes search terms, the same at index and at query time.
 
 One tokenizer (``QdmsTokenizer``), importable wherever the index is opened (Whoosh pickles
-the analyzer into the index's schema; ../shared/FINDINGS.md):
+the analyzer into the index's schema):
 
 - Chinese runs are segmented by jieba in search mode — the jieba-rs implementation
   through ``rjieba``, which gives jieba's tokens with jieba's dictionary about 30 times
-  faster (../shared/FINDINGS.md: jieba alone caps indexing near 330 items/s per core) — so
+  faster (jieba alone capped indexing near 330 items/s per core) — so
   ``服务补救`` yields 服务, 补救 and a longer word also its dictionary parts
   (处理程序 → 处理, 程序, 处理程序).
 - Latin words are lower-cased and stemmed (Porter): "corrective actions" →
@@ -14,28 +14,46 @@ the analyzer into the index's schema; ../shared/FINDINGS.md):
   ``GB/T 19001-2016`` → gb, t, 19001, 2016. The query side turns such a number into a
   phrase (``query.py``), so it is found whole, and any of its parts alone.
 
-Words are numbered one after the other (../shared/FINDINGS.md: jieba's own Whoosh analyzer
-used character offsets as positions, which broke every phrase query), and a Chinese
-word's dictionary parts share its position (``pieces``): a phrase matches when its words
-come in the same order in the text, in either language. A query is analysed into whole
-words only (jieba's precise cut): one term where the index holds the word and its parts.
+Words are numbered one after the other (jieba's own Whoosh analyzer used character
+offsets as positions, which broke every phrase query), and a Chinese word's dictionary
+parts share its position (``pieces``): a phrase matches when its words come in the same
+order in the text, in either language. A query is analysed into whole words only (jieba's
+precise cut): one term where the index holds the word and its parts.
+
+Words alone miss Chinese strings that jieba cuts across their boundaries: "乒乓球拍卖完了"
+is 乒乓 / 乒乓球 / 拍卖 / 完 / 了, so ``球拍`` is no word of it. So the stored title and text
+are also indexed as **bigrams** — every pair of adjacent Han characters at the offset of
+its first — compiled beside each segment (``postings``), and any Chinese string of two or
+more characters is found as a phrase of its bigrams (``query.Substring``).
+
+Positions are stored in a format of our own (``TermPositions``): a count and the gaps as
+32-bit integers, which ``postings`` compiles into arrays in bulk (Whoosh's pickled lists
+had to be unpickled one posting at a time).
 """
 
 from __future__ import annotations
 
 import re
+from array import array
 from collections import defaultdict
 from functools import lru_cache
+from itertools import accumulate, pairwise
 
 from whoosh.analysis import Analyzer, Token, Tokenizer
 from whoosh.formats import Positions
 from whoosh.lang.porter import stem as porter_stem
+from whoosh.system import pack_uint, unpack_uint
 
 # A run of CJK ideographs (segmented), or a run of letters/digits (one token each).
 # Letters and digits split apart, so ISO9001 is found by 9001 too.
-_RUN = re.compile(r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|(?P<word>[^\W\d_]+|\d+)")
+# (A Latin word stops where Chinese starts: "5S管理" is 5, s, 管理.)
+_RUN = re.compile(
+    r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
+    r"|(?P<word>[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|\d+)"
+)
 # The CJK class above, for callers that need to know whether text is Chinese.
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 # A few words of the house vocabulary that jieba's dictionary lacks as whole words.
 USER_WORDS = (
@@ -191,19 +209,45 @@ def terms(text: str, *, query: bool = False) -> list[str]:
     return [term for term, _pos, _start, _end in pieces(text, query=query)]
 
 
+def _encode(poslist: list[int]) -> bytes:
+    """A count (as Whoosh's formats start) and the gaps between positions, as 32-bit
+    unsigned integers in this machine's order (the index is read where it is written)."""
+    gaps = array("I", (b - a for a, b in pairwise([0, *poslist])))
+    return pack_uint(len(poslist)) + gaps.tobytes()
+
+
+def _decode(value: bytes) -> list[int]:
+    gaps = array("I")
+    gaps.frombytes(value[4:])
+    return list(accumulate(gaps))
+
+
 class TermPositions(Positions):
-    """Whoosh's Positions format (the same postings, phrase queries work the same) built
-    from ``terms`` directly instead of a Token object per word through Whoosh's
-    generator chain: that chain was a third of the time of indexing 100,000 items."""
+    """Whoosh's Positions format (one posting per word and document with its positions,
+    so phrase queries work the same) built from ``terms`` directly instead of a Token
+    object per word through Whoosh's generator chain (a third of the time of indexing
+    100,000 items), and encoded as 32-bit gaps (``_encode``) instead of a pickle per
+    posting, so that ``postings`` decodes a whole posting list at once."""
 
     def word_values(self, value, analyzer, **kwargs):
         positions: dict[str, list[int]] = defaultdict(list)
         for term, pos, _start, _end in pieces(value):
             positions[term].append(pos)
         boost = self.field_boost
-        encode = self.encode
         for term, poslist in positions.items():
-            yield term, len(poslist), len(poslist) * boost, encode(poslist)
+            yield term, len(poslist), len(poslist) * boost, _encode(poslist)
+
+    def encode(self, poslist):
+        return _encode(poslist)
+
+    def decode_positions(self, valuestring):
+        return _decode(valuestring)
+
+    def decode_frequency(self, valuestring):
+        return unpack_uint(valuestring[:4])[0]
+
+    def combine(self, vs):
+        return _encode(sorted({p for v in vs for p in _decode(v)}))
 
 
 def words(text: str) -> list[str]:

@@ -14,13 +14,16 @@ from app.search import query, services, sync
 
 
 class SearchItemSchema(Schema):
-    kind = fields.String(metadata={"enum": list(services.KINDS)})
+    kind = fields.String(
+        metadata={"description": "document, external, record … (the kinds of the index)"}
+    )
     id = fields.Integer(
         attribute="item_id",
         metadata={"description": "the item's id in its kind (a revision's id for documents)"},
     )
     number = fields.String(metadata={"example": "QP-CS-001"})
     title = fields.String()
+    title_en = fields.String(allow_none=True)
     revision = fields.Function(lambda h: h.label if h.kind == "document" else None, allow_none=True)
     status = fields.String()
     type = fields.String()
@@ -50,7 +53,7 @@ class SearchResultsSchema(Schema):
 
 @bp.get("/search")
 def search():
-    """Search documents and external documents the caller may open.
+    """Search the documents, external documents and records the caller may open.
     ---
     get:
       tags: [search]
@@ -60,7 +63,10 @@ def search():
           required: true
           schema: {type: string, maxLength: 500}
           description: 'words, "a phrase", AND / OR / NOT, or a number such as QP-CS-001'
-        - {in: query, name: kind, schema: {type: string, enum: [document, external]}}
+        - in: query
+          name: kind
+          schema: {type: string}
+          description: 'document, external, record … (every kind the index holds)'
         - {in: query, name: type, schema: {type: string}, description: facet value}
         - {in: query, name: department, schema: {type: string}, description: department code}
         - {in: query, name: status, schema: {type: string}, description: facet value}
@@ -68,7 +74,9 @@ def search():
         - in: query
           name: include_history
           schema: {type: boolean}
-          description: superseded and obsolete revisions too (officers and auditors)
+          description: >-
+            superseded and obsolete revisions and withdrawn external documents too
+            (officers and auditors); never drafts
         - {in: query, name: sort, schema: {type: string, enum: [relevance, date]}}
         - {in: query, name: page, schema: {type: integer, minimum: 1}}
         - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 100}}
@@ -87,9 +95,6 @@ def search():
     text = request.args.get("q", "")
     if not text.strip():
         raise ValidationFailed(N_("Type something to search for."), fields={"q": N_("required")})
-    kind = request.args.get("kind")
-    if kind and kind not in services.KINDS:
-        raise ValidationFailed(N_("Unknown kind."), fields={"kind": N_("invalid")})
     selected = {f: request.args[f] for f in query.FACETS if request.args.get(f)}
     results = services.search(
         db.session,

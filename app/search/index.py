@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the schema, the analyzer or what the record builders put in changes: every
 # index built with another version is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
 _VERSION_FILE = "qdms-schema.json"
 RETIRED_SEARCHER_SECONDS = 60.0
@@ -63,10 +63,10 @@ def make_schema() -> Schema:
         date=DATETIME(stored=True, sortable=True),
         label=STORED(),  # a revision's label, a record's type … shown with the result
         url=STORED(),
-        # Permission filtering (app.search.query.visibility):
+        # Permission filtering (app.search.query._allowed):
         live=ID(),  # "1": shown by default (effective revision, current external …)
-        scope=KEYWORD(),  # "all", or "dept:<id>" when confidential
-        people=KEYWORD(),  # "<user id>" of those who work on it, see it whatever its state
+        history=ID(),  # "1": shown with include_history (superseded, obsolete, withdrawn …)
+        scope=KEYWORD(),  # "all", or "dept:<id>" / "user:<id>" when confidential
     )
     for name in ("number", "title", "body"):
         schema[name].format = TermPositions(field_boost=schema[name].format.field_boost)
@@ -180,11 +180,12 @@ class IndexStore:
             if self._ix is None or name != self._ix_name:
                 self._close()
                 self._ix, self._ix_name = self._open()
+                postings.private_ok()  # checked (and a mismatch logged) once per process
             return self._ix
 
     def searcher(self):
         """A searcher kept between requests and replaced when a writer has committed
-        (reopening one per query costs more than the query; ../shared/FINDINGS.md). The caller must
+        (reopening one per query costs more than the query). The caller must
         not close it.
 
         Not ``Searcher.refresh()``: it reuses the readers of unchanged segments with their

@@ -6,32 +6,40 @@
   parts, so they match whole. Field syntax, wildcards, ranges and boosts are not offered
   (a colon or an asterisk in what people paste must not change the meaning). Anything
   the parser cannot read falls back to the plain words of the query: never an error.
-- ``run``: the permission filter and the facet filters are applied inside Whoosh, before
-  paging and before the facet counts; highlighted snippets are cut from the stored text
-  cheaply (``snippet``); "did you mean" is offered for English words the index does not
-  know.
+- **Chinese recall**: a word or phrase with Chinese in it also matches as a string: each
+  run of two or more Han characters is a ``Substring`` (a phrase of its bigrams, compiled
+  beside each segment by ``postings``), so whatever is literally in a title or text is
+  found however jieba cut it. Ranking: items where the query matches as words come first
+  (``_tiers``), then those where it only matches as a string; BM25F within each.
+- ``run``: the permission filter and the facet filters are applied before paging and
+  before the facet counts; highlighted snippets are cut from the stored text cheaply
+  (``snippet``); "did you mean" is offered for English words the index does not know.
+- Queries are evaluated on arrays (``_Segment``: compiled postings, phrases by array
+  operations on positions); when Whoosh's private format is not what ``postings`` reads,
+  by Whoosh's own matchers and scorer instead (``_WhooshSegment``).
 """
 
 from __future__ import annotations
 
 import html
-import pickle
 import re
 import threading
-from bisect import bisect_right
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from itertools import accumulate
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.qparser import MultifieldParser, QueryParserError, plugins
+from whoosh.qparser import MultifieldParser, QueryParserError, plugins, syntax
 
 from app.search import postings
-from app.search.analysis import CJK, stem, terms, words
+from app.search.analysis import CJK, CJK_RUN, stem, terms, words
 
 SEARCH_FIELDS = ("number", "title", "body")
+FIELD_BOOSTS = {"number": 4.0, "title": 2.5, "body": 1.0}
+# What a string match adds to the score (× occurrences saturated as BM25 does): it orders
+# the items that match as strings only; those that match as words come first anyway.
+SUBSTRING_BOOST = 1.0
 FACETS = ("kind", "type", "department", "status", "year")
 # A designation: letters/digits joined by - / . (QP-CS-001, GB/T, 19001-2016, 7.5.3).
 _NUMBER = re.compile(r"(?<![\w\"])[^\W_]+(?:[-/.][^\W_]+)+(?![\w\"])")
@@ -62,6 +70,7 @@ class Hit:
     date: object
     score: float
     snippet: str  # safe HTML: escaped text with <mark> around the matches
+    title_en: str | None = None  # a document's English title, if it has one
 
 
 @dataclass
@@ -76,10 +85,128 @@ class Results:
     fell_back: bool = False  # the query's syntax was not understood: plain words used
 
 
-def _parser(schema):
-    parser = MultifieldParser(
-        list(SEARCH_FIELDS), schema, fieldboosts={"number": 4.0, "title": 2.5, "body": 1.0}
-    )
+def _words_query(text: str):
+    """Every word of ``text`` required, in any one of the searched fields (or None)."""
+    texts = terms(text, query=True)
+    if not texts:
+        return None
+    per_field = []
+    for f in SEARCH_FIELDS:
+        boost = FIELD_BOOSTS[f]
+        if len(texts) == 1:
+            per_field.append(wq.Term(f, texts[0], boost=boost))
+        else:
+            per_field.append(wq.And([wq.Term(f, t, boost=boost) for t in texts]))
+    return wq.Or(per_field)
+
+
+class Substring(wq.Query):
+    """A run of two or more Han characters, found wherever it is in a title or text
+    (``title + "\n" + text``), however jieba cut it: a phrase of its bigrams in the
+    compiled postings (``_Segment._substring``), or a search of the stored text of a
+    segment without them. Not a Whoosh query: Whoosh's own matchers get its matches as a
+    list (``_WhooshSegment``)."""
+
+    fieldname = None  # of no single field
+
+    def __init__(self, text: str, boost: float = SUBSTRING_BOOST):
+        self.text = text
+        self.boost = boost
+
+    def __eq__(self, other):
+        return type(other) is type(self) and (other.text, other.boost) == (self.text, self.boost)
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.text, self.boost))
+
+    def __repr__(self):
+        return f"Substring({self.text!r})"
+
+    def __str__(self):
+        return f"substring:{self.text}"
+
+    def is_leaf(self):
+        return True
+
+    def estimate_size(self, ixreader):
+        return ixreader.doc_count_all()
+
+    def matcher(self, searcher, context=None):
+        raise TypeError("qdms evaluates Substring itself (query._Segment, _WhooshSegment)")
+
+
+def gram_query(text: str, *, quoted: bool = False):
+    """The string alternative of a word (or ``quoted`` phrase) typed with Chinese in it:
+    each run of two or more Han characters as a ``Substring``, and whatever else the word
+    holds (Latin, digits, a lone Han character) as words. None when there is no such
+    run, or for a phrase that mixes in other words (its word phrase stands alone)."""
+    parts = [Substring(r) for r in CJK_RUN.findall(text) if len(r) >= 2]
+    if not parts:
+        return None
+    rest = CJK_RUN.sub(lambda m: m.group() if len(m.group()) < 2 else " ", text)
+    if words(rest) or CJK.search(rest):
+        if quoted:
+            return None
+        parts.append(_words_query(rest))
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+class _GramNode(syntax.SyntaxNode):
+    """A parsed word's or phrase's string alternative (``gram_query``)."""
+
+    def __init__(self, node):
+        self.text = node.text
+        self.quoted = isinstance(node, plugins.PhrasePlugin.PhraseNode)
+        self.startchar, self.endchar = node.startchar, node.endchar
+
+    def r(self):
+        return f"GramNode {self.text!r}"
+
+    def query(self, parser):
+        return gram_query(self.text, quoted=self.quoted)
+
+
+class _GramPlugin(plugins.Plugin):
+    """Each word or quoted phrase with Chinese in it becomes (it OR its string
+    alternative); before the multifield filter spreads the word over the fields."""
+
+    def filters(self, parser):
+        return [(self.add_grams, 105)]
+
+    def add_grams(self, parser, group):
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[i] = self.add_grams(parser, node)
+            elif (
+                isinstance(node, syntax.TextNode)
+                and node.fieldname is None
+                and CJK.search(node.text)
+            ):
+                alternative = _GramNode(node)
+                if alternative.query(parser) is not None:
+                    group[i] = syntax.OrGroup([node, alternative])
+        return group
+
+
+_PARSERS: dict[tuple[int, bool], tuple[object, MultifieldParser]] = {}
+
+
+def _parser(schema, grams: bool = True) -> MultifieldParser:
+    """The parser for ``schema`` (made once: building one compiles its plugins'
+    expressions; parsing keeps no state in it)."""
+    key = (id(schema), grams)
+    found = _PARSERS.get(key)
+    if found is None or found[0] is not schema:
+        if len(_PARSERS) > 16:
+            _PARSERS.clear()
+        found = _PARSERS[key] = (schema, _make_parser(schema, grams))
+    return found[1]
+
+
+def _make_parser(schema, grams: bool) -> MultifieldParser:
+    parser = MultifieldParser(list(SEARCH_FIELDS), schema, fieldboosts=FIELD_BOOSTS)
+    if grams:
+        parser.add_plugin(_GramPlugin())
     for plugin in (
         plugins.FieldsPlugin,
         plugins.WildcardPlugin,
@@ -100,19 +227,18 @@ def _quote_numbers(text: str) -> str:
     return '"'.join(parts)
 
 
-def plain(text: str):
-    """The fallback: every word of ``text`` required, syntax characters ignored."""
+def plain(text: str, grams: bool = True):
+    """The fallback: every word of ``text`` required (with its string alternative when
+    it has Chinese in it, and ``grams``), syntax characters ignored."""
     cleaned = _SYNTAX.sub(" ", text)
     clauses = []
     for token in cleaned.split():
-        texts = terms(token, query=True)
-        if not texts:
-            continue
-        per_field = [
-            wq.And([wq.Term(f, t) for t in texts]) if len(texts) > 1 else wq.Term(f, texts[0])
-            for f in SEARCH_FIELDS
-        ]
-        clauses.append(wq.Or(per_field))
+        clause = _words_query(token)
+        alternative = gram_query(token) if grams else None
+        if alternative is not None:
+            clause = wq.Or([clause, alternative]) if clause is not None else alternative
+        if clause is not None:
+            clauses.append(clause)
     return wq.And(clauses) if clauses else wq.NullQuery
 
 
@@ -122,17 +248,18 @@ def _has_error(q) -> bool:
     return any(_has_error(c) for c in q.children()) if hasattr(q, "children") else False
 
 
-def parse(schema, text: str) -> tuple[object, bool]:
-    """(query, fell_back). Never raises."""
+def parse(schema, text: str, *, grams: bool = True) -> tuple[object, bool]:
+    """(query, fell_back). Never raises. ``grams``: Chinese words and phrases match as
+    strings too (the module docstring); without, the words alone (for ranking)."""
     text = text.strip()
     if not text:
         return wq.NullQuery, False
     try:
-        q = _parser(schema).parse(_quote_numbers(text))
+        q = _parser(schema, grams).parse(_quote_numbers(text))
     except (QueryParserError, ValueError, TypeError, IndexError, KeyError, AttributeError):
-        return plain(text), True
+        return plain(text, grams), True
     if q is wq.NullQuery or _has_error(q):
-        return plain(text), True
+        return plain(text, grams), True
     return q, False
 
 
@@ -161,12 +288,11 @@ def _docset(searcher, field: str, value: str) -> np.ndarray:
     return _cache(searcher, ("term", field, value), make)
 
 
-def _allowed(searcher, filters: Filters) -> np.ndarray | None:
-    """The documents the reader may see and narrowed to (a mask over the searcher's
-    documents), or None for all of them."""
+def _allowed(searcher, filters: Filters) -> np.ndarray:
+    """The documents the reader may see and narrowed to, as a mask over the searcher's
+    documents: live ones (with ``include_history`` also history: superseded, obsolete,
+    withdrawn …) within the reader's scopes and the selected facets."""
     selected = tuple(sorted(filters.selected.items()))
-    if filters.scopes is None and filters.include_history and not selected:
-        return None
 
     def make():
         allowed = np.ones(searcher.doc_count_all(), dtype=bool)
@@ -174,8 +300,10 @@ def _allowed(searcher, filters: Filters) -> np.ndarray | None:
             allowed = np.zeros_like(allowed)
             for scope in filters.scopes:
                 allowed |= _docset(searcher, "scope", scope)
-        if not filters.include_history:
-            allowed &= _docset(searcher, "live", "1")
+        shown = _docset(searcher, "live", "1")
+        if filters.include_history:
+            shown = shown | _docset(searcher, "history", "1")
+        allowed &= shown
         for name, value in selected:
             allowed &= _docset(searcher, name, value)
         return allowed
@@ -387,12 +515,6 @@ class _PostingsCache:
 _POSTINGS = _PostingsCache()
 
 
-def _positions(value: bytes) -> list[int]:
-    """Whoosh's Positions encoding (a count, then the pickled gaps), decoded."""
-    data = value[4:] if value.endswith(b".") else value[4:] + b"."
-    return list(accumulate(pickle.loads(data)))  # noqa: S301 (our own index files)
-
-
 # BM25F, as Whoosh's default weighting computes it (B, K1 as in whoosh.scoring.BM25F).
 _B, _K1 = 0.75, 1.2
 _EMPTY = np.empty(0, dtype=np.int64)
@@ -421,53 +543,28 @@ class _Segment:
         if self.reader.has_deletions():
             self.deleted = np.zeros(self.size, dtype=bool)
             self.deleted[np.fromiter(self.reader.deleted_docs_set, dtype=np.int64)] = True
-        self._values: dict[tuple[str, str], list] = {}
+        self._read: dict[tuple[str, str], postings.Postings] = {}  # with positions
         self._sets: dict[tuple[str, str], np.ndarray] = {}
+        self._matched: dict[object, np.ndarray] = {}
+        self._strings: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # Substring counts
 
-    def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted document numbers, weights) of one term, deleted documents included."""
+    def postings(self, field: str, text: str, positions: bool = False) -> postings.Postings:
+        """One term's postings (sorted document numbers, weights; the positions too when
+        ``positions``), deleted documents included."""
         if self.compiled is not None:
             return self.compiled.get(field, text)
-        key = (self.segment_id, field, text)
-        found = _POSTINGS.get(key)
-        if found is None:
-            ids, weights, values = postings.read_term(self.reader, field, text, values=True)
-            self._values[(field, text)] = values
-            _POSTINGS.put(key, ids, weights)
-            found = ids, weights
-        return found
-
-    def values(self, field: str, text: str, wanted: np.ndarray) -> dict[int, bytes]:
-        """The values (encoded positions) of one term in the documents ``wanted`` (sorted):
-        from the postings just read, or read again skipping the blocks that hold none of
-        them (a block's last document number is known without reading the block)."""
-        known = self._values.get((field, text))
-        if known is not None:
-            ids = self.postings(field, text)[0]
-            at = np.searchsorted(ids, wanted)
-            return {int(d): known[i] for d, i in zip(wanted.tolist(), at.tolist(), strict=True)}
-        found: dict[int, bytes] = {}
-        try:
-            raw = self.reader.postings(field, text)
-        except Exception:  # TermNotFound, or a field this segment lacks
+        found = self._read.get((field, text))
+        if found is not None:
             return found
-        raw = getattr(raw, "child", raw)
-        wanted_set = set(wanted.tolist())
-        if not (hasattr(raw, "_read_ids") and hasattr(raw, "_next_block")):
-            ids, _w, values = postings.read_term(self.reader, field, text, values=True)
-            return {d: v for d, v in zip(ids.tolist(), values, strict=True) if d in wanted_set}
-        ordered = wanted.tolist()
-        lo = 0
-        while raw.is_active() and lo < len(ordered):
-            hi = bisect_right(ordered, raw.block_max_id(), lo)
-            if hi > lo:
-                raw._read_ids()
-                raw._read_values()
-                found.update(
-                    (d, v) for d, v in zip(raw._ids, raw._values, strict=True) if d in wanted_set
-                )
-                lo = hi
-            raw._next_block()
+        key = (self.segment_id, field, text)
+        if not positions:
+            cached = _POSTINGS.get(key)
+            if cached is not None:
+                return postings.Postings(*cached)
+        found = postings.read_term(self.reader, field, text, positions=positions)
+        if positions:
+            self._read[(field, text)] = found
+        _POSTINGS.put(key, found.ids, found.weights)
         return found
 
     def ids(self, field: str, text: str) -> np.ndarray:
@@ -475,7 +572,7 @@ class _Segment:
         key = (field, text)
         found = self._sets.get(key)
         if found is None:
-            found = self.postings(field, text)[0]
+            found = self.postings(field, text).ids
             if self.deleted is not None and len(found):
                 found = found[~self.deleted[found]]
             self._sets[key] = found
@@ -486,57 +583,97 @@ class _Segment:
         found = self.match(q)
         return found if self.allowed is None or not len(found) else found[self.allowed[found]]
 
-    def match(self, q) -> np.ndarray:
+    def match(self, q, exclude: np.ndarray | None = None) -> np.ndarray:
         """The documents matching ``q`` (sorted), with array set operations for the
-        boolean structure."""
+        boolean structure. Documents in ``exclude`` (sorted) may be left out: an OR
+        that already holds them does not check their positions again."""
+        cached = exclude is None and isinstance(q, wq.Phrase | Substring)
+        if cached and q in self._matched:  # also asked by the ranking's words-only query
+            return self._matched[q]
         if isinstance(q, wq.Term):
-            return self.ids(q.fieldname, q.text)
-        if isinstance(q, wq.And):
-            return _intersect([self.match(sub) for sub in q.subqueries])
-        if isinstance(q, wq.Or):
-            parts = [self.match(sub) for sub in q.subqueries]
-            return np.unique(np.concatenate(parts)) if parts else _EMPTY
-        if isinstance(q, wq.AndNot):
-            return np.setdiff1d(self.match(q.a), self.match(q.b), assume_unique=True)
-        if isinstance(q, wq.Phrase):
-            return self._phrase(q)
-        if q is wq.NullQuery:
-            return _EMPTY
-        matcher = q.matcher(self.leaf)  # anything else (Not, …): Whoosh's own matcher
-        if not matcher.is_active():
-            return _EMPTY
-        return np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
+            found = self.ids(q.fieldname, q.text)
+        elif isinstance(q, wq.And):
+            found = _intersect([self.match(sub, exclude) for sub in q.subqueries])
+        elif isinstance(q, wq.Or):  # the cheap alternatives first, phrases for what they left
+            slow = [sub for sub in q.subqueries if _has_phrase(sub)]
+            found = _union([self.match(sub, exclude) for sub in q.subqueries if sub not in slow])
+            for sub in slow:
+                skip = exclude
+                if len(found):
+                    skip = found if exclude is None else _union([found, exclude])
+                found = _union([found, self.match(sub, skip)])
+        elif isinstance(q, wq.AndNot):
+            found = np.setdiff1d(self.match(q.a, exclude), self.match(q.b), assume_unique=True)
+        elif isinstance(q, wq.Phrase):
+            found = self._phrase(q, exclude)
+        elif isinstance(q, Substring):
+            found = self._substring(q, exclude)
+        elif q is wq.NullQuery:
+            found = _EMPTY
+        else:  # anything else (Not, …): Whoosh's own matcher
+            matcher = self._listed(q).matcher(self.leaf)
+            if not matcher.is_active():
+                found = _EMPTY
+            else:
+                found = np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
+        if cached:
+            self._matched[q] = found
+        return found
 
-    def _phrase(self, q) -> np.ndarray:
+    def _candidates(self, sets: list[np.ndarray], exclude: np.ndarray | None) -> np.ndarray:
+        """The documents in all of ``sets`` that the reader may see, less ``exclude``."""
+        docs = _intersect(sets)
+        if self.allowed is not None and len(docs):
+            # only what may be shown needs its positions checked
+            docs = docs[self.allowed[docs]]
+        if exclude is not None and len(docs) and len(exclude):
+            docs = docs[~_isin_sorted(docs, exclude)]
+        return docs
+
+    def _phrase(self, q, exclude: np.ndarray | None) -> np.ndarray:
         """Documents holding the words of ``q`` in order, each at most ``slop`` positions
         after the one before (1: adjacent), as Whoosh's phrase matcher decides it."""
         words = list(q.words)
         if not words:
             return _EMPTY
-        sets = [self.ids(q.fieldname, w) for w in words]
-        candidates = _intersect(sets)
-        if self.allowed is not None and len(candidates):
-            # only what may be shown needs its positions checked
-            candidates = candidates[self.allowed[candidates]]
-        if len(words) == 1 or not len(candidates):
-            return candidates
-        maps = [self.values(q.fieldname, w, candidates) for w in words]
-        slop = max(1, q.slop)
-        found = []
-        for d in candidates.tolist():
-            starts = set(_positions(maps[0][d]))
-            if slop == 1:  # adjacent: shift each word's positions back onto the first's
-                for i, m in enumerate(maps[1:], start=1):
-                    starts.intersection_update([p - i for p in _positions(m[d])])
-                    if not starts:
-                        break
-                if starts:
-                    found.append(d)
+        docs = self._candidates([self.ids(q.fieldname, w) for w in words], exclude)
+        if len(words) == 1 or not len(docs):
+            return docs
+        lists = [self.postings(q.fieldname, w, positions=True) for w in words]
+        found = _in_order(lists, docs, max(1, q.slop))
+        return _distinct(found >> 32)
+
+    def _substring(self, q: Substring, exclude: np.ndarray | None) -> np.ndarray:
+        """Documents whose title or text holds ``q.text``: its bigrams adjacent in the
+        compiled postings, or the stored text of a segment without them. How often each
+        holds it is kept for ``scores``."""
+        if self.compiled is None:
+            docs = self._candidates([np.arange(self.size)], exclude)
+            if self.deleted is not None:
+                docs = docs[~self.deleted[docs]]
+            docs, counts = _scan(self.reader, q.text, docs)
+        else:
+            lists = [self.compiled.gram(q.text[i : i + 2]) for i in range(len(q.text) - 1)]
+            docs = self._candidates([self._live(p.ids) for p in lists], exclude)
+            if len(lists) == 1:
+                counts = lists[0].hi - lists[0].lo
+                counts = counts[np.searchsorted(lists[0].ids, docs)]
+            elif len(docs):
+                docs, counts = _distinct(_in_order(lists, docs, 1) >> 32, counts=True)
             else:
-                following = [set(_positions(m[d])) for m in maps[1:]]
-                if any(_chain(p, following, slop) for p in starts):
-                    found.append(d)
-        return np.array(found, dtype=np.int64)
+                counts = _EMPTY
+        self._strings[q.text] = (docs, counts)
+        return docs
+
+    def _listed(self, q):
+        """``q`` with each Substring replaced by the list of its matches (for Whoosh)."""
+        if isinstance(q, Substring):
+            docs = self._substring(q, None)
+            return _Listed(docs, np.ones(len(docs)))
+        return q.apply(self._listed)
+
+    def _live(self, ids: np.ndarray) -> np.ndarray:
+        return ids if self.deleted is None or not len(ids) else ids[~self.deleted[ids]]
 
     def scores(self, terms: list[tuple[str, str, float]], ids: np.ndarray) -> np.ndarray:
         """BM25F of each document of ``ids`` (sorted) over the query's (field, text,
@@ -545,7 +682,12 @@ class _Segment:
         if not len(ids):
             return scores
         for name, text, boost in terms:
-            posting_ids, weights = self.postings(name, text)
+            if name == _STRING:
+                docs, counts = self._strings.get(text, (_EMPTY, _EMPTY))
+                scores += _string_scores(docs, counts, ids, boost)
+                continue
+            p = self.postings(name, text)
+            posting_ids, weights = p.ids, p.weights
             if not len(posting_ids):
                 continue
             at = np.minimum(np.searchsorted(posting_ids, ids), len(posting_ids) - 1)
@@ -561,6 +703,156 @@ class _Segment:
         return scores
 
 
+class _WhooshSegment:
+    """One query over one segment answered by Whoosh's own matchers and scorer, through
+    its public API: used when Whoosh's private format is not what ``postings`` reads
+    (``postings.private_ok``). The same matches, Whoosh's scores (a phrase scores its
+    own way), much slower; a ``Substring`` searches the stored text."""
+
+    def __init__(self, searcher, leaf, offset: int, allowed: np.ndarray | None):
+        self.searcher = searcher
+        self.leaf = leaf
+        self.reader = leaf.reader()
+        self.offset = offset
+        self.size = self.reader.doc_count_all()
+        self.allowed = None if allowed is None else allowed[offset : offset + self.size]
+        self._scores: dict[int, float] = {}
+
+    def _whoosh(self, q):
+        """``q`` with each Substring replaced by the list of its matches."""
+        if isinstance(q, Substring):
+            docs = np.array(
+                [d for d in self.reader.all_doc_ids() if self.allowed is None or self.allowed[d]],
+                dtype=np.int64,
+            )
+            docs, counts = _scan(self.reader, q.text, docs)
+            return _Listed(docs, _string_scores(docs, counts, docs, q.boost))
+        return q.apply(self._whoosh)
+
+    def match(self, q) -> np.ndarray:
+        matcher = self._whoosh(q).matcher(self.leaf, self.leaf.boolean_context())
+        if not matcher.is_active():
+            return _EMPTY
+        return np.unique(np.fromiter(matcher.all_ids(), dtype=np.int64))
+
+    def visible_matches(self, q) -> np.ndarray:
+        """As ``_Segment.visible_matches``; the scores of the matches are kept for
+        ``scores`` (Whoosh scores while it matches)."""
+        matcher = self._whoosh(q).matcher(self.leaf, self.searcher.context())
+        while matcher.is_active():
+            docnum = matcher.id()
+            if self.allowed is None or self.allowed[docnum]:
+                self._scores[docnum] = matcher.score()
+            matcher.next()
+        return np.array(sorted(self._scores), dtype=np.int64)
+
+    def scores(self, terms, ids: np.ndarray) -> np.ndarray:
+        return np.array([self._scores[d] for d in ids.tolist()], dtype=np.float64)
+
+
+class _Listed(wq.Query):
+    """Documents of one segment found beforehand, with their scores, as a Whoosh query."""
+
+    def __init__(self, docs: np.ndarray, scores: np.ndarray):
+        self.docs, self.scores, self.boost = docs.tolist(), scores.tolist(), 1.0
+
+    def is_leaf(self):
+        return True
+
+    def estimate_size(self, ixreader):
+        return len(self.docs)
+
+    def matcher(self, searcher, context=None):
+        from whoosh.matching import ListMatcher, NullMatcher
+
+        return ListMatcher(self.docs, weights=self.scores) if self.docs else NullMatcher()
+
+
+def _in_order(lists: list[postings.Postings], docs: np.ndarray, slop: int) -> np.ndarray:
+    """Where the terms of ``lists`` (with positions) follow each other in ``docs`` (which
+    all hold every one of them), each at most ``slop`` positions after the one before:
+    keys ``document << 32 | position`` of the last term (slop 1: of the first, plus the
+    number of terms), matched term after term with sorted-array lookups."""
+    n = len(lists)
+    order = list(range(n))
+    if slop == 1:  # each term's positions shifted back onto the first's, rarest first
+        order.sort(key=lambda i: len(lists[i].ids))
+    found = None
+    for i in order:
+        p = lists[i]
+        counts, positions_ = p.positions_at(np.searchsorted(p.ids, docs))
+        keys = (np.repeat(docs.astype(np.int64), counts) << 32) | positions_
+        if slop == 1:
+            keys += n - i  # where the phrase starts (+ n: never below the document's 0)
+            if found is not None:
+                keys = keys[_isin_sorted(keys, found)]
+        elif found is not None:  # the previous term at most slop before
+            before = np.searchsorted(found, keys) - 1
+            keys = keys[(before >= 0) & (keys - found[np.maximum(before, 0)] <= slop)]
+        found = keys
+        if not len(found):
+            break
+        docs = _distinct(found >> 32)
+    return found
+
+
+def _distinct(sorted_: np.ndarray, counts: bool = False):
+    """The distinct values of a sorted array (and how often each occurs)."""
+    if not len(sorted_):
+        return (sorted_, _EMPTY) if counts else sorted_
+    first = np.flatnonzero(np.concatenate(([True], sorted_[1:] != sorted_[:-1])))
+    if not counts:
+        return sorted_[first]
+    return sorted_[first], np.diff(np.append(first, len(sorted_)))
+
+
+def _scan(reader, text: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The documents of ``docs`` whose stored title or text holds ``text``, and how many
+    times (a segment without compiled postings, or Whoosh's own engine)."""
+    found, counts = [], []
+    for docnum in docs.tolist():
+        count = postings.stored_text(reader.stored_fields(docnum)).count(text)
+        if count:
+            found.append(docnum)
+            counts.append(count)
+    return np.array(found, dtype=np.int64), np.array(counts, dtype=np.int64)
+
+
+def _string_scores(docs, counts, ids: np.ndarray, boost: float) -> np.ndarray:
+    """A string's part of the score of ``ids``: its occurrences, saturated as BM25 does."""
+    out = np.zeros(len(ids), dtype=np.float64)
+    if len(docs) and len(ids):
+        at = np.minimum(np.searchsorted(docs, ids), len(docs) - 1)
+        held = docs[at] == ids
+        c = counts[at[held]].astype(np.float64)
+        out[held] = boost * c * (_K1 + 1) / (c + _K1)
+    return out
+
+
+def _has_phrase(q) -> bool:
+    """Whether ``q`` checks positions or text (worth skipping for what is matched)."""
+    return isinstance(q, wq.Phrase | Substring) or any(_has_phrase(c) for c in q.children())
+
+
+def _union(parts: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted arrays (a sort and a comparison: numpy's ``unique``
+    hashes first)."""
+    parts = [p for p in parts if len(p)]
+    if len(parts) < 2:
+        return parts[0] if parts else _EMPTY
+    found = np.concatenate(parts)
+    found.sort()
+    return found[np.concatenate(([True], found[1:] != found[:-1]))]
+
+
+def _isin_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.isin`` for sorted ``b``: a lookup each, no sort."""
+    if not len(b):
+        return np.zeros(len(a), dtype=bool)
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return b[at] == a
+
+
 def _intersect(parts: list[np.ndarray]) -> np.ndarray:
     if not parts:
         return _EMPTY
@@ -569,23 +861,19 @@ def _intersect(parts: list[np.ndarray]) -> np.ndarray:
     for part in parts[1:]:
         if not len(found):
             break
-        found = np.intersect1d(found, part, assume_unique=True)
+        found = found[_isin_sorted(found, part)]
     return found
 
 
-def _chain(position: int, following: list[set[int]], slop: int) -> bool:
-    if not following:
-        return True
-    head, rest = following[0], following[1:]
-    return any(
-        n in head and _chain(n, rest, slop) for n in range(position + 1, position + slop + 1)
-    )
+_STRING = "\0substring"  # the "field" of a Substring in _scored_terms
 
 
 def _scored_terms(q, negated: bool = False) -> list[tuple[str, str, float]]:
     """The (field, text, boost) terms that add to a match's score (not those under NOT)."""
     if isinstance(q, wq.Term):
         return [] if negated else [(q.fieldname, q.text, q.boost)]
+    if isinstance(q, Substring):
+        return [] if negated else [(_STRING, q.text, q.boost)]
     if isinstance(q, wq.Phrase):
         return [] if negated else [(q.fieldname, w, q.boost) for w in q.words]
     if isinstance(q, wq.AndNot):
@@ -600,12 +888,14 @@ def _scored_terms(q, negated: bool = False) -> list[tuple[str, str, float]]:
     return []
 
 
-def _matches(searcher, q, allowed) -> list[tuple[_Segment, np.ndarray]]:
+def _matches(searcher, q, allowed, engine=None) -> list[tuple[_Segment, np.ndarray]]:
     """Each segment with the documents matching ``q`` within ``allowed`` (a mask over the
     searcher's documents, None: all), numbered within the segment."""
+    if engine is None:
+        engine = _Segment if postings.private_ok() else _WhooshSegment
     out = []
     for leaf, offset in searcher.leaf_searchers():
-        segment = _Segment(searcher, leaf, offset, allowed)
+        segment = engine(searcher, leaf, offset, allowed)
         out.append((segment, segment.visible_matches(q)))
     return out
 
@@ -630,31 +920,70 @@ def _counts(matches) -> tuple[int, dict[str, dict[str, int]]]:
     return total, facets
 
 
-def _top(matches, q, sort: str, limit: int) -> list[tuple[int, float]]:
-    """The first ``limit`` (docnum, score) by relevance (BM25F, ties by docnum) or by
-    date (newest first, ties by relevance, then docnum)."""
+# Ranks a whole-word match above any string-only one: BM25F scores stay far below it.
+_TIER = 1e6
+
+
+def _top(matches, q, sort: str, limit: int, tiers=None) -> list[tuple[int, float]]:
+    """The first ``limit`` (docnum, score) by relevance (matches as words before matches
+    as strings only — ``tiers``, a bool array per segment aligned with its matches, None:
+    all words — then BM25F, ties by docnum) or by date (newest first, ties by
+    relevance, then docnum)."""
     terms = _scored_terms(q)
     ranked = []
-    for segment, ids in matches:
+    for i, (segment, ids) in enumerate(matches):
         if not len(ids):
             continue
         scores = segment.scores(terms, ids)
+        rank = scores if tiers is None else scores + _TIER * tiers[i]
         if sort == "date":
             dates = _dates(segment.reader)[ids]
-            order = np.lexsort((ids, -scores, -dates))[:limit]
+            order = np.lexsort((ids, -rank, -dates))[:limit]
             ranked += [
-                (int(dates[i]), float(scores[i]), -(int(ids[i]) + segment.offset))
-                for i in order.tolist()
+                (int(dates[j]), float(rank[j]), float(scores[j]), -(int(ids[j]) + segment.offset))
+                for j in order.tolist()
             ]
         else:
             if len(ids) > limit:  # the limit best, and whatever ties with the last of them
-                kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-                keep = scores >= kth
-                ids, scores = ids[keep], scores[keep]
-            order = np.lexsort((ids, -scores))[:limit]
-            ranked += [(float(scores[i]), -(int(ids[i]) + segment.offset)) for i in order.tolist()]
+                kth = np.partition(rank, len(rank) - limit)[len(rank) - limit]
+                keep = rank >= kth
+                ids, scores, rank = ids[keep], scores[keep], rank[keep]
+            order = np.lexsort((ids, -rank))[:limit]
+            ranked += [
+                (float(rank[j]), float(scores[j]), -(int(ids[j]) + segment.offset))
+                for j in order.tolist()
+            ]
     ranked.sort(reverse=True)
-    return [(-key[-1], key[-2] if sort == "date" else key[0]) for key in ranked[:limit]]
+    return [(-key[-1], key[-2]) for key in ranked[:limit]]
+
+
+def _words_only(q):
+    """``q`` without its string alternatives (``gram_query``: a Substring, or an And
+    holding one, beside the words in an Or), or ``q`` itself when it has none."""
+    if not isinstance(q, wq.CompoundQuery | wq.Not | wq.AndNot | wq.AndMaybe):
+        return q
+    if isinstance(q, wq.Or):
+        kept = [
+            sub
+            for sub in q.subqueries
+            if not isinstance(sub, Substring)
+            and not (isinstance(sub, wq.And) and any(isinstance(c, Substring) for c in sub))
+        ]
+        if len(kept) < len(q.subqueries):
+            return wq.Or([_words_only(sub) for sub in kept], boost=q.boost)
+    children = list(q.children())
+    replaced = [_words_only(c) for c in children]
+    if all(a is b for a, b in zip(children, replaced, strict=True)):
+        return q
+    return q.apply(_words_only)
+
+
+def _tiers(matches, words_q) -> list[np.ndarray]:
+    """For each segment's matches, whether they match ``words_q`` (the words alone)."""
+    return [
+        _isin_sorted(ids, segment.match(words_q)) if len(ids) else np.zeros(0, dtype=bool)
+        for segment, ids in matches
+    ]
 
 
 def run(
@@ -673,8 +1002,11 @@ def run(
     total, facets = _counts(matches)
     hits: list[Hit] = []
     if total and (page - 1) * per_page < total:
-        pattern = _highlight_pattern(_query_terms(q))
-        top = _top(matches, q, sort, page * per_page)
+        words_q = _words_only(q)
+        tiers = _tiers(matches, words_q) if words_q is not q else None
+        highlight = _query_terms(q) | {r for r in CJK_RUN.findall(text) if len(r) >= 2}
+        pattern = _highlight_pattern(highlight)
+        top = _top(matches, q, sort, page * per_page, tiers)
         for docnum, score in top[(page - 1) * per_page :]:
             hits.append(_hit(searcher.stored_fields(docnum), score, pattern))
     suggestion = suggest(searcher, text) if total < 3 else None
@@ -683,11 +1015,15 @@ def run(
 
 def _hit(stored: dict, score: float, pattern) -> Hit:
     kind, _, item_id = stored["uid"].partition(":")
+    # a builder may index a second title (a document's English one) on the title's second
+    # line: both are searched, and shown apart
+    title, _, title_en = stored.get("title", "").partition("\n")
     return Hit(
         kind=kind,
         item_id=int(item_id),
         number=stored.get("number", ""),
-        title=stored.get("title", ""),
+        title=title,
+        title_en=title_en or None,
         label=stored.get("label", ""),
         url=stored.get("url", ""),
         status=stored.get("status", ""),

@@ -6,7 +6,10 @@ of its models, when changed, touch which items (``watch``). The search module ne
 imports a feature's models.
 
 An index record is a plain dict of the schema's fields (``index.make_schema``); ``uid``,
-``kind``, ``live`` and ``scope`` are filled in by the registry from the builder's answer.
+``kind``, ``live``, ``history`` and ``scope`` are filled in by ``sync`` from the
+builder's answer (``live``: shown by default; ``history``: shown with
+``include_history``; neither: never shown). The kinds a search may be narrowed to are
+the registered builders' (``kinds``): a new builder needs nothing in this package.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Builder:
     # every id to index, in batches (a rebuild)
     all_ids: Callable[[Session], Iterator[list[int]]]
     count: Callable[[Session], int]
+    label: str = ""  # what the search page calls this kind (an N_() message id)
     watch: dict[type, Watcher] = field(default_factory=dict)
     # other queue kinds this builder resolves to its own ids: {"document.family": fn}
     expands: dict[str, Callable[[Session, list[int]], list[int]]] = field(default_factory=dict)
@@ -57,6 +61,12 @@ def register(builder: Builder) -> Builder:
 def builders() -> list[Builder]:
     _load_features()
     return list(_BUILDERS.values())
+
+
+def kinds() -> dict[str, str]:
+    """Every kind of item in the index → its label (an N_() message id)."""
+    _load_features()
+    return {b.kind: b.label or b.kind for b in _BUILDERS.values()}
 
 
 def resolve(session: Session, kind: str, ids: list[int]) -> tuple[Builder | None, list[int]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -16,7 +18,8 @@ from app.i18n import current_language
 from app.people.models import Department
 from app.records.models import STATUSES as RECORD_STATUSES
 from app.records.models import RecordType
-from app.search import query, services, sync
+from app.search import query, registry, services, sync
+from app.search.analysis import CJK
 
 bp = Blueprint("search", __name__)
 
@@ -66,7 +69,19 @@ def index():
         link=_link,
         labels=_facet_labels(),
         facet_titles=FACET_TITLES,
+        tips=_tips(text) if results is not None and not results.total else {},
     )
+
+
+def _tips(text: str) -> dict[str, bool]:
+    """What an empty result suggests trying, from what was typed (the template words it;
+    the history and filter tips depend on the reader and the page)."""
+    return {
+        "fewer": len(text.split()) > 1,
+        "unquote": '"' in text,
+        "chinese": bool(CJK.search(text)),
+        "number": bool(re.search(r"\d", text)),
+    }
 
 
 def _link(**changes) -> str:
@@ -81,11 +96,6 @@ def _link(**changes) -> str:
     return url_for("search.index", **args)
 
 
-KIND_LABELS = {
-    "document": N_("Controlled documents"),
-    "external": N_("External documents"),
-    "record": N_("Records"),
-}
 FACET_TITLES = {
     "kind": N_("Kind"),
     "type": N_("Type"),
@@ -105,7 +115,7 @@ def _facet_labels() -> dict[str, dict[str, str]]:
         k: _(v) for k, v in {**RECORD_STATUSES, **REVISION_STATUSES, **EXTERNAL_STATUSES}.items()
     }
     return {
-        "kind": {k: _(v) for k, v in KIND_LABELS.items()},
+        "kind": {k: _(v) for k, v in registry.kinds().items()},
         "type": types,
         "department": {d.code: d.name_in(language) for d in db.session.scalars(select(Department))},
         "status": statuses,

@@ -6,9 +6,13 @@ Guarantees:
   everything; everyone else effective revisions of documents their confidentiality allows
   (or that were issued to them) and the external register. The filter runs inside the
   search, so paging and facet counts never reveal anything else.
-- ``include_history`` (superseded, obsolete and unreleased revisions, withdrawn external
-  documents) is for officers and auditors (and administrators); anyone else asking gets
-  a ``PermissionDenied``.
+- ``include_history`` adds what is no longer in force — superseded and obsolete
+  revisions, withdrawn external documents — never work in progress (drafts, revisions in
+  review or approved but not yet effective are not in the search at all). It is for
+  officers and auditors (and administrators); anyone else asking gets a
+  ``PermissionDenied``.
+- The kinds a search may be narrowed to are those of the registered record builders
+  (``registry.kinds``); another kind is a ``ValidationFailed``.
 - An index that is missing, of an older schema or unreadable is rebuilt (logged), not
   shown as an error.
 """
@@ -23,13 +27,12 @@ from sqlalchemy.orm import Session
 from app.documents.models import Document
 from app.documents.permissions import can_view_document, sees_everything
 from app.errors import N_, PermissionDenied, ValidationFailed
-from app.search import query, sync
+from app.search import query, registry, sync
 from app.search.index import IndexStore
 
 MAX_QUERY = 500
 MAX_PER_PAGE = 100
 SORTS = ("relevance", "date")
-KINDS = ("document", "external")
 
 
 def may_include_history(user) -> bool:
@@ -75,6 +78,8 @@ def search(
         raise ValidationFailed(
             N_("Unknown filter."), fields=dict.fromkeys(sorted(unknown), N_("invalid"))
         )
+    if "kind" in selected and selected["kind"] not in registry.kinds():
+        raise ValidationFailed(N_("Unknown kind."), fields={"kind": N_("invalid")})
     if include_history and not may_include_history(user):
         raise PermissionDenied(N_("Only quality officers and auditors may search the history."))
     sync.ensure_index(session, store)

@@ -52,6 +52,7 @@ def _document(kind: str, item_id: int, fields: dict) -> dict:
     doc["uid"] = f"{kind}:{item_id}"
     doc["kind"] = kind
     doc["live"] = "1" if fields.get("live") else "0"
+    doc["history"] = "1" if fields.get("history") else "0"
     doc["scope"] = " ".join(fields.get("scope") or ["all"])
     return {k: v for k, v in doc.items() if v is not None}
 
