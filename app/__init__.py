@@ -102,7 +102,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app import api as api_pkg
-    from app.audit_trail import api as audit_api  # noqa: F401
+    from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.dashboard.routes import bp as dashboard_bp
@@ -119,7 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.records.routes import bp as records_bp
     from app.retention import api as retention_api  # noqa: F401
     from app.retention.routes import bp as retention_bp
-    from app.search import api as search_api  # noqa: F401
+    from app.search import api as search_api
     from app.search.routes import bp as search_bp
 
     for bp in (
@@ -138,7 +138,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
     app.register_blueprint(api_pkg.bp)
-    api_pkg.init_app(app, [external_api.blp])
+    api_pkg.init_app(app, [external_api.blp, audit_api.blp, search_api.blp])
 
 
 def _register_template_helpers(app: Flask) -> None:
