@@ -651,9 +651,7 @@ def update_document_type(body, code: str):
         level=given("level", doc_type.level),
         number_pattern=body["number_pattern"] or doc_type.number_pattern,
         review_interval_months=given("review_interval_months", doc_type.review_interval_months),
-        retention_years=body["retention_years"]
-        if "retention_years" in body
-        else retention.get("years"),
+        retention_years=body.get("retention_years", retention.get("years")),  # null clears
         retention_from=body["retention_from"] or retention.get("from", "superseded"),
         is_active=given("is_active", doc_type.is_active),
     )
