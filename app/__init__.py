@@ -108,12 +108,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.dashboard.routes import bp as dashboard_bp
     from app.distribution import api as distribution_api  # noqa: F401
     from app.distribution.routes import bp as distribution_bp
-    from app.documents import api as documents_api  # noqa: F401
+    from app.documents import api as documents_api
     from app.documents.routes import bp as documents_bp
     from app.external import api as external_api
     from app.external.routes import bp as external_bp
     from app.notifications.routes import bp as notifications_bp
-    from app.people import api as people_api  # noqa: F401
+    from app.people import api as people_api
     from app.people.routes import bp as people_bp
     from app.records import api as records_api  # noqa: F401
     from app.records.routes import bp as records_bp
@@ -138,7 +138,16 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
     app.register_blueprint(api_pkg.bp)
-    api_pkg.init_app(app, [external_api.blp, audit_api.blp, search_api.blp])
+    api_pkg.init_app(
+        app,
+        [
+            documents_api.blp,
+            external_api.blp,
+            people_api.blp,
+            audit_api.blp,
+            search_api.blp,
+        ],
+    )
 
 
 def _register_template_helpers(app: Flask) -> None:

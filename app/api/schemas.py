@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000  # far beyond any list; keeps OFFSET inside a 64-bit integer
@@ -65,6 +65,27 @@ class Input(Schema):
         if isinstance(data, Mapping) and not isinstance(data, dict):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
         return data
+
+    @pre_load
+    def _no_nul(self, data, **kwargs):
+        """A NUL character is never part of a meaningful value (and PostgreSQL cannot store
+        or compare it): the field that holds one, however deep, is invalid."""
+        if isinstance(data, Mapping):
+            known = {field.data_key or name for name, field in self.load_fields.items()}
+            bad = {k: ["Contains a NUL character."] for k in known if k in data and _nul(data[k])}
+            if bad:
+                raise ValidationError(bad)
+        return data
+
+
+def _nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_nul(v) for v in value)
+    return False
 
 
 class PageArgs(Input):
