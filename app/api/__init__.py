@@ -189,6 +189,36 @@ def fails(*codes: int):
     return lambda func: _document_errors(func, codes)
 
 
+FILE_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def files(*kinds: str, description: str = "the file"):
+    """Document that an operation answers 200 with a file of one of ``kinds`` (csv, xlsx,
+    pdf, docx) — the register exports, the PDFs, the stored sources."""
+
+    def decorator(func):
+        doc = deepcopy(getattr(func, "_apidoc", {}))
+        responses = doc.setdefault("response", {}).setdefault("responses", {})
+        for kind in kinds:
+            responses.setdefault(200, []).append(
+                {
+                    "description": description,
+                    "content_type": FILE_TYPES[kind],
+                    "schema": {"type": "string", "format": "binary"},
+                }
+            )
+        doc.setdefault("success_status_codes", []).append(200)
+        func._apidoc = doc
+        return func
+
+    return decorator
+
+
 def upload_doc(schema: type, *, file_field: str = "file", required: bool = False):
     """Document that an operation also takes its body as multipart/form-data: the fields of
     ``schema`` plus the uploaded ``file_field`` (the view reads it from ``request.files``)."""

@@ -8,7 +8,7 @@ from flask import request
 from flask_login import current_user
 from marshmallow import Schema, fields
 
-from app.api import Blueprint, fails, page_of
+from app.api import Blueprint, fails, files, page_of
 from app.api.schemas import PageArgs, UTCTime, page_schema
 from app.audit_trail import exports
 from app.audit_trail.permissions import can_view_filtered_trail
@@ -63,12 +63,7 @@ class TrailArgs(PageArgs):
 @blp.get("/audit-trail")
 @blp.arguments(TrailArgs, location="query")
 @blp.response(200, EventPageSchema)
-@blp.alt_response(
-    200,
-    description="the same events as CSV, .xlsx or PDF (format=csv|xlsx|pdf)",
-    content_type="application/pdf",
-    success=True,
-)
+@files("csv", "xlsx", "pdf", description="the same events (format=csv|xlsx|pdf)")
 @fails(403)
 def audit_trail(args):
     """Audit events, oldest first, filtered; or the same events as CSV, .xlsx or PDF.
