@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.external.models import ExternalDocument, ExternalEdition
+from app.errors import N_
+from app.external.models import KINDS, STATUSES, ExternalDocument, ExternalEdition
+from app.i18n import translate
 from app.search import registry
 
 BATCH = 500
@@ -69,5 +71,9 @@ registry.register(
             ExternalDocument: lambda e: [("external", e.id)],
             ExternalEdition: lambda ed: [("external", ed.external_document_id)],
         },
+        title=N_("External documents"),
+        statuses=STATUSES,
+        # the kinds of external document are the type facet's values
+        type_labels=lambda session, language: {k: translate(v) for k, v in KINDS.items()},
     )
 )

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+from whoosh.filedb.filestore import FileStorage
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,6 @@ def compile_segments(folder: Path, max_docs: int | None = None) -> int:
     The index is opened without memory-mapping: reading every posting through a map
     would leave the whole postings file resident in this process (10 s and 940 MB peak
     for 100,000 items mapped; 86 MB read)."""
-    from whoosh.filedb.filestore import FileStorage
-
     folder = Path(folder)
     compiled = 0
     try:

@@ -26,7 +26,9 @@ from itertools import accumulate
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.qparser import MultifieldParser, QueryParserError, plugins
+from whoosh.util.numeric import byte_to_length
 
 from app.search import postings
 from app.search.analysis import CJK, stem, terms, words
@@ -339,9 +341,6 @@ def _lengths(reader, name: str) -> np.ndarray | None:
     match; Whoosh reads it one document at a time), cached like the columns."""
 
     def make():
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-        from whoosh.util.numeric import byte_to_length
-
         try:
             column = reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
         except AttributeError:  # another codec: no lengths, BM25 without them

@@ -7,16 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.documents.models import REVISION_STATUSES, DocumentType
 from app.errors import N_
 from app.extensions import db
-from app.external.models import KINDS as EXTERNAL_KINDS
-from app.external.models import STATUSES as EXTERNAL_STATUSES
 from app.i18n import current_language
 from app.people.models import Department
-from app.records.models import STATUSES as RECORD_STATUSES
-from app.records.models import RecordType
-from app.search import query, services, sync
+from app.search import query, registry, services, sync
 
 bp = Blueprint("search", __name__)
 
@@ -39,9 +34,9 @@ def index():
     sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "relevance"
     selected = {f: request.args[f] for f in query.FACETS if request.args.get(f)}
     if text and not selected and request.args.get("exact") != "0":
-        doc = services.exact_document(db.session, current_user, text)
-        if doc is not None:
-            return redirect(url_for("documents.show", number=doc.number))
+        url = services.exact_match(db.session, current_user, text)
+        if url is not None:
+            return redirect(url)
     results = None
     if text:
         results = services.search(
@@ -81,11 +76,6 @@ def _link(**changes) -> str:
     return url_for("search.index", **args)
 
 
-KIND_LABELS = {
-    "document": N_("Controlled documents"),
-    "external": N_("External documents"),
-    "record": N_("Records"),
-}
 FACET_TITLES = {
     "kind": N_("Kind"),
     "type": N_("Type"),
@@ -96,16 +86,17 @@ FACET_TITLES = {
 
 
 def _facet_labels() -> dict[str, dict[str, str]]:
-    """Facet values (codes) → what the reader sees, in their language."""
+    """Facet values (codes) → what the reader sees, in their language: each kind's name,
+    types and statuses as its builder states them (app/search/registry.py)."""
     language = current_language()
-    types = {t.code: t.name_in(language) for t in db.session.scalars(select(DocumentType))}
-    types.update({k: _(v) for k, v in EXTERNAL_KINDS.items()})
-    types.update({t.code: t.name_in(language) for t in db.session.scalars(select(RecordType))})
-    statuses = {
-        k: _(v) for k, v in {**RECORD_STATUSES, **REVISION_STATUSES, **EXTERNAL_STATUSES}.items()
-    }
+    builders = registry.builders()
+    types, statuses = {}, {}
+    for b in builders:
+        if b.type_labels is not None:
+            types.update(b.type_labels(db.session, language))
+        statuses.update({k: _(v) for k, v in b.statuses.items()})
     return {
-        "kind": {k: _(v) for k, v in KIND_LABELS.items()},
+        "kind": {b.kind: _(b.title) for b in builders},
         "type": types,
         "department": {d.code: d.name_in(language) for d in db.session.scalars(select(Department))},
         "status": statuses,
