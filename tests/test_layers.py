@@ -18,8 +18,8 @@ from app.distribution import services as distribution
 from app.distribution.models import Acknowledgement, ControlledCopy
 from app.documents import permissions as document_permissions
 from app.documents import services as documents
-from app.external import routes as external_routes
 from app.extensions import db
+from app.external import routes as external_routes
 from app.people import services as people
 from app.people.models import User
 from app.retention import routes as retention_routes
@@ -131,7 +131,7 @@ def test_a_receiver_acts_in_the_senders_transaction(app, make_user, make_documen
 def test_people_changes_reach_distribution_in_one_transaction(app, make_user, make_document):
     """Does deactivating a person close their open task through the people service's
     signal, and does a rollback leave the task open?"""
-    doc, officer = _issued(make_user, make_document)
+    doc, _officer = _issued(make_user, make_document)
     reader = db.session.scalar(select(User).where(User.username == "reader"))
     admin = make_user("admin", roles=("admin",), department="QA")
 
