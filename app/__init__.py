@@ -1,4 +1,9 @@
-"""qdms: document control and ISO 9001 quality-system manager."""
+"""qdms: document control and ISO 9001 quality-system manager.
+
+The app factory is the composition root: it may import every feature. Its imports are
+inside the functions because every module of the package imports this one first (the PDF
+worker processes import only ``app.pdf``): importing ``app`` must not import the features.
+"""
 
 from __future__ import annotations
 
@@ -30,10 +35,11 @@ def create_app(config: dict | None = None) -> Flask:
     set_timezone(settings["QDMS_TIMEZONE"])
 
     _init_extensions(app)
+    _connect_features()
     _register_blueprints(app)
     _register_template_helpers(app)
 
-    from app.cli import register_commands
+    from app.cli import register_commands  # the factory's imports: see the module docstring
     from app.error_pages import register_error_handlers
     from app.security import add_security_headers
 
@@ -51,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from flask_bootstrap import Bootstrap5
+    from flask_bootstrap import Bootstrap5  # the factory's imports: see the module docstring
 
     from app import models  # noqa: F401  (every table in the metadata)
     from app.audit_trail.services import install_guards
@@ -78,7 +84,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from app.people.models import User
+        from app.people.models import User  # the factory's imports: see the module docstring
 
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return user if user is not None and user.is_active else None
@@ -87,7 +93,7 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     install_guards()
-    from app.auth import passwords
+    from app import passwords
 
     passwords.configure(app.config["QDMS_ARGON2_TIME_COST"], app.config["QDMS_ARGON2_MEMORY_KIB"])
 
@@ -100,8 +106,21 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cur.close()
 
 
+def _connect_features() -> None:
+    """Import the modules through which features plug into those they build on, so that
+    each is connected once per process, whatever a request or command imports later:
+    receivers of app/signals.py, grants of reading documents, search index builders
+    (documents, external, records: the order of the search page's facets)."""
+    # the factory's imports: see the module docstring
+    from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
+    from app.distribution import services as _receivers  # noqa: F401
+    from app.documents import search as _document_builder  # noqa: F401
+    from app.external import search as _external_builder  # noqa: F401
+    from app.records import search as _record_builder  # noqa: F401
+
+
 def _register_blueprints(app: Flask) -> None:
-    from app import api as api_pkg
+    from app import api as api_pkg  # the factory's imports: see the module docstring
     from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
@@ -151,11 +170,15 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    # the factory's imports: see the module docstring
+    from flask_login import current_user
+
     from app.audit_trail.permissions import can_view_audit_details, can_view_audit_trail
     from app.audit_trail.routes import trail_views
     from app.auth.forms import LanguageForm, LogoutForm
     from app.distribution import models as distribution
     from app.distribution import permissions as distribution_permissions
+    from app.distribution.services import open_task_count
     from app.documents import models as documents
     from app.documents import permissions as document_permissions
     from app.i18n import LANGUAGE_NAMES, current_language, localtime
@@ -206,11 +229,6 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def open_acknowledgements():
         """The navbar's "Read & sign" badge (one count query, only when signed in)."""
-        from flask_login import current_user
-
-        from app.distribution.services import open_task_count
-        from app.extensions import db
-
         if not getattr(current_user, "is_authenticated", False):
             return {"open_acknowledgements": 0}
         return {"open_acknowledgements": open_task_count(db.session, current_user)}

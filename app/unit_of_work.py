@@ -23,9 +23,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import g
+from flask import current_app, g
+from flask import session as cookie
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from app.error_pages import answer_for
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +83,6 @@ def init_app(app, session) -> None:
         try:
             finish(session, response.status_code)
         except Exception as exc:  # answered as an error (app.error_pages), never lost
-            from flask import current_app
-            from flask import session as cookie
-
-            from app.error_pages import answer_for
-
             session.rollback()
             cookie.pop("_flashes", None)  # "saved" must not be shown for what was not
             return current_app.make_response(answer_for(exc))

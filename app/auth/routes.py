@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from app import unit_of_work
+from app import signals, unit_of_work
 from app.auth import services
 from app.auth.forms import (
     LanguageForm,
@@ -50,12 +50,11 @@ def safe_next(target: str | None) -> str:
 
 
 def _landing(user) -> str:
-    """Where a login without ``next`` lands: open read-and-understood tasks come first."""
-    from app.distribution.services import open_task_count
-
-    if open_task_count(db.session, user):
-        return url_for("distribution.acknowledgements")
-    return url_for("dashboard.index")
+    """Where a login without ``next`` lands: where a feature built on this one asks
+    (``signals.login_landing``: open read-and-understood tasks come first), else the
+    dashboard."""
+    landing = signals.first_answer(signals.login_landing, user, session=db.session)
+    return landing or url_for("dashboard.index")
 
 
 @bp.before_app_request

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
 from app.auth.models import ApiToken
-from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import utcnow
+from app.passwords import check_password_policy, hash_password, needs_rehash, verify_password
 from app.people.models import User
 
 TOKEN_PREFIX = "qdms_"  # noqa: S105 - a label, not a secret
@@ -100,15 +100,6 @@ def authenticate(
 
 def record_logout(session: Session, user: User, *, reason: str | None = None) -> None:
     audit.record(session, user, f"user:{user.username}", "logout", reason=reason)
-
-
-def check_password_policy(password: str, min_length: int) -> None:
-    if len(password) < min_length:
-        raise ValidationFailed(
-            N_("The password must have at least %(n)s characters."),
-            fields={"password": N_("too short")},
-            n=min_length,
-        )
 
 
 def change_password(

@@ -7,11 +7,11 @@ Guarantees:
   numbered ``{document}-{rev}-C{nn}`` in one sequence per revision (extensions continue
   it), so a number is never given twice.
 - A paper copy's receipt is the holder's electronic signature.
-- When a revision stops being in force (superseded or withdrawn — ``revision_retired``,
-  called by the document workflow in its own transaction) every paper copy not yet
-  returned gets an open recall, electronic copies end, and open acknowledgement tasks
-  close; a successor that has not been issued yet is issued electronically to the same
-  audience, so its tasks open at once.
+- When a revision stops being in force (superseded or withdrawn: the document workflow
+  sends ``signals.revision_retired``, and ``revision_retired`` here runs in its
+  transaction) every paper copy not yet returned gets an open recall, electronic copies
+  end, and open acknowledgement tasks close; a successor that has not been issued yet is
+  issued electronically to the same audience, so its tasks open at once.
 - Acknowledgement tasks reach exactly the electronic audience: the active members of
   each department (at issue time, and people who join the department later while the
   revision is current) and each person named. One live task per person and revision.
@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from app import signals
 from app.audit_trail import services as audit
 from app.distribution.models import (
     ACK_STATUSES,
@@ -530,6 +531,17 @@ def record_print(session: Session, actor: User, copy: ControlledCopy) -> None:
     audit.record(session, actor, copy.ref, "copy_printed", after={"copy_no": copy.copy_no})
 
 
+@signals.controlled_copy_print.connect
+def print_controlled_copy(
+    revision: Revision, *, session: Session, user: User, copy_no: str
+) -> ControlledCopy:
+    """The document print asks for a controlled copy (``signals.controlled_copy_print``):
+    the printable copy, its print recorded (the request rolls back if the print fails)."""
+    copy = printable_copy(session, user, revision, copy_no)
+    record_print(session, user, copy)
+    return copy
+
+
 def record_return(
     session: Session,
     actor: User,
@@ -584,17 +596,19 @@ def record_return(
 # When a revision stops being in force -------------------------------------------------
 
 
+@signals.revision_retired.connect
 def revision_retired(
-    session: Session,
-    actor: User | None,
     revision: Revision,
     *,
+    session: Session,
+    actor: User | None,
     successor: Revision | None = None,
     today: date | None = None,
 ) -> None:
-    """Called by the document workflow in the transaction that supersedes or withdraws
-    ``revision``: recalls its paper copies, ends its electronic copies, closes its open
-    tasks, and (on supersession) gives the successor the same electronic audience."""
+    """The document workflow superseded or withdrew ``revision`` (``signals.
+    revision_retired``, in its transaction): recalls its paper copies, ends its electronic
+    copies, closes its open tasks, and (on supersession) gives the successor the same
+    electronic audience."""
     today = today or local_today()
     now = utcnow()
     copies = session.scalars(
@@ -725,17 +739,19 @@ def _carry_forward(session, actor, previous: Revision, successor: Revision, toda
 # People joining or leaving -------------------------------------------------------------
 
 
+@signals.membership_changed.connect
 def membership_changed(
-    session: Session,
     user: User,
     *,
+    session: Session,
     previous_department_id: int | None,
     was_active: bool,
     today: date | None = None,
 ) -> None:
-    """Called by the people service after a user is created, moved or (de)activated: a
-    person who leaves a department's audience (or the organisation) loses its open tasks;
-    one who joins gets the tasks of the department's current documents."""
+    """A user was created, moved or (de)activated (``signals.membership_changed``, sent by
+    the people service in its transaction): a person who leaves a department's audience
+    (or the organisation) loses its open tasks; one who joins gets the tasks of the
+    department's current documents."""
     today = today or local_today()
     now = utcnow()
     left_dept = previous_department_id is not None and (
@@ -912,42 +928,6 @@ def open_task_count(session: Session, user: User) -> int:
         select(func.count())
         .select_from(Acknowledgement)
         .where(Acknowledgement.user_id == user.id, Acknowledgement.status.in_(LIVE_ACK_STATUSES))
-    )
-
-
-def issued_to(user, revision: Revision) -> bool:
-    """``user`` holds a live copy of, or has an acknowledgement task for, ``revision``."""
-    from sqlalchemy.orm import object_session
-
-    session = object_session(revision)
-    if session is None or not getattr(user, "id", None):
-        return False
-    has_task = session.scalar(
-        select(Acknowledgement.id)
-        .where(
-            Acknowledgement.revision_id == revision.id,
-            Acknowledgement.user_id == user.id,
-            Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
-        )
-        .limit(1)
-    )
-    if has_task:
-        return True
-    holder = [DistributionLine.user_id == user.id, DistributionLine.custodian_id == user.id]
-    if user.department_id is not None:
-        holder.append(DistributionLine.department_id == user.department_id)
-    return (
-        session.scalar(
-            select(ControlledCopy.id)
-            .join(ControlledCopy.line)
-            .where(
-                ControlledCopy.revision_id == revision.id,
-                ControlledCopy.status.in_(("issued", "received")),
-                or_(*holder),
-            )
-            .limit(1)
-        )
-        is not None
     )
 
 

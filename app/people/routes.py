@@ -11,10 +11,16 @@ from app.errors import DomainError, NotFound
 from app.extensions import db, utcnow
 from app.i18n import translate_error
 from app.people import services
-from app.people.forms import DepartmentForm, ResetPasswordForm, UserForm
+from app.people.forms import (
+    DepartmentForm,
+    ResetPasswordForm,
+    UserForm,
+    department_choices,
+    person_choices,
+)
 from app.people.models import Department, User
 from app.people.permissions import can_manage_people
-from app.web import department_choices, person_choices, run_form
+from app.web import run_form
 
 bp = Blueprint("people", __name__, url_prefix="/admin")
 

@@ -31,10 +31,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
-from app.documents.models import Document, Revision
+from app.documents.models import Document, DocumentType, Revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import local_date, utcnow
+from app.extensions import add_years, local_date, utcnow
 from app.external.models import ExternalEdition
+from app.pdf import PdfCache
 from app.people.models import User
 from app.records.models import Record, RecordType
 from app.retention.models import (
@@ -53,13 +54,6 @@ from app.unit_of_work import after_commit
 MAX_REASON = 4000
 MAX_BATCH = 5000
 OPEN = ("proposed", "approved")  # an item in such a batch is not proposed again
-
-
-def add_years(start: date, years: int) -> date:
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + years, day=28)
 
 
 def revision_rule(revision: Revision) -> dict:
@@ -193,8 +187,6 @@ def revision_retain_until(revision: Revision) -> date | None:
 def revisions_due(session: Session, today: date) -> list[DueItem]:
     """Ended revisions past their rule: the dates and rules are read as plain columns (an
     organisation has tens of thousands of superseded revisions), the few due ones loaded."""
-    from app.documents.models import DocumentType
-
     rows = session.execute(
         select(
             Revision.id,
@@ -806,8 +798,6 @@ def remove_files(store: FileStore, shas: list[str], *, derived: bool = True) -> 
     for sha in shas:
         store.remove(sha)
     if derived and shas:
-        from app.pdf import PdfCache
-
         PdfCache(store.root).clear()
 
 

@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import delete, event, insert, or_, select, update
+from flask import current_app, has_app_context
+from sqlalchemy import delete, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from whoosh import index as whoosh_index
 
 from app.extensions import utcnow
 from app.search import postings, registry
@@ -116,8 +118,6 @@ def _applied(session: Session) -> None:
     queued = session.info.pop(_QUEUED, None)
     if not queued:
         return
-    from flask import current_app, has_app_context
-
     if not has_app_context() or not current_app.config.get("QDMS_SEARCH_AFTER_COMMIT", True):
         return  # the rows stay pending: retry_pending / reindex apply them
     store = store_for(current_app)
@@ -193,8 +193,6 @@ def retry_pending(bind, store: IndexStore) -> int:
 
 
 def pending_count(session: Session) -> int:
-    from sqlalchemy import func
-
     return session.scalar(
         select(func.count(SearchQueueItem.id)).where(SearchQueueItem.done_at.is_(None))
     )
@@ -251,8 +249,6 @@ def rebuild(
         generation = store.new_generation()
         indexed = 0
         try:
-            from whoosh import index as whoosh_index
-
             ix = whoosh_index.open_dir(str(generation.path))
             options = {"procs": procs, "limitmb": 128, "multisegment": True}
             with store.writer(ix, **(options if procs > 1 else {"limitmb": 256})) as writer:
