@@ -13,6 +13,7 @@ PORT ?= 5000
 run: install
 	$(BIN)/qdms db upgrade
 	$(BIN)/qdms demo --first-start
+	$(BIN)/qdms reindex --if-needed
 	@$(BIN)/qdms demo-logins
 	@echo "qdms is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/qdms run --host $(HOST) --port $(PORT)

@@ -260,6 +260,7 @@ def _retention_sweep(day: date) -> None:
 def _search_catch_up() -> tuple[int, int]:
     """Apply index updates left pending (a crash, a long lock); prune old done rows."""
     store = sync.store_for(current_app)
+    sync.ensure_index(db.session, store, wait=None)  # an unusable index is rebuilt here
     applied = sync.retry_pending(db.engine, store)
     store.compile_postings()  # also the large segments of merges (app.search.postings)
     sync.prune(db.session)
@@ -274,10 +275,18 @@ def _search_catch_up() -> tuple[int, int]:
     default=None,
     help="Indexing processes (default: the number of cores, at most 4; 1 below 5,000 items).",
 )
+@click.option(
+    "--if-needed",
+    is_flag=True,
+    help="Only when there is no usable index (a new instance, another schema version).",
+)
 @with_appcontext
-def reindex(procs):
+def reindex(procs, if_needed):
     """Rebuild the search index from the database (a new index, swapped in when complete)."""
     store = sync.store_for(current_app)
+    if if_needed and store.usable():
+        click.echo("search index: usable, not rebuilt")
+        return
     total = sum(b.count(db.session) for b in registry.builders())
     if procs is None:
         procs = 1 if total < 5000 else max(1, min(4, os.cpu_count() or 1))

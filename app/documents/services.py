@@ -20,13 +20,13 @@ import logging
 import string
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from app import docx_io, signals
 from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
-from app.documents import notify
+from app.documents import notify, printing
 from app.documents.models import (
     CONFIDENTIALITY,
     RETENTION_FROM,
@@ -37,13 +37,13 @@ from app.documents.models import (
     RevisionParticipant,
 )
 from app.documents.permissions import can_view_document, can_view_revision, visible_documents
-from app.documents.printing import docx_page_count
 from app.errors import N_, Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import add_months, local_today, utcnow
 from app.people.models import Department, User
 from app.sequences import next_value
 from app.signatures.services import sign
 from app.storage import FileStore, store_bytes
+from app.unit_of_work import after_commit
 from app.uploads import CheckedFile, check_upload
 
 log = logging.getLogger(__name__)
@@ -485,11 +485,28 @@ def _attach(session: Session, store: FileStore, revision: Revision, upload: Chec
     revision.page_count = upload.page_count
     if upload.kind == "docx":
         # Word's own count (docProps) is only what the author's machine last saw; the
-        # true count is the layout qdms prints, cached for the first print.
-        try:
-            revision.page_count = docx_page_count(store, blob.sha256)
-        except Exception:  # the print layout must not stop an upload; Word's count stays
-            log.warning("could not lay out %s for printing", upload.file_name, exc_info=True)
+        # true count is the layout qdms prints — laid out once the upload has committed
+        # (a layout takes seconds: never inside the transaction), and cached for the
+        # first print. Until then, and if the layout fails, Word's count stands.
+        session.flush()
+        after_commit(
+            session,
+            functools.partial(
+                _count_printed_pages, session.get_bind(), store, revision.id, blob.sha256
+            ),
+        )
+
+
+def _count_printed_pages(bind, store: FileStore, revision_id: int, sha256: str) -> None:
+    """After the commit of an upload: store the page count of the printed layout."""
+    pages = printing.docx_page_count(store, sha256)
+    with Session(bind=bind) as own:
+        own.execute(
+            update(Revision)
+            .where(Revision.id == revision_id, Revision.file_sha256 == sha256)
+            .values(page_count=pages)
+        )
+        own.commit()
 
 
 def replace_file(

@@ -101,4 +101,5 @@ def search(args):
         page=args["page"],
         per_page=args["per_page"],
         sort=args["sort"],
+        rebuild_wait=current_app.config["QDMS_SEARCH_REBUILD_WAIT"],
     )

@@ -146,6 +146,14 @@ class IndexStore:
         storage.opened = None
         return ix, name
 
+    def usable(self) -> bool:
+        """Whether the live index can be opened (and is of this schema version)."""
+        try:
+            self.index()
+        except IndexUnavailable:
+            return False
+        return True
+
     def index(self):
         """The live Whoosh index (opened once per process, reopened after a swap)."""
         with self._lock:

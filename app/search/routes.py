@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.errors import N_
 from app.extensions import db
-from app.i18n import current_language
+from app.i18n import current_language, translate_error
 from app.people.models import Department
 from app.search import query, registry, services, sync
 from app.search.analysis import CJK
@@ -40,21 +40,26 @@ def index():
         url = services.exact_match(db.session, current_user, text)
         if url is not None:
             return redirect(url)
-    results = None
+    results, rebuilding = None, None
     if text:
-        results = services.search(
-            db.session,
-            sync.store_for(current_app),
-            current_user,
-            text,
-            include_history=include_history,
-            selected=selected,
-            page=_int("page", 1),
-            per_page=PER_PAGE,
-            sort=sort,
-        )
-    return render_template(
+        try:
+            results = services.search(
+                db.session,
+                sync.store_for(current_app),
+                current_user,
+                text,
+                include_history=include_history,
+                selected=selected,
+                page=_int("page", 1),
+                per_page=PER_PAGE,
+                sort=sort,
+                rebuild_wait=current_app.config["QDMS_SEARCH_REBUILD_WAIT"],
+            )
+        except sync.SearchRebuilding as err:  # the page says so and keeps the query
+            rebuilding = translate_error(err)
+    page = render_template(
         "search/index.html",
+        rebuilding=rebuilding,
         q=text,
         results=results,
         selected=selected,
@@ -66,6 +71,7 @@ def index():
         facet_titles=FACET_TITLES,
         tips=_tips(text) if results is not None and not results.total else {},
     )
+    return page, 503 if rebuilding else 200
 
 
 def _tips(text: str) -> dict[str, bool]:

@@ -13,8 +13,9 @@ Guarantees:
   ``PermissionDenied``.
 - The kinds a search may be narrowed to are those of the registered record builders
   (``registry.kinds``); another kind is a ``ValidationFailed``.
-- An index that is missing, of an older schema or unreadable is rebuilt (logged), not
-  shown as an error.
+- An index that is missing, of an older schema or unreadable is rebuilt (logged) in the
+  background, outside the caller's transaction; the search waits a little for it
+  (``rebuild_wait``) and otherwise says that search is being rebuilt (503).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def search(
     page: int = 1,
     per_page: int = 20,
     sort: str = "relevance",
+    rebuild_wait: float = 0.0,
 ) -> query.Results:
     text = (text or "").strip()
     if len(text) > MAX_QUERY:
@@ -78,7 +80,7 @@ def search(
         raise ValidationFailed(N_("Unknown kind."), fields={"kind": N_("invalid")})
     if include_history and not may_include_history(user):
         raise PermissionDenied(N_("Only quality officers and auditors may search the history."))
-    sync.ensure_index(session, store)
+    sync.ensure_index(session, store, wait=rebuild_wait)
     filters = query.Filters(scopes_for(user), include_history, selected)
     return query.run(store.searcher(), text, filters, page=page, per_page=per_page, sort=sort)
 
