@@ -23,7 +23,7 @@ import http
 from copy import deepcopy
 from typing import ClassVar
 
-from flask import g, request
+from flask import abort, g, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy import func, select
@@ -142,6 +142,14 @@ def authenticate_bearer():
     return None
 
 
+def refuse_nul_in_path():
+    """A path holding a NUL character names nothing (PostgreSQL cannot even compare such
+    text): 404, not an error in the database. Bodies and query strings: ``Input``."""
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        abort(404)
+    return None
+
+
 class Blueprint(SmorestBlueprint):
     """A feature's part of the API, under /api/v1, tagged ``tag`` in the OpenAPI
     document; every endpoint authenticates the bearer token first."""
@@ -157,6 +165,7 @@ class Blueprint(SmorestBlueprint):
         super().__init__(name, import_name, url_prefix="/api/v1", description=description)
         self.tag = tag
         self.before_request(authenticate_bearer)
+        self.before_request(refuse_nul_in_path)
 
     def route(self, rule, *, parameters=None, tags=None, **options):
         register = super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)

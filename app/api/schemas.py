@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000  # far beyond any list; keeps OFFSET inside a 64-bit integer
@@ -65,6 +65,27 @@ class Input(Schema):
         if isinstance(data, Mapping) and not isinstance(data, dict):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
         return data
+
+    @pre_load
+    def _no_nul(self, data, **kwargs):
+        """PostgreSQL cannot store (or even compare) text holding a NUL character: such a
+        value is refused here, a 400 naming the field, not an error in the database."""
+        if isinstance(data, Mapping):
+            bad = [str(k) for k, v in data.items() if _has_nul(v)]
+            if bad:
+                raise ValidationError(dict.fromkeys(bad, ["Contains a NUL character."]))
+        return data
+
+
+def _has_nul(value) -> bool:
+    """Does ``value`` (JSON-like: text, objects and lists, nested) hold a NUL character?"""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class PageArgs(Input):
