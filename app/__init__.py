@@ -106,7 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.dashboard.routes import bp as dashboard_bp
-    from app.distribution import api as distribution_api  # noqa: F401
+    from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
     from app.documents import api as documents_api  # noqa: F401
     from app.documents.routes import bp as documents_bp
@@ -115,9 +115,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api  # noqa: F401
     from app.people.routes import bp as people_bp
-    from app.records import api as records_api  # noqa: F401
+    from app.records import api as records_api
     from app.records.routes import bp as records_bp
-    from app.retention import api as retention_api  # noqa: F401
+    from app.retention import api as retention_api
     from app.retention.routes import bp as retention_bp
     from app.search import api as search_api  # noqa: F401
     from app.search.routes import bp as search_bp
@@ -138,7 +138,9 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
     app.register_blueprint(api_pkg.bp)
-    api_pkg.init_app(app, [external_api.blp])
+    api_pkg.init_app(
+        app, [external_api.blp, distribution_api.blp, records_api.blp, retention_api.blp]
+    )
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -61,6 +61,7 @@ _PROBLEMS = {
     "Not a valid date.": N_("must be a date (YYYY-MM-DD)"),
     "Not a valid list.": N_("must be a list"),
     "Not a valid mapping type.": N_("must be an object"),
+    "Invalid input type.": N_("must be an object"),  # a nested schema's value
 }
 
 
@@ -85,7 +86,8 @@ def field_problems(messages: dict, prefix: str = "") -> dict[str, str]:
     """marshmallow's nested error messages → {"field.0.sub": problem}, one per field."""
     out: dict[str, str] = {}
     for name, value in messages.items():
-        key = f"{prefix}{name}"
+        # a nested object that is not one ("_schema" under its name) is that field's problem
+        key = prefix.rstrip(".") if name == "_schema" and prefix else f"{prefix}{name}"
         if isinstance(value, dict):
             out.update(field_problems(value, f"{key}."))
         else:

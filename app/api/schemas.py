@@ -71,20 +71,20 @@ class Input(Schema):
         """PostgreSQL cannot store (or even compare) text holding a NUL character: such a
         value is refused here, a 400 naming the field, not an error in the database."""
         if isinstance(data, Mapping):
-            bad = [str(k) for k, v in data.items() if _has_nul(v)]
+            bad = [str(k) for k, v in data.items() if has_nul(v)]
             if bad:
-                raise ValidationError(dict.fromkeys(bad, ["Contains a NUL character."]))
+                raise ValidationError({key: ["Contains a NUL character."] for key in bad})
         return data
 
 
-def _has_nul(value) -> bool:
+def has_nul(value) -> bool:
     """Does ``value`` (JSON-like: text, objects and lists, nested) hold a NUL character?"""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+        return any(has_nul(v) for v in value)
     return False
 
 
