@@ -205,6 +205,18 @@ def upload_doc(schema: type, *, file_field: str = "file", required: bool = False
     return SmorestBlueprint.doc(requestBody={"content": {"multipart/form-data": {"schema": body}}})
 
 
+def register_formats(description: str = "the register as CSV, .xlsx or PDF"):
+    """Document the file answers of a register (``app.tables``: CSV, .xlsx, PDF) of an
+    operation, beside its JSON answer if it has one."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary,
+        "application/pdf": binary,
+    }
+    return SmorestBlueprint.doc(responses={200: {"description": description, "content": content}})
+
+
 class IdConverter(IntegerConverter):
     """``<id:name>``: a row id in a path — ASCII digits up to 2^31 − 1 (a larger number
     is no row, and PostgreSQL's integer cannot hold it): anything else is a 404."""

@@ -9,7 +9,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import Blueprint, fails, page_of, upload_doc
+from app.api import Blueprint, fails, page_of, register_formats, upload_doc
 from app.api.inputs import allow
 from app.api.schemas import Input, PageArgs, UTCTime, has_nul, page_schema
 from app.errors import N_, NotFound, ValidationFailed
@@ -238,11 +238,8 @@ def list_record_types(args):
 
 @blp.get("/record-plan")
 @blp.arguments(RecordPlanArgs, location="query")
-@blp.response(
-    200,
-    content_type="application/pdf",
-    description="the register as CSV (text/csv), .xlsx or PDF, as `format` asks",
-)
+@blp.response(200)
+@register_formats("the record plan in the `format` asked for")
 @fails(403)
 def record_plan(args):
     """The record plan as a register: CSV, .xlsx or PDF (JSON: `GET /record-types`)."""
