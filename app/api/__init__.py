@@ -23,11 +23,12 @@ import http
 from copy import deepcopy
 from typing import ClassVar
 
-from flask import abort, g, request
+from flask import g, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy import func, select
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from app.api.schemas import ErrorSchema
@@ -144,14 +145,6 @@ def authenticate_bearer():
     return None
 
 
-def refuse_nul_in_path():
-    """A path holding a NUL character names nothing (PostgreSQL cannot even compare such
-    text): 404, not an error in the database. Bodies and query strings: ``Input``."""
-    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
-        abort(404)
-    return None
-
-
 class Blueprint(SmorestBlueprint):
     """A feature's part of the API, under /api/v1, tagged ``tag`` in the OpenAPI
     document; every endpoint authenticates the bearer token first."""
@@ -167,12 +160,19 @@ class Blueprint(SmorestBlueprint):
         super().__init__(name, import_name, url_prefix="/api/v1", description=description)
         self.tag = tag
         self.before_request(authenticate_bearer)
-        self.before_request(refuse_nul_in_path)
+        self.before_request(_no_nul_in_path)
 
     def route(self, rule, *, parameters=None, tags=None, **options):
         register = super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
 
         return lambda func: register(_document_errors(func, (401,)))
+
+
+def _no_nul_in_path():
+    """A path whose text holds a NUL character names nothing (PostgreSQL cannot even compare
+    it): 404 before the view runs."""
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        raise NotFound()
 
 
 def _document_errors(func, codes):
@@ -191,6 +191,36 @@ def fails(*codes: int):
     return lambda func: _document_errors(func, codes)
 
 
+FILE_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def files(*kinds: str, description: str = "the file"):
+    """Document that an operation answers 200 with a file of one of ``kinds`` (csv, xlsx,
+    pdf, docx) — the register exports, the PDFs, the stored sources."""
+
+    def decorator(func):
+        doc = deepcopy(getattr(func, "_apidoc", {}))
+        responses = doc.setdefault("response", {}).setdefault("responses", {})
+        for kind in kinds:
+            responses.setdefault(200, []).append(
+                {
+                    "description": description,
+                    "content_type": FILE_TYPES[kind],
+                    "schema": {"type": "string", "format": "binary"},
+                }
+            )
+        doc.setdefault("success_status_codes", []).append(200)
+        func._apidoc = doc
+        return func
+
+    return decorator
+
+
 def upload_doc(schema: type, *, file_field: str = "file", required: bool = False):
     """Document that an operation also takes its body as multipart/form-data: the fields of
     ``schema`` plus the uploaded ``file_field`` (the view reads it from ``request.files``)."""
@@ -203,18 +233,6 @@ def upload_doc(schema: type, *, file_field: str = "file", required: bool = False
         upload["required"] = [file_field]
     body = {"allOf": [{"$ref": f"#/components/schemas/{name}"}, upload]}
     return SmorestBlueprint.doc(requestBody={"content": {"multipart/form-data": {"schema": body}}})
-
-
-def register_formats(description: str = "the register as CSV, .xlsx or PDF"):
-    """Document the file answers of a register (``app.tables``: CSV, .xlsx, PDF) of an
-    operation, beside its JSON answer if it has one."""
-    binary = {"schema": {"type": "string", "format": "binary"}}
-    content = {
-        "text/csv": {"schema": {"type": "string"}},
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary,
-        "application/pdf": binary,
-    }
-    return SmorestBlueprint.doc(responses={200: {"description": description, "content": content}})
 
 
 class IdConverter(IntegerConverter):

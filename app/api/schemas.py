@@ -68,23 +68,23 @@ class Input(Schema):
 
     @pre_load
     def _no_nul(self, data, **kwargs):
-        """PostgreSQL cannot store (or even compare) text holding a NUL character: such a
-        value is refused here, a 400 naming the field, not an error in the database."""
+        """A NUL character is never part of a meaningful value (and PostgreSQL cannot store
+        or compare it): the field that holds one, however deep, is invalid."""
         if isinstance(data, Mapping):
-            bad = [str(k) for k, v in data.items() if has_nul(v)]
+            known = {field.data_key or name for name, field in self.load_fields.items()}
+            bad = {k: ["Contains a NUL character."] for k in known if k in data and _nul(data[k])}
             if bad:
-                raise ValidationError({key: ["Contains a NUL character."] for key in bad})
+                raise ValidationError(bad)
         return data
 
 
-def has_nul(value) -> bool:
-    """Does ``value`` (JSON-like: text, objects and lists, nested) hold a NUL character?"""
+def _nul(value) -> bool:
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, Mapping):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+        return any(_nul(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(has_nul(v) for v in value)
+        return any(_nul(v) for v in value)
     return False
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, utils, validate
 from sqlalchemy import func, select
 
-from app.api import Blueprint, fails, page_of, register_formats
+from app.api import Blueprint, fails, files, page_of
 from app.api.inputs import allow
 from app.api.schemas import Input, PageArgs, UTCTime, page_schema
 from app.distribution import exports, services
@@ -291,7 +291,7 @@ def list_acknowledgements(args):
 @blp.get("/acknowledgements/matrix")
 @blp.arguments(MatrixArgs, location="query")
 @blp.response(200, MatrixSchema)
-@register_formats("the matrix: JSON, or the file `format` asks for")
+@files("csv", "xlsx", "pdf", description="the matrix as a file (format=csv|xlsx|pdf)")
 @fails(403)
 def acknowledgement_matrix(args):
     """Completion per document × department of the current revisions (JSON, CSV, .xlsx, PDF).

@@ -9,9 +9,9 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import Blueprint, fails, page_of, register_formats, upload_doc
+from app.api import Blueprint, fails, files, page_of, upload_doc
 from app.api.inputs import allow
-from app.api.schemas import Input, PageArgs, UTCTime, has_nul, page_schema
+from app.api.schemas import Input, PageArgs, UTCTime, page_schema
 from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db
 from app.records import exports, permissions, services
@@ -102,9 +102,20 @@ class Values(fields.Dict):
                 value = json.loads(value)
             except ValueError:
                 raise self.make_error("invalid") from None
-            if has_nul(value):  # the form field held the JSON text: Input saw only an escape
+            if _holds_nul(value):  # Input saw the JSON text, where a NUL is only an escape
                 raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _holds_nul(value) -> bool:
+    """Does a JSON value hold a NUL character (which PostgreSQL cannot store), however deep?"""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class RetentionInput(Input):
@@ -238,8 +249,7 @@ def list_record_types(args):
 
 @blp.get("/record-plan")
 @blp.arguments(RecordPlanArgs, location="query")
-@blp.response(200)
-@register_formats("the record plan in the `format` asked for")
+@files("csv", "xlsx", "pdf", description="the record plan in the `format` asked for")
 @fails(403)
 def record_plan(args):
     """The record plan as a register: CSV, .xlsx or PDF (JSON: `GET /record-types`)."""

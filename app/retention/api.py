@@ -6,7 +6,7 @@ from flask import current_app
 from flask_login import current_user
 from marshmallow import Schema, fields
 
-from app.api import Blueprint, fails, page_of
+from app.api import Blueprint, fails, files, page_of
 from app.api.inputs import allow
 from app.api.schemas import Input, PageArgs, UTCTime, page_schema
 from app.extensions import db, local_today
@@ -291,7 +291,7 @@ def reject_destruction(body, key: str):
 
 
 @blp.get("/destructions/<key>/record.pdf")
-@blp.response(200, content_type="application/pdf", description="the destruction record")
+@files("pdf", description="the destruction record")
 @fails(403, 404)
 def destruction_record_pdf(key: str):
     """The destruction record as PDF (method, by, witness, signature, tombstones)."""
