@@ -125,7 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.dashboard.routes import bp as dashboard_bp
-    from app.distribution import api as distribution_api  # noqa: F401
+    from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
     from app.documents import api as documents_api
     from app.documents.routes import bp as documents_bp
@@ -134,9 +134,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api
     from app.people.routes import bp as people_bp
-    from app.records import api as records_api  # noqa: F401
+    from app.records import api as records_api
     from app.records.routes import bp as records_bp
-    from app.retention import api as retention_api  # noqa: F401
+    from app.retention import api as retention_api
     from app.retention.routes import bp as retention_bp
     from app.search import api as search_api
     from app.search.routes import bp as search_bp
@@ -155,13 +155,14 @@ def _register_blueprints(app: Flask) -> None:
         retention_bp,
     ):
         app.register_blueprint(bp)
-    csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
-    app.register_blueprint(api_pkg.bp)
     api_pkg.init_app(
         app,
         [
             documents_api.blp,
+            distribution_api.blp,
             external_api.blp,
+            records_api.blp,
+            retention_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,

@@ -91,6 +91,25 @@ def test_api_does_not_use_the_browser_session(client, login_as):
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_an_idle_browser_session_does_not_turn_api_answers_into_redirects(
+    client, api_token, login_as
+):
+    """Does a request to any API blueprint carrying both a bearer token and the cookie of
+    an idle browser session get its JSON answer (the API never reads the session), and
+    stay out of the browser session's idle timeout?"""
+    import time
+
+    headers = api_token("zhang")
+    login_as("alice")
+    with client.session_transaction() as sess:
+        sess["last_seen"] = time.time() - 31 * 60
+    for path in ("/api/v1/copies", "/api/v1/records", "/api/v1/external-documents"):
+        r = client.get(path, headers=headers)
+        assert r.status_code == 200 and r.mimetype == "application/json", path
+    with client.session_transaction() as sess:
+        assert "_user_id" in sess  # the browser session is untouched by API calls
+
+
 def test_unknown_api_path_is_a_json_404(client, api_token):
     """Is an unknown endpoint a 404 in the JSON error shape, not an HTML page?"""
     r = client.get("/api/v1/no-such-thing", headers=api_token())

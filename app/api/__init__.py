@@ -32,8 +32,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from app.api.schemas import ErrorSchema
-from app.errors import N_, ValidationFailed
-from app.extensions import db
+from app.error_pages import json_error
+from app.errors import N_, PermissionDenied, ValidationFailed
+from app.extensions import csrf, db
 from app.i18n import translate
 
 MAX_PER_PAGE = 200
@@ -62,6 +63,7 @@ _PROBLEMS = {
     "Not a valid date.": N_("must be a date (YYYY-MM-DD)"),
     "Not a valid list.": N_("must be a list"),
     "Not a valid mapping type.": N_("must be an object"),
+    "Invalid input type.": N_("must be an object"),  # a nested schema's value
 }
 
 
@@ -86,7 +88,8 @@ def field_problems(messages: dict, prefix: str = "") -> dict[str, str]:
     """marshmallow's nested error messages → {"field.0.sub": problem}, one per field."""
     out: dict[str, str] = {}
     for name, value in messages.items():
-        key = f"{prefix}{name}"
+        # a nested object that is not one ("_schema" under its name) is that field's problem
+        key = prefix.rstrip(".") if name == "_schema" and prefix else f"{prefix}{name}"
         if isinstance(value, dict):
             out.update(field_problems(value, f"{key}."))
         else:
@@ -120,17 +123,24 @@ class Parser(FlaskParser):
         )
 
 
+# Whose a bearer token is: (session, token) → the active user, or None. The auth feature,
+# which keeps the tokens, plugs it in (it builds on this core module, not the other way).
+_token_user = None
+
+
+def set_token_user(loader) -> None:
+    global _token_user
+    _token_user = loader
+
+
 def authenticate_bearer():
     """Every API endpoint needs ``Authorization: Bearer <token>``; the request's user is
     the token's (the API never reads the session cookie)."""
-    from app.auth.services import user_for_token
-    from app.error_pages import json_error
-
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     user = None
-    if scheme.lower() == "bearer" and token.strip():
-        user = user_for_token(db.session, token.strip())
+    if scheme.lower() == "bearer" and token.strip() and _token_user is not None:
+        user = _token_user(db.session, token.strip())
     if user is None:
         db.session.rollback()
         response, status = json_error(
@@ -243,6 +253,12 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, max=2**31 - 1)
 
 
+def allow(permitted: bool) -> None:
+    """Authorise: a 403 in the house error shape unless ``permitted``."""
+    if not permitted:
+        raise PermissionDenied(N_("You do not have permission to do this."))
+
+
 def page_of(stmt, args: dict) -> dict:
     """One page of ``stmt`` (its items as loaded objects) in the API.md list shape; dump
     it with a ``page_schema``. ``args`` holds ``page`` and ``per_page`` (``PageArgs``)."""
@@ -255,8 +271,6 @@ def page_of(stmt, args: dict) -> dict:
 def init_app(app, blueprints) -> Api:
     """The API of ``app``: the OpenAPI document at /api/v1/openapi.json and every feature's
     blueprint. One ``Api`` per app (the tests make many apps)."""
-    from app.extensions import csrf
-
     app.url_map.converters["id"] = IdConverter
     app.config.setdefault("API_TITLE", "qdms API")
     app.config.setdefault("API_VERSION", "1")
@@ -276,37 +290,3 @@ def init_app(app, blueprints) -> Api:
         csrf.exempt(blp)  # bearer tokens are not ambient credentials
         api.register_blueprint(blp)
     return api
-
-
-# -- the hand-parsed API, until every feature is on its Blueprint -------------------------
-from flask import Blueprint as FlaskBlueprint  # noqa: E402
-
-bp = FlaskBlueprint("api", __name__, url_prefix="/api/v1")
-bp.before_request(authenticate_bearer)
-
-
-def query_int(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < minimum or (maximum is not None and value > maximum):
-        raise ValidationFailed(
-            N_("%(name)s must be a whole number from %(lo)s to %(hi)s."),
-            fields={name: N_("invalid")},
-            name=name,
-            lo=minimum,
-            hi=maximum or "∞",
-        )
-    return value
-
-
-def paginate(stmt, dump) -> dict:
-    page = query_int("page", 1)
-    per_page = query_int("per_page", 50, maximum=MAX_PER_PAGE)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
-    return {"items": [dump(r) for r in rows], "page": page, "per_page": per_page, "total": total}

@@ -60,7 +60,9 @@ def _landing(user) -> str:
 @bp.before_app_request
 def enforce_session_timeout():
     """Log out a browser session idle for longer than QDMS_SESSION_TIMEOUT_MINUTES."""
-    if request.blueprint in ("api", "bootstrap") or request.endpoint == "static":
+    if request.path.startswith("/api/"):  # every API blueprint: the token, never the session
+        return None
+    if request.blueprint == "bootstrap" or request.endpoint == "static":
         return None
     if not current_user.is_authenticated:
         return None

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import api
 from app.audit_trail import services as audit
 from app.auth.models import ApiToken
 from app.errors import N_, NotFound, ValidationFailed
@@ -168,3 +169,6 @@ def revoke_token(session: Session, actor: User | None, token_id: int) -> ApiToke
         )
     session.flush()
     return row
+
+
+api.set_token_user(user_for_token)  # the API's bearer authentication asks this feature

@@ -136,11 +136,9 @@ def parse_distribution(session: Session, entries) -> list[LineSpec]:
             raise _bad(i, "recipient", N_("give one department, user or location"))
         kind = kinds[0]
         medium = entry.get("medium") or "paper"
-        if medium not in MEDIA:
+        if not isinstance(medium, str) or medium not in MEDIA:
             raise _bad(i, "medium", N_("the medium is paper or electronic"))
-        copies = entry.get("copies", 1)
-        if isinstance(copies, str) and copies.strip().isdigit():
-            copies = int(copies)
+        copies = _whole_number(entry.get("copies", 1))
         if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES:
             raise _bad(i, "copies", N_("the number of copies is 1 to 99"))
         if medium == "electronic" and copies != 1:
@@ -177,11 +175,18 @@ def _active_user(session: Session, username: str, index: int, field: str) -> Use
     return user
 
 
+def _whole_number(value):
+    """``value``, or the number a short text of ASCII digits gives ("3" from a form);
+    anything else as given, for the caller to refuse."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value) if len(value.strip()) <= 9 else value
+    return value
+
+
 def _check_days(days) -> int:
     if days in (None, ""):
         return DEFAULT_ACKNOWLEDGE_DAYS
-    if isinstance(days, str) and days.strip().isdigit():
-        days = int(days)
+    days = _whole_number(days)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
         raise ValidationFailed(
             N_("Acknowledge within 1 to 365 days."),

@@ -455,7 +455,7 @@ def _resolve(session: Session, ref: str) -> Record | Revision | None:
         number, label = key.rsplit("/", 1)
         major = label.rstrip("0123456789")
         minor = label[len(major) :]
-        if not major or not minor:
+        if not major or not minor or len(minor) > 9:  # no revision has such a minor number
             return None
         return session.scalar(
             select(Revision)
@@ -514,11 +514,13 @@ def _checked_items(
 
 
 def get_destruction(session: Session, key) -> Destruction:
+    """A batch by its id or its number (``DES-2026-001``). Only ASCII digits are an id, and
+    only up to 2^31 − 1 (the database's integer): anything else is no batch (NotFound)."""
     key = str(key or "").strip().upper()
-    column = Destruction.id if key.isdigit() else Destruction.number
-    batch = session.scalar(
-        select(Destruction).where(column == (int(key) if key.isdigit() else key))
-    )
+    if key.isascii() and key.isdigit():
+        batch = session.get(Destruction, int(key)) if len(key) <= 10 and int(key) < 2**31 else None
+    else:
+        batch = session.scalar(select(Destruction).where(Destruction.number == key))
     if batch is None:
         raise NotFound(N_("No destruction %(number)s."), number=key)
     return batch
