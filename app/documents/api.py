@@ -7,8 +7,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import Blueprint, fails, page_of, upload_doc
-from app.api.inputs import allow
+from app.api import Blueprint, allow, fails, page_of, upload_doc
 from app.api.schemas import ComputedList, Input, PageArgs, UTCTime, page_schema
 from app.documents import exports, services
 from app.documents.models import (

@@ -6,8 +6,7 @@ from flask_login import current_user
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import select
 
-from app.api import Blueprint, fails, page_of
-from app.api.inputs import allow
+from app.api import Blueprint, allow, fails, page_of
 from app.api.schemas import PageArgs, PageSchema, UTCTime, page_schema
 from app.extensions import db
 from app.people import services
