@@ -78,7 +78,7 @@ def test_a_bounded_fuzzing_pass_finds_no_server_error(app, fuzz_target, backend)
 
     def fuzz(operation):
         @settings(
-            max_examples=6,
+            max_examples=12,
             deadline=None,
             database=None,
             derandomize=True,
