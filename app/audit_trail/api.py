@@ -59,6 +59,10 @@ class TrailArgs(PageArgs):
         load_default="json", metadata={"enum": ["json", "csv", "xlsx", "pdf"]}
     )  # checked by the export, which says what the formats are
 
+    def _no_nul(self, data, **kwargs):
+        """``parse_filters`` refuses control characters itself, with the page's message."""
+        return data
+
 
 @blp.get("/audit-trail")
 @blp.arguments(TrailArgs, location="query")

@@ -15,7 +15,8 @@ Guarantees:
   (``registry.kinds``); another kind is a ``ValidationFailed``.
 - An index that is missing, of an older schema or unreadable is rebuilt (logged) in the
   background, outside the caller's transaction; the search waits a little for it
-  (``rebuild_wait``) and otherwise says that search is being rebuilt (503).
+  (``rebuild_wait``; None: until it is done) and otherwise says that search is being
+  rebuilt (503).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def search(
     page: int = 1,
     per_page: int = 20,
     sort: str = "relevance",
-    rebuild_wait: float = 0.0,
+    rebuild_wait: float | None = None,
 ) -> query.Results:
     text = (text or "").strip()
     if len(text) > MAX_QUERY:
