@@ -13,6 +13,7 @@ PORT ?= 5000
 run: install
 	$(BIN)/qdms db upgrade
 	$(BIN)/qdms demo --first-start
+	$(BIN)/qdms reindex --if-needed
 	@$(BIN)/qdms demo-logins
 	@echo "qdms is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/qdms run --host $(HOST) --port $(PORT)
@@ -20,6 +21,7 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest -n auto --dist loadfile
 
 install: system-deps $(VENV)/.installed translations
@@ -59,10 +61,10 @@ readme-images: install
 	  "tests/test_pdf.py::test_pages_render_to_png" -k sqlite
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-logo
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache

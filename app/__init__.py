@@ -1,4 +1,9 @@
-"""qdms: document control and ISO 9001 quality-system manager."""
+"""qdms: document control and ISO 9001 quality-system manager.
+
+The app factory is the composition root: it may import every feature. Its imports are
+inside the functions because every module of the package imports this one first (the PDF
+worker processes import only ``app.pdf``): importing ``app`` must not import the features.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import config as cfg
+from app import unit_of_work
 from app.extensions import babel, csrf, db, login_manager, migrate, set_timezone
 
 log = logging.getLogger(__name__)
@@ -29,14 +35,16 @@ def create_app(config: dict | None = None) -> Flask:
     set_timezone(settings["QDMS_TIMEZONE"])
 
     _init_extensions(app)
+    _connect_features()
     _register_blueprints(app)
     _register_template_helpers(app)
 
-    from app.cli import register_commands
+    from app.cli import register_commands  # the factory's imports: see the module docstring
     from app.error_pages import register_error_handlers
     from app.security import add_security_headers
 
     register_error_handlers(app)
+    unit_of_work.init_app(app, db.session)
     register_commands(app)
     from app import pdf
 
@@ -49,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from flask_bootstrap import Bootstrap5
+    from flask_bootstrap import Bootstrap5  # the factory's imports: see the module docstring
 
     from app import models  # noqa: F401  (every table in the metadata)
     from app.audit_trail.services import install_guards
@@ -76,7 +84,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from app.people.models import User
+        from app.people.models import User  # the factory's imports: see the module docstring
 
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return user if user is not None and user.is_active else None
@@ -85,7 +93,7 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     install_guards()
-    from app.auth import passwords
+    from app import passwords
 
     passwords.configure(app.config["QDMS_ARGON2_TIME_COST"], app.config["QDMS_ARGON2_MEMORY_KIB"])
 
@@ -98,27 +106,39 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cur.close()
 
 
+def _connect_features() -> None:
+    """Import the modules through which features plug into those they build on, so that
+    each is connected once per process, whatever a request or command imports later:
+    receivers of app/signals.py, grants of reading documents, search index builders
+    (documents, external, records: the order of the search page's facets)."""
+    # the factory's imports: see the module docstring
+    from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
+    from app.distribution import services as _receivers  # noqa: F401
+    from app.documents import search as _document_builder  # noqa: F401
+    from app.external import search as _external_builder  # noqa: F401
+    from app.records import search as _record_builder  # noqa: F401
+
+
 def _register_blueprints(app: Flask) -> None:
-    from app import api as api_pkg
-    from app.api import openapi  # noqa: F401  (adds /openapi.json to the API blueprint)
-    from app.audit_trail import api as audit_api  # noqa: F401
+    from app import api as api_pkg  # the factory's imports: see the module docstring
+    from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.dashboard.routes import bp as dashboard_bp
-    from app.distribution import api as distribution_api  # noqa: F401
+    from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
-    from app.documents import api as documents_api  # noqa: F401
+    from app.documents import api as documents_api
     from app.documents.routes import bp as documents_bp
-    from app.external import api as external_api  # noqa: F401
+    from app.external import api as external_api
     from app.external.routes import bp as external_bp
     from app.notifications.routes import bp as notifications_bp
-    from app.people import api as people_api  # noqa: F401
+    from app.people import api as people_api
     from app.people.routes import bp as people_bp
-    from app.records import api as records_api  # noqa: F401
+    from app.records import api as records_api
     from app.records.routes import bp as records_bp
-    from app.retention import api as retention_api  # noqa: F401
+    from app.retention import api as retention_api
     from app.retention.routes import bp as retention_bp
-    from app.search import api as search_api  # noqa: F401
+    from app.search import api as search_api
     from app.search.routes import bp as search_bp
 
     for bp in (
@@ -135,16 +155,31 @@ def _register_blueprints(app: Flask) -> None:
         retention_bp,
     ):
         app.register_blueprint(bp)
-    csrf.exempt(api_pkg.bp)  # bearer tokens are not ambient credentials
-    app.register_blueprint(api_pkg.bp)
+    api_pkg.init_app(
+        app,
+        [
+            documents_api.blp,
+            distribution_api.blp,
+            external_api.blp,
+            records_api.blp,
+            retention_api.blp,
+            people_api.blp,
+            audit_api.blp,
+            search_api.blp,
+        ],
+    )
 
 
 def _register_template_helpers(app: Flask) -> None:
+    # the factory's imports: see the module docstring
+    from flask_login import current_user
+
     from app.audit_trail.permissions import can_view_audit_details, can_view_audit_trail
     from app.audit_trail.routes import trail_views
     from app.auth.forms import LanguageForm, LogoutForm
     from app.distribution import models as distribution
     from app.distribution import permissions as distribution_permissions
+    from app.distribution.services import open_task_count
     from app.documents import models as documents
     from app.documents import permissions as document_permissions
     from app.i18n import LANGUAGE_NAMES, current_language, localtime
@@ -195,11 +230,6 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def open_acknowledgements():
         """The navbar's "Read & sign" badge (one count query, only when signed in)."""
-        from flask_login import current_user
-
-        from app.distribution.services import open_task_count
-        from app.extensions import db
-
         if not getattr(current_user, "is_authenticated", False):
             return {"open_acknowledgements": 0}
         return {"open_acknowledgements": open_task_count(db.session, current_user)}

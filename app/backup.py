@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -692,8 +693,6 @@ def _first_line(exc: SQLAlchemyError) -> str:
 
 
 def _migrations_head() -> str:
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
 
 

@@ -10,6 +10,7 @@ import functools
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -17,18 +18,27 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from app import backup as backups
+from app import create_app, storage
+from app import demo as demo_data
+from app.audit_trail.services import verify_chain
+from app.auth import services as auth
+from app.auth.models import ApiToken
+from app.distribution import reminders as distribution_reminders
+from app.documents import reminders as document_reminders
 from app.errors import DomainError
 from app.extensions import db, local_today
+from app.external import reminders as external_reminders
+from app.notifications.services import deliver_pending
+from app.people import services as people
+from app.people.models import User
+from app.retention import services as retention
+from app.search import registry, sync
 
 
-def _create_app():
-    from app import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
 def main():
     """qdms: document control and ISO 9001 quality-system manager."""
 
@@ -60,9 +70,7 @@ tokens_cli = click.Group("tokens", help="API tokens.")
 @with_appcontext
 @unit_of_work
 def departments_create(code, name):
-    from app.people import services
-
-    dept = services.create_department(db.session, None, code, name)
+    dept = people.create_department(db.session, None, code, name)
     click.echo(f"created department {dept.code} {dept.name}")
 
 
@@ -77,10 +85,8 @@ def departments_create(code, name):
 @with_appcontext
 @unit_of_work
 def users_create(username, full_name, department, roles, password, email, language):
-    from app.people import services
-
-    dept = services.get_department(db.session, department) if department else None
-    user = services.create_user(
+    dept = people.get_department(db.session, department) if department else None
+    user = people.create_user(
         db.session,
         None,
         username=username,
@@ -102,10 +108,7 @@ def users_create(username, full_name, department, roles, password, email, langua
 @unit_of_work
 def tokens_create(username, name):
     """Print a new API token as the last line."""
-    from app.auth import services as auth
-    from app.people import services
-
-    user = services.get_user(db.session, username)
+    user = people.get_user(db.session, username)
     token = auth.create_token(db.session, None, user, name)
     click.echo(f"token for {user.username} (shown once, stored hashed):")
     click.echo(token)
@@ -116,8 +119,6 @@ def tokens_create(username, name):
 @with_appcontext
 @unit_of_work
 def tokens_revoke(token_id):
-    from app.auth import services as auth
-
     row = auth.revoke_token(db.session, None, token_id)
     click.echo(f"revoked token {row.id} ({row.prefix}…) of {row.user.username}")
 
@@ -126,9 +127,6 @@ def tokens_revoke(token_id):
 @click.argument("username", required=False)
 @with_appcontext
 def tokens_list(username):
-    from app.auth.models import ApiToken
-    from app.people.models import User
-
     stmt = select(ApiToken).join(User).order_by(ApiToken.id)
     if username:
         stmt = stmt.where(User.username == username)
@@ -143,9 +141,6 @@ def tokens_list(username):
 @unit_of_work
 def demo(first_start):
     """Seed the demo organisation (idempotent)."""
-    from app import demo as demo_data
-    from app.people.models import User
-
     if first_start and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("demo: the database already has users; nothing seeded")
         return
@@ -156,8 +151,6 @@ def demo(first_start):
 @click.command("demo-logins")
 def demo_logins():
     """Print the demo users and their password."""
-    from app import demo as demo_data
-
     click.echo("Demo logins (username / password / roles):")
     for username, password, roles in demo_data.logins():
         click.echo(f"  {username:<10} {password}   {roles}")
@@ -167,8 +160,6 @@ def demo_logins():
 @with_appcontext
 def verify():
     """Check the audit trail's hash chain; exit 1 naming the first broken event."""
-    from app.audit_trail.services import verify_chain
-
     result = verify_chain(db.session)
     if result.ok:
         click.echo(f"audit trail intact: {result.checked} events")
@@ -184,8 +175,6 @@ def verify():
 @with_appcontext
 def check():
     """Check every stored file against its hash; exit 1 on any missing or corrupted file."""
-    from app import storage
-
     report = storage.check(db.session, storage.get_store(current_app))
     for sha, problem in report.problems:
         click.echo(f"{problem}: {sha}", err=True)
@@ -207,11 +196,8 @@ def check():
 def sweep(today):
     """Scheduled work: effective dates, overdue acknowledgements, reminders, retention due;
     then send mail."""
-    from app.documents import reminders
-    from app.notifications.services import deliver_pending
-
     day = today.date() if today else local_today()
-    report = unit_of_work(reminders.sweep)(db.session, day)
+    report = unit_of_work(scheduled_work)(db.session, day)
     for item in report.made_effective:
         click.echo(f"effective: {item}")
     click.echo(
@@ -232,12 +218,31 @@ def sweep(today):
         sys.exit(1)
 
 
+@dataclass
+class SweepReport:
+    """What the features' scheduled work did, for `qdms sweep` to print."""
+
+    made_effective: list[str] = field(default_factory=list)
+    reminders: int = 0
+    overdue_acknowledgements: int = 0
+
+
+def scheduled_work(session: Session, day: date) -> SweepReport:
+    """Each feature's scheduled work, in one transaction, in the order they build on each
+    other: documents (revisions whose effective date has come, which recalls the copies of
+    the revisions they supersede; review reminders), the register of external documents
+    (currency checks due), distribution (overdue acknowledgements, recall reminders)."""
+    documents = document_reminders.sweep(session, day)
+    report = SweepReport(documents.made_effective, documents.reminders)
+    report.reminders += external_reminders.remind_currency_checks(session, day)
+    report.overdue_acknowledgements, queued = distribution_reminders.sweep(session, day)
+    report.reminders += queued
+    return report
+
+
 def _retention_sweep(day: date) -> None:
     """What retention has run out for (the retention page lists it), and any removal of
     destroyed files a crash interrupted."""
-    from app import storage
-    from app.retention import services as retention
-
     report = retention.sweep(db.session, day)
     click.echo(
         f"retention: {report.total} due ({report.records_due} records, "
@@ -254,9 +259,8 @@ def _retention_sweep(day: date) -> None:
 
 def _search_catch_up() -> tuple[int, int]:
     """Apply index updates left pending (a crash, a long lock); prune old done rows."""
-    from app.search import sync
-
     store = sync.store_for(current_app)
+    sync.ensure_index(db.session, store, wait=None)  # an unusable index is rebuilt here
     applied = sync.retry_pending(db.engine, store)
     store.compile_postings()  # also the large segments of merges (app.search.postings)
     sync.prune(db.session)
@@ -271,12 +275,18 @@ def _search_catch_up() -> tuple[int, int]:
     default=None,
     help="Indexing processes (default: the number of cores, at most 4; 1 below 5,000 items).",
 )
+@click.option(
+    "--if-needed",
+    is_flag=True,
+    help="Only when there is no usable index (a new instance, another schema version).",
+)
 @with_appcontext
-def reindex(procs):
+def reindex(procs, if_needed):
     """Rebuild the search index from the database (a new index, swapped in when complete)."""
-    from app.search import registry, sync
-
     store = sync.store_for(current_app)
+    if if_needed and store.usable():
+        click.echo("search index: usable, not rebuilt")
+        return
     total = sum(b.count(db.session) for b in registry.builders())
     if procs is None:
         procs = 1 if total < 5000 else max(1, min(4, os.cpu_count() or 1))
@@ -306,9 +316,6 @@ def _progressbar(label: str, total: int):
 def backup(file):
     """Write one consistent archive of the database and every stored file to FILE (a .tar;
     .tar.gz compresses it), while the app keeps serving."""
-    from app import backup as backups
-    from app import storage
-
     try:
         result = backups.backup(
             db.engine, storage.get_store(current_app), file, progress=_progressbar
@@ -329,10 +336,6 @@ def backup(file):
 def restore(file):
     """Restore the archive FILE into this empty instance: verify every hash, the audit
     chain and the files, then rebuild the search index. Exit 1 naming the first mismatch."""
-    from app import backup as backups
-    from app import storage
-    from app.search import sync
-
     try:
         result = backups.restore(
             db.engine,

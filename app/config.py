@@ -60,6 +60,9 @@ def defaults() -> dict:
         "QDMS_ARGON2_TIME_COST": None,  # None: argon2-cffi's default
         "QDMS_ARGON2_MEMORY_KIB": None,
         "QDMS_MAX_UPLOAD_MB": 50,
+        # how long a search waits for a missing or unusable index being rebuilt before it
+        # answers "search is being rebuilt" (the rebuild goes on in the background)
+        "QDMS_SEARCH_REBUILD_WAIT": 3.0,
         "QDMS_PDF_WORKERS": None,  # None: one per core, at most 2; 0: lay out in-process
         # the most events one audit-trail export holds (a PDF lays out ~6 pages a second)
         "QDMS_TRAIL_EXPORT_MAX_ROWS": 50000,

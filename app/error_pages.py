@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import render_template, request
+from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.api import json_error
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
@@ -26,6 +26,14 @@ CODES = {
     413: "too_large",
     429: "too_many_requests",
 }
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None):
+    """The API's error answer (API.md): ``{"error": {"code", "message", "fields"?}}``."""
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
 
 
 def _messages() -> dict[int, str]:
@@ -51,34 +59,32 @@ def _render(status: int, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
-def register_error_handlers(app) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(err):
-        db.session.rollback()
+def answer_for(err: Exception):
+    """The answer to an error: a JSON error under /api/, a page in the user's language
+    elsewhere; the transaction is rolled back. Never a traceback."""
+    db.session.rollback()
+    if isinstance(err, CSRFError):
         return _render(
             400, _("The form has expired or was not sent from this site. Please try again.")
         )
-
-    @app.errorhandler(DomainError)
-    def domain_error(err: DomainError):
-        db.session.rollback()
+    if isinstance(err, DomainError):
         message = translate_error(err)
         if _wants_json():
             return json_error(err.status, err.code, message, translate_fields(err) or None)
         return _render(err.status, message)
+    if isinstance(err, IntegrityError):
+        # two requests wrote the same thing at once (a unique index held): the loser's
+        # answer, nothing of it written
+        log.info("conflict on %s %s: %s", request.method, request.path, err.orig)
+        return _render(409, _messages()[409])
+    if isinstance(err, HTTPException) and (err.code or 500) < 500:
+        return _render(err.code, _messages().get(err.code, err.name))
+    if isinstance(err, InternalServerError) and err.original_exception is not None:
+        err = err.original_exception
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=err)
+    return _render(500, _messages()[500])
 
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException):
-        db.session.rollback()
-        status = err.code or 500
-        if status >= 500:
-            return server_error(err)
-        return _render(status, _messages().get(status, err.name))
 
-    @app.errorhandler(Exception)
-    def server_error(err):
-        if isinstance(err, InternalServerError) and err.original_exception is not None:
-            err = err.original_exception
-        log.exception("unhandled error on %s %s", request.method, request.path, exc_info=err)
-        db.session.rollback()
-        return _render(500, _messages()[500])
+def register_error_handlers(app) -> None:
+    for kind in (CSRFError, DomainError, IntegrityError, HTTPException, Exception):
+        app.register_error_handler(kind, answer_for)

@@ -1,7 +1,10 @@
-"""Flask extensions, created unbound (STYLE.md rule 1), and the shared column types."""
+"""Flask extensions, created unbound (the app factory binds them), the shared column
+types, and the organisation's calendar (today, dates in its time zone, adding months and
+years)."""
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -62,6 +65,22 @@ def local_date(moment: datetime) -> date:
 def local_day_start(day: date) -> datetime:
     """The UTC moment the organisation's calendar day ``day`` begins (QDMS_TIMEZONE)."""
     return datetime.combine(day, time(), tzinfo=_Calendar.zone).astimezone(UTC)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` (negative: back), kept within the month: 31 January
+    plus one month is 28 (or 29) February. Periodic reviews and currency checks."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_years(start: date, years: int) -> date:
+    """``start`` moved by ``years``; 29 February becomes 28 February. Retention periods."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:  # 29 February
+        return start.replace(year=start.year + years, day=28)
 
 
 class UTCDateTime(TypeDecorator):

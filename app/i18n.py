@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from flask import current_app, request, session
 from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from app.config import LANGUAGES
 from app.errors import DomainError
 
 LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
+
+
+def language_choices(with_default: bool = False) -> list[SelectChoice]:
+    """The languages as form choices (a user's own setting, the profile); ``with_default``
+    puts "Browser default" first."""
+    choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+    if with_default:
+        choices.insert(0, SelectChoice("", _l("Browser default")))
+    return choices
 
 
 def _from_header() -> str | None:

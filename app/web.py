@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import current_app, flash
-from wtforms import SelectChoice
 
 from app.errors import DomainError
 from app.extensions import db
-from app.i18n import current_language, translate_error, translate_fields
-from app.people.services import people_to_choose
+from app.i18n import translate_error, translate_fields
 from app.uploads import CheckedFile, check_scan, check_upload
 
 
@@ -42,9 +40,9 @@ def show_error(form, err: DomainError) -> None:
 
 
 def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[int], object]):
-    """Validate ``form``, call the service in ``action``, commit, and answer.
+    """Validate ``form``, call the service in ``action``, and answer.
 
-    On success the request's one commit happens here and ``on_success(result)`` answers.
+    On success ``on_success(result)`` answers (and the request commits: unit_of_work).
     An invalid form re-renders with 400, a domain error with its own status (4xx) after
     a rollback, so nothing is half-written. A plain GET renders with 200.
     """
@@ -54,20 +52,8 @@ def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[
         except DomainError as err:
             show_error(form, err)
             return render(err.status)
-        db.session.commit()
-        return on_success(result)
+        return on_success(result)  # the request commits after the answer (unit_of_work)
     return render(400 if form.is_submitted() else 200)
-
-
-def person_choices(*, role: str | None = None, exclude_id: int | None = None, blank=False):
-    """Select choices ``username → "Full Name (username)"`` of the people one may choose
-    (:func:`app.people.services.people_to_choose`: active, sorted for the reader's
-    language); ``blank`` puts "—" first."""
-    people = people_to_choose(
-        db.session, language=current_language(), role=role, exclude_id=exclude_id
-    )
-    choices = [SelectChoice("", "—")] if blank else []
-    return choices + [SelectChoice(u.username, f"{u.full_name} ({u.username})") for u in people]
 
 
 class Page:
@@ -80,16 +66,3 @@ class Page:
         self.has_prev, self.has_next = page > 1, page < self.pages
         self.prev_num = page - 1 if self.has_prev else None
         self.next_num = page + 1 if self.has_next else None
-
-
-def department_choices(*, blank: bool = False, prefix: str = "") -> list[SelectChoice]:
-    """The active departments as form choices (``CS 客户服务部`` / ``CS Customer
-    Service``), valued by code (after ``prefix``)."""
-    from app.people.services import departments
-
-    language = current_language()
-    choices = [SelectChoice("", "—")] if blank else []
-    return choices + [
-        SelectChoice(f"{prefix}{d.code}", f"{d.code} {d.name_in(language)}")
-        for d in departments(db.session, active_only=True)
-    ]

@@ -204,7 +204,6 @@ def _task_status(rng, age: float, issued: datetime, now: datetime):
 def seed(args, rng) -> Seeded:
     from sqlalchemy import insert, select, text, update
 
-    from app.auth.passwords import hash_password
     from app.distribution.models import (
         Acknowledgement,
         ControlledCopy,
@@ -213,6 +212,7 @@ def seed(args, rng) -> Seeded:
     )
     from app.documents.models import Document, DocumentType, Revision
     from app.extensions import db, local_today
+    from app.passwords import hash_password
     from app.people import services as people
     from app.people.models import User, UserRole
     from app.sequences import NumberSequence

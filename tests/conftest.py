@@ -66,6 +66,8 @@ def _base_config(root) -> dict:
         # on; elsewhere they only cost time (the queue rows are still written, and a
         # search builds the index from the database on first use).
         "QDMS_SEARCH_AFTER_COMMIT": False,
+        # the tests' indexes are small: a search waits for the rebuild it starts
+        "QDMS_SEARCH_REBUILD_WAIT": 120.0,
         # Real argon2id, cheaper than production so the suite stays fast.
         "QDMS_ARGON2_TIME_COST": 1,
         "QDMS_ARGON2_MEMORY_KIB": 8192,

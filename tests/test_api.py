@@ -91,6 +91,25 @@ def test_api_does_not_use_the_browser_session(client, login_as):
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_an_idle_browser_session_does_not_turn_api_answers_into_redirects(
+    client, api_token, login_as
+):
+    """Does a request to any API blueprint carrying both a bearer token and the cookie of
+    an idle browser session get its JSON answer (the API never reads the session), and
+    stay out of the browser session's idle timeout?"""
+    import time
+
+    headers = api_token("zhang")
+    login_as("alice")
+    with client.session_transaction() as sess:
+        sess["last_seen"] = time.time() - 31 * 60
+    for path in ("/api/v1/copies", "/api/v1/records", "/api/v1/external-documents"):
+        r = client.get(path, headers=headers)
+        assert r.status_code == 200 and r.mimetype == "application/json", path
+    with client.session_transaction() as sess:
+        assert "_user_id" in sess  # the browser session is untouched by API calls
+
+
 def test_unknown_api_path_is_a_json_404(client, api_token):
     """Is an unknown endpoint a 404 in the JSON error shape, not an HTML page?"""
     r = client.get("/api/v1/no-such-thing", headers=api_token())
@@ -145,9 +164,17 @@ def test_openapi_is_served_and_generated_from_the_views(client):
 
 
 def test_every_api_endpoint_is_in_openapi(app, client):
-    """Does every /api/v1 route (except the document itself) appear in the OpenAPI paths?"""
+    """Does every /api/v1 route and method (except the document itself) appear in the
+    OpenAPI paths?"""
+    import re
+
     doc = client.get("/api/v1/openapi.json").get_json()
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
-            path = rule.rule.replace("<", "{").replace(">", "}")
-            assert path in doc["paths"], f"{rule.rule} is missing from openapi.json"
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
+    assert len(rules) > 50
+    for rule in rules:
+        if rule.rule == "/api/v1/openapi.json":
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        assert path in doc["paths"], f"{rule.rule} is missing from openapi.json"
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert method.lower() in doc["paths"][path], f"{method} {rule.rule} is undocumented"

@@ -645,3 +645,47 @@ def test_two_officers_issuing_at_once_give_one_electronic_copy(app_config, org):
         db.engine.dispose()
     assert sorted(answers) == [201, 409]
     assert _live_electronic("A0") == ["QP-CS-001-A0-C01"]
+
+
+def test_bad_input_is_a_clear_400_or_404_never_a_500(client, org):
+    """Is input of the wrong shape (a list for the body, a list for a row's medium, a
+    copies count of 5,000 digits, a NUL character, an unknown choice, a page beyond any
+    list) a 400 naming the field, and an id that no row can have a 404 — nothing issued?"""
+    url = f"/api/v1/documents/{org['doc'].number}/revisions/A0/issue"
+    before = db.session.scalar(select(func.count()).select_from(ControlledCopy))
+    for body, field in (
+        ([{"department": "CS"}], "body"),
+        ({"distribution": {"department": "CS"}}, "distribution"),
+        ({"distribution": [{"department": "CS", "medium": ["paper"]}]}, "distribution[0].medium"),
+        ({"distribution": [{"department": "CS", "copies": "9" * 5000}]}, "distribution[0].copies"),
+        ({"distribution": [{"department": "CS\x00"}]}, "distribution"),
+        ({"distribution": [{"department": "CS"}], "acknowledge_within_days": "x"}, None),
+        ({"distribution": [{"department": "CS"}], "training_required": [1]}, None),
+    ):
+        r = client.post(url, json=body, headers=org["officer"])
+        assert r.status_code == 400, (body, r.get_json())
+        error = r.get_json()["error"]
+        assert error["code"] == "validation_failed" and error["message"]
+        assert field is None or field in error["fields"], (field, error)
+    assert db.session.scalar(select(func.count()).select_from(ControlledCopy)) == before
+    for path, query, field in (
+        ("/api/v1/copies", {"page": 10**12}, "page"),
+        ("/api/v1/copies", {"document": "QP\x00"}, "document"),
+        ("/api/v1/acknowledgements", {"status": "maybe"}, "status"),
+        ("/api/v1/acknowledgements/matrix", {"by": "colour"}, "by"),
+        ("/api/v1/acknowledgements/matrix", {"format": "docx"}, "format"),
+    ):
+        r = client.get(path, query_string=query, headers=org["officer"])
+        assert r.status_code == 400, (path, query, r.get_json())
+        assert field in r.get_json()["error"]["fields"]
+    r = client.post(
+        "/api/v1/copies/QP-CS-001-A0-C01/return",
+        json={"returned_by": "a\x00b", "disposition": "destroyed"},
+        headers=org["officer"],
+    )
+    assert r.status_code == 400 and "returned_by" in r.get_json()["error"]["fields"]
+    for path in ("/api/v1/acknowledgements/2147483648", "/api/v1/acknowledgements/¹"):
+        r = client.post(f"{path}/sign", json={"password": PASSWORD}, headers=org["alice"])
+        assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    r = client.get("/api/v1/copies/QP-CS-001-A0-C01%00", headers=org["officer"])
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"

@@ -362,3 +362,75 @@ def test_an_unknown_or_hidden_parent_is_a_field_error(client, team, make_documen
             headers=team["author"],
         )
         assert r.status_code == 400 and "parent" in r.get_json()["error"]["fields"], parent
+
+
+def test_bad_input_is_a_400_in_the_error_shape_never_a_500(client, team, make_docx):
+    """Are a list for an object, a wrong type, an unknown choice, a huge page and a NUL
+    character (in a body, a query or a path) each a 400 or 404 naming the problem, on
+    SQLite and PostgreSQL alike, with nothing written?"""
+    _new_document(client, team)
+    _upload(client, team, "QP-CS-001", make_docx())
+    before = _counts()
+    nul = "QP\x00"
+    cases = [
+        ("post", "/api/v1/documents/QP-CS-001/revisions/A0/submit", ["boss"], "body"),
+        ("post", "/api/v1/documents/QP-CS-001/revisions/A0/submit", {"approvers": 5}, "approvers"),
+        ("post", "/api/v1/documents/QP-CS-001/revisions/A0/cancel", {"reason": [1]}, "reason"),
+        ("post", "/api/v1/documents", {"type": "QP", "title": nul, "department": "CS"}, "title"),
+        ("post", "/api/v1/documents", {"type": nul, "title": "X", "department": "CS"}, "type"),
+        ("patch", "/api/v1/documents/QP-CS-001", {"title_en": nul}, "title_en"),
+        ("post", "/api/v1/documents/QP-CS-001/revisions/A0/submit", {"approvers": "a;b\x00"}, None),
+        ("post", "/api/v1/documents/QP-CS-001/revisions/A0/approve", {"effective_date": 5}, None),
+    ]
+    for method, url, body, field in cases:
+        r = getattr(client, method)(url, json=body, headers=team["officer"])
+        assert r.status_code == 400, (url, body, r.get_json())
+        error = r.get_json()["error"]
+        assert error["code"] == "validation_failed" and error["message"], (url, body)
+        assert field is None or field in error["fields"], (url, body, error)
+    for query, field in [
+        ("documents?page=1000000000000", "page"),
+        ("documents?q=%00", "q"),
+        ("documents?department=CS%00", "department"),
+        ("master-list?q=%00", "q"),
+        ("users?active=maybe", "active"),
+        ("users?department=%00", "department"),
+        ("departments?page=1000000000000", "page"),
+    ]:
+        r = client.get(f"/api/v1/{query}", headers=team["officer"])
+        assert r.status_code == 400 and field in r.get_json()["error"]["fields"], query
+    for method, url in [
+        ("get", "/api/v1/documents/QP-CS-001%00"),
+        ("get", "/api/v1/documents/QP-CS-001/revisions/A%00"),
+        ("post", "/api/v1/documents/%00/withdraw"),
+        ("patch", "/api/v1/document-types/QP%00"),
+    ]:
+        r = getattr(client, method)(url, json={}, headers=team["officer"])
+        assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found", url
+    assert _counts() == before
+
+
+def test_a_document_type_can_be_set_to_level_0(client, api_token):
+    """Can the administrator put a type on level 0 (what an absent level leaves alone)?"""
+    admin = api_token("root", roles=("admin",))
+    r = client.patch("/api/v1/document-types/QM", json={"level": 0}, headers=admin)
+    assert r.status_code == 200 and r.get_json()["level"] == 0, r.get_json()
+    r = client.patch("/api/v1/document-types/QM", json={"name_en": "Manual"}, headers=admin)
+    assert r.get_json()["level"] == 0 and r.get_json()["name_en"] == "Manual"
+
+
+def test_submit_takes_usernames_as_a_list_or_one_separated_string(client, team, make_docx):
+    """Are reviewers and approvers read from one string separated by commas or semicolons
+    as well as from a list?"""
+    _new_document(client, team)
+    _upload(client, team, "QP-CS-001", make_docx())
+    r = client.post(
+        "/api/v1/documents/QP-CS-001/revisions/A0/submit",
+        json={"reviewers": "reviewer; ", "approvers": " boss"},
+        headers=team["author"],
+    )
+    assert r.status_code == 200, r.get_json()
+    assert [(p["username"], p["role"]) for p in r.get_json()["participants"]] == [
+        ("reviewer", "reviewer"),
+        ("boss", "approver"),
+    ]

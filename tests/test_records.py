@@ -457,3 +457,49 @@ def test_the_plans_file_button_is_a_verb_in_chinese(complaint_type, login_as, cl
     page = client.get("/records/plan").get_data(as_text=True)
     link = page[page.index('href="/records/new/QP-CS-001-F01"') :].split("</a>")[0]
     assert link.endswith(">填写")
+
+
+def test_bad_record_input_is_a_clear_400_never_a_500(complaint_type, client, api_token):
+    """Are values that are not an object (JSON or multipart), a NUL character in a value,
+    a retention that is not an object and a year beyond any list each a 400 naming the
+    field, with nothing written — and is changing a type's retention through the API
+    (which reschedules its records) answered and audited?"""
+    headers = api_token("cs_staff")
+    officer = api_token("officer")
+    before = db.session.scalar(select(func.count(Record.id)))
+    for body, field in (
+        ({"type": "QP-CS-001-F01", "values": ["陈女士"]}, "values"),
+        ({"type": "QP-CS-001-F01", "values": {"customer": "陈\x00"}}, "values"),
+        ({"type": ["QP-CS-001-F01"], "values": {"customer": "陈女士"}}, "type"),
+        ({"type": "QP-CS-001-F01", "values": {"customer": "陈"}, "complete": "maybe"}, "complete"),
+    ):
+        r = client.post("/api/v1/records", json=body, headers=headers)
+        assert r.status_code == 400, (body, r.get_json())
+        assert field in r.get_json()["error"]["fields"], (field, r.get_json())
+    for values in ("[1]", "not json", '{"customer": "\\u0000"}'):
+        r = client.post(
+            "/api/v1/records", data={"type": "QP-CS-001-F01", "values": values}, headers=headers
+        )
+        assert r.status_code == 400, (values, r.get_json())
+        assert r.get_json()["error"]["fields"] == {"values": "must be an object"}
+    assert db.session.scalar(select(func.count(Record.id))) == before
+    r = client.get("/api/v1/records", query_string={"year": 10**12}, headers=headers)
+    assert r.status_code == 400 and "year" in r.get_json()["error"]["fields"]
+    r = client.patch(
+        "/api/v1/record-types/QP-CS-001-F01", json={"retention": "3 years"}, headers=officer
+    )
+    assert r.status_code == 400 and r.get_json()["error"]["fields"] == {
+        "retention": "must be an object"
+    }
+    r = client.patch(
+        "/api/v1/record-types/QP-CS-001-F01",
+        json={"retention": {"years": 5, "from": "created"}},
+        headers=officer,
+    )
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["retention"] == {"years": 5, "from": "created"}
+    trail = client.get(
+        "/api/v1/audit-trail", query_string={"object": "record_type:QP-CS-001-F01"}, headers=officer
+    ).get_json()["items"]
+    assert trail[-1]["action"] == "record_type_changed"
+    assert trail[-1]["after"]["records_rescheduled"] == 0

@@ -624,3 +624,53 @@ def test_an_unknown_destruction_method_is_not_called_missing(
     assert '<div class="invalid-feedback">not one of the methods of destruction</div>' in field
     assert "is not a method of destruction" in r.text and ">required<" not in r.text
     assert db.session.scalar(select(Destruction.id)) is None
+
+
+def test_bad_retention_input_is_a_clear_400_or_404_never_a_500(old_records, client, api_token):
+    """Is a destruction key that no batch can have (a superscript digit, an id above
+    2^31) a 404, a list of items that are not refs or name a revision no document can
+    have a 400 naming them, and a NUL character or a page beyond any list a 400 — with
+    nothing proposed or held?"""
+    officer = api_token("officer")
+    batch = client.post(
+        "/api/v1/destructions",
+        json={"items": [f"record:{old_records[0]}"], "method": "shredding"},
+        headers=officer,
+    ).get_json()
+    for key in ("¹", "2147483648", "99999999999", str(batch["id"]) + "\x00"):
+        for method, suffix in (("GET", ""), ("GET", "/record.pdf"), ("POST", "/reject")):
+            r = client.open(
+                f"/api/v1/destructions/{key}{suffix}",
+                method=method,
+                json={"reason": "x"},
+                headers=officer,
+            )
+            assert r.status_code == 404, (key, suffix, r.get_json())
+            assert r.get_json()["error"]["code"] == "not_found"
+    assert client.get(f"/api/v1/destructions/{batch['id']}", headers=officer).status_code == 200
+    ref = f"revision:QP-CS-001/A{'9' * 30}"
+    for body, fields in (
+        ({"items": [5], "method": "shredding"}, {"items.0": "must be text"}),
+        ({"items": "record:X", "method": "shredding"}, {"items": "must be a list"}),
+        ({"items": [ref], "method": "shredding"}, {ref: "not found"}),
+        ({"items": [f"record:{old_records[1]}"], "method": "shredding", "note": "\x00"}, None),
+    ):
+        r = client.post("/api/v1/destructions", json=body, headers=officer)
+        assert r.status_code == 400, (body, r.get_json())
+        assert fields is None or r.get_json()["error"]["fields"] == fields
+    r = client.post(
+        "/api/v1/legal-holds",
+        json={"kind": {"record": 1}, "key": old_records[0], "reason": "x", "password": PASSWORD},
+        headers=officer,
+    )
+    assert r.status_code == 400 and "kind" in r.get_json()["error"]["fields"]
+    r = client.post(
+        "/api/v1/legal-holds/2147483648/lift",
+        json={"reason": "x", "password": PASSWORD},
+        headers=officer,
+    )
+    assert r.status_code == 404
+    r = client.get("/api/v1/retention/due", query_string={"page": 10**12}, headers=officer)
+    assert r.status_code == 400 and "page" in r.get_json()["error"]["fields"]
+    assert db.session.scalar(select(LegalHold.id)) is None
+    assert len(db.session.scalars(select(Destruction)).all()) == 1

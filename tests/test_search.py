@@ -751,7 +751,7 @@ def test_kinds_come_from_the_record_builders(library, client, api_token, monkeyp
 
     builder = registry.Builder(
         kind="finding",
-        label="Audit findings",
+        title="Audit findings",
         load=lambda session, ids: {},
         all_ids=lambda session: iter(()),
         count=lambda session: 0,

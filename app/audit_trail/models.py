@@ -9,7 +9,19 @@ from app.extensions import UTCDateTime, db
 
 GENESIS_HASH = "0" * 64
 
+# Models whose rows are never changed or deleted once written (the history): events here,
+# and those other features mark with ``@append_only`` (signatures). The session refuses
+# any ORM update or delete of them (``services.install_guards``).
+APPEND_ONLY: set[type] = set()
 
+
+def append_only(model: type) -> type:
+    """Class decorator: rows of ``model`` are immutable history."""
+    APPEND_ONLY.add(model)
+    return model
+
+
+@append_only
 class Event(db.Model):
     """One audit event. Never updated or deleted; each carries the hash of the one before."""
 

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.audit_trail.labels import ACTIONS, KINDS, LOGIN_ACTIONS, check_event
-from app.audit_trail.models import GENESIS_HASH, ChainHead, Event
+from app.audit_trail.models import APPEND_ONLY, GENESIS_HASH, ChainHead, Event
 from app.errors import N_, ValidationFailed
 from app.extensions import local_day_start, utcnow
 
@@ -345,9 +345,7 @@ class AppendOnlyViolation(RuntimeError):
 
 
 def _guard_history(session: Session, flush_context, instances) -> None:
-    from app.signatures.models import Signature
-
-    immutable = (Event, Signature)
+    immutable = tuple(APPEND_ONLY)
     for obj in session.deleted:
         if isinstance(obj, immutable):
             raise AppendOnlyViolation(f"{obj!r} cannot be deleted")

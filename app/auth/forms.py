@@ -2,18 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.config import LANGUAGES
-from app.i18n import LANGUAGE_NAMES
-
-
-def language_choices(with_default: bool = False):
-    choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
-    if with_default:
-        choices.insert(0, SelectChoice("", _l("Browser default")))
-    return choices
+from app.i18n import language_choices
 
 
 class LoginForm(FlaskForm):

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from app import signals, unit_of_work
 from app.auth import services
 from app.auth.forms import (
     LanguageForm,
@@ -49,18 +50,19 @@ def safe_next(target: str | None) -> str:
 
 
 def _landing(user) -> str:
-    """Where a login without ``next`` lands: open read-and-understood tasks come first."""
-    from app.distribution.services import open_task_count
-
-    if open_task_count(db.session, user):
-        return url_for("distribution.acknowledgements")
-    return url_for("dashboard.index")
+    """Where a login without ``next`` lands: where a feature built on this one asks
+    (``signals.login_landing``: open read-and-understood tasks come first), else the
+    dashboard."""
+    landing = signals.first_answer(signals.login_landing, user, session=db.session)
+    return landing or url_for("dashboard.index")
 
 
 @bp.before_app_request
 def enforce_session_timeout():
     """Log out a browser session idle for longer than QDMS_SESSION_TIMEOUT_MINUTES."""
-    if request.blueprint in ("api", "bootstrap") or request.endpoint == "static":
+    if request.path.startswith("/api/"):  # every API blueprint: the token, never the session
+        return None
+    if request.blueprint == "bootstrap" or request.endpoint == "static":
         return None
     if not current_user.is_authenticated:
         return None
@@ -70,7 +72,6 @@ def enforce_session_timeout():
     if last_seen is None or now - float(last_seen) > timeout:
         user = current_user._get_current_object()
         services.record_logout(db.session, user, reason="session timeout")
-        db.session.commit()
         logout_user()
         session.clear()
         flash(_("Your session has expired. Please log in again."), "warning")
@@ -94,8 +95,8 @@ def login():
             threshold=cfg["QDMS_LOCKOUT_THRESHOLD"],
             lock_minutes=cfg["QDMS_LOCKOUT_MINUTES"],
         )
-        db.session.commit()
         if not result.ok:
+            unit_of_work.keep()  # the failure is counted and audited although refused
             flash(translate(result.error), "danger")
             return render_template("auth/login.html", form=form), 401
         session.clear()  # a fresh session on login (no fixation)
@@ -112,7 +113,6 @@ def logout():
     form = LogoutForm()
     if current_user.is_authenticated and form.validate_on_submit():
         services.record_logout(db.session, current_user._get_current_object())
-        db.session.commit()
         logout_user()
         session.clear()
         flash(_("You have been logged out."), "info")
@@ -126,7 +126,6 @@ def switch_language():
         session["lang"] = form.lang.data
         if current_user.is_authenticated:
             people.set_language(db.session, current_user._get_current_object(), form.lang.data)
-            db.session.commit()
     return redirect(safe_next(form.next.data))
 
 
@@ -160,7 +159,6 @@ def profile_language():
         return _profile_page(language_form=form), 400
     user = current_user._get_current_object()
     people.set_language(db.session, user, form.language.data or None)
-    db.session.commit()
     session.pop("lang", None)
     flash(_("Your language setting is saved."), "success")
     return redirect(url_for("auth.profile"))
@@ -200,7 +198,6 @@ def profile_token_create():
         return _profile_page(token_form=form), 400
     user = current_user._get_current_object()
     token = services.create_token(db.session, user, user, form.name.data.strip())
-    db.session.commit()
     return _profile_page(new_token=token)
 
 
@@ -216,6 +213,5 @@ def profile_token_revoke():
         flash(_("No such token."), "danger")
         return redirect(url_for("auth.profile"))
     services.revoke_token(db.session, user, row.id)
-    db.session.commit()
     flash(_("The token has been revoked."), "success")
     return redirect(url_for("auth.profile"))

@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import api
 from app.audit_trail import services as audit
 from app.auth.models import ApiToken
-from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import utcnow
+from app.passwords import check_password_policy, hash_password, needs_rehash, verify_password
 from app.people.models import User
 
 TOKEN_PREFIX = "qdms_"  # noqa: S105 - a label, not a secret
@@ -102,15 +103,6 @@ def record_logout(session: Session, user: User, *, reason: str | None = None) ->
     audit.record(session, user, f"user:{user.username}", "logout", reason=reason)
 
 
-def check_password_policy(password: str, min_length: int) -> None:
-    if len(password) < min_length:
-        raise ValidationFailed(
-            N_("The password must have at least %(n)s characters."),
-            fields={"password": N_("too short")},
-            n=min_length,
-        )
-
-
 def change_password(
     session: Session, user: User, current: str, new: str, *, min_length: int = 8
 ) -> None:
@@ -177,3 +169,6 @@ def revoke_token(session: Session, actor: User | None, token_id: int) -> ApiToke
         )
     session.flush()
     return row
+
+
+api.set_token_user(user_for_token)  # the API's bearer authentication asks this feature

@@ -1,3 +1,6 @@
+"""The dashboard: what waits for the reader, from every feature (it sits at the top of the
+layers, beside the CLI and the demo: it may import any feature, and none imports it)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template
@@ -14,6 +17,7 @@ from app.documents import services as documents
 from app.documents.models import Document
 from app.documents.permissions import can_manage_document, visible_documents
 from app.extensions import db, local_today
+from app.external.services import due_currency_checks
 from app.people.models import Department, User
 
 bp = Blueprint("dashboard", __name__)
@@ -48,8 +52,6 @@ def index():
     if can_view_register(current_user):
         counts["recalls"] = distribution.open_recall_count(db.session)
     if can_manage_document(current_user):
-        from app.external.services import due_currency_checks
-
         today = local_today()
         counts["reviews_due"] = len(documents.reviews_due(db.session, today))
         counts["currency_checks_due"] = len(due_currency_checks(db.session, today))

@@ -9,12 +9,14 @@ audit event is real. Idempotent: running it again adds only what is missing.
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.demo import loader
+from app.demo import distribution, documents, external, loader, organisation, records
+from app.demo.loader import DEMO_PASSWORD
 from app.storage import FileStore, get_store
 
-DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed by `make run`; demo data only
+__all__ = ["DEMO_PASSWORD", "logins", "seed"]
 
 
 def seed(session: Session, store: FileStore | None = None) -> list[str]:
@@ -22,13 +24,7 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
 
     ``store`` is where the demo documents' files go (default: the app's QDMS_DOCS_STORE).
     """
-    # Imported here: they import DEMO_PASSWORD from this module, and only seeding needs
-    # them (python-docx, every feature's services), not `qdms demo-logins`.
-    from app.demo import distribution, documents, external, organisation, records
-
-    if store is None:
-        from flask import current_app  # the CLI's app context; tests pass their store
-
+    if store is None:  # the CLI's app context; tests pass their store
         store = get_store(current_app)
     added = organisation.seed(session)
     added += documents.seed(session, store)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo import DEMO_PASSWORD, loader
+from app.demo import loader
 from app.demo.documents import DOCUMENTS, apply_edits, edits_of, find_document, play_step
+from app.demo.loader import DEMO_PASSWORD
 from app.demo.organisation import add_user
 from app.distribution import services
 from app.distribution.models import Acknowledgement, ControlledCopy, DistributionLine, Issue
@@ -140,9 +142,7 @@ def seed(
             return []
         if "revise" in spec and open_revision(doc) is not None:
             return []
-    if store is None:
-        from flask import current_app  # the CLI's app context; tests pass their store
-
+    if store is None:  # the CLI's app context; tests pass their store
         store = get_store(current_app)
     added: list[str] = []
     leaver_spec = plan["leaver"]

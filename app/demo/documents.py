@@ -34,8 +34,8 @@ import docx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo import DEMO_PASSWORD, loader
-from app.demo.loader import Block, DemoDocument, Step
+from app.demo import loader
+from app.demo.loader import DEMO_PASSWORD, Block, DemoDocument, Step
 from app.documents import services
 from app.documents.models import Document, DocumentType
 from app.extensions import local_today

@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.demo import loader
 from app.documents.models import Document, DocumentType
-from app.documents.services import add_months
-from app.extensions import local_today
+from app.extensions import add_months, local_today
 from app.external import services
 from app.external.models import ExternalDocument
 from app.people.models import Department, User

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
+# Every demo user's password (``qdms demo-logins`` prints it).
+DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed by `make run`; demo data only
 
 # ("h", text) | ("p", text) | ("li", text) | ("table", rows): rows of cells, header first
 Block = tuple[str, str | tuple[tuple[str, ...], ...]]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo import DEMO_PASSWORD, loader
+from app.demo import loader
+from app.demo.loader import DEMO_PASSWORD
 from app.people import services as people
 from app.people.models import Department, User
 

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.demo import DEMO_PASSWORD, loader
+from app.demo import loader
+from app.demo.loader import DEMO_PASSWORD
 from app.documents.models import Document, DocumentType
 from app.extensions import local_date, local_today
 from app.people.models import User

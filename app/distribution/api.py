@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import jsonify, request
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, utils, validate
 from sqlalchemy import func, select
 
-from app.api import bp, paginate
-from app.api.inputs import allow, body, flag, text
-from app.api.schemas import UTCTime
+from app.api import Blueprint, allow, fails, files, page_of
+from app.api.schemas import Input, PageArgs, UTCTime, page_schema
 from app.distribution import exports, services
-from app.distribution.models import Acknowledgement, ControlledCopy
+from app.distribution.models import (
+    ACK_STATUSES,
+    COPY_STATUSES,
+    DISPOSITIONS,
+    MEDIA,
+    Acknowledgement,
+    ControlledCopy,
+)
 from app.distribution.permissions import (
     can_issue,
     can_record_return,
@@ -25,10 +30,14 @@ from app.documents import services as documents
 from app.errors import N_, PermissionDenied
 from app.extensions import db, local_today
 from app.people import services as people
+from app.tables import MIMETYPES
 
 
 def _today() -> date:
     return local_today()
+
+
+# Output -------------------------------------------------------------------------
 
 
 class CopySchema(Schema):
@@ -39,9 +48,7 @@ class CopySchema(Schema):
     holder = fields.Function(lambda c: c.line.holder_key)
     holder_name = fields.Function(lambda c: c.line.holder_name)
     medium = fields.String()
-    status = fields.String(
-        metadata={"enum": ["issued", "received", "recall_open", "returned", "withdrawn"]}
-    )
+    status = fields.String(metadata={"enum": list(COPY_STATUSES)})
     issued_at = UTCTime()
     received_by = fields.Function(lambda c: c.received_by.username if c.received_by else None)
     received_at = UTCTime()
@@ -49,6 +56,9 @@ class CopySchema(Schema):
     returned_at = UTCTime()
     returned_by = fields.String(attribute="returned_by_name", allow_none=True)
     disposition = fields.String(allow_none=True)
+
+
+CopyPageSchema = page_schema(CopySchema, "CopyPageSchema")
 
 
 class AcknowledgementSchema(Schema):
@@ -59,11 +69,14 @@ class AcknowledgementSchema(Schema):
     username = fields.Function(lambda a: a.user.username)
     status = fields.Function(
         lambda a: a.state(_today()),
-        metadata={"enum": ["open", "overdue", "done", "superseded", "cancelled"]},
+        metadata={"enum": list(ACK_STATUSES)},
     )
     due_date = fields.Date()
     signed_at = UTCTime()
     created_at = UTCTime()
+
+
+AcknowledgementPageSchema = page_schema(AcknowledgementSchema, "AcknowledgementPageSchema")
 
 
 class IssueSchema(Schema):
@@ -74,8 +87,10 @@ class IssueSchema(Schema):
     issued_at = UTCTime()
     training_required = fields.Boolean()
     acknowledge_within_days = fields.Integer()
-    copies = fields.Method("_copies")
-    acknowledgements = fields.Method("_tasks")
+    copies = fields.Method("_copies", metadata={"type": "array", "items": {"type": "object"}})
+    acknowledgements = fields.Method(
+        "_tasks", metadata={"type": "integer", "description": "tasks opened by this issue"}
+    )
 
     def _copies(self, record):
         rows = db.session.scalars(
@@ -93,310 +108,221 @@ class IssueSchema(Schema):
         )
 
 
-@bp.post("/documents/<number>/revisions/<rev>/issue")
-def issue_revision(number: str, rev: str):
+class MatrixSchema(Schema):
+    """A register as JSON: its title, column headers and rows of cells."""
+
+    title = fields.String()
+    headers = fields.List(fields.String())
+    rows = fields.List(fields.List(fields.Raw()))
+
+
+# Input --------------------------------------------------------------------------
+
+
+class RecipientInput(Input):
+    """One line of an issue: exactly one of `department`, `user` or `location`."""
+
+    department = fields.String(metadata={"description": "department code"})
+    user = fields.String(metadata={"description": "username"})
+    location = fields.String(metadata={"description": "a named location"})
+    custodian = fields.String(metadata={"description": "who signs for a location (username)"})
+    medium = fields.String(metadata={"enum": list(MEDIA), "default": "paper"})
+    copies = fields.Integer(
+        metadata={"minimum": 1, "maximum": 99, "default": 1, "description": "electronic: 1"}
+    )
+
+
+class Recipients(fields.List):
+    """The recipients of an issue, documented as a list of ``RecipientInput``. Each row
+    is checked by ``services.parse_distribution`` (as the issue form's rows are), whose
+    messages name the row and field: ``distribution[1].department``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Nested(RecipientInput), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not utils.is_collection(value):
+            raise self.make_error("invalid")
+        return list(value)
+
+
+class IssueInput(Input):
+    distribution = Recipients(
+        load_default=None, metadata={"description": "the recipients (at least one)"}
+    )
+    training_required = fields.Boolean(
+        load_default=None, metadata={"description": "default: the document's setting"}
+    )
+    acknowledge_within_days = fields.Integer(
+        load_default=None, metadata={"minimum": 1, "maximum": 365, "default": 14}
+    )
+    note = fields.String(load_default=None)
+
+
+class SignInput(Input):
+    password = fields.String(
+        load_default=None,
+        metadata={"format": "password", "description": "the caller's password (signature)"},
+    )
+
+
+class ReturnInput(Input):
+    returned_by = fields.String(
+        load_default=None, metadata={"description": "username or name of who returned it"}
+    )
+    disposition = fields.String(load_default=None, metadata={"enum": list(DISPOSITIONS)})
+    note = fields.String(load_default=None)
+
+
+class CopyListArgs(PageArgs):
+    document = fields.String(metadata={"description": "document number"})
+    status = fields.String(metadata={"enum": list(COPY_STATUSES)})
+
+
+class AcknowledgementListArgs(PageArgs):
+    user = fields.String(load_default="me", metadata={"description": "username, or `me`"})
+    status = fields.String(metadata={"enum": [*ACK_STATUSES, "live", "all"]})
+
+
+class MatrixArgs(Input):
+    department = fields.String(metadata={"description": "department code"})
+    by = fields.String(load_default="department", validate=validate.OneOf(["department", "person"]))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", *MIMETYPES]))
+
+
+# Views --------------------------------------------------------------------------
+
+blp = Blueprint("distribution_api", __name__, tag="distribution")
+
+
+@blp.post("/documents/<number>/revisions/<rev>/issue")
+@blp.arguments(IssueInput)
+@blp.response(201, IssueSchema)
+@fails(403, 404, 409)
+def issue_revision(body, number: str, rev: str):
     """Issue an approved or effective revision to a distribution (or extend it).
-    ---
-    post:
-      tags: [distribution]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}, example: A0}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [distribution]
-              properties:
-                distribution:
-                  type: array
-                  items:
-                    type: object
-                    properties:
-                      department: {type: string, description: department code}
-                      user: {type: string, description: username}
-                      location: {type: string, description: a named location}
-                      custodian: {type: string, description: who signs for a location}
-                      medium: {type: string, enum: [paper, electronic]}
-                      copies: {type: integer, minimum: 1, maximum: 99}
-                training_required: {type: boolean}
-                acknowledge_within_days: {type: integer, default: 14}
-                note: {type: string}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: IssueSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          description: >-
-            The revision cannot be issued in its state (`invalid_transition`), or a
-            recipient already holds an electronic copy of it (`conflict`; `fields` names the
-            line)
-          content:
-            application/json:
-              schema: Error
-    """
+
+    409: the revision cannot be issued in its state (`invalid_transition`), or a recipient
+    already holds an electronic copy of it (`conflict`; `fields` names the line)."""
     revision = documents.visible_revision(db.session, current_user, number, rev)
     allow(can_issue(current_user))
-    data = body()
-    training = flag(data, "training_required") if "training_required" in data else None
-    record = services.issue(
+    return services.issue(
         db.session,
         current_user,
         revision,
-        distribution=services.parse_distribution(db.session, data.get("distribution")),
-        training_required=training,
-        acknowledge_within_days=data.get("acknowledge_within_days"),
-        note=text(data, "note"),
+        distribution=services.parse_distribution(db.session, body["distribution"]),
+        training_required=body["training_required"],
+        acknowledge_within_days=body["acknowledge_within_days"],
+        note=body["note"],
     )
-    db.session.commit()
-    return jsonify(IssueSchema().dump(record)), 201
 
 
-@bp.get("/copies")
-def list_copies():
-    """Controlled copies the caller may see (all of them for officers and auditors).
-    ---
-    get:
-      tags: [distribution]
-      parameters:
-        - {in: query, name: document, schema: {type: string}}
-        - in: query
-          name: status
-          schema: {type: string, enum: [issued, received, recall_open, returned, withdrawn]}
-        - {in: query, name: page, schema: {type: integer}}
-        - {in: query, name: per_page, schema: {type: integer}}
-      responses:
-        200:
-          description: "{items: [copy], page, per_page, total}"
-    """
+@blp.get("/copies")
+@blp.arguments(CopyListArgs, location="query")
+@blp.response(200, CopyPageSchema)
+def list_copies(args):
+    """Controlled copies the caller may see (all of them for officers and auditors)."""
     stmt = services.copies_query(
-        current_user, document=request.args.get("document"), status=request.args.get("status")
+        current_user, document=args.get("document"), status=args.get("status")
     )
-    return jsonify(paginate(stmt, CopySchema().dump))
+    return page_of(stmt, args)
 
 
 def _copy(copy_no: str) -> ControlledCopy:
     return services.visible_copy(db.session, current_user, copy_no)
 
 
-@bp.get("/copies/<copy_no>")
+@blp.get("/copies/<copy_no>")
+@blp.response(200, CopySchema)
+@fails(404)
 def get_copy(copy_no: str):
-    """One controlled copy.
-    ---
-    get:
-      tags: [distribution]
-      parameters:
-        - in: path
-          name: copy_no
-          required: true
-          schema: {type: string}
-          example: QP-CS-001-A0-C03
-      responses:
-        200:
-          content:
-            application/json:
-              schema: CopySchema
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    return jsonify(CopySchema().dump(_copy(copy_no)))
+    """One controlled copy (e.g. `QP-CS-001-A0-C03`)."""
+    return _copy(copy_no)
 
 
-@bp.post("/copies/<copy_no>/receipt")
-def sign_receipt(copy_no: str):
-    """The holder signs the receipt of a paper copy (签收).
-    ---
-    post:
-      tags: [distribution]
-      parameters:
-        - {in: path, name: copy_no, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [password]
-              properties:
-                password: {type: string, format: password}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: CopySchema
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
+@blp.post("/copies/<copy_no>/receipt")
+@blp.arguments(SignInput)
+@blp.response(200, CopySchema)
+@fails(403, 404, 409)
+def sign_receipt(body, copy_no: str):
+    """The holder signs the receipt of a paper copy (签收)."""
     copy = _copy(copy_no)
-    data = body()
-    services.sign_receipt(db.session, current_user, copy, password=text(data, "password") or "")
-    db.session.commit()
-    return jsonify(CopySchema().dump(copy))
+    services.sign_receipt(db.session, current_user, copy, password=body["password"] or "")
+    return copy
 
 
-@bp.post("/copies/<copy_no>/return")
-def return_copy(copy_no: str):
-    """The officer records a recalled copy as returned; its recall closes.
-    ---
-    post:
-      tags: [distribution]
-      parameters:
-        - {in: path, name: copy_no, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [returned_by, disposition]
-              properties:
-                returned_by: {type: string, description: username or name of who returned it}
-                disposition: {type: string, enum: [destroyed, kept_as_obsolete_reference]}
-                note: {type: string}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: CopySchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
+@blp.post("/copies/<copy_no>/return")
+@blp.arguments(ReturnInput)
+@blp.response(200, CopySchema)
+@fails(403, 404, 409)
+def return_copy(body, copy_no: str):
+    """The officer records a recalled copy as returned; its recall closes."""
     copy = _copy(copy_no)
     allow(can_record_return(current_user))
-    data = body()
     services.record_return(
         db.session,
         current_user,
         copy,
-        returned_by=text(data, "returned_by") or "",
-        disposition=text(data, "disposition") or "",
-        note=text(data, "note"),
+        returned_by=body["returned_by"] or "",
+        disposition=body["disposition"] or "",
+        note=body["note"],
     )
-    db.session.commit()
-    return jsonify(CopySchema().dump(copy))
+    return copy
 
 
-@bp.get("/acknowledgements")
-def list_acknowledgements():
-    """Read-and-understood tasks of a person (``me`` by default).
-    ---
-    get:
-      tags: [distribution]
-      parameters:
-        - {in: query, name: user, schema: {type: string, default: me}}
-        - in: query
-          name: status
-          schema: {type: string, enum: [open, overdue, done, superseded, cancelled]}
-        - {in: query, name: page, schema: {type: integer}}
-        - {in: query, name: per_page, schema: {type: integer}}
-      responses:
-        200:
-          description: "{items: [acknowledgement], page, per_page, total}"
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """
-    username = request.args.get("user", "me")
+@blp.get("/acknowledgements")
+@blp.arguments(AcknowledgementListArgs, location="query")
+@blp.response(200, AcknowledgementPageSchema)
+@fails(403, 404)
+def list_acknowledgements(args):
+    """Read-and-understood tasks of a person (`me` by default)."""
+    username = args["user"]
     if username in ("", "me"):
         person = current_user
     else:
         person = people.get_user(db.session, username)
         if not can_view_training_of(current_user, person):
             raise PermissionDenied(N_("You may not see the training of %(name)s."), name=username)
-    stmt = services.acknowledgements_query(person.id, request.args.get("status"), _today())
-    return jsonify(paginate(stmt, AcknowledgementSchema().dump))
+    stmt = services.acknowledgements_query(person.id, args.get("status"), _today())
+    return page_of(stmt, args)
 
 
-def _ack(ack_id: str) -> Acknowledgement:
+@blp.get("/acknowledgements/matrix")
+@blp.arguments(MatrixArgs, location="query")
+@blp.response(200, MatrixSchema)
+@files("csv", "xlsx", "pdf", description="the matrix as a file (format=csv|xlsx|pdf)")
+@fails(403)
+def acknowledgement_matrix(args):
+    """Completion per document × department of the current revisions (JSON, CSV, .xlsx, PDF).
+
+    `by=person`: one row per person with open, overdue and done counts."""
+    allow(can_view_matrix(current_user))
+    table = exports.matrix_table(
+        db.session, current_user, _today(), by=args["by"], department=args.get("department")
+    )
+    if args["format"] == "json":
+        return table.as_json()
+    return exports.send_table(table, args["format"])
+
+
+def _ack(ack_id: int) -> Acknowledgement:
     return services.visible_acknowledgement(db.session, current_user, ack_id)
 
 
-@bp.get("/acknowledgements/<ack_id>")
-def get_acknowledgement(ack_id: str):
-    """One read-and-understood task.
-    ---
-    get:
-      tags: [distribution]
-      parameters:
-        - {in: path, name: ack_id, required: true, schema: {type: integer}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: AcknowledgementSchema
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    return jsonify(AcknowledgementSchema().dump(_ack(ack_id)))
+@blp.get("/acknowledgements/<id:ack_id>")
+@blp.response(200, AcknowledgementSchema)
+@fails(404)
+def get_acknowledgement(ack_id: int):
+    """One read-and-understood task."""
+    return _ack(ack_id)
 
 
-@bp.post("/acknowledgements/<ack_id>/sign")
-def sign_acknowledgement(ack_id: str):
-    """The person signs "read and understood" (with their password).
-    ---
-    post:
-      tags: [distribution]
-      parameters:
-        - {in: path, name: ack_id, required: true, schema: {type: integer}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [password]
-              properties:
-                password: {type: string, format: password}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: AcknowledgementSchema
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
+@blp.post("/acknowledgements/<id:ack_id>/sign")
+@blp.arguments(SignInput)
+@blp.response(200, AcknowledgementSchema)
+@fails(403, 404, 409)
+def sign_acknowledgement(body, ack_id: int):
+    """The person signs "read and understood" (with their password)."""
     ack = _ack(ack_id)
-    data = body()
-    services.sign_acknowledgement(
-        db.session, current_user, ack, password=text(data, "password") or ""
-    )
-    db.session.commit()
-    return jsonify(AcknowledgementSchema().dump(ack))
-
-
-@bp.get("/acknowledgements/matrix")
-def acknowledgement_matrix():
-    """Completion per document × department of the current revisions (JSON, CSV, .xlsx).
-    ---
-    get:
-      tags: [distribution]
-      parameters:
-        - {in: query, name: department, schema: {type: string}}
-        - {in: query, name: by, schema: {type: string, enum: [department, person]}}
-        - {in: query, name: format, schema: {type: string, enum: [json, csv, xlsx, pdf]}}
-      responses:
-        200:
-          description: the matrix
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """
-    allow(can_view_matrix(current_user))
-    department = request.args.get("department") or None
-    by = request.args.get("by", "department")
-    fmt = request.args.get("format", "json")
-    table = exports.matrix_table(db.session, current_user, _today(), by=by, department=department)
-    if fmt == "json":
-        return jsonify(table.as_json())
-    return exports.send_table(table, fmt)
+    services.sign_acknowledgement(db.session, current_user, ack, password=body["password"] or "")
+    return ack

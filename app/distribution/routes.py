@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
+from app import signals
 from app.audit_trail.permissions import can_view_audit_trail
 from app.audit_trail.services import events_for
 from app.distribution import exports, services
@@ -23,6 +24,7 @@ from app.distribution.permissions import (
     can_record_return,
     can_sign_acknowledgement,
     can_sign_receipt,
+    can_view_copy,
     can_view_matrix,
     can_view_register,
     can_view_training_of,
@@ -34,7 +36,8 @@ from app.errors import DomainError, NotFound
 from app.extensions import db, local_today
 from app.i18n import current_language
 from app.people import services as people
-from app.web import Page, department_choices, person_choices, run_form, show_error
+from app.people.forms import department_choices, person_choices
+from app.web import Page, run_form, show_error
 
 bp = Blueprint("distribution", __name__)
 
@@ -169,7 +172,6 @@ def issue(number: str, rev: str):
             if name.startswith("distribution["):
                 row_errors[int(name[len("distribution[") :].split("]")[0])] = True
         return _render_issue(revision, form, rows, err.status, row_errors)
-    db.session.commit()
     count = sum(line.copies for line in record.lines)  # one copy per electronic line
     flash(
         ngettext(
@@ -412,3 +414,27 @@ def training(username: str):
         today=local_today(),
         ACK_STATUSES=ACK_STATUSES,
     )
+
+
+# Parts of the pages of features distribution builds on (app/signals.py) -----------------
+
+
+@signals.document_page.connect
+def _document_holdings(document, *, session, user) -> dict:
+    """The document page's "who holds what", as far as the reader may see."""
+    return {"holdings": [c for c in services.holdings(session, document) if can_view_copy(user, c)]}
+
+
+@signals.revision_page.connect
+def _revision_copies(revision, *, session, user) -> dict:
+    """The revision page's copies, as far as the reader may see."""
+    copies = services.distribution_of(session, revision)
+    return {"distribution_copies": [c for c in copies if can_view_copy(user, c)]}
+
+
+@signals.login_landing.connect
+def _open_tasks_first(user, *, session) -> str | None:
+    """A login without ``next`` lands on "Read & sign" while tasks are open."""
+    if services.open_task_count(session, user):
+        return url_for("distribution.acknowledgements")
+    return None

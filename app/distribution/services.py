@@ -7,11 +7,11 @@ Guarantees:
   numbered ``{document}-{rev}-C{nn}`` in one sequence per revision (extensions continue
   it), so a number is never given twice.
 - A paper copy's receipt is the holder's electronic signature.
-- When a revision stops being in force (superseded or withdrawn — ``revision_retired``,
-  called by the document workflow in its own transaction) every paper copy not yet
-  returned gets an open recall, electronic copies end, and open acknowledgement tasks
-  close; a successor that has not been issued yet is issued electronically to the same
-  audience, so its tasks open at once.
+- When a revision stops being in force (superseded or withdrawn: the document workflow
+  sends ``signals.revision_retired``, and ``revision_retired`` here runs in its
+  transaction) every paper copy not yet returned gets an open recall, electronic copies
+  end, and open acknowledgement tasks close; a successor that has not been issued yet is
+  issued electronically to the same audience, so its tasks open at once.
 - Acknowledgement tasks reach exactly the electronic audience: the active members of
   each department (at issue time, and people who join the department later while the
   revision is current) and each person named. One live task per person and revision.
@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from app import signals
 from app.audit_trail import services as audit
 from app.distribution.models import (
     ACK_STATUSES,
@@ -135,11 +136,9 @@ def parse_distribution(session: Session, entries) -> list[LineSpec]:
             raise _bad(i, "recipient", N_("give one department, user or location"))
         kind = kinds[0]
         medium = entry.get("medium") or "paper"
-        if medium not in MEDIA:
+        if not isinstance(medium, str) or medium not in MEDIA:
             raise _bad(i, "medium", N_("the medium is paper or electronic"))
-        copies = entry.get("copies", 1)
-        if isinstance(copies, str) and copies.strip().isdigit():
-            copies = int(copies)
+        copies = _whole_number(entry.get("copies", 1))
         if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES:
             raise _bad(i, "copies", N_("the number of copies is 1 to 99"))
         if medium == "electronic" and copies != 1:
@@ -176,11 +175,18 @@ def _active_user(session: Session, username: str, index: int, field: str) -> Use
     return user
 
 
+def _whole_number(value):
+    """``value``, or the number a short text of ASCII digits gives ("3" from a form);
+    anything else as given, for the caller to refuse."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value) if len(value.strip()) <= 9 else value
+    return value
+
+
 def _check_days(days) -> int:
     if days in (None, ""):
         return DEFAULT_ACKNOWLEDGE_DAYS
-    if isinstance(days, str) and days.strip().isdigit():
-        days = int(days)
+    days = _whole_number(days)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
         raise ValidationFailed(
             N_("Acknowledge within 1 to 365 days."),
@@ -530,6 +536,17 @@ def record_print(session: Session, actor: User, copy: ControlledCopy) -> None:
     audit.record(session, actor, copy.ref, "copy_printed", after={"copy_no": copy.copy_no})
 
 
+@signals.controlled_copy_print.connect
+def print_controlled_copy(
+    revision: Revision, *, session: Session, user: User, copy_no: str
+) -> ControlledCopy:
+    """The document print asks for a controlled copy (``signals.controlled_copy_print``):
+    the printable copy, its print recorded (the request rolls back if the print fails)."""
+    copy = printable_copy(session, user, revision, copy_no)
+    record_print(session, user, copy)
+    return copy
+
+
 def record_return(
     session: Session,
     actor: User,
@@ -584,17 +601,19 @@ def record_return(
 # When a revision stops being in force -------------------------------------------------
 
 
+@signals.revision_retired.connect
 def revision_retired(
-    session: Session,
-    actor: User | None,
     revision: Revision,
     *,
+    session: Session,
+    actor: User | None,
     successor: Revision | None = None,
     today: date | None = None,
 ) -> None:
-    """Called by the document workflow in the transaction that supersedes or withdraws
-    ``revision``: recalls its paper copies, ends its electronic copies, closes its open
-    tasks, and (on supersession) gives the successor the same electronic audience."""
+    """The document workflow superseded or withdrew ``revision`` (``signals.
+    revision_retired``, in its transaction): recalls its paper copies, ends its electronic
+    copies, closes its open tasks, and (on supersession) gives the successor the same
+    electronic audience."""
     today = today or local_today()
     now = utcnow()
     copies = session.scalars(
@@ -725,17 +744,19 @@ def _carry_forward(session, actor, previous: Revision, successor: Revision, toda
 # People joining or leaving -------------------------------------------------------------
 
 
+@signals.membership_changed.connect
 def membership_changed(
-    session: Session,
     user: User,
     *,
+    session: Session,
     previous_department_id: int | None,
     was_active: bool,
     today: date | None = None,
 ) -> None:
-    """Called by the people service after a user is created, moved or (de)activated: a
-    person who leaves a department's audience (or the organisation) loses its open tasks;
-    one who joins gets the tasks of the department's current documents."""
+    """A user was created, moved or (de)activated (``signals.membership_changed``, sent by
+    the people service in its transaction): a person who leaves a department's audience
+    (or the organisation) loses its open tasks; one who joins gets the tasks of the
+    department's current documents."""
     today = today or local_today()
     now = utcnow()
     left_dept = previous_department_id is not None and (
@@ -912,42 +933,6 @@ def open_task_count(session: Session, user: User) -> int:
         select(func.count())
         .select_from(Acknowledgement)
         .where(Acknowledgement.user_id == user.id, Acknowledgement.status.in_(LIVE_ACK_STATUSES))
-    )
-
-
-def issued_to(user, revision: Revision) -> bool:
-    """``user`` holds a live copy of, or has an acknowledgement task for, ``revision``."""
-    from sqlalchemy.orm import object_session
-
-    session = object_session(revision)
-    if session is None or not getattr(user, "id", None):
-        return False
-    has_task = session.scalar(
-        select(Acknowledgement.id)
-        .where(
-            Acknowledgement.revision_id == revision.id,
-            Acknowledgement.user_id == user.id,
-            Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
-        )
-        .limit(1)
-    )
-    if has_task:
-        return True
-    holder = [DistributionLine.user_id == user.id, DistributionLine.custodian_id == user.id]
-    if user.department_id is not None:
-        holder.append(DistributionLine.department_id == user.department_id)
-    return (
-        session.scalar(
-            select(ControlledCopy.id)
-            .join(ControlledCopy.line)
-            .where(
-                ControlledCopy.revision_id == revision.id,
-                ControlledCopy.status.in_(("issued", "received")),
-                or_(*holder),
-            )
-            .limit(1)
-        )
-        is not None
     )
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, request
+from flask import current_app, request
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import bp, paginate
-from app.api.inputs import allow as _allow
-from app.api.inputs import body as _body
-from app.api.inputs import day as _date
-from app.api.inputs import flag as _flag
-from app.api.inputs import integer as _int
-from app.api.inputs import text as _text
-from app.api.schemas import PageSchema, UTCTime
-from app.documents import exports, notify, services
-from app.documents.models import DOCUMENT_STATUSES, Document, DocumentType, Revision
+from app.api import Blueprint, allow, fails, page_of, upload_doc
+from app.api.schemas import ComputedList, Input, PageArgs, UTCTime, page_schema
+from app.documents import exports, services
+from app.documents.models import (
+    CONFIDENTIALITY,
+    DOCUMENT_STATUSES,
+    RETENTION_FROM,
+    Document,
+    DocumentType,
+    Revision,
+)
 from app.documents.permissions import (
     can_add_revision,
     can_create_in,
@@ -29,7 +30,10 @@ from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db
 from app.people import services as people
 from app.storage import get_store
+from app.tables import MIMETYPES as TABLE_MIMETYPES
 from app.web import checked_upload
+
+# Output -------------------------------------------------------------------------
 
 
 class SignatureSchema(Schema):
@@ -100,15 +104,14 @@ class DocumentSchema(Schema):
 
 
 class DocumentDetailSchema(DocumentSchema):
-    revisions = fields.Method("visible_revisions")
+    revisions = ComputedList(
+        RevisionSchema,
+        lambda doc: [r for r in doc.revisions if can_view_revision(current_user, r)],
+        metadata={"description": "the revisions the reader may see, oldest first"},
+    )
 
-    def visible_revisions(self, doc):
-        schema = RevisionSchema()
-        return [schema.dump(r) for r in doc.revisions if can_view_revision(current_user, r)]
 
-
-class DocumentPageSchema(PageSchema):
-    items = fields.List(fields.Nested(DocumentSchema))
+DocumentPageSchema = page_schema(DocumentSchema, "DocumentPageSchema")
 
 
 class DocumentTypeSchema(Schema):
@@ -143,6 +146,150 @@ class MasterListSchema(Schema):
     total = fields.Integer()
 
 
+# Input --------------------------------------------------------------------------
+# A value the old hand parser passed on to the service when missing stays ``None`` here
+# (``load_default=None``), so that the service names the problem in its own words.
+
+
+class Usernames(fields.List):
+    """Usernames: a list, or one string separated by commas or semicolons; none is []."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(), load_default=list, **kwargs)
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is None:
+            return []
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = [v for v in value.replace(";", ",").split(",") if v.strip()]
+        return [v.strip() for v in super()._deserialize(value, attr, data, **kwargs)]
+
+
+class DocumentListArgs(PageArgs):
+    type = fields.String(metadata={"description": "type code (QP, WI, …)"})
+    department = fields.String(metadata={"description": "department code"})
+    status = fields.String(validate=validate.OneOf(list(DOCUMENT_STATUSES)))
+    q = fields.String(metadata={"description": "part of the number or title"})
+
+
+class DocumentInputSchema(Input):
+    # required here: the service would answer an absent type as an unknown one (404)
+    type = fields.String(required=True, metadata={"example": "QP"})
+    title = fields.String(load_default=None, metadata={"description": "required"})
+    title_en = fields.String(load_default=None, metadata={"description": "the English title"})
+    department = fields.String(
+        load_default=None, metadata={"example": "CS", "description": "unless a parent is given"}
+    )
+    parent = fields.String(
+        load_default=None, metadata={"description": "parent document number (forms)"}
+    )
+    training_required = fields.Boolean(load_default=False)
+    review_interval_months = fields.Integer(
+        load_default=None, metadata={"description": "default: the type's"}
+    )
+    confidentiality = fields.String(
+        load_default=None,
+        metadata={"enum": list(CONFIDENTIALITY), "description": "default: internal"},
+    )
+
+
+class DocumentUpdateSchema(Input):
+    title_en = fields.String(
+        allow_none=True, metadata={"description": "blank or null clears it; absent keeps it"}
+    )
+
+
+class RevisionInputSchema(Input):
+    change_summary = fields.String(load_default=None, metadata={"description": "required"})
+    change_reason = fields.String(
+        load_default=None, metadata={"description": "default: the change summary"}
+    )
+    change_type = fields.String(
+        load_default=None,
+        metadata={
+            "enum": ["minor", "major"],
+            "description": "default minor; ignored for the first revision (A/0)",
+        },
+    )
+    from_template = fields.Boolean(
+        load_default=False, metadata={"description": "start from the type's template (JSON)"}
+    )
+
+
+class RevisionPdfArgs(Input):
+    copy = fields.String(
+        metadata={"description": "copy number, in full (QP-CS-001-A0-C01) or short (C01)"}
+    )
+
+
+class SubmitInputSchema(Input):
+    reviewers = Usernames(metadata={"description": "usernames (or one string separated by commas)"})
+    approvers = Usernames(
+        metadata={"description": "usernames (or one string separated by commas); at least one"}
+    )
+
+
+class ReviewInputSchema(Input):
+    decision = fields.String(load_default=None, metadata={"enum": ["approve", "reject"]})
+    password = fields.String(load_default=None, metadata={"format": "password"})
+    comment = fields.String(load_default=None, metadata={"description": "required to reject"})
+
+
+class ApproveInputSchema(Input):
+    password = fields.String(load_default=None, metadata={"format": "password"})
+    effective_date = fields.Date(load_default=None, metadata={"description": "default: today"})
+    comment = fields.String(load_default=None)
+
+
+class CancelInputSchema(Input):
+    reason = fields.String(load_default=None, metadata={"description": "required"})
+
+
+class WithdrawInputSchema(Input):
+    reason = fields.String(load_default=None, metadata={"description": "required"})
+    password = fields.String(load_default=None, metadata={"format": "password"})
+
+
+class ConfirmReviewInputSchema(Input):
+    password = fields.String(load_default=None, metadata={"format": "password"})
+    comment = fields.String(load_default=None)
+
+
+class MasterListArgs(Input):
+    format = fields.String(load_default="json", metadata={"enum": ["json", "csv", "xlsx", "pdf"]})
+    type = fields.String(metadata={"description": "type code"})
+    department = fields.String(metadata={"description": "department code"})
+    status = fields.String(
+        metadata={
+            "enum": [*DOCUMENT_STATUSES, "all"],
+            "description": "effective (default) or all",
+        }
+    )
+    q = fields.String(metadata={"description": "part of the number or title"})
+
+
+class DocumentTypeInputSchema(Input):
+    """What is absent (or null) keeps its value."""
+
+    name = fields.String(load_default=None)
+    name_en = fields.String(load_default=None)
+    level = fields.Integer(load_default=None, metadata={"description": "0 to 9"})
+    number_pattern = fields.String(
+        load_default=None,
+        validate=validate.Length(max=80),
+        metadata={"example": "{type}-{dept}-{seq:03}"},
+    )
+    review_interval_months = fields.Integer(load_default=None)
+    retention_years = fields.Integer(
+        allow_none=True, metadata={"description": "null: no retention period"}
+    )
+    retention_from = fields.String(load_default=None, metadata={"enum": list(RETENTION_FROM)})
+    is_active = fields.Boolean(load_default=None)
+
+
 # Loading: an object the user may not see is 404, as if it did not exist (API.md).
 
 
@@ -154,18 +301,11 @@ def _revision(number: str, rev: str) -> Revision:
     return services.visible_revision(db.session, current_user, number, rev)
 
 
-def _users(data: dict, name: str) -> list:
-    value = data.get(name) or []
-    if isinstance(value, str):
-        value = [v for v in value.replace(";", ",").split(",") if v.strip()]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationFailed(
-            N_("%(name)s must be a list of usernames."), fields={name: N_("invalid")}, name=name
-        )
+def _users(usernames: list[str], name: str) -> list:
     found = []
-    for username in value:
+    for username in usernames:
         try:
-            found.append(people.get_user(db.session, username.strip()))
+            found.append(people.get_user(db.session, username))
         except NotFound:
             raise ValidationFailed(
                 N_("No user %(username)s."), fields={name: N_("invalid")}, username=username
@@ -173,745 +313,344 @@ def _users(data: dict, name: str) -> list:
     return found
 
 
-def _revision_json(revision: Revision, status: int = 200):
-    return jsonify(RevisionSchema().dump(revision)), status
+# Views --------------------------------------------------------------------------
+
+blp = Blueprint("documents_api", __name__, tag="documents")
 
 
-@bp.get("/documents")
-def list_documents():
-    """Controlled documents the caller may see, by number.
-    ---
-    get:
-      tags: [documents]
-      parameters:
-        - {in: query, name: type, schema: {type: string}, description: type code (QP, WI, …)}
-        - {in: query, name: department, schema: {type: string}, description: department code}
-        - {in: query, name: status, schema: {type: string, enum: [draft, effective, obsolete]}}
-        - {in: query, name: q, schema: {type: string}, description: part of the number or title}
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
-        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DocumentPageSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
-    status = request.args.get("status") or None
-    if status is not None and status not in DOCUMENT_STATUSES:
-        raise ValidationFailed(N_("Unknown status."), fields={"status": N_("invalid")})
+@blp.get("/documents")
+@blp.arguments(DocumentListArgs, location="query")
+@blp.response(200, DocumentPageSchema)
+def list_documents(args):
+    """Controlled documents the caller may see, by number."""
     stmt = services.documents_query(
         current_user,
-        type_code=request.args.get("type"),
-        department=request.args.get("department"),
-        status=status,
-        q=request.args.get("q"),
+        type_code=args.get("type"),
+        department=args.get("department"),
+        status=args.get("status"),
+        q=args.get("q"),
     )
-    return jsonify(paginate(stmt, DocumentSchema().dump))
+    return page_of(stmt, args)
 
 
-@bp.post("/documents")
-def create_document():
+@blp.post("/documents")
+@blp.arguments(DocumentInputSchema)
+@blp.response(201, DocumentDetailSchema)
+@fails(403, 404)
+def create_document(body):
     """Register a document; the system gives it its number.
-    ---
-    post:
-      tags: [documents]
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [type, title]
-              properties:
-                type: {type: string, example: QP}
-                department: {type: string, example: CS, description: unless a parent is given}
-                title: {type: string}
-                title_en: {type: string, description: the English title (optional)}
-                parent: {type: string, description: parent document number (forms)}
-                training_required: {type: boolean}
-                review_interval_months: {type: integer}
-                confidentiality: {type: string, enum: [public, internal, confidential]}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: DocumentDetailSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """
-    data = _body()
+
+    404: no (active) document type with that code."""
     department = None
-    if _text(data, "department"):
+    if body["department"]:
         try:
-            department = people.get_department(db.session, data["department"].strip().upper())
+            department = people.get_department(db.session, body["department"].strip().upper())
         except NotFound:
             raise ValidationFailed(
                 N_("No department %(code)s."),
                 fields={"department": N_("invalid")},
-                code=data["department"],
+                code=body["department"],
             ) from None
-    parent_number = _text(data, "parent")
+    parent_number = body["parent"]
     parent = (
         services.visible_parent(db.session, current_user, parent_number) if parent_number else None
     )
     if department is not None:
-        _allow(can_create_in(current_user, department))
+        allow(can_create_in(current_user, department))
     elif parent is not None:
-        _allow(can_create_in(current_user, parent.department))
+        allow(can_create_in(current_user, parent.department))
     else:
-        _allow(can_create_in(current_user, current_user.department))
-    doc = services.create_document(
+        allow(can_create_in(current_user, current_user.department))
+    return services.create_document(
         db.session,
         current_user,
-        type_code=_text(data, "type") or "",
-        title=_text(data, "title") or "",
-        title_en=_text(data, "title_en"),
+        type_code=body["type"],
+        title=body["title"] or "",
+        title_en=body["title_en"],
         department=department,
         parent_number=parent_number,
-        training_required=_flag(data, "training_required"),
-        review_interval_months=_int(data, "review_interval_months"),
-        confidentiality=_text(data, "confidentiality") or "internal",
+        training_required=body["training_required"],
+        review_interval_months=body["review_interval_months"],
+        confidentiality=body["confidentiality"] or "internal",
     )
-    db.session.commit()
-    return jsonify(DocumentDetailSchema().dump(doc)), 201
 
 
-@bp.get("/documents/<number>")
+@blp.get("/documents/<number>")
+@blp.response(200, DocumentDetailSchema)
+@fails(404)
 def get_document(number: str):
-    """A document with its revisions (those the caller may see) and current revision.
-    ---
-    get:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}, example: QP-CS-001}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DocumentDetailSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    return jsonify(DocumentDetailSchema().dump(_document(number)))
+    """A document with its revisions (those the caller may see) and current revision."""
+    return _document(number)
 
 
-@bp.patch("/documents/<number>")
-def update_document(number: str):
-    """Change what may change of a registered document: its English title.
-    ---
-    patch:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}, example: QP-CS-001}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                title_en: {type: string, nullable: true, description: blank or null clears it}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DocumentDetailSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
+@blp.patch("/documents/<number>")
+@blp.arguments(DocumentUpdateSchema)
+@blp.response(200, DocumentDetailSchema)
+@fails(403, 404)
+def update_document(body, number: str):
+    """Change what may change of a registered document: its English title."""
     doc = _document(number)
-    _allow(can_manage_document(current_user, doc))
-    data = _body()
-    if "title_en" in data:
-        value = data["title_en"]
-        if value is not None and not isinstance(value, str):
-            raise ValidationFailed(N_("Please give text."), fields={"title_en": N_("invalid")})
-        services.set_english_title(db.session, current_user, doc, value)
-    db.session.commit()
-    return jsonify(DocumentDetailSchema().dump(doc))
+    allow(can_manage_document(current_user, doc))
+    if "title_en" in body:
+        services.set_english_title(db.session, current_user, doc, body["title_en"])
+    return doc
 
 
-@bp.post("/documents/<number>/revisions")
-def add_revision(number: str):
-    """Start a new draft revision: upload a .docx or .pdf (multipart), or JSON
-    ``{"from_template": true}`` for the type's template.
+@blp.post("/documents/<number>/revisions")
+@blp.arguments(RevisionInputSchema, location="json_or_form")
+@blp.response(201, RevisionSchema)
+@upload_doc(RevisionInputSchema)
+@fails(403, 404, 409)
+def add_revision(body, number: str):
+    """Start a new draft revision: upload a .docx or .pdf, or start from the type's template.
 
-    ``change_reason`` is required by the UI; an API call that leaves it out records the
-    change summary as the reason (API.md's stable core names only the summary).
-    ---
-    post:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          multipart/form-data:
-            schema:
-              type: object
-              required: [file, change_summary]
-              properties:
-                file: {type: string, format: binary}
-                change_summary: {type: string}
-                change_reason: {type: string}
-                change_type: {type: string, enum: [minor, major]}
-          application/json:
-            schema:
-              type: object
-              required: [from_template, change_summary]
-              properties:
-                from_template: {type: boolean}
-                change_summary: {type: string}
-                change_reason: {type: string}
-                change_type: {type: string, enum: [minor, major]}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: RevisionSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+    Multipart with `file` and the fields, or JSON `{"from_template": true, ...}`.
+    `change_reason` is required by the UI; an API call that leaves it out records the
+    change summary as the reason (API.md's stable core names only the summary). 409: the
+    document is obsolete or has an open revision."""
     doc = _document(number)
-    _allow(can_add_revision(current_user, doc))
-    data = _body()
+    allow(can_add_revision(current_user, doc))
     upload = checked_upload(request.files.get("file"))
-    summary = _text(data, "change_summary")
-    reason = _text(data, "change_reason")
-    revision = services.add_revision(
+    summary, reason = body["change_summary"], body["change_reason"]
+    return services.add_revision(
         db.session,
         current_user,
         doc,
         get_store(current_app),
         change_summary=summary or "",
         change_reason=reason if reason is not None else (summary or ""),
-        change_type=_text(data, "change_type") or "minor",
+        change_type=body["change_type"] or "minor",
         upload=upload,
-        from_template=_flag(data, "from_template"),
+        from_template=body["from_template"],
     )
-    db.session.commit()
-    return _revision_json(revision, 201)
 
 
-@bp.get("/documents/<number>/revisions/<rev>")
+@blp.get("/documents/<number>/revisions/<rev>")
+@blp.response(200, RevisionSchema)
+@fails(404)
 def get_revision(number: str, rev: str):
     """One revision with its status, dates, page count and signatures.
-    ---
-    get:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}, example: A0}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RevisionSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    return _revision_json(_revision(number, rev))
+
+    `rev` is the label without its slash: `A0` for A/0."""
+    return _revision(number, rev)
 
 
-@bp.get("/documents/<number>/revisions/<rev>/pdf")
-def revision_pdf(number: str, rev: str):
-    """The revision as PDF: a controlled copy when ``copy`` names one of its paper copies
-    (quality officer; recorded on the copy), else marked uncontrolled (or obsolete / draft).
-    ---
-    get:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}, example: A0}
-        - in: query
-          name: copy
-          schema: {type: string}
-          description: copy number, in full (QP-CS-001-A0-C01) or short (C01)
-      responses:
-        200:
-          content:
-            application/pdf: {}
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
-    return exports.revision_pdf_response(_revision(number, rev), request.args.get("copy"))
+@blp.get("/documents/<number>/revisions/<rev>/pdf")
+@blp.arguments(RevisionPdfArgs, location="query")
+@blp.response(200, content_type="application/pdf", description="the rendered PDF")
+@fails(403, 404, 409)
+def revision_pdf(args, number: str, rev: str):
+    """The revision as PDF: a controlled copy when `copy` names one of its paper copies.
+
+    A controlled copy is printed by the quality officer and the print is recorded on the
+    copy; without `copy` the PDF is marked uncontrolled (or obsolete / draft)."""
+    return exports.revision_pdf_response(_revision(number, rev), args.get("copy"))
 
 
-@bp.post("/documents/<number>/revisions/<rev>/submit")
-def submit_revision(number: str, rev: str):
-    """Send a draft for review and approval (all named people must sign).
-    ---
-    post:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [approvers]
-              properties:
-                reviewers: {type: array, items: {type: string}, description: usernames}
-                approvers: {type: array, items: {type: string}, description: usernames}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RevisionSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+@blp.post("/documents/<number>/revisions/<rev>/submit")
+@blp.arguments(SubmitInputSchema)
+@blp.response(200, RevisionSchema)
+@fails(403, 404, 409)
+def submit_revision(body, number: str, rev: str):
+    """Send a draft for review and approval (all named people must sign)."""
     revision = _revision(number, rev)
-    _allow(can_edit_revision(current_user, revision))
-    data = _body()
-    previous = revision.status
+    allow(can_edit_revision(current_user, revision))
     services.submit(
         db.session,
         current_user,
         revision,
-        reviewers=_users(data, "reviewers"),
-        approvers=_users(data, "approvers"),
+        reviewers=_users(body["reviewers"], "reviewers"),
+        approvers=_users(body["approvers"], "approvers"),
     )
-    notify.revision_changed(db.session, revision, previous)
-    db.session.commit()
-    return _revision_json(revision)
+    return revision
 
 
-@bp.post("/documents/<number>/revisions/<rev>/review")
-def review_revision(number: str, rev: str):
-    """A reviewer signs: ``approve`` (reviewed) or ``reject`` (back to draft, comment
-    required). Approvers may reject here too.
-    ---
-    post:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [decision, password]
-              properties:
-                decision: {type: string, enum: [approve, reject]}
-                comment: {type: string}
-                password: {type: string, format: password}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RevisionSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+@blp.post("/documents/<number>/revisions/<rev>/review")
+@blp.arguments(ReviewInputSchema)
+@blp.response(200, RevisionSchema)
+@fails(403, 404, 409)
+def review_revision(body, number: str, rev: str):
+    """A reviewer signs: `approve` (reviewed) or `reject` (back to draft).
+
+    A rejection needs a comment; approvers may reject here too. 403 `signature_failed`:
+    wrong password."""
     revision = _revision(number, rev)
-    data = _body()
-    previous = revision.status
     services.review(
         db.session,
         current_user,
         revision,
-        decision=_text(data, "decision") or "",
-        password=_text(data, "password") or "",
-        comment=_text(data, "comment"),
+        decision=body["decision"] or "",
+        password=body["password"] or "",
+        comment=body["comment"],
     )
-    notify.revision_changed(db.session, revision, previous)
-    db.session.commit()
-    return _revision_json(revision)
+    return revision
 
 
-@bp.post("/documents/<number>/revisions/<rev>/approve")
-def approve_revision(number: str, rev: str):
-    """An approver signs "approved". With every approval in, the revision is approved, and
-    effective at once unless the effective date lies in the future.
-    ---
-    post:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [password]
-              properties:
-                password: {type: string, format: password}
-                effective_date: {type: string, format: date}
-                comment: {type: string}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RevisionSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+@blp.post("/documents/<number>/revisions/<rev>/approve")
+@blp.arguments(ApproveInputSchema)
+@blp.response(200, RevisionSchema)
+@fails(403, 404, 409)
+def approve_revision(body, number: str, rev: str):
+    """An approver signs "approved".
+
+    With every approval in, the revision is approved, and effective at once unless the
+    effective date lies in the future. 403 `signature_failed`: wrong password."""
     revision = _revision(number, rev)
-    data = _body()
-    previous = revision.status
     services.approve(
         db.session,
         current_user,
         revision,
-        password=_text(data, "password") or "",
-        effective_date=_date(data, "effective_date"),
-        comment=_text(data, "comment"),
+        password=body["password"] or "",
+        effective_date=body["effective_date"],
+        comment=body["comment"],
     )
-    notify.revision_changed(db.session, revision, previous)
-    db.session.commit()
-    return _revision_json(revision)
+    return revision
 
 
-@bp.post("/documents/<number>/revisions/<rev>/cancel")
-def cancel_revision(number: str, rev: str):
-    """Cancel a draft (its number and label history stay).
-    ---
-    post:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [reason]
-              properties:
-                reason: {type: string}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RevisionSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+@blp.post("/documents/<number>/revisions/<rev>/cancel")
+@blp.arguments(CancelInputSchema)
+@blp.response(200, RevisionSchema)
+@fails(403, 404, 409)
+def cancel_revision(body, number: str, rev: str):
+    """Cancel a draft (its number and label history stay)."""
     revision = _revision(number, rev)
-    _allow(can_edit_revision(current_user, revision))
-    services.cancel(db.session, current_user, revision, reason=_text(_body(), "reason") or "")
-    db.session.commit()
-    return _revision_json(revision)
+    allow(can_edit_revision(current_user, revision))
+    services.cancel(db.session, current_user, revision, reason=body["reason"] or "")
+    return revision
 
 
-@bp.put("/documents/<number>/revisions/<rev>/file")
+_FILE_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+}
+
+
+@blp.put("/documents/<number>/revisions/<rev>/file")
+@blp.doc(requestBody=_FILE_BODY)
+@blp.response(200, RevisionSchema)
+@fails(400, 403, 404, 409)
 def replace_revision_file(number: str, rev: str):
-    """Replace a draft's file (multipart ``file``); earlier files stay stored.
-    ---
-    put:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          multipart/form-data:
-            schema:
-              type: object
-              required: [file]
-              properties:
-                file: {type: string, format: binary}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RevisionSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+    """Replace a draft's file (multipart `file`, a .docx or .pdf); earlier files stay stored."""
     revision = _revision(number, rev)
-    _allow(can_edit_revision(current_user, revision))
+    allow(can_edit_revision(current_user, revision))
     upload = checked_upload(request.files.get("file"))
     if upload is None:
         raise ValidationFailed(N_("Please choose a file."), fields={"file": N_("required")})
     services.replace_file(db.session, current_user, revision, get_store(current_app), upload)
-    db.session.commit()
-    return _revision_json(revision)
+    return revision
 
 
-@bp.get("/documents/<number>/revisions/<rev>/file")
+@blp.get("/documents/<number>/revisions/<rev>/file")
+@blp.response(
+    200,
+    content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    description="the .docx or .pdf as uploaded",
+)
+@fails(404)
 def revision_file(number: str, rev: str):
-    """The revision's source file exactly as uploaded (verified against its SHA-256).
-    ---
-    get:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-        - {in: path, name: rev, required: true, schema: {type: string}}
-      responses:
-        200:
-          description: the .docx or .pdf
-          content:
-            application/vnd.openxmlformats-officedocument.wordprocessingml.document: {}
-            application/pdf: {}
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
+    """The revision's source file exactly as uploaded (verified against its SHA-256)."""
     return exports.send_revision_file(_revision(number, rev))
 
 
-@bp.post("/documents/<number>/withdraw")
-def withdraw_document(number: str):
-    """Withdraw the document (signed): its effective revision becomes obsolete.
-    ---
-    post:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [reason, password]
-              properties:
-                reason: {type: string}
-                password: {type: string, format: password}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DocumentDetailSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+@blp.post("/documents/<number>/withdraw")
+@blp.arguments(WithdrawInputSchema)
+@blp.response(200, DocumentDetailSchema)
+@fails(403, 404, 409)
+def withdraw_document(body, number: str):
+    """Withdraw the document (signed): its effective revision becomes obsolete."""
     doc = _document(number)
-    _allow(can_manage_document(current_user, doc))
-    data = _body()
+    allow(can_manage_document(current_user, doc))
     services.withdraw(
         db.session,
         current_user,
         doc,
-        reason=_text(data, "reason") or "",
-        password=_text(data, "password") or "",
+        reason=body["reason"] or "",
+        password=body["password"] or "",
     )
-    db.session.commit()
-    return jsonify(DocumentDetailSchema().dump(doc))
+    return doc
 
 
-@bp.post("/documents/<number>/review-confirmation")
-def confirm_periodic_review(number: str):
-    """Periodic review without change (signed); the next review falls due one interval on.
-    ---
-    post:
-      tags: [documents]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [password]
-              properties:
-                password: {type: string, format: password}
-                comment: {type: string}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DocumentDetailSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/Conflict'
-    """
+@blp.post("/documents/<number>/review-confirmation")
+@blp.arguments(ConfirmReviewInputSchema)
+@blp.response(200, DocumentDetailSchema)
+@fails(403, 404, 409)
+def confirm_periodic_review(body, number: str):
+    """Periodic review without change (signed); the next review falls due one interval on."""
     doc = _document(number)
-    _allow(can_manage_document(current_user, doc))
-    data = _body()
+    allow(can_manage_document(current_user, doc))
     services.confirm_review(
         db.session,
         current_user,
         doc,
-        password=_text(data, "password") or "",
-        comment=_text(data, "comment"),
+        password=body["password"] or "",
+        comment=body["comment"],
     )
-    db.session.commit()
-    return jsonify(DocumentDetailSchema().dump(doc))
+    return doc
 
 
-@bp.get("/master-list")
-def master_list():
-    """The master document list (受控文件清单) as JSON, CSV, .xlsx or PDF.
-    ---
-    get:
-      tags: [documents]
-      parameters:
-        - {in: query, name: format, schema: {type: string, enum: [json, csv, xlsx, pdf]}}
-        - {in: query, name: type, schema: {type: string}}
-        - {in: query, name: department, schema: {type: string}}
-        - in: query
-          name: status
-          schema: {type: string, enum: [effective, draft, obsolete, all]}
-          description: effective (default) or all
-      responses:
-        200:
-          content:
-            application/json:
-              schema: MasterListSchema
-            text/csv: {}
-            application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
-            application/pdf: {}
-        400:
-          $ref: '#/components/responses/BadRequest'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
-    filters = exports.master_list_filters(request.args)
+_BINARY = {"type": "string", "format": "binary"}
+
+
+@blp.get("/master-list")
+@blp.arguments(MasterListArgs, location="query")
+@blp.response(200, MasterListSchema)
+@blp.alt_response(200, schema=_BINARY, content_type=TABLE_MIMETYPES["csv"], success=True)
+@blp.alt_response(200, schema=_BINARY, content_type=TABLE_MIMETYPES["xlsx"], success=True)
+@blp.alt_response(200, schema=_BINARY, content_type=TABLE_MIMETYPES["pdf"], success=True)
+def master_list(args):
+    """The master document list (受控文件清单) as JSON, CSV, .xlsx or PDF (`format`)."""
+    filters = exports.master_list_filters(args)
     rows = services.master_list(db.session, current_user, **filters)
-    fmt = request.args.get("format", "json")
-    if fmt == "json":
-        items = MasterListRowSchema(many=True).dump(rows)
-        return jsonify({"items": items, "total": len(items)})
-    return exports.master_list_download(rows, fmt, filters)
+    if args["format"] == "json":
+        return {"items": rows, "total": len(rows)}
+    return exports.master_list_download(rows, args["format"], filters)
 
 
-@bp.get("/document-types")
+@blp.get("/document-types")
+@blp.response(200, DocumentTypeSchema(many=True))
 def list_document_types():
-    """Document types with their numbering schemes and defaults.
-    ---
-    get:
-      tags: [documents]
-      responses:
-        200:
-          content:
-            application/json:
-              schema:
-                type: array
-                items: DocumentTypeSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
-    types = db.session.scalars(select(DocumentType).order_by(DocumentType.level, DocumentType.code))
-    return jsonify(DocumentTypeSchema(many=True).dump(types))
+    """Document types with their numbering schemes and defaults."""
+    return db.session.scalars(
+        select(DocumentType).order_by(DocumentType.level, DocumentType.code)
+    ).all()
 
 
-@bp.patch("/document-types/<code>")
-def update_document_type(code: str):
+@blp.patch("/document-types/<code>")
+@blp.arguments(DocumentTypeInputSchema)
+@blp.response(200, DocumentTypeSchema)
+@fails(403, 404)
+def update_document_type(body, code: str):
     """Change a type's names, level, numbering pattern and defaults (administrator).
-    ---
-    patch:
-      tags: [documents]
-      parameters:
-        - {in: path, name: code, required: true, schema: {type: string}}
-      requestBody:
-        content:
-          application/json:
-            schema:
-              type: object
-              properties:
-                name: {type: string}
-                name_en: {type: string}
-                level: {type: integer}
-                number_pattern: {type: string, example: "{type}-{dept}-{seq:03}"}
-                review_interval_months: {type: integer}
-                retention_years: {type: integer}
-                retention_from: {type: string, enum: [superseded, created]}
-                is_active: {type: boolean}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DocumentTypeSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    _allow(can_manage_document_types(current_user))
+
+    What the body leaves out keeps its value; `retention_years: null` removes the
+    retention period."""
+    allow(can_manage_document_types(current_user))
     doc_type = db.session.scalar(select(DocumentType).where(DocumentType.code == code.upper()))
     if doc_type is None:
-        abort(404)
-    data = _body()
+        raise NotFound(N_("No document type %(code)s."), code=code)
     retention = doc_type.retention or {}
-    years = _int(data, "retention_years") if "retention_years" in data else retention.get("years")
-    services.update_type(
+
+    def given(name: str, current):
+        return body[name] if body.get(name) is not None else current
+
+    return services.update_type(
         db.session,
         current_user,
         doc_type,
-        name=_text(data, "name") or doc_type.name,
-        name_en=_text(data, "name_en") or doc_type.name_en,
-        level=_int(data, "level") or doc_type.level,
-        number_pattern=_text(data, "number_pattern") or doc_type.number_pattern,
-        review_interval_months=_int(data, "review_interval_months")
-        or doc_type.review_interval_months,
-        retention_years=years,
-        retention_from=_text(data, "retention_from") or retention.get("from", "superseded"),
-        is_active=_flag(data, "is_active", doc_type.is_active),
+        name=body["name"] or doc_type.name,
+        name_en=body["name_en"] or doc_type.name_en,
+        level=given("level", doc_type.level),
+        number_pattern=body["number_pattern"] or doc_type.number_pattern,
+        review_interval_months=given("review_interval_months", doc_type.review_interval_months),
+        retention_years=body.get("retention_years", retention.get("years")),  # null clears
+        retention_from=body["retention_from"] or retention.get("from", "superseded"),
+        is_active=given("is_active", doc_type.is_active),
     )
-    db.session.commit()
-    return jsonify(DocumentTypeSchema().dump(doc_type))

@@ -11,14 +11,16 @@ from functools import lru_cache
 
 from flask import current_app, send_file
 from flask_babel import gettext
+from flask_login import current_user
 
-from app import docx_io
-from app.documents import services
+from app import docx_io, signals
+from app.documents import printing, services
 from app.documents.models import DOCUMENT_STATUSES, Revision
 from app.errors import N_, NotFound, ValidationFailed
+from app.extensions import db, utcnow
 from app.i18n import current_language
 from app.names import in_language
-from app.storage import get_store
+from app.storage import FileStore, get_store
 from app.tables import Table, send_table
 
 MIMETYPES = {
@@ -57,8 +59,6 @@ def send_revision_file(revision: Revision, *, as_attachment: bool = True):
 @lru_cache(maxsize=64)
 def _docx_html(store_root: str, sha256: str) -> str:
     """The .docx as HTML; stored files never change, so the conversion is kept by hash."""
-    from app.storage import FileStore
-
     return docx_io.to_html(FileStore(store_root).read(sha256))
 
 
@@ -73,16 +73,21 @@ def revision_pdf_response(revision: Revision, copy_no: str | None):
     """The revision printed as PDF for the current user: a controlled copy when
     ``copy_no`` names one of its paper copies (officers only; the print is recorded on the
     copy), otherwise an uncontrolled, obsolete or draft print."""
-    from flask_login import current_user
-
-    from app.distribution import services as distribution
-    from app.documents import printing
-    from app.extensions import db, utcnow
-
     must_have_file(revision)
     copy = None
     if copy_no:
-        copy = distribution.printable_copy(db.session, current_user, revision, copy_no)
+        # the copy is distribution's: it checks, and records the print (or raises)
+        copy = signals.first_answer(
+            signals.controlled_copy_print,
+            revision,
+            session=db.session,
+            user=current_user,
+            copy_no=copy_no,
+        )
+        if copy is None:
+            raise NotFound(
+                N_("Revision %(label)s has no copy %(copy)s."), label=revision.label, copy=copy_no
+            )
     data = printing.revision_pdf(
         get_store(current_app),
         revision,
@@ -92,9 +97,6 @@ def revision_pdf_response(revision: Revision, copy_no: str | None):
         organisation=current_app.config["QDMS_ORGANISATION"],
     )
     suffix = f"-{copy.short_no}" if copy is not None else ""
-    if copy is not None:
-        distribution.record_print(db.session, current_user, copy)
-        db.session.commit()
     response = send_file(
         io.BytesIO(data),
         mimetype="application/pdf",

@@ -17,31 +17,59 @@ The rules (docs/DECISIONS.md, "Document permissions"):
   start its next revision, ``can_add_revision``) see the document — also before it has an
   effective revision — and its revisions in progress (draft, in review, approved). Drafts
   stay hidden from everyone else.
-- A revision issued to a person (a copy they hold, or a read-and-understood task) is
-  readable by them, and its document is in their lists.
+- A feature built on this one may grant reading an approved or effective revision (and
+  so its document) whatever its confidentiality: distribution grants it to whoever the
+  revision was issued to (a copy they hold, or a read-and-understood task). It registers
+  a :class:`Grant` here at import, so this module never imports it.
 
 ``can_view_document`` (the predicate), ``visible_documents`` (the SQL filter of every
-list) and the index's scope terms (``app/documents/search.py``) state the same rule;
-tests/test_document_visibility.py checks that they agree on generated cases.
+list) and ``index_scopes`` (the search index's scope terms, used by
+``app/documents/search.py``) state the same rule, side by side, and each grant states its
+part the same three ways; tests/test_document_visibility.py checks that they agree on
+generated cases.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlalchemy import and_, or_, select, true
+from sqlalchemy.orm import Session
 
 from app.documents.models import Document, Revision, RevisionParticipant
+from app.security import sees_everything, signed_in
 
-PRIVILEGED_ROLES = ("officer", "auditor", "admin")
 # Revisions a department's authors see while they are being worked on.
 IN_PROGRESS = ("draft", "in_review", "approved")
+# Revisions a grant may open to a reader (issued: approved ones before their effective
+# date, so that training can come first).
+GRANTABLE = ("approved", "effective")
 
 
-def _signed_in(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.is_active
+@dataclass(frozen=True)
+class Grant:
+    """Reading that a later feature grants on revisions, stated three ways that agree:
+
+    - ``allows(user, revision)``: the predicate (asked only for a grantable revision);
+    - ``document_ids(user)``: a select of the ids of the documents having a grantable
+      revision the grant allows ``user`` to read (``allows`` in SQL, for every list);
+    - ``scopes(session, revision_ids)``: ``{revision id: index scope terms}`` of whom the
+      grant lets read each revision (``user:<id>``, ``dept:<id>``; for the search index).
+    """
+
+    allows: Callable[[object, Revision], bool]
+    document_ids: Callable[[object], object]
+    scopes: Callable[[Session, list[int]], dict[int, set[str]]]
 
 
-def sees_everything(user) -> bool:
-    return _signed_in(user) and user.has_role(*PRIVILEGED_ROLES)
+_GRANTS: dict[str, Grant] = {}
+
+
+def register_grant(name: str, grant: Grant) -> None:
+    """Add a feature's grant (at its import; registering a name again replaces it)."""
+    _GRANTS[name] = grant
 
 
 def _confidentiality_allows(user, doc: Document) -> bool:
@@ -63,19 +91,16 @@ def _involved_in(user, revision: Revision) -> bool:
     return revision.author_id == user.id or any(p.user_id == user.id for p in revision.participants)
 
 
-def _issued_to(user, revision: Revision) -> bool:
-    """The revision was issued to ``user`` (a copy they hold, or a read-and-understood task)
-    while it is approved or effective: they may read it, whatever its confidentiality, and
-    before its effective date (so training can come first)."""
-    if revision.status not in ("approved", "effective"):
+def _granted(user, revision: Revision) -> bool:
+    """A later feature lets ``user`` read the approved or effective ``revision`` (it was
+    issued to them), whatever its confidentiality and before its effective date."""
+    if revision.status not in GRANTABLE:
         return False
-    from app.distribution.services import issued_to  # the distribution feature builds on this one
-
-    return issued_to(user, revision)
+    return any(grant.allows(user, revision) for grant in _GRANTS.values())
 
 
 def can_view_document(user, doc: Document) -> bool:
-    if not _signed_in(user):
+    if not signed_in(user):
         return False
     if sees_everything(user) or doc.created_by_id == user.id:
         return True
@@ -83,7 +108,7 @@ def can_view_document(user, doc: Document) -> bool:
         return True
     if _acts_on(user, doc):
         return True
-    return any(_involved_in(user, r) or _issued_to(user, r) for r in doc.revisions)
+    return any(_involved_in(user, r) or _granted(user, r) for r in doc.revisions)
 
 
 def can_view_revision(user, revision: Revision) -> bool:
@@ -94,7 +119,7 @@ def can_view_revision(user, revision: Revision) -> bool:
         return True
     if revision.status == "effective" and _confidentiality_allows(user, doc):
         return True
-    if _issued_to(user, revision):
+    if _granted(user, revision):
         return True
     if revision.status in IN_PROGRESS and _acts_on(user, doc):
         return True
@@ -129,7 +154,7 @@ def visible_documents(user):
         ),
         Document.created_by_id == user.id,
         involved,
-        Document.id.in_(_issued_document_ids(user)),
+        *(Document.id.in_(grant.document_ids(user)) for grant in _GRANTS.values()),
     ]
     if user.has_role("author") and user.department_id is not None:
         clauses.append(
@@ -138,47 +163,36 @@ def visible_documents(user):
     return or_(*clauses)
 
 
-def _issued_document_ids(user):
-    """The documents of the approved or effective revisions issued to ``user`` (a live
-    copy to them, their department or as custodian; a read-and-understood task), as a
-    select of ids — ``_issued_to`` in SQL."""
-    # The distribution feature builds on this one: its tables are named here, not imported
-    # at module level (the import would be circular).
-    from app.distribution.models import (
-        LIVE_ACK_STATUSES,
-        Acknowledgement,
-        ControlledCopy,
-        DistributionLine,
-    )
-
-    issued = ("approved", "effective")
-    holder = [DistributionLine.user_id == user.id, DistributionLine.custodian_id == user.id]
-    if user.department_id is not None:
-        holder.append(DistributionLine.department_id == user.department_id)
-    return (
-        select(Revision.document_id)
-        .join(Acknowledgement, Acknowledgement.revision_id == Revision.id)
-        .where(
-            Revision.status.in_(issued),
-            Acknowledgement.user_id == user.id,
-            Acknowledgement.status.in_((*LIVE_ACK_STATUSES, "done")),
-        )
-        .union(
-            select(Revision.document_id)
-            .join(ControlledCopy, ControlledCopy.revision_id == Revision.id)
-            .join(DistributionLine, DistributionLine.id == ControlledCopy.line_id)
-            .where(
-                Revision.status.in_(issued),
-                ControlledCopy.status.in_(("issued", "received")),
-                or_(*holder),
-            )
-        )
-    )
+def index_scopes(session: Session, revisions: list[Revision]) -> dict[int, list[str]]:
+    """The search index's ``scope`` terms of each revision (``can_view_revision`` for an
+    effective revision, as terms the search filters on before it pages; a reader's own
+    terms: ``app.search.services.scopes_for``). ``all`` for an internal document; for a
+    confidential one its department, the people working on the revision, who registered
+    the document, and whom a grant lets read it. Needs ``document`` and ``participants``
+    loaded."""
+    confidential = [r.id for r in revisions if r.document.confidentiality == "confidential"]
+    granted: dict[int, set[str]] = defaultdict(set)
+    if confidential:
+        for grant in _GRANTS.values():
+            for revision_id, terms in grant.scopes(session, confidential).items():
+                granted[revision_id].update(terms)
+    scopes = {}
+    for r in revisions:
+        doc = r.document
+        if doc.confidentiality != "confidential":
+            scopes[r.id] = ["all"]
+            continue
+        scope = {f"dept:{doc.department_id}", f"user:{r.author_id}", *granted[r.id]}
+        scope.update(f"user:{p.user_id}" for p in r.participants)
+        if doc.created_by_id:
+            scope.add(f"user:{doc.created_by_id}")
+        scopes[r.id] = sorted(scope)
+    return scopes
 
 
 def can_create_document(user) -> bool:
     """Quality officers register documents; authors register those of their department."""
-    return _signed_in(user) and user.has_role("officer", "author")
+    return signed_in(user) and user.has_role("officer", "author")
 
 
 def can_create_in(user, department) -> bool:
@@ -190,7 +204,7 @@ def can_create_in(user, department) -> bool:
 def can_add_revision(user, doc: Document) -> bool:
     """Start a new revision: the officer, or an author of the owning department (or the
     author who registered the document)."""
-    if not _signed_in(user) or doc.status == "obsolete":
+    if not signed_in(user) or doc.status == "obsolete":
         return False
     if user.has_role("officer"):
         return True
@@ -202,12 +216,12 @@ def can_add_revision(user, doc: Document) -> bool:
 def can_edit_revision(user, revision: Revision) -> bool:
     """Replace the file, submit or cancel a draft: its author or the officer. (Whether the
     revision is still a draft is the workflow's question: 409 from the service.)"""
-    return _signed_in(user) and (revision.author_id == user.id or user.has_role("officer"))
+    return signed_in(user) and (revision.author_id == user.id or user.has_role("officer"))
 
 
 def pending_task(user, revision: Revision) -> RevisionParticipant | None:
     """The unsigned review or approval this user owes on the revision, if any."""
-    if not _signed_in(user) or revision.status != "in_review":
+    if not signed_in(user) or revision.status != "in_review":
         return None
     return next(
         (p for p in revision.current_round() if p.user_id == user.id and p.decision is None),
@@ -217,9 +231,9 @@ def pending_task(user, revision: Revision) -> RevisionParticipant | None:
 
 def can_manage_document(user, doc: Document | None = None) -> bool:
     """Withdraw a document, confirm its periodic review: the quality officer."""
-    return _signed_in(user) and user.has_role("officer")
+    return signed_in(user) and user.has_role("officer")
 
 
 def can_manage_document_types(user) -> bool:
     """Document types and numbering schemes: the administrator."""
-    return _signed_in(user) and user.has_role("admin")
+    return signed_in(user) and user.has_role("admin")

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
+
 from app import pdf
 from app.documents.models import Revision
 from app.errors import N_
+from app.i18n import current_language
 from app.signatures.models import MEANINGS
 from app.storage import FileStore
 
@@ -197,8 +200,6 @@ def revision_pdf(
     store: FileStore, revision: Revision, *, copy=None, user, now: datetime, organisation: str
 ) -> bytes:
     """The printed revision as one PDF (see the module docstring). Needs the Flask app."""
-    from app.i18n import current_language
-
     language = current_language()
     data = print_data(
         revision,
@@ -219,8 +220,6 @@ def revision_pdf(
 
 
 def _render(store: FileStore, revision: Revision, data: dict, *, language: str, now) -> bytes:
-    from flask_babel import gettext
-
     the_body = body(store, revision)
     mode_label = MODE_LABELS[data["mode"]]
     meta = {

@@ -1,5 +1,5 @@
 """Scheduled document work for `qdms sweep`: effective dates and periodic-review reminders
-(then the distribution sweep: overdue acknowledgements and recall reminders).
+(the command then runs the scheduled work of the features built on documents: app/cli.py).
 
 Reminders go to the mail outbox (app.notifications): 30 and 10 days before a document's
 review is due, and once a week while it is overdue, to the owning department's head and
@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.documents import notify, services
+from app.documents import services
 from app.documents.models import Document
 from app.errors import N_
 from app.notifications import services as mail
@@ -28,7 +28,6 @@ REMINDER_DAYS = (30, 10)
 class SweepReport:
     made_effective: list[str] = field(default_factory=list)
     reminders: int = 0
-    overdue_acknowledgements: int = 0
 
 
 def _officers(session: Session) -> list[User]:
@@ -94,42 +93,11 @@ def remind_reviews(session: Session, today: date) -> int:
     return queued
 
 
-def remind_currency_checks(session: Session, today: date) -> int:
-    """External documents whose "check for a newer edition" date has come: their holder
-    is reminded once per due date, and again each week it stays undone."""
-    from app.external.services import due_currency_checks
-
-    queued = 0
-    for ext in due_currency_checks(session, today):
-        week = (today - ext.next_check_date).days // 7
-        message = mail.queue(
-            session,
-            ext.holder,
-            kind="currency_check_due",
-            subject=N_("Check for a newer edition: %(number)s %(reference)s"),
-            body=N_(
-                "The check for a newer edition of %(reference)s %(title)s (%(number)s) was "
-                "due on %(day)s. Please check with the publisher and record the result."
-            ),
-            object_ref=f"external:{ext.number}",
-            dedupe_key=f"currency:{ext.number}:{ext.next_check_date}:w{week}:{ext.holder_id}",
-            number=ext.number,
-            reference=ext.reference,
-            title=ext.title,
-            day=ext.next_check_date.isoformat(),
-        )
-        queued += message is not None
-    return queued
-
-
 def sweep(session: Session, today: date) -> SweepReport:
+    """Revisions whose effective date has come become effective (retiring their
+    predecessors: ``signals.revision_retired``), then the review reminders."""
     report = SweepReport()
     for revision in services.run_due_effective(session, today):
-        notify.revision_changed(session, revision, "approved")
         report.made_effective.append(f"{revision.document.number} {revision.label}")
-    report.reminders = remind_reviews(session, today) + remind_currency_checks(session, today)
-    from app.distribution import reminders as distribution  # builds on documents
-
-    report.overdue_acknowledgements, queued = distribution.sweep(session, today)
-    report.reminders += queued
+    report.reminders = remind_reviews(session, today)
     return report

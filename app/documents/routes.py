@@ -22,9 +22,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from app import signals
 from app.audit_trail.permissions import can_view_audit_trail
 from app.audit_trail.services import events_for
-from app.documents import exports, notify, services
+from app.documents import exports, services
 from app.documents.forms import (
     ApproveForm,
     CancelForm,
@@ -55,8 +56,9 @@ from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db, local_today
 from app.i18n import current_language
 from app.people import services as people
+from app.people.forms import department_choices, person_choices
 from app.storage import get_store
-from app.web import checked_upload, department_choices, person_choices, run_form
+from app.web import checked_upload, run_form
 
 bp = Blueprint("documents", __name__)
 
@@ -236,30 +238,16 @@ def _render_document(doc: Document, status: int = 200, **forms):
         open_revision=services.open_revision(doc),
         children=children,
         events=events,
-        citations=_citations(doc),
-        holdings=_holdings(doc),
         can_add_revision=can_add_revision(current_user, doc),
         can_manage=manage,
         withdraw_form=forms.get("withdraw_form") or (WithdrawForm() if manage else None),
         confirm_form=forms.get("confirm_form") or (ConfirmReviewForm() if manage else None),
         title_form=forms.get("title_form") or (EnglishTitleForm(obj=doc) if manage else None),
         today=local_today(),
+        # the features built on documents add their parts: who holds which copy
+        # (distribution), the external documents cited (external)
+        **signals.contributions(signals.document_page, doc, session=db.session, user=current_user),
     ), status
-
-
-def _holdings(doc: Document) -> list:
-    """Who holds which copy of the document, as far as the reader may see."""
-    from app.distribution.permissions import can_view_copy
-    from app.distribution.services import holdings
-
-    return [c for c in holdings(db.session, doc) if can_view_copy(current_user, c)]
-
-
-def _citations(doc: Document) -> list:
-    """External documents this document cites."""
-    from app.external.services import cited_by_document
-
-    return cited_by_document(db.session, doc)
 
 
 @bp.get("/documents/<number>")
@@ -400,16 +388,11 @@ def _render_revision(revision: Revision, status: int = 200, **forms):
         approve_form=forms.get("approve_form")
         or (ApproveForm() if task is not None and task.role == "approver" else None),
         rounds=sorted({p.round for p in revision.participants}, reverse=True),
-        distribution_copies=_copies_of(revision),
+        # who holds which copy of the revision (distribution)
+        **signals.contributions(
+            signals.revision_page, revision, session=db.session, user=current_user
+        ),
     ), status
-
-
-def _copies_of(revision: Revision) -> list:
-    """Who holds which copy of the revision, as far as the reader may see."""
-    from app.distribution.permissions import can_view_copy
-    from app.distribution.services import distribution_of
-
-    return [c for c in distribution_of(db.session, revision) if can_view_copy(current_user, c)]
 
 
 @bp.get("/documents/<number>/revisions/<rev>")
@@ -444,15 +427,9 @@ def _revision_action(revision: Revision, form, action, *, form_name: str, messag
         flash(message(revision), "success")
         return redirect(revision_url(revision))
 
-    def act():
-        previous = revision.status
-        result = action(revision)
-        notify.revision_changed(db.session, revision, previous)
-        return result
-
     return run_form(
         form,
-        act,
+        lambda: action(revision),
         on_success=done,
         render=lambda status: _render_revision(revision, status, **{form_name: form}),
     )

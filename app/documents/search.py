@@ -9,22 +9,29 @@ and their tasks; docs/DECISIONS.md "Chinese recall, history, kinds"). Who may fi
 - ``live`` when the revision is the effective one: what everybody searches by default;
   superseded and obsolete revisions are ``history``, found only with ``include_history``,
   which only officers, auditors and administrators (who see every revision) may ask for.
-- ``scope``: ``all``, or for a confidential document its own department plus those it was
-  issued to (departments and people holding a live copy, people with a read-and-understood
-  task) and the people working on it — ``permissions.can_view_revision`` for an effective
-  revision, expressed as index terms so the search filters before it pages.
+- ``scope``: ``permissions.index_scopes`` — ``all``, or for a confidential document its
+  own department, the people working on it and those a later feature grants it to
+  (distribution: whoever it was issued to; distribution also watches its copies and
+  tasks) — ``permissions.can_view_revision`` for an effective revision, expressed as
+  index terms so the search filters before it pages.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
 from collections.abc import Iterator
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from app.distribution.models import Acknowledgement, ControlledCopy, DistributionLine
-from app.documents.models import Document, Revision, RevisionParticipant
+from app.documents.models import (
+    REVISION_STATUSES,
+    Document,
+    DocumentType,
+    Revision,
+    RevisionParticipant,
+)
+from app.documents.permissions import can_view_document, index_scopes
 from app.errors import N_
 from app.extensions import local_date
 from app.search import registry
@@ -39,41 +46,6 @@ def _indexed():
     return select(Revision.id).where(Revision.status.in_(RELEASED), Revision.destroyed_at.is_(None))
 
 
-def _issued_scopes(session: Session, revision_ids: list[int]) -> dict[int, set[str]]:
-    """Who a confidential revision was issued to, as scope terms."""
-    scopes: dict[int, set[str]] = defaultdict(set)
-    if not revision_ids:
-        return scopes
-    lines = session.execute(
-        select(
-            ControlledCopy.revision_id,
-            DistributionLine.department_id,
-            DistributionLine.user_id,
-            DistributionLine.custodian_id,
-        )
-        .join(ControlledCopy.line)
-        .where(
-            ControlledCopy.revision_id.in_(revision_ids),
-            ControlledCopy.status.in_(("issued", "received")),
-        )
-    )
-    for revision_id, department_id, user_id, custodian_id in lines:
-        if department_id:
-            scopes[revision_id].add(f"dept:{department_id}")
-        for person in (user_id, custodian_id):
-            if person:
-                scopes[revision_id].add(f"user:{person}")
-    tasks = session.execute(
-        select(Acknowledgement.revision_id, Acknowledgement.user_id).where(
-            Acknowledgement.revision_id.in_(revision_ids),
-            Acknowledgement.status.in_(("open", "overdue", "done")),
-        )
-    )
-    for revision_id, user_id in tasks:
-        scopes[revision_id].add(f"user:{user_id}")
-    return scopes
-
-
 def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
     revisions = session.scalars(
         select(Revision)
@@ -84,20 +56,12 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
             selectinload(Revision.participants),
         )
     ).all()
-    confidential = [r.id for r in revisions if r.document.confidentiality == "confidential"]
-    issued = _issued_scopes(session, confidential)
+    scopes = index_scopes(session, revisions)
     out: dict[int, dict | None] = dict.fromkeys(ids)
     for r in revisions:
         if r.status not in RELEASED or r.destroyed_at is not None:
             continue  # None: not in the index (or removed from it)
         doc = r.document
-        if doc.confidentiality == "confidential":
-            scope = {f"dept:{doc.department_id}", f"user:{r.author_id}", *issued[r.id]}
-            scope.update(f"user:{p.user_id}" for p in r.participants)
-            if doc.created_by_id:
-                scope.add(f"user:{doc.created_by_id}")
-        else:
-            scope = {"all"}
         when = r.effective_at or r.approved_at or r.created_at
         out[r.id] = {
             "number": doc.number,
@@ -113,7 +77,7 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
             "url": f"/documents/{doc.number}/revisions/{r.path_label}",
             "live": r.status == "effective",
             "history": r.status != "effective",
-            "scope": sorted(scope),
+            "scope": scopes[r.id],
         }
     return out
 
@@ -130,15 +94,28 @@ def _family(session: Session, document_ids: list[int]) -> list[int]:
     return list(session.scalars(select(Revision.id).where(Revision.document_id.in_(document_ids))))
 
 
-def _new(obj) -> bool:
-    session = object_session(obj)
-    return session is not None and obj in session.new
+def _type_labels(session: Session, language: str) -> dict[str, str]:
+    return {t.code: t.name_in(language) for t in session.scalars(select(DocumentType))}
+
+
+_NUMBER_ONLY = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){1,5}$")
+
+
+def exact(session: Session, user, text: str) -> str | None:
+    """The page of the document whose number is exactly ``text`` (any case), if ``user``
+    may open it: a number typed into the search box goes straight to the document."""
+    text = (text or "").strip()
+    if not _NUMBER_ONLY.match(text):
+        return None
+    doc = session.scalar(select(Document).where(func.upper(Document.number) == text.upper()))
+    if doc is None or not can_view_document(user, doc):
+        return None
+    return f"/documents/{doc.number}"
 
 
 registry.register(
     registry.Builder(
         kind="document",
-        label=N_("Controlled documents"),
         load=load,
         all_ids=all_ids,
         count=count,
@@ -147,10 +124,11 @@ registry.register(
             # number, title, department, confidentiality: every revision of the document
             Document: lambda d: [("document.family", d.id)],
             RevisionParticipant: lambda p: [("document", p.revision_id)],
-            ControlledCopy: lambda c: [("document", c.revision_id)],
-            # a new task widens a confidential revision's scope; signing it changes nothing
-            Acknowledgement: lambda a: [("document", a.revision_id)] if _new(a) else [],
         },
         expands={"document.family": _family},
+        title=N_("Controlled documents"),
+        statuses=REVISION_STATUSES,
+        type_labels=_type_labels,
+        exact=exact,
     )
 )

@@ -15,17 +15,18 @@ audit event in the caller's transaction.
 
 from __future__ import annotations
 
-import calendar
+import functools
 import logging
 import string
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
+from app import docx_io, signals
 from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
-from app.distribution import services as distribution
+from app.documents import notify, printing
 from app.documents.models import (
     CONFIDENTIALITY,
     RETENTION_FROM,
@@ -35,13 +36,15 @@ from app.documents.models import (
     Revision,
     RevisionParticipant,
 )
+from app.documents.permissions import can_view_document, can_view_revision, visible_documents
 from app.errors import N_, Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import local_today, utcnow
+from app.extensions import add_months, local_today, utcnow
 from app.people.models import Department, User
 from app.sequences import next_value
 from app.signatures.services import sign
 from app.storage import FileStore, store_bytes
-from app.uploads import CheckedFile
+from app.unit_of_work import after_commit
+from app.uploads import CheckedFile, check_upload
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +225,6 @@ def get_revision(document: Document, path_label: str) -> Revision:
 def visible_document(session: Session, user: User, number: str) -> Document:
     """The document with its history, for a reader who may see it; otherwise NotFound
     (404), as if it did not exist — never reveal what a user may not open."""
-    from app.documents.permissions import can_view_document
-
     doc = get_document(session, number, with_history=True)
     if not can_view_document(user, doc):
         raise NotFound(N_("No document %(number)s."), number=number)
@@ -241,8 +242,6 @@ def visible_parent(session: Session, user: User, number: str) -> Document:
 
 
 def visible_revision(session: Session, user: User, number: str, path_label: str) -> Revision:
-    from app.documents.permissions import can_view_revision
-
     revision = get_revision(visible_document(session, user, number), path_label)
     if not can_view_revision(user, revision):
         raise NotFound(N_("No revision %(label)s of %(number)s."), label=path_label, number=number)
@@ -258,12 +257,6 @@ def _clean_text(value: str | None, field: str, *, max_len: int, message: str) ->
             N_("%(field)s is too long."), fields={field: N_("too long")}, field=field
         )
     return value
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # Documents ------------------------------------------------------------------
@@ -468,9 +461,6 @@ def add_revision(
     )
     session.add(revision)
     if upload is None:
-        from app import docx_io
-        from app.uploads import check_upload
-
         data = docx_io.make_template(
             number=document.number,
             title=document.title,
@@ -495,13 +485,28 @@ def _attach(session: Session, store: FileStore, revision: Revision, upload: Chec
     revision.page_count = upload.page_count
     if upload.kind == "docx":
         # Word's own count (docProps) is only what the author's machine last saw; the
-        # true count is the layout qdms prints, cached for the first print.
-        from app.documents.printing import docx_page_count
+        # true count is the layout qdms prints — laid out once the upload has committed
+        # (a layout takes seconds: never inside the transaction), and cached for the
+        # first print. Until then, and if the layout fails, Word's count stands.
+        session.flush()
+        after_commit(
+            session,
+            functools.partial(
+                _count_printed_pages, session.get_bind(), store, revision.id, blob.sha256
+            ),
+        )
 
-        try:
-            revision.page_count = docx_page_count(store, blob.sha256)
-        except Exception:  # the print layout must not stop an upload; Word's count stays
-            log.warning("could not lay out %s for printing", upload.file_name, exc_info=True)
+
+def _count_printed_pages(bind, store: FileStore, revision_id: int, sha256: str) -> None:
+    """After the commit of an upload: store the page count of the printed layout."""
+    pages = printing.docx_page_count(store, sha256)
+    with Session(bind=bind) as own:
+        own.execute(
+            update(Revision)
+            .where(Revision.id == revision_id, Revision.file_sha256 == sha256)
+            .values(page_count=pages)
+        )
+        own.commit()
 
 
 def replace_file(
@@ -585,6 +590,21 @@ def _require_effective(document: Document, message: str) -> Revision:
     return current
 
 
+def _mails(action):
+    """A workflow action that mails the people its revision's new status concerns
+    (``notify.revision_changed``: those asked to sign, the author), in the transaction."""
+
+    @functools.wraps(action)
+    def act(session: Session, actor, revision: Revision, *args, **kwargs):
+        previous = revision.status
+        result = action(session, actor, revision, *args, **kwargs)
+        notify.revision_changed(session, revision, previous)
+        return result
+
+    return act
+
+
+@_mails
 def submit(
     session: Session,
     actor: User,
@@ -652,6 +672,7 @@ def _my_task(revision: Revision, actor: User, roles: set[str]) -> RevisionPartic
     return mine[0]
 
 
+@_mails
 def review(
     session: Session,
     actor: User,
@@ -683,6 +704,7 @@ def review(
     return revision
 
 
+@_mails
 def approve(
     session: Session,
     actor: User,
@@ -735,7 +757,9 @@ def make_effective(
         _move(
             session, actor, previous, "supersede", now=now, extra={"superseded_by": revision.label}
         )
-        distribution.revision_retired(session, actor, previous, successor=revision, today=today)
+        signals.revision_retired.send(
+            previous, session=session, actor=actor, successor=revision, today=today
+        )
     document.current_revision = revision
     document.status = "effective"
     document.review_due_date = add_months(
@@ -752,9 +776,13 @@ def run_due_effective(session: Session, today: date) -> list[Revision]:
         .where(Revision.status == "approved", Revision.effective_date <= today)
         .order_by(Revision.effective_date, Revision.id)
     ).all()
-    return [make_effective(session, None, r, today=today) for r in due]
+    made = [make_effective(session, None, r, today=today) for r in due]
+    for revision in made:
+        notify.revision_changed(session, revision, "approved")
+    return made
 
 
+@_mails
 def cancel(session: Session, actor: User, revision: Revision, *, reason: str) -> Revision:
     reason = _clean_text(
         reason, "reason", max_len=4000, message=N_("Please give the reason for cancelling.")
@@ -779,7 +807,9 @@ def withdraw(
         if revision.status in OPEN_STATUSES:
             _move(session, actor, revision, "cancel_open", reason=reason, now=now)
     _move(session, actor, current, "withdraw", reason=reason, now=now)
-    distribution.revision_retired(session, actor, current)
+    signals.revision_retired.send(
+        current, session=session, actor=actor, successor=None, today=local_today()
+    )
     document.status = "obsolete"
     document.withdrawn_at = now
     document.current_revision = None
@@ -860,8 +890,6 @@ def _narrow(
 ):
     """``stmt``, a select from ``document``, narrowed to what ``user`` may see and to the
     filters; ordered by number."""
-    from app.documents.permissions import visible_documents
-
     stmt = (
         stmt.join(Document.type)
         .join(Document.department)
@@ -959,8 +987,6 @@ def master_list(
 
 def my_work(session: Session, user: User) -> dict[str, list]:
     """The "my work" queue: drafts to finish, reviews and approvals waiting for ``user``."""
-    from sqlalchemy.orm import joinedload, selectinload
-
     drafts = session.scalars(
         select(Revision)
         .where(Revision.author_id == user.id, Revision.status == "draft")
@@ -989,8 +1015,6 @@ def my_work(session: Session, user: User) -> dict[str, list]:
 def reviews_due(session: Session, today: date, *, within_days: int = 30) -> list[Document]:
     """Effective documents whose periodic review falls due within ``within_days`` (or is
     overdue)."""
-    from datetime import timedelta
-
     return list(
         session.scalars(
             select(Document)

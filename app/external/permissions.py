@@ -9,16 +9,14 @@ administrators have no special rights here.
 
 from __future__ import annotations
 
-
-def _signed_in(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.is_active
+from app.security import signed_in
 
 
 def can_view_external(user) -> bool:
     """The register, an entry, its editions and their files: anyone signed in."""
-    return _signed_in(user)
+    return signed_in(user)
 
 
 def can_manage_external(user) -> bool:
     """Register, edit, record editions and currency checks, withdraw, cite: officers."""
-    return _signed_in(user) and user.has_role("officer")
+    return signed_in(user) and user.has_role("officer")

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from app import signals
 from app.documents.permissions import visible_documents
 from app.errors import NotFound
 from app.extensions import db, local_today
@@ -42,8 +43,9 @@ from app.external.models import (
 )
 from app.external.permissions import can_manage_external, can_view_external
 from app.i18n import current_language
+from app.people.forms import department_choices, person_choices
 from app.storage import get_store
-from app.web import checked_upload, department_choices, person_choices, run_form
+from app.web import checked_upload, run_form
 
 bp = Blueprint("external", __name__, url_prefix="/external")
 
@@ -462,3 +464,10 @@ def withdraw(number: str):
             status,
         ),
     )
+
+
+@signals.document_page.connect
+def _citations(document, *, session, user) -> dict:
+    """The document page's "external documents cited" (the register is open to every
+    reader of a document)."""
+    return {"citations": services.cited_by_document(session, document)}

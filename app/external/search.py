@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import N_
-from app.external.models import ExternalDocument, ExternalEdition
+from app.external.models import KINDS, STATUSES, ExternalDocument, ExternalEdition
+from app.i18n import translate
 from app.search import registry
 
 BATCH = 500
@@ -66,7 +67,6 @@ def count(session: Session) -> int:
 registry.register(
     registry.Builder(
         kind="external",
-        label=N_("External documents"),
         load=load,
         all_ids=all_ids,
         count=count,
@@ -74,5 +74,9 @@ registry.register(
             ExternalDocument: lambda e: [("external", e.id)],
             ExternalEdition: lambda ed: [("external", ed.external_document_id)],
         },
+        title=N_("External documents"),
+        statuses=STATUSES,
+        # the kinds of external document are the type facet's values
+        type_labels=lambda session, language: {k: translate(v) for k, v in KINDS.items()},
     )
 )

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
 from app.documents.models import Document, DocumentType
-from app.documents.services import add_months, allocate_number
+from app.documents.services import allocate_number
 from app.errors import N_, Conflict, InvalidTransition, NotFound, ValidationFailed
-from app.extensions import local_date, local_today, utcnow
+from app.extensions import add_months, local_date, local_today, utcnow
 from app.external.models import (
     CHECK_OUTCOMES,
     KINDS,

@@ -14,8 +14,9 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
+from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.extensions import utcnow
@@ -58,8 +59,6 @@ def queue(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     ):
         return None
-    from flask import current_app
-
     language = recipient.language or current_app.config["QDMS_DEFAULT_LANGUAGE"]
     with force_locale(language):
         values = _values(params, language)
@@ -91,9 +90,6 @@ def queue_many(
 ) -> int:
     """The same message to many people (an issue to thousands): rendered once per language
     and inserted in one statement. Returns how many were queued."""
-    from flask import current_app
-    from sqlalchemy import insert
-
     if not user_ids:
         return 0
     default = current_app.config["QDMS_DEFAULT_LANGUAGE"]

@@ -15,6 +15,7 @@
   ``TEMPLATE_VERSION``; safe to delete at any time.
 """
 
+from app.pdf import render, worker
 from app.pdf.cache import PdfCache
 from app.pdf.pages import A4, count_pages, page_sizes, stamp
 from app.pdf.render import (
@@ -23,7 +24,6 @@ from app.pdf.render import (
     StaticOnlyFetcher,
     cjk_font_available,
     html_to_pdf,
-    init_app,
     paused_gc,
     render_pdf,
     render_plain,
@@ -48,3 +48,11 @@ __all__ = [
     "render_plain",
     "stamp",
 ]
+
+
+def init_app(app) -> None:
+    """Worker processes as configured; warn, once per process, when Chinese would print
+    as empty boxes."""
+    if app.config.get("QDMS_PDF_WORKERS") is not None:
+        worker.configure(int(app.config["QDMS_PDF_WORKERS"]))
+    render.warn_without_cjk_font()

@@ -9,7 +9,7 @@ A4 = (595.28, 841.89)  # points
 
 
 def _reader(data: bytes):
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # noqa: PLC0415 - 0.1 s to import: only PDFs need it
 
     return PdfReader(io.BytesIO(data), strict=False)
 
@@ -42,7 +42,7 @@ def stamp(
     Each part and the overlay is (PDF bytes, slice of its pages); the overlay has exactly
     one page per page of the result, each of the same size. ``metadata``: title, author,
     subject, created (a UTC datetime)."""
-    from pypdf import PdfWriter
+    from pypdf import PdfWriter  # noqa: PLC0415 - 0.1 s to import: only PDFs need it
 
     writer = PdfWriter()
     readers: dict[int, object] = {}

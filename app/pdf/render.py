@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from flask import render_template
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
 from app.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -25,7 +28,7 @@ TEMPLATE_ROOT = PROJECT_ROOT / "templates" / "pdf"
 
 
 def _weasyprint():
-    import weasyprint  # imported late: it costs ~0.5 s and most requests never print
+    import weasyprint  # noqa: PLC0415 - ~0.5 s to import, and most requests never print
 
     return weasyprint
 
@@ -38,7 +41,7 @@ class StaticOnlyFetcher:
     _fail_on_errors = False  # WeasyPrint reads it: a refused URL is skipped and logged
 
     def __init__(self, root: Path = STATIC_ROOT):
-        from weasyprint.urls import URLFetcher
+        from weasyprint.urls import URLFetcher  # noqa: PLC0415 - as _weasyprint
 
         self.root = root.resolve()
         self._data = URLFetcher(allowed_protocols={"data"})
@@ -47,7 +50,7 @@ class StaticOnlyFetcher:
         return self.fetch(url, headers)
 
     def fetch(self, url: str, headers=None):
-        from weasyprint.urls import URLFetcherResponse
+        from weasyprint.urls import URLFetcherResponse  # noqa: PLC0415 - as _weasyprint
 
         scheme = url.split(":", 1)[0].lower()
         if scheme == "data":
@@ -64,7 +67,7 @@ class StaticOnlyFetcher:
 
 @lru_cache(maxsize=1)
 def _font_config():
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415 - as _weasyprint
 
     return FontConfiguration()
 
@@ -110,8 +113,6 @@ def html_to_pdf(html: str) -> Rendered:
 
 @lru_cache(maxsize=1)
 def _plain_env():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
     return Environment(
         loader=FileSystemLoader(str(TEMPLATE_ROOT)), autoescape=select_autoescape(default=True)
     )
@@ -125,8 +126,6 @@ def render_plain(template: str, context: dict) -> Rendered:
 def render_pdf(template: str, context: dict) -> Rendered:
     """``templates/pdf/<template>`` rendered with Flask's Jinja environment (translations,
     filters) from plain data. The template sets the PDF metadata in its ``<head>``."""
-    from flask import render_template
-
     return html_to_pdf(render_template(f"pdf/{template}", **context))
 
 
@@ -145,13 +144,8 @@ def cjk_font_available() -> bool:
     return any(name in out for name in ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans"))
 
 
-def init_app(app) -> None:
-    """Worker processes as configured; warn, once per process, when Chinese would print
-    as empty boxes."""
-    from app.pdf import worker
-
-    if app.config.get("QDMS_PDF_WORKERS") is not None:
-        worker.configure(int(app.config["QDMS_PDF_WORKERS"]))
+def warn_without_cjk_font() -> None:
+    """Warn when Chinese would print as empty boxes (at start-up: it never stops the app)."""
     if not cjk_font_available():
         log.warning(
             "No Chinese font found (install Debian's fonts-noto-cjk, `make install` does): "

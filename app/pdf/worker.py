@@ -36,6 +36,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
+from app import docx_io
 from app.pdf.render import Rendered, paused_gc, render_plain
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,6 @@ def _peak_kib() -> int:
 def docx_body(data: bytes, in_worker: bool = False) -> Layout:
     """A .docx laid out for print (templates/pdf/body.html). Flask-free; runs in a worker
     process, or in the caller when there is none."""
-    from app import docx_io
-
     seconds = {}
     with paused_gc():  # mammoth and the layout build large trees (see render.paused_gc)
         started = time.perf_counter()

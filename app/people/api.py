@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import select
 
-from app.api import bp, paginate
-from app.api.schemas import PageSchema, UTCTime
+from app.api import Blueprint, allow, fails, page_of
+from app.api.schemas import PageArgs, PageSchema, UTCTime, page_schema
 from app.extensions import db
 from app.people import services
 from app.people.models import Department, User
@@ -24,6 +23,9 @@ class DepartmentSchema(Schema):
 
 
 class UserSchema(Schema):
+    class Meta:
+        unknown = INCLUDE  # documented as open: administrators see UserDetail's fields too
+
     username = fields.String()
     full_name = fields.String()
     department = fields.Function(lambda u: u.department.code if u.department else None)
@@ -38,79 +40,62 @@ class UserDetailSchema(UserSchema):
     created_at = UTCTime()
 
 
-class DepartmentPageSchema(PageSchema):
-    items = fields.List(fields.Nested(DepartmentSchema))
+DepartmentPageSchema = page_schema(DepartmentSchema, "DepartmentPageSchema")
+
+
+class DirectoryEntries(fields.List):
+    """The users of the directory: administrators see their details too (UserDetail)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Nested(UserSchema), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        schema = UserDetailSchema if can_manage_people(current_user) else UserSchema
+        return schema(many=True).dump(value)
 
 
 class UserPageSchema(PageSchema):
-    items = fields.List(fields.Nested(UserSchema))
+    items = DirectoryEntries(
+        metadata={"description": "administrators also see email, language and times"}
+    )
 
 
-@bp.get("/me")
+class UserListArgs(PageArgs):
+    department = fields.String(metadata={"description": "department code"})
+    active = fields.Boolean(load_default=False, metadata={"description": "only active users"})
+
+
+blp = Blueprint("people_api", __name__, tag="people")
+
+
+@blp.get("/me")
+@blp.response(200, UserDetailSchema)
 def me():
-    """The user the token belongs to.
-    ---
-    get:
-      tags: [people]
-      responses:
-        200:
-          content:
-            application/json:
-              schema: UserDetailSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
-    return jsonify(UserDetailSchema().dump(current_user))
+    """The user the token belongs to."""
+    return current_user
 
 
-@bp.get("/departments")
-def list_departments():
-    """Departments, by code.
-    ---
-    get:
-      tags: [people]
-      parameters:
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
-        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DepartmentPageSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
-    return jsonify(paginate(select(Department).order_by(Department.code), DepartmentSchema().dump))
+@blp.get("/departments")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, DepartmentPageSchema)
+def list_departments(args):
+    """Departments, by code."""
+    return page_of(select(Department).order_by(Department.code), args)
 
 
-@bp.get("/users")
-def list_users():
+@blp.get("/users")
+@blp.arguments(UserListArgs, location="query")
+@blp.response(200, UserPageSchema)
+@fails(403, 404)
+def list_users(args):
     """The user directory; administrators also see e-mail and language.
-    ---
-    get:
-      tags: [people]
-      parameters:
-        - {in: query, name: department, schema: {type: string}, description: department code}
-        - {in: query, name: active, schema: {type: boolean}}
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
-        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: UserPageSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    if not can_list_users(current_user):
-        abort(403)
+
+    404: no department with that code."""
+    allow(can_list_users(current_user))
     stmt = select(User).order_by(User.username)
-    if request.args.get("department"):
-        dept = services.get_department(db.session, request.args["department"])
+    if args.get("department"):
+        dept = services.get_department(db.session, args["department"])
         stmt = stmt.where(User.department_id == dept.id)
-    if request.args.get("active") in ("true", "1"):
+    if args["active"]:
         stmt = stmt.where(User.is_active.is_(True))
-    schema = UserDetailSchema() if can_manage_people(current_user) else UserSchema()
-    return jsonify(paginate(stmt, schema.dump))
+    return page_of(stmt, args)

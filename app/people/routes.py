@@ -11,10 +11,16 @@ from app.errors import DomainError, NotFound
 from app.extensions import db, utcnow
 from app.i18n import translate_error
 from app.people import services
-from app.people.forms import DepartmentForm, ResetPasswordForm, UserForm
+from app.people.forms import (
+    DepartmentForm,
+    ResetPasswordForm,
+    UserForm,
+    department_choices,
+    person_choices,
+)
 from app.people.models import Department, User
 from app.people.permissions import can_manage_people
-from app.web import department_choices, person_choices, run_form
+from app.web import run_form
 
 bp = Blueprint("people", __name__, url_prefix="/admin")
 
@@ -224,7 +230,6 @@ def user_reset_password(username: str):
             db.session.rollback()
             flash(translate_error(err), "danger")
             return redirect(url_for("people.user_edit", username=user.username))
-        db.session.commit()
         flash(_("The password of %(username)s has been reset.", username=user.username), "success")
     else:
         flash(_("Please enter the new password."), "danger")

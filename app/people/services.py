@@ -9,12 +9,12 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import signals
 from app.audit_trail import services as audit
-from app.auth.passwords import hash_password
-from app.auth.services import check_password_policy
 from app.config import LANGUAGES
 from app.errors import N_, Conflict, NotFound, ValidationFailed
 from app.extensions import utcnow
+from app.passwords import check_password_policy, hash_password
 from app.people.models import ROLES, Department, User, UserRole
 
 DEPARTMENT_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
@@ -178,12 +178,13 @@ def create_user(
 
 
 def _membership_changed(session: Session, user: User, previous_department_id, *, was_active):
-    """Read-and-understood tasks follow people into and out of departments. (The
-    distribution feature builds on this one, hence the import here.)"""
-    from app.distribution.services import membership_changed
-
-    membership_changed(
-        session, user, previous_department_id=previous_department_id, was_active=was_active
+    """Tell the features built on this one, in this transaction (read-and-understood tasks
+    follow people into and out of departments: app.distribution)."""
+    signals.membership_changed.send(
+        user,
+        session=session,
+        previous_department_id=previous_department_id,
+        was_active=was_active,
     )
 
 

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, jsonify, request
+from flask import current_app, request
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api import bp, paginate, query_int
-from app.api.inputs import allow, body, flag, text
-from app.api.schemas import PageSchema, UTCTime
+from app.api import Blueprint, allow, fails, files, page_of, upload_doc
+from app.api.schemas import Input, PageArgs, UTCTime, page_schema
 from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db
-from app.records import permissions, services
-from app.records.models import Record, RecordType
+from app.records import exports, permissions, services
+from app.records.models import (
+    CONFIDENTIALITY,
+    MEDIA,
+    RETENTION_FROM,
+    STATUSES,
+    Record,
+    RecordType,
+)
 from app.storage import get_store
+from app.tables import MIMETYPES
 from app.web import checked_scan
 
 # Output -------------------------------------------------------------------------
@@ -31,9 +38,9 @@ class RecordTypeSchema(Schema):
         lambda t: {"years": t.retention_years, "from": t.retention_from},
         metadata={"example": {"years": 3, "from": "created"}},
     )
-    medium = fields.String(metadata={"enum": ["electronic", "paper", "both"]})
+    medium = fields.String(metadata={"enum": list(MEDIA)})
     location = fields.String(allow_none=True)
-    confidentiality = fields.String(metadata={"enum": ["internal", "confidential"]})
+    confidentiality = fields.String(metadata={"enum": list(CONFIDENTIALITY)})
     active = fields.Boolean(attribute="is_active")
     form_version = fields.Function(lambda t: t.schema.version)
     fields_ = fields.Function(
@@ -41,8 +48,7 @@ class RecordTypeSchema(Schema):
     )
 
 
-class RecordTypePageSchema(PageSchema):
-    items = fields.List(fields.Nested(RecordTypeSchema))
+RecordTypePageSchema = page_schema(RecordTypeSchema, "RecordTypePageSchema")
 
 
 class AmendmentSchema(Schema):
@@ -57,7 +63,7 @@ class RecordSchema(Schema):
     number = fields.String(metadata={"example": "QP-CS-001-F01-2026-0001"})
     type = fields.Function(lambda r: r.record_type.code)
     title = fields.String()
-    status = fields.String(metadata={"enum": ["draft", "complete", "destroyed"]})
+    status = fields.String(metadata={"enum": list(STATUSES)})
     department = fields.Function(lambda r: r.department.code)
     form_version = fields.Function(lambda r: r.schema.version)
     values = fields.Dict(metadata={"description": "as filed (amendments listed apart)"})
@@ -79,26 +85,123 @@ class RecordListItemSchema(RecordSchema):
         exclude = ("values", "current_values", "amendments")
 
 
-class RecordPageSchema(PageSchema):
-    items = fields.List(fields.Nested(RecordListItemSchema))
+RecordPageSchema = page_schema(RecordListItemSchema, "RecordPageSchema")
 
 
 # Input --------------------------------------------------------------------------
 
 
-def _values(data: dict, name: str = "values") -> dict | None:
-    """``values`` as an object (JSON) or a JSON text (a multipart form field)."""
-    value = data.get(name)
-    if value in (None, ""):
-        return None
+class Values(fields.Dict):
+    """A record's values: a JSON object (in a multipart form, its JSON text), checked by
+    the records service against the type's form, which names each field's problem."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise self.make_error("invalid") from None
+            if _holds_nul(value):  # Input saw the JSON text, where a NUL is only an escape
+                raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _holds_nul(value) -> bool:
+    """Does a JSON value hold a NUL character (which PostgreSQL cannot store), however deep?"""
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, dict):
-        raise ValidationFailed(N_("The values must be an object."), fields={name: N_("invalid")})
-    return value
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class RetentionInput(Input):
+    years = fields.Integer(metadata={"minimum": 1, "example": 3})
+    from_ = fields.String(
+        data_key="from", attribute="from", metadata={"enum": list(RETENTION_FROM)}
+    )
+
+
+class RecordTypeChangeInput(Input):
+    """What a PATCH changes: only the fields given."""
+
+    code = fields.String(metadata={"description": "cannot change (records are numbered by it)"})
+    name = fields.String(metadata={"description": "at most 200 characters"})
+    name_en = fields.String(allow_none=True)
+    department = fields.String(metadata={"description": "department code"})
+    retention = fields.Nested(RetentionInput)
+    medium = fields.String(allow_none=True, metadata={"enum": list(MEDIA)})
+    location = fields.String(allow_none=True)
+    confidentiality = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": list(CONFIDENTIALITY),
+            "description": "confidential (the default): the owning department, officers, "
+            "auditors and administrators read its records; internal: everyone signed in",
+        },
+    )
+    fields_ = fields.List(
+        fields.Raw(metadata={"type": "object"}),
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "the form: its fields (app/records/fields.py)"},
+    )
+    active = fields.Boolean(metadata={"description": "false retires the type"})
+
+
+class RecordTypeInput(RecordTypeChangeInput):
+    code = fields.String(required=True, metadata={"example": "QP-CS-001-F01"})
+    name = fields.String(required=True)
+    department = fields.String(required=True, metadata={"description": "department code"})
+    retention = fields.Nested(RetentionInput, required=True)
+    fields_ = fields.List(
+        fields.Raw(metadata={"type": "object"}),
+        required=True,
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "the form: its fields (app/records/fields.py)"},
+    )
+
+
+class RecordPlanArgs(Input):
+    format = fields.String(required=True, validate=validate.OneOf(list(MIMETYPES)))
+
+
+class RecordListArgs(PageArgs):
+    type = fields.String(metadata={"description": "record type code"})
+    year = fields.Integer(validate=validate.Range(min=0, max=9999))
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    q = fields.String(metadata={"description": "number or title"})
+
+
+class RecordChangeInput(Input):
+    values = Values(
+        load_default=None,
+        metadata={"description": "by field name; in a multipart form, as JSON text"},
+    )
+    title = fields.String(load_default=None)
+    password = fields.String(
+        load_default=None,
+        metadata={"format": "password", "description": "to sign signature fields (`true`)"},
+    )
+
+
+class RecordInput(RecordChangeInput):
+    type = fields.String(required=True, metadata={"description": "record type code"})
+    complete = fields.Boolean(
+        load_default=False, metadata={"description": "complete at once (all required fields)"}
+    )
+
+
+class AmendmentInput(Input):
+    values = Values(load_default=None, metadata={"description": "the corrected fields"})
+    reason = fields.String(load_default=None, metadata={"description": "required"})
+    password = fields.String(
+        load_default=None,
+        metadata={"format": "password", "description": "to sign a signature field again"},
+    )
 
 
 def _files() -> tuple[object, dict]:
@@ -120,247 +223,108 @@ def _load_record(number: str) -> Record:
     return record
 
 
-# Record plan --------------------------------------------------------------------
-
-
-@bp.get("/record-types")
-def list_record_types():
-    """The record plan (记录清单): every record type with its current form.
-    ---
-    get:
-      tags: [records]
-      parameters:
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
-        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordTypePageSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
-    allow(permissions.can_view_plan(current_user))
-    stmt = select(RecordType).order_by(RecordType.code)
-    return jsonify(paginate(stmt, RecordTypeSchema().dump))
-
-
-@bp.get("/record-plan")
-def record_plan():
-    """The record plan as a register: CSV, .xlsx or PDF (JSON: `GET /record-types`).
-    ---
-    get:
-      tags: [records]
-      parameters:
-        - {in: query, name: format, required: true, schema: {type: string, enum: [csv, xlsx, pdf]}}
-      responses:
-        200:
-          content:
-            text/csv: {}
-            application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
-            application/pdf: {}
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
-    from app.records import exports
-
-    allow(permissions.can_view_plan(current_user))
-    fmt = request.args.get("format") or ""
-    types = services.list_types(db.session)
-    return exports.plan_download(types, services.count_by_type(db.session), fmt)
-
-
-@bp.post("/record-types")
-def create_record_type():
-    """Add a record type to the plan with its form (officers).
-    ---
-    post:
-      tags: [records]
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [code, name, department, retention, fields]
-              properties:
-                code: {type: string, example: QP-CS-001-F01}
-                name: {type: string}
-                department: {type: string, description: department code}
-                retention: {type: object, example: {"years": 3, "from": "created"}}
-                medium: {type: string, enum: [electronic, paper, both]}
-                location: {type: string}
-                confidentiality:
-                  type: string
-                  enum: [internal, confidential]
-                  default: confidential
-                  description: >-
-                    confidential: the owning department, officers, auditors and administrators
-                    read its records; internal: everyone signed in
-                fields: {type: array, items: {type: object}, description: "the form (app/records/fields.py)"}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: RecordTypeSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """  # noqa: E501
-    allow(permissions.can_manage_plan(current_user))
-    rtype = services.create_type(db.session, current_user, body())
-    db.session.commit()
-    return jsonify(RecordTypeSchema().dump(rtype)), 201
-
-
-@bp.get("/record-types/<code>")
-def get_record_type(code: str):
-    """One record type with its current form.
-    ---
-    get:
-      tags: [records]
-      parameters:
-        - {in: path, name: code, required: true, schema: {type: string}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordTypeSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    allow(permissions.can_view_plan(current_user))
-    return jsonify(RecordTypeSchema().dump(services.get_type(db.session, code)))
-
-
-@bp.patch("/record-types/<code>")
-def update_record_type(code: str):
-    """Change a record type (not its code); a changed `fields` is a new form version,
-    records already filed keep theirs. `active: false` retires the type.
-    ---
-    patch:
-      tags: [records]
-      parameters:
-        - {in: path, name: code, required: true, schema: {type: string}}
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: {type: object}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordTypeSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    allow(permissions.can_manage_plan(current_user))
-    rtype = services.get_type(db.session, code)
-    data = body()
+def _plan_data(body: dict) -> dict:
+    """The loaded body as the records service takes it (``active`` is ``is_active``)."""
+    data = dict(body)
     if "active" in data:
         data["is_active"] = data.pop("active")
-    services.update_type(db.session, current_user, rtype, data)
-    db.session.commit()
-    return jsonify(RecordTypeSchema().dump(rtype))
+    return data
+
+
+# Record plan --------------------------------------------------------------------
+
+blp = Blueprint("records_api", __name__, tag="records")
+
+
+@blp.get("/record-types")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, RecordTypePageSchema)
+@fails(403)
+def list_record_types(args):
+    """The record plan (记录清单): every record type with its current form."""
+    allow(permissions.can_view_plan(current_user))
+    return page_of(select(RecordType).order_by(RecordType.code), args)
+
+
+@blp.get("/record-plan")
+@blp.arguments(RecordPlanArgs, location="query")
+@files("csv", "xlsx", "pdf", description="the record plan in the `format` asked for")
+@fails(403)
+def record_plan(args):
+    """The record plan as a register: CSV, .xlsx or PDF (JSON: `GET /record-types`)."""
+    allow(permissions.can_view_plan(current_user))
+    types = services.list_types(db.session)
+    return exports.plan_download(types, services.count_by_type(db.session), args["format"])
+
+
+@blp.post("/record-types")
+@blp.arguments(RecordTypeInput)
+@blp.response(201, RecordTypeSchema)
+@fails(403)
+def create_record_type(body):
+    """Add a record type to the plan with its form (officers)."""
+    allow(permissions.can_manage_plan(current_user))
+    return services.create_type(db.session, current_user, _plan_data(body))
+
+
+@blp.get("/record-types/<code>")
+@blp.response(200, RecordTypeSchema)
+@fails(403, 404)
+def get_record_type(code: str):
+    """One record type with its current form."""
+    allow(permissions.can_view_plan(current_user))
+    return services.get_type(db.session, code)
+
+
+@blp.patch("/record-types/<code>")
+@blp.arguments(RecordTypeChangeInput)
+@blp.response(200, RecordTypeSchema)
+@fails(403, 404)
+def update_record_type(body, code: str):
+    """Change a record type (not its code).
+
+    Only the fields given change. A changed `fields` is a new form version (records
+    already filed keep theirs); `active: false` retires the type."""
+    allow(permissions.can_manage_plan(current_user))
+    rtype = services.get_type(db.session, code)
+    return services.update_type(db.session, current_user, rtype, _plan_data(body))
 
 
 # Records ------------------------------------------------------------------------
 
 
-@bp.get("/records")
-def list_records():
-    """Records the reader may see, newest first, filtered by type, year, status or `q`
-    (number or title).
-    ---
-    get:
-      tags: [records]
-      parameters:
-        - {in: query, name: type, schema: {type: string}, description: record type code}
-        - {in: query, name: year, schema: {type: integer}}
-        - {in: query, name: status, schema: {type: string, enum: [draft, complete, destroyed]}}
-        - {in: query, name: q, schema: {type: string}}
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
-        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordPageSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-    """
+@blp.get("/records")
+@blp.arguments(RecordListArgs, location="query")
+@blp.response(200, RecordPageSchema)
+@fails(403)
+def list_records(args):
+    """Records the reader may see, newest first, filtered by type, year, status or `q`."""
     allow(permissions.can_view_plan(current_user))
-    year = query_int("year", 0, minimum=0, maximum=9999) or None
-    type_code = request.args.get("type") or None
+    type_code = args.get("type") or None
     stmt = services.list_stmt(
         type_code=type_code,
-        year=year,
-        status=request.args.get("status") or None,
-        q=request.args.get("q"),
+        year=args.get("year") or None,
+        status=args.get("status") or None,
+        q=args.get("q"),
     )
     stmt = services.visible_to(db.session, stmt, current_user, type_code=type_code)
-    return jsonify(paginate(stmt, RecordListItemSchema().dump))
+    return page_of(stmt, args)
 
 
-@bp.post("/records")
-def file_record():
-    """File a record: JSON `{"type", "values", "title"?, "complete"?, "password"?}`, or
-    multipart with the same fields (`values` as JSON text), a scan in `file` and the files
+@blp.post("/records")
+@blp.arguments(RecordInput, location="json_or_form")
+@blp.response(201, RecordSchema)
+@upload_doc(RecordInput)
+@fails(403, 409)
+def file_record(body):
+    """File a record.
+
+    JSON `{"type", "values", "title"?, "complete"?, "password"?}`, or multipart with the
+    same fields (`values` as JSON text), a scan in `file` (PDF, JPEG or PNG) and the files
     of file fields in `files.<field>`. Signature fields are signed by the caller: give
-    `true` and the `password`. Missing or invalid fields: 400 naming them.
-    ---
-    post:
-      tags: [records]
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [type]
-              properties:
-                type: {type: string, description: record type code}
-                values: {type: object}
-                title: {type: string}
-                complete: {type: boolean, description: complete at once (all required fields)}
-                password: {type: string, description: to sign signature fields}
-          multipart/form-data:
-            schema:
-              type: object
-              properties:
-                type: {type: string}
-                values: {type: string, description: JSON object}
-                file: {type: string, format: binary, description: "scan: PDF, JPEG or PNG"}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: RecordSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """
-    data = body()
-    code = text(data, "type")
+    `true` and the `password`. Missing or invalid fields: 400 naming them. 409: the type
+    is retired."""
+    code = body["type"].strip()
     if not code:
         raise ValidationFailed(
             N_("Some fields are missing or invalid."), fields={"type": N_("required")}
@@ -373,175 +337,86 @@ def file_record():
         ) from None
     allow(permissions.can_file(current_user, rtype))
     scan, attached = _files()
-    record = services.file_record(
+    return services.file_record(
         db.session,
         get_store(current_app),
         current_user,
         rtype,
-        _values(data),
-        title=text(data, "title"),
+        body["values"],
+        title=body["title"],
         scan=scan,
         files=attached,
-        password=text(data, "password"),
-        complete=flag(data, "complete"),
+        password=body["password"],
+        complete=body["complete"],
     )
-    db.session.commit()
-    return jsonify(RecordSchema().dump(record)), 201
 
 
-@bp.get("/records/<number>")
+@blp.get("/records/<number>")
+@blp.response(200, RecordSchema)
+@fails(404)
 def get_record(number: str):
-    """One record with its values as filed and its amendments.
-    ---
-    get:
-      tags: [records]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}, example: QP-CS-001-F01-2026-0001}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordSchema
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """  # noqa: E501
-    return jsonify(RecordSchema().dump(_load_record(number)))
+    """One record with its values as filed and its amendments."""
+    return _load_record(number)
 
 
-@bp.route("/records/<number>", methods=["PUT", "PATCH"])
-def update_record(number: str):
-    """Change a draft record (its values, title, scan). A complete record refuses: 409
-    `invalid_transition` — correct it with an amendment.
-    ---
-    put:
-      tags: [records]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    patch:
-      tags: [records]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordSchema
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """
+@blp.route("/records/<number>", methods=["PUT", "PATCH"])
+@blp.arguments(RecordChangeInput, location="json_or_form")
+@blp.response(200, RecordSchema)
+@upload_doc(RecordChangeInput)
+@fails(403, 404, 409)
+def update_record(body, number: str):
+    """Change a draft record (its values, title, scan).
+
+    PUT replaces the values (those left out are emptied), PATCH changes only the fields
+    given. A complete record refuses: 409 `invalid_transition` — correct it with an
+    amendment."""
     record = _load_record(number)
     services.must_be_draft(record)  # 409 before 403: the state is the answer
     allow(permissions.can_edit_draft(current_user, record))
-    data = body()
-    values = _values(data)
+    values = body["values"]
     if request.method == "PATCH":  # only the fields given change
         values = {**record.values, **(values or {})}
     scan, attached = _files()
-    services.update_draft(
+    return services.update_draft(
         db.session,
         get_store(current_app),
         current_user,
         record,
         values,
-        title=text(data, "title"),
+        title=body["title"],
         scan=scan,
         files=attached,
-        password=text(data, "password"),
+        password=body["password"],
     )
-    db.session.commit()
-    return jsonify(RecordSchema().dump(record))
 
 
-@bp.post("/records/<number>/complete")
+@blp.post("/records/<number>/complete")
+@blp.response(200, RecordSchema)
+@fails(403, 404, 409)
 def complete_record(number: str):
-    """Complete a draft: every required field filled (or a scan); it becomes immutable.
-    ---
-    post:
-      tags: [records]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: RecordSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """
+    """Complete a draft: every required field filled (or a scan); it becomes immutable."""
     record = _load_record(number)
     services.must_be_draft(record)
     allow(permissions.can_edit_draft(current_user, record))
-    services.complete_record(db.session, current_user, record)
-    db.session.commit()
-    return jsonify(RecordSchema().dump(record))
+    return services.complete_record(db.session, current_user, record)
 
 
-@bp.post("/records/<number>/amendments")
-def amend_record(number: str):
-    """Correct a complete record: `values` (the corrected fields) and a `reason`; a
-    signature field is signed again with `true` and the `password`.
-    ---
-    post:
-      tags: [records]
-      parameters:
-        - {in: path, name: number, required: true, schema: {type: string}}
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [values, reason]
-              properties:
-                values: {type: object}
-                reason: {type: string}
-                password: {type: string}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: AmendmentSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """
+@blp.post("/records/<number>/amendments")
+@blp.arguments(AmendmentInput)
+@blp.response(201, AmendmentSchema)
+@fails(403, 404, 409)
+def amend_record(body, number: str):
+    """Correct a complete record: `values` (the corrected fields) and a `reason`.
+
+    A signature field is signed again with `true` and the `password`."""
     record = _load_record(number)
     services.must_be_complete(record)
     allow(permissions.can_amend(current_user, record))
-    data = body()
-    amendment = services.amend(
+    return services.amend(
         db.session,
         current_user,
         record,
-        _values(data),
-        text(data, "reason"),
-        password=text(data, "password"),
+        body["values"],
+        body["reason"],
+        password=body["password"],
     )
-    db.session.commit()
-    return jsonify(AmendmentSchema().dump(amendment)), 201

@@ -284,6 +284,7 @@ labels.register_fields(
         "medium": labels.coded(N_("Medium"), MEDIA),
         "confidentiality": labels.coded(N_("Confidentiality"), CONFIDENTIALITY),
         "active": N_("Active"),
+        "records_rescheduled": N_("Records given a new retention date"),
     },
     kind="record_type",
 )

@@ -8,23 +8,22 @@
   department, the person who filed it, officers, auditors and administrators.
 - Changing a draft and completing it: who filed it, or an officer. Amending a complete
   record: its department or an officer (with a reason, always).
+
+``can_view_record`` (the predicate) and ``index_scope`` (the search index's scope terms)
+state the same rule side by side.
 """
 
 from __future__ import annotations
 
-from app.documents.permissions import PRIVILEGED_ROLES
-
-
-def _signed_in(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.is_active
+from app.security import sees_everything, signed_in
 
 
 def _officer(user) -> bool:
-    return _signed_in(user) and user.has_role("officer")
+    return signed_in(user) and user.has_role("officer")
 
 
 def can_view_plan(user) -> bool:
-    return _signed_in(user)
+    return signed_in(user)
 
 
 def can_manage_plan(user) -> bool:
@@ -32,7 +31,7 @@ def can_manage_plan(user) -> bool:
 
 
 def can_file(user, rtype) -> bool:
-    if not _signed_in(user) or not rtype.is_active:
+    if not signed_in(user) or not rtype.is_active:
         return False
     return user.has_role("officer") or user.department_id == rtype.department_id
 
@@ -40,15 +39,24 @@ def can_file(user, rtype) -> bool:
 def sees_all_records(user) -> bool:
     """Officers, auditors and administrators see every record, confidential ones
     included (as they see every document: search shows them everything)."""
-    return _signed_in(user) and user.has_role(*PRIVILEGED_ROLES)
+    return sees_everything(user)
 
 
 def can_view_record(user, record) -> bool:
-    if not _signed_in(user):
+    if not signed_in(user):
         return False
     if record.record_type.confidentiality != "confidential" or sees_all_records(user):
         return True
     return user.department_id == record.department_id or user.id == record.created_by_id
+
+
+def index_scope(record) -> list[str]:
+    """``can_view_record`` as the search index's scope terms (a reader's own terms:
+    ``app.search.services.scopes_for``; officers, auditors and administrators search
+    everything): ``all`` for an internal record, else its department and who filed it."""
+    if record.record_type.confidentiality != "confidential":
+        return ["all"]
+    return [f"dept:{record.department_id}", f"user:{record.created_by_id}"]
 
 
 def can_edit_draft(user, record) -> bool:

@@ -21,17 +21,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import signals
 from app.errors import N_, DomainError, NotFound
 from app.extensions import db
 from app.i18n import current_language, translate_error, translate_fields
+from app.people.forms import department_choices
 from app.people.models import User
 from app.people.services import people_to_choose
+from app.records import exports, permissions, services
 from app.records import fields as form_fields
-from app.records import permissions, services
 from app.records.forms import AmendForm, CompleteForm, RecordForm, RecordTypeForm
 from app.records.models import CONFIDENTIALITY, MEDIA, RETENTION_FROM, STATUSES, Record, RecordType
 from app.storage import get_store
-from app.web import checked_scan, department_choices
+from app.uploads import SCAN_MIMETYPES
+from app.web import checked_scan
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -133,7 +136,6 @@ def _submit(form, action, *, render, done):
             db.session.rollback()
             flash(translate_error(err), "danger")
             return render(err.status, translate_fields(err))
-        db.session.commit()
         return done(result)
     return render(400 if form.is_submitted() else 200, {})
 
@@ -156,8 +158,6 @@ def plan():
     counts = services.count_by_type(db.session)
     fmt = request.args.get("format")
     if fmt:
-        from app.records import exports
-
         return exports.plan_download(types, counts, fmt)
     return render_template("records/plan.html", types=types, counts=counts)
 
@@ -342,9 +342,6 @@ def show(number: str):
         for name, value in amendment.values.items():
             amended[name] = (amendment, value)
     names = dict(db.session.execute(db.select(User.username, User.full_name)).all())
-    from app.retention import services as retention
-
-    holds = retention.holds_in_force(db.session)
     return render_template(
         "records/show.html",
         record=record,
@@ -352,14 +349,8 @@ def show(number: str):
         names=names,
         fields=record.schema.fields,
         complete_form=CompleteForm(),
-        tombstone=retention.tombstone_for(db.session, "record", record.id)
-        if record.status == "destroyed"
-        else None,
-        holds=[
-            hold
-            for target in holds.blocking(record.ref, record.record_type.ref)
-            for hold in holds.targets[target]
-        ],
+        # retention adds its legal holds on the record and, once destroyed, its tombstone
+        **signals.contributions(signals.record_page, record, session=db.session, user=current_user),
     )
 
 
@@ -385,7 +376,6 @@ def complete(number: str):
         db.session.rollback()
         flash(translate_error(err), "danger")
         return redirect(url_for("records.edit", number=record.number))
-    db.session.commit()
     flash(_("Record %(number)s is complete.", number=record.number), "success")
     return redirect(url_for("records.show", number=record.number))
 
@@ -469,8 +459,6 @@ def field_file(number: str, name: str):
     value = record.current_values.get(name)
     if not isinstance(value, dict) or "sha256" not in value:
         abort(404)
-    from app.uploads import SCAN_MIMETYPES
-
     suffix = str(value.get("name", "")).rsplit(".", 1)[-1].lower()
     return send_file(
         io.BytesIO(get_store(current_app).read(value["sha256"])),

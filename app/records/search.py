@@ -2,11 +2,9 @@
 
 One item per record: its number, title and the values of its fields as "label: value"
 lines (amended values as they now stand, with the amendments' reasons), so an auditor
-finds a complaint by the customer's name or a word of its description. The scope
-follows ``permissions.can_view_record``: ``all`` for an internal record; for a
-confidential one its department and the person who filed it (officers, auditors and
-administrators see everything). Draft and complete records are live; destroyed ones
-leave the index.
+finds a complaint by the customer's name or a word of its description. The scope is
+``permissions.index_scope`` (``can_view_record`` as index terms). Draft and complete
+records are live; destroyed ones leave the index.
 """
 
 from __future__ import annotations
@@ -18,7 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.errors import N_
 from app.records import fields as form_fields
-from app.records.models import Record, RecordAmendment, RecordType
+from app.records.models import STATUSES, Record, RecordAmendment, RecordType
+from app.records.permissions import index_scope
 from app.search import registry
 
 BATCH = 500
@@ -41,7 +40,6 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
         rtype = r.record_type
         body = form_fields.searchable_text(r.schema.fields, r.current_values)
         reasons = "\n".join(a.reason for a in r.amendments)
-        confidential = rtype.confidentiality == "confidential"
         out[r.id] = {
             "number": r.number,
             "title": r.title,
@@ -54,9 +52,7 @@ def load(session: Session, ids: list[int]) -> dict[int, dict | None]:
             "label": rtype.name,
             "url": f"/records/{r.number}",
             "live": True,
-            "scope": [f"dept:{r.department_id}", f"user:{r.created_by_id}"]
-            if confidential
-            else ["all"],
+            "scope": index_scope(r),
         }
     return out
 
@@ -86,7 +82,6 @@ def _type_changed(rtype: RecordType) -> list[tuple[str, int]]:
 registry.register(
     registry.Builder(
         kind="record",
-        label=N_("Records"),
         load=load,
         all_ids=all_ids,
         count=count,
@@ -97,5 +92,10 @@ registry.register(
             RecordType: _type_changed,
         },
         expands={"record.type": _type_records},
+        title=N_("Records"),
+        statuses=STATUSES,
+        type_labels=lambda session, language: {
+            t.code: t.name_in(language) for t in session.scalars(select(RecordType))
+        },
     )
 )

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
 from app.errors import N_, InvalidTransition, NotFound, ValidationFailed
-from app.extensions import local_date, local_today, utcnow
+from app.extensions import add_years, local_date, local_today, utcnow
 from app.people.models import Department, User
 from app.records import fields as form_fields
 from app.records.models import (
@@ -39,10 +39,11 @@ from app.records.models import (
     RecordSchema,
     RecordType,
 )
+from app.records.permissions import sees_all_records
 from app.sequences import NumberSequence, next_value
 from app.signatures import services as signatures
 from app.storage import FileStore, store_bytes
-from app.uploads import CheckedFile
+from app.uploads import SCAN_MIMETYPES, CheckedFile
 
 MAX_RETENTION_YEARS = 100
 MAX_REASON = 4000
@@ -360,8 +361,6 @@ def file_record(
 
 
 def _set_scan(session: Session, store: FileStore, record: Record, scan: CheckedFile) -> None:
-    from app.uploads import SCAN_MIMETYPES
-
     blob = store_bytes(session, store, scan.data)
     record.scan_sha256 = blob.sha256
     record.scan_name = scan.file_name
@@ -435,8 +434,6 @@ def update_draft(
 def retain_until(rtype: RecordType, created: date, completed: date | None) -> date | None:
     """The day a record's retention runs out (None while it runs from a completion that
     has not happened)."""
-    from app.retention.services import add_years
-
     start = created if rtype.retention_from == "created" else completed
     return None if start is None else add_years(start, rtype.retention_years)
 
@@ -632,8 +629,6 @@ def visible_to(session: Session, stmt: Select, user, *, type_code: str | None = 
     Only confidential types narrow anything, so with none — or when ``stmt`` lists one
     internal type (``type_code``) — the statement stays as it is and the count stays an
     index-only scan."""
-    from app.records.permissions import sees_all_records
-
     if sees_all_records(user):
         return stmt
     confidential = dict(

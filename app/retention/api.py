@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app
 from flask_login import current_user
 from marshmallow import Schema, fields
 
-from app.api import bp, paginate, query_int
-from app.api.inputs import allow, body, text
-from app.api.schemas import PageSchema, UTCTime
+from app.api import Blueprint, allow, fails, files, page_of
+from app.api.schemas import Input, PageArgs, UTCTime, page_schema
 from app.extensions import db, local_today
 from app.retention import exports, permissions, services
+from app.retention.models import DESTRUCTION_STATUSES, HOLD_KINDS, ITEM_KINDS, METHODS
 from app.storage import get_store
+
+# Output -------------------------------------------------------------------------
 
 
 class DueItemSchema(Schema):
-    kind = fields.String(metadata={"enum": ["record", "revision"]})
+    kind = fields.String(metadata={"enum": list(ITEM_KINDS)})
     ref = fields.String(
         metadata={"example": "record:QP-CS-001-F01-2023-0001", "description": "for `items`"}
     )
@@ -32,13 +34,12 @@ class DueItemSchema(Schema):
     batch = fields.String(allow_none=True, metadata={"description": "open batch it is in"})
 
 
-class DuePageSchema(PageSchema):
-    items = fields.List(fields.Nested(DueItemSchema))
+DuePageSchema = page_schema(DueItemSchema, "DuePageSchema")
 
 
 class HoldSchema(Schema):
     id = fields.Integer()
-    kind = fields.String(metadata={"enum": ["record", "record_type", "document"]})
+    kind = fields.String(metadata={"enum": list(HOLD_KINDS)})
     key = fields.String(metadata={"example": "QP-CS-001"})
     reason = fields.String()
     in_force = fields.Boolean()
@@ -49,12 +50,11 @@ class HoldSchema(Schema):
     lift_reason = fields.String(allow_none=True)
 
 
-class HoldPageSchema(PageSchema):
-    items = fields.List(fields.Nested(HoldSchema))
+HoldPageSchema = page_schema(HoldSchema, "HoldPageSchema")
 
 
 class TombstoneSchema(Schema):
-    kind = fields.String(metadata={"enum": ["record", "revision"]})
+    kind = fields.String(metadata={"enum": list(ITEM_KINDS)})
     number = fields.String()
     title = fields.String()
     type = fields.String(attribute="type_code")
@@ -69,8 +69,8 @@ class TombstoneSchema(Schema):
 class DestructionSchema(Schema):
     id = fields.Integer()
     number = fields.String(metadata={"example": "DES-2026-001"})
-    status = fields.String(metadata={"enum": ["proposed", "approved", "rejected"]})
-    method = fields.String()
+    status = fields.String(metadata={"enum": list(DESTRUCTION_STATUSES)})
+    method = fields.String(metadata={"enum": list(METHODS)})
     note = fields.String(allow_none=True)
     proposed_by = fields.Function(lambda d: d.proposed_by.username)
     proposed_at = UTCTime()
@@ -98,214 +98,148 @@ class DestructionSummarySchema(DestructionSchema):
         exclude = ("items",)
 
 
-class DestructionPageSchema(PageSchema):
-    items = fields.List(fields.Nested(DestructionSummarySchema))
+DestructionPageSchema = page_schema(DestructionSummarySchema, "DestructionPageSchema")
 
 
-@bp.get("/retention/due")
-def retention_due():
-    """Items whose retention has run out (records, superseded / obsolete revisions).
-    ---
-    get:
-      tags: [retention]
-      parameters:
-        - {in: query, name: kind, schema: {type: string, enum: [record, revision]}}
-        - {in: query, name: type, schema: {type: string}, description: record type or document type code}
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
-        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DuePageSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """  # noqa: E501
+# Input --------------------------------------------------------------------------
+# Values the service checks itself (kind, method, reason, witness …) are passed on as
+# given, so that its messages name the problem (e.g. "“burying” is not a method of
+# destruction").
+
+
+class DueArgs(PageArgs):
+    kind = fields.String(metadata={"enum": list(ITEM_KINDS)})
+    type = fields.String(metadata={"description": "record type or document type code"})
+
+
+class DestructionListArgs(PageArgs):
+    status = fields.String(metadata={"enum": list(DESTRUCTION_STATUSES)})
+
+
+def _password(description: str = "the caller's password (signature)"):
+    return fields.String(
+        load_default=None, metadata={"format": "password", "description": description}
+    )
+
+
+class HoldInput(Input):
+    kind = fields.String(load_default=None, metadata={"enum": list(HOLD_KINDS)})
+    key = fields.String(
+        load_default=None,
+        metadata={"description": "the record's or document's number, the type's code"},
+    )
+    reason = fields.String(load_default=None)
+    password = _password()
+
+
+class LiftInput(Input):
+    reason = fields.String(load_default=None)
+    password = _password()
+
+
+class ProposalInput(Input):
+    items = fields.List(
+        fields.String(),
+        load_default=None,
+        metadata={
+            "description": "refs from `GET /retention/due`",
+            "example": ["record:QP-CS-001-F01-2023-0001", "revision:QP-CS-001/A0"],
+        },
+    )
+    method = fields.String(load_default=None, metadata={"enum": list(METHODS)})
+    note = fields.String(load_default=None)
+
+
+class ApprovalInput(Input):
+    password = _password()
+    witness = fields.String(
+        load_default=None, metadata={"description": "who witnessed the destruction"}
+    )
+
+
+class RejectionInput(Input):
+    reason = fields.String(load_default=None)
+
+
+# Views --------------------------------------------------------------------------
+
+blp = Blueprint("retention_api", __name__, tag="retention")
+
+
+@blp.get("/retention/due")
+@blp.arguments(DueArgs, location="query")
+@blp.response(200, DuePageSchema)
+@fails(403)
+def retention_due(args):
+    """Items whose retention has run out (records, superseded / obsolete revisions)."""
     allow(permissions.can_view_retention(current_user))
-    page = query_int("page", 1)
-    per_page = query_int("per_page", 50, maximum=200)
+    page, per_page = args["page"], args["per_page"]
     result = services.due(
         db.session,
         local_today(),
-        kind=request.args.get("kind") or None,
-        type_code=request.args.get("type") or None,
+        kind=args.get("kind") or None,
+        type_code=args.get("type") or None,
         offset=(page - 1) * per_page,
         limit=per_page,
     )
-    return jsonify(
-        {
-            "items": DueItemSchema(many=True).dump(result.items),
-            "page": page,
-            "per_page": per_page,
-            "total": result.total,
-        }
-    )
+    return {"items": result.items, "page": page, "per_page": per_page, "total": result.total}
 
 
-@bp.get("/legal-holds")
-def list_legal_holds():
-    """Legal holds, those in force first.
-    ---
-    get:
-      tags: [retention]
-      responses:
-        200:
-          content:
-            application/json:
-              schema: HoldPageSchema
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """
+@blp.get("/legal-holds")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, HoldPageSchema)
+@fails(403)
+def list_legal_holds(args):
+    """Legal holds, those in force first."""
     allow(permissions.can_view_retention(current_user))
-    return jsonify(paginate(services.holds_stmt(), HoldSchema().dump))
+    return page_of(services.holds_stmt(), args)
 
 
-@bp.post("/legal-holds")
-def place_legal_hold():
-    """Place a legal hold on a record, a record type or a document (signed).
-    ---
-    post:
-      tags: [retention]
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [kind, key, reason, password]
-              properties:
-                kind: {type: string, enum: [record, record_type, document]}
-                key: {type: string, description: "the record's or document's number, the type's code"}
-                reason: {type: string}
-                password: {type: string}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: HoldSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """  # noqa: E501
+@blp.post("/legal-holds")
+@blp.arguments(HoldInput)
+@blp.response(201, HoldSchema)
+@fails(403)
+def place_legal_hold(body):
+    """Place a legal hold on a record, a record type or a document (signed)."""
     allow(permissions.can_hold(current_user))
-    data = body()
-    hold = services.place_hold(
-        db.session,
-        current_user,
-        text(data, "kind"),
-        text(data, "key"),
-        text(data, "reason"),
-        text(data, "password"),
+    return services.place_hold(
+        db.session, current_user, body["kind"], body["key"], body["reason"], body["password"]
     )
-    db.session.commit()
-    return jsonify(HoldSchema().dump(hold)), 201
 
 
-@bp.post("/legal-holds/<hold_id>/lift")
-def lift_legal_hold(hold_id: str):
-    """Lift a legal hold (signed, with the reason).
-    ---
-    post:
-      tags: [retention]
-      parameters:
-        - {in: path, name: hold_id, required: true, schema: {type: integer}}
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [reason, password]
-              properties:
-                reason: {type: string}
-                password: {type: string}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: HoldSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """
+@blp.post("/legal-holds/<id:hold_id>/lift")
+@blp.arguments(LiftInput)
+@blp.response(200, HoldSchema)
+@fails(403, 404, 409)
+def lift_legal_hold(body, hold_id: int):
+    """Lift a legal hold (signed, with the reason)."""
     allow(permissions.can_hold(current_user))
     hold = services.get_hold(db.session, hold_id)
-    data = body()
-    services.lift_hold(db.session, current_user, hold, text(data, "reason"), text(data, "password"))
-    db.session.commit()
-    return jsonify(HoldSchema().dump(hold))
+    return services.lift_hold(db.session, current_user, hold, body["reason"], body["password"])
 
 
-@bp.get("/destructions")
-def list_destructions():
-    """Destruction batches, newest first.
-    ---
-    get:
-      tags: [retention]
-      parameters:
-        - {in: query, name: status, schema: {type: string, enum: [proposed, approved, rejected]}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DestructionPageSchema
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """
+@blp.get("/destructions")
+@blp.arguments(DestructionListArgs, location="query")
+@blp.response(200, DestructionPageSchema)
+@fails(403)
+def list_destructions(args):
+    """Destruction batches, newest first."""
     allow(permissions.can_view_retention(current_user))
-    stmt = services.list_destructions(db.session, status=request.args.get("status") or None)
-    return jsonify(paginate(stmt, DestructionSummarySchema().dump))
+    return page_of(services.list_destructions(db.session, status=args.get("status")), args)
 
 
-@bp.post("/destructions")
-def propose_destruction():
+@blp.post("/destructions")
+@blp.arguments(ProposalInput)
+@blp.response(201, DestructionSchema)
+@fails(403, 409)
+def propose_destruction(body):
     """Propose destroying `items` (refs from `GET /retention/due`) by `method` (officers).
-    ---
-    post:
-      tags: [retention]
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [items, method]
-              properties:
-                items: {type: array, items: {type: string}, example: ["record:QP-CS-001-F01-2023-0001", "revision:QP-CS-001/A0"]}
-                method: {type: string, enum: [secure_erase, shredding, incineration, pulping]}
-                note: {type: string}
-      responses:
-        201:
-          content:
-            application/json:
-              schema: DestructionSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """  # noqa: E501
+
+    409: an item is not due, on legal hold or in another open batch (`fields` names it)."""
     allow(permissions.can_propose(current_user))
-    data = body()
-    batch = services.propose(
-        db.session,
-        current_user,
-        data.get("items"),
-        text(data, "method"),
-        text(data, "note"),
-        today=local_today(),
+    return services.propose(
+        db.session, current_user, body["items"], body["method"], body["note"], today=local_today()
     )
-    db.session.commit()
-    return jsonify(DestructionSchema().dump(batch)), 201
 
 
 def _batch(key: str):
@@ -313,127 +247,51 @@ def _batch(key: str):
     return services.get_destruction(db.session, key)
 
 
-@bp.get("/destructions/<key>")
+@blp.get("/destructions/<key>")
+@blp.response(200, DestructionSchema)
+@fails(403, 404)
 def get_destruction(key: str):
-    """One destruction batch (by id or number) with its items — tombstones once approved.
-    ---
-    get:
-      tags: [retention]
-      parameters:
-        - {in: path, name: key, required: true, schema: {type: string}, description: id or number}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DestructionSchema
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
-    return jsonify(DestructionSchema().dump(_batch(key)))
+    """One destruction batch (`key`: its id or number) with its items — tombstones once
+    approved."""
+    return _batch(key)
 
 
-@bp.post("/destructions/<key>/approve")
-def approve_destruction(key: str):
+@blp.post("/destructions/<key>/approve")
+@blp.arguments(ApprovalInput)
+@blp.response(200, DestructionSchema)
+@fails(403, 404, 409)
+def approve_destruction(body, key: str):
     """Approve (sign) a proposed destruction: the content is removed, tombstones kept.
-    Approvers only, never the proposer.
-    ---
-    post:
-      tags: [retention]
-      parameters:
-        - {in: path, name: key, required: true, schema: {type: string}}
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [password, witness]
-              properties:
-                password: {type: string}
-                witness: {type: string, description: who witnessed the destruction}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DestructionSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """
+
+    Approvers only, never the proposer. The files go after the request commits."""
     batch = _batch(key)
     allow(permissions.can_decide(current_user))
-    data = body()
-    removed = services.approve(
+    services.approve(
         db.session,
         current_user,
         batch,
-        text(data, "password"),
-        text(data, "witness"),
+        body["password"],
+        body["witness"],
         today=local_today(),
+        store=get_store(current_app),
     )
-    db.session.commit()
-    services.remove_files(get_store(current_app), removed)
-    return jsonify(DestructionSchema().dump(batch))
+    return batch
 
 
-@bp.post("/destructions/<key>/reject")
-def reject_destruction(key: str):
-    """Reject a proposed destruction, with the reason (approvers).
-    ---
-    post:
-      tags: [retention]
-      parameters:
-        - {in: path, name: key, required: true, schema: {type: string}}
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              type: object
-              required: [reason]
-              properties:
-                reason: {type: string}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: DestructionSchema
-        400:
-          $ref: '#/components/responses/ValidationFailed'
-        403:
-          $ref: '#/components/responses/Forbidden'
-        409:
-          $ref: '#/components/responses/InvalidTransition'
-    """
+@blp.post("/destructions/<key>/reject")
+@blp.arguments(RejectionInput)
+@blp.response(200, DestructionSchema)
+@fails(403, 404, 409)
+def reject_destruction(body, key: str):
+    """Reject a proposed destruction, with the reason (approvers)."""
     batch = _batch(key)
     allow(permissions.can_decide(current_user))
-    services.reject(db.session, current_user, batch, text(body(), "reason"))
-    db.session.commit()
-    return jsonify(DestructionSchema().dump(batch))
+    return services.reject(db.session, current_user, batch, body["reason"])
 
 
-@bp.get("/destructions/<key>/record.pdf")
+@blp.get("/destructions/<key>/record.pdf")
+@files("pdf", description="the destruction record")
+@fails(403, 404)
 def destruction_record_pdf(key: str):
-    """The destruction record as PDF (method, by, witness, signature, tombstones).
-    ---
-    get:
-      tags: [retention]
-      parameters:
-        - {in: path, name: key, required: true, schema: {type: string}}
-      responses:
-        200:
-          content:
-            application/pdf: {}
-        403:
-          $ref: '#/components/responses/Forbidden'
-        404:
-          $ref: '#/components/responses/NotFound'
-    """
+    """The destruction record as PDF (method, by, witness, signature, tombstones)."""
     return exports.destruction_record_response(_batch(key))

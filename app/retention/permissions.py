@@ -10,23 +10,21 @@
 
 from __future__ import annotations
 
-
-def _signed_in(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.is_active
+from app.security import signed_in
 
 
 def can_view_retention(user) -> bool:
-    return _signed_in(user) and user.has_role("officer", "approver", "auditor", "admin")
+    return signed_in(user) and user.has_role("officer", "approver", "auditor", "admin")
 
 
 def can_propose(user) -> bool:
-    return _signed_in(user) and user.has_role("officer")
+    return signed_in(user) and user.has_role("officer")
 
 
 def can_decide(user) -> bool:
     """Approvers decide destructions; the service refuses the proposer's own batch."""
-    return _signed_in(user) and user.has_role("approver")
+    return signed_in(user) and user.has_role("approver")
 
 
 def can_hold(user) -> bool:
-    return _signed_in(user) and user.has_role("officer", "admin")
+    return signed_in(user) and user.has_role("officer", "admin")

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import signals
 from app.errors import NotFound
 from app.extensions import db, local_today
 from app.records.services import list_types
@@ -202,23 +203,20 @@ def approve(key: str):
     if not permissions.can_decide(current_user):
         abort(403)
     form = ApproveForm()
-    removed: list[str] = []
 
     def act():
-        removed.extend(
-            services.approve(
-                db.session,
-                current_user,
-                batch,
-                form.password.data,
-                form.witness.data,
-                today=local_today(),
-            )
+        services.approve(
+            db.session,
+            current_user,
+            batch,
+            form.password.data,
+            form.witness.data,
+            today=local_today(),
+            store=get_store(current_app),
         )
         return batch
 
     def done(_batch):
-        services.remove_files(get_store(current_app), removed)  # after the commit
         flash(_("Destruction %(number)s approved: the content was removed.", number=key), "success")
         return redirect(url_for("retention.destruction", key=batch.number))
 
@@ -252,3 +250,20 @@ def reject(key: str):
 @bp.get("/destructions/<key>/record.pdf")
 def destruction_pdf(key: str):
     return exports.destruction_record_response(_batch(key))
+
+
+@signals.record_page.connect
+def _record_retention(record, *, session, user) -> dict:
+    """The record page's legal holds (that stop its destruction) and, once destroyed, its
+    tombstone. (The page shows the holds' reasons only to who may see retention.)"""
+    holds = services.holds_in_force(session)
+    return {
+        "tombstone": services.tombstone_for(session, "record", record.id)
+        if record.status == "destroyed"
+        else None,
+        "holds": [
+            hold
+            for target in holds.blocking(record.ref, record.record_type.ref)
+            for hold in holds.targets[target]
+        ],
+    }

@@ -31,10 +31,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
-from app.documents.models import Document, Revision
+from app.documents.models import Document, DocumentType, Revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import local_date, utcnow
+from app.extensions import add_years, local_date, utcnow
 from app.external.models import ExternalEdition
+from app.pdf import PdfCache
 from app.people.models import User
 from app.records.models import Record, RecordType
 from app.retention.models import (
@@ -48,17 +49,11 @@ from app.retention.models import (
 from app.sequences import next_value
 from app.signatures import services as signatures
 from app.storage import FileStore, StoredBlob
+from app.unit_of_work import after_commit
 
 MAX_REASON = 4000
 MAX_BATCH = 5000
 OPEN = ("proposed", "approved")  # an item in such a batch is not proposed again
-
-
-def add_years(start: date, years: int) -> date:
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + years, day=28)
 
 
 def revision_rule(revision: Revision) -> dict:
@@ -192,8 +187,6 @@ def revision_retain_until(revision: Revision) -> date | None:
 def revisions_due(session: Session, today: date) -> list[DueItem]:
     """Ended revisions past their rule: the dates and rules are read as plain columns (an
     organisation has tens of thousands of superseded revisions), the few due ones loaded."""
-    from app.documents.models import DocumentType
-
     rows = session.execute(
         select(
             Revision.id,
@@ -462,7 +455,7 @@ def _resolve(session: Session, ref: str) -> Record | Revision | None:
         number, label = key.rsplit("/", 1)
         major = label.rstrip("0123456789")
         minor = label[len(major) :]
-        if not major or not minor:
+        if not major or not minor or len(minor) > 9:  # no revision has such a minor number
             return None
         return session.scalar(
             select(Revision)
@@ -521,11 +514,13 @@ def _checked_items(
 
 
 def get_destruction(session: Session, key) -> Destruction:
+    """A batch by its id or its number (``DES-2026-001``). Only ASCII digits are an id, and
+    only up to 2^31 − 1 (the database's integer): anything else is no batch (NotFound)."""
     key = str(key or "").strip().upper()
-    column = Destruction.id if key.isdigit() else Destruction.number
-    batch = session.scalar(
-        select(Destruction).where(column == (int(key) if key.isdigit() else key))
-    )
+    if key.isascii() and key.isdigit():
+        batch = session.get(Destruction, int(key)) if len(key) <= 10 and int(key) < 2**31 else None
+    else:
+        batch = session.scalar(select(Destruction).where(Destruction.number == key))
     if batch is None:
         raise NotFound(N_("No destruction %(number)s."), number=key)
     return batch
@@ -702,9 +697,11 @@ def approve(
     witness: str | None,
     *,
     today: date,
+    store: FileStore,
 ) -> list[str]:
-    """Sign and carry out a proposed destruction. Returns the SHA-256s of the files to
-    remove from docs_store once the transaction has committed (:func:`remove_files`)."""
+    """Sign and carry out a proposed destruction. The files no live item uses any more
+    are removed from ``store`` once the transaction has committed (:func:`remove_files`,
+    through the unit of work: a rollback removes nothing); returns their SHA-256s."""
     _must_be_proposed(batch)
     if actor.id == batch.proposed_by_id:
         raise PermissionDenied(
@@ -786,6 +783,7 @@ def approve(
         "destruction_approved",
         after={"witness": witness, "signature_id": sig.id, "files_removed": len(removed)},
     )
+    after_commit(session, lambda: remove_files(store, removed))
     return removed
 
 
@@ -802,8 +800,6 @@ def remove_files(store: FileStore, shas: list[str], *, derived: bool = True) -> 
     for sha in shas:
         store.remove(sha)
     if derived and shas:
-        from app.pdf import PdfCache
-
         PdfCache(store.root).clear()
 
 

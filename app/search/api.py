@@ -1,16 +1,18 @@
-"""``GET /api/v1/search`` (API.md, "Search and trail")."""
+"""``GET /api/v1/search``: the search, as the web page offers it."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from app.api import bp, query_int
-from app.api.inputs import flag
+from app.api import Blueprint, fails
+from app.api.schemas import Input
 from app.errors import N_, ValidationFailed
 from app.extensions import db
 from app.search import query, services, sync
+
+blp = Blueprint("search_api", __name__, tag="search")
 
 
 class SearchItemSchema(Schema):
@@ -51,60 +53,53 @@ class SearchResultsSchema(Schema):
     )
 
 
-@bp.get("/search")
-def search():
-    """Search the documents, external documents and records the caller may open.
-    ---
-    get:
-      tags: [search]
-      parameters:
-        - in: query
-          name: q
-          required: true
-          schema: {type: string, maxLength: 500}
-          description: 'words, "a phrase", AND / OR / NOT, or a number such as QP-CS-001'
-        - in: query
-          name: kind
-          schema: {type: string}
-          description: 'document, external, record … (every kind the index holds)'
-        - {in: query, name: type, schema: {type: string}, description: facet value}
-        - {in: query, name: department, schema: {type: string}, description: department code}
-        - {in: query, name: status, schema: {type: string}, description: facet value}
-        - {in: query, name: year, schema: {type: string}}
-        - in: query
-          name: include_history
-          schema: {type: boolean}
-          description: >-
-            superseded and obsolete revisions and withdrawn external documents too
-            (officers and auditors); never drafts
-        - {in: query, name: sort, schema: {type: string, enum: [relevance, date]}}
-        - {in: query, name: page, schema: {type: integer, minimum: 1}}
-        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 100}}
-      responses:
-        200:
-          content:
-            application/json:
-              schema: SearchResultsSchema
-        400:
-          $ref: '#/components/responses/BadRequest'
-        401:
-          $ref: '#/components/responses/Unauthorized'
-        403:
-          $ref: '#/components/responses/Forbidden'
-    """
-    text = request.args.get("q", "")
-    if not text.strip():
+class SearchArgs(Input):
+    q = fields.String(
+        load_default="",
+        metadata={
+            "description": 'words, "a phrase", AND / OR / NOT, or a number such as '
+            "QP-CS-001 (required)"
+        },
+    )
+    kind = fields.String(
+        metadata={"description": "document, external, record … (every kind the index holds)"}
+    )
+    type = fields.String(metadata={"description": "facet value"})
+    department = fields.String(metadata={"description": "department code"})
+    status = fields.String(metadata={"description": "facet value"})
+    year = fields.String()
+    include_history = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "superseded and obsolete revisions and withdrawn external "
+            "documents too (officers and auditors); never drafts"
+        },
+    )
+    sort = fields.String(load_default="relevance", validate=validate.OneOf(list(services.SORTS)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(
+        load_default=20, validate=validate.Range(min=1, max=services.MAX_PER_PAGE)
+    )
+
+
+@blp.get("/search")
+@blp.arguments(SearchArgs, location="query")
+@blp.response(200, SearchResultsSchema)
+@fails(403)
+def search(args):
+    """Search the documents, external documents and records the caller may open."""
+    if not args["q"].strip():
         raise ValidationFailed(N_("Type something to search for."), fields={"q": N_("required")})
-    selected = {f: request.args[f] for f in query.FACETS if request.args.get(f)}
-    results = services.search(
+    selected = {f: args[f] for f in query.FACETS if args.get(f)}
+    return services.search(
         db.session,
         sync.store_for(current_app),
         current_user,
-        text,
-        include_history=flag(request.args, "include_history"),
+        args["q"],
+        include_history=args["include_history"],
         selected=selected,
-        page=query_int("page", 1),
-        per_page=query_int("per_page", 20, maximum=services.MAX_PER_PAGE),
-        sort=request.args.get("sort") or "relevance",
+        page=args["page"],
+        per_page=args["per_page"],
+        sort=args["sort"],
+        rebuild_wait=current_app.config["QDMS_SEARCH_REBUILD_WAIT"],
     )
-    return jsonify(SearchResultsSchema().dump(results))

@@ -31,11 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 
 from app.search import postings
-from app.search.analysis import QdmsAnalyzer, TermPositions
+from app.search.schema import make_schema
 
 log = logging.getLogger(__name__)
 
@@ -45,32 +44,6 @@ SCHEMA_VERSION = 5
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another process's lock
 _VERSION_FILE = "qdms-schema.json"
 RETIRED_SEARCHER_SECONDS = 60.0
-
-
-def make_schema() -> Schema:
-    """One schema for every kind of item (a revision, an external document, a record …)."""
-    text = QdmsAnalyzer()
-    schema = Schema(
-        uid=ID(unique=True, stored=True),  # "document:<revision id>", "external:<id>", …
-        kind=ID(stored=True, sortable=True),
-        number=TEXT(analyzer=text, stored=True, field_boost=4.0),
-        title=TEXT(analyzer=text, stored=True, field_boost=2.5),
-        body=TEXT(analyzer=text, stored=True),
-        type=ID(stored=True, sortable=True),
-        department=ID(stored=True, sortable=True),
-        status=ID(stored=True, sortable=True),
-        year=ID(stored=True, sortable=True),
-        date=DATETIME(stored=True, sortable=True),
-        label=STORED(),  # a revision's label, a record's type … shown with the result
-        url=STORED(),
-        # Permission filtering (app.search.query._allowed):
-        live=ID(),  # "1": shown by default (effective revision, current external …)
-        history=ID(),  # "1": shown with include_history (superseded, obsolete, withdrawn …)
-        scope=KEYWORD(),  # "all", or "dept:<id>" / "user:<id>" when confidential
-    )
-    for name in ("number", "title", "body"):
-        schema[name].format = TermPositions(field_boost=schema[name].format.field_boost)
-    return schema
 
 
 class _OpeningStorage(FileStorage):
@@ -172,6 +145,14 @@ class IndexStore:
             raise IndexUnavailable(f"{name}: unreadable ({exc.__class__.__name__}: {exc})") from exc
         storage.opened = None
         return ix, name
+
+    def usable(self) -> bool:
+        """Whether the live index can be opened (and is of this schema version)."""
+        try:
+            self.index()
+        except IndexUnavailable:
+            return False
+        return True
 
     def index(self):
         """The live Whoosh index (opened once per process, reopened after a swap)."""

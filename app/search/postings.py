@@ -49,6 +49,7 @@ compiled.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import pickle
@@ -61,6 +62,10 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.filedb.filestore import FileStorage
+
+from app.search.schema import make_schema
 
 log = logging.getLogger(__name__)
 
@@ -336,8 +341,6 @@ def compile_segments(folder: Path, max_docs: int | None = None) -> int:
     The index is opened without memory-mapping: reading every posting through a map
     would leave the whole postings file resident in this process (10 s and 940 MB peak
     for 100,000 items mapped; 86 MB read)."""
-    from whoosh.filedb.filestore import FileStorage
-
     if not private_ok():
         return 0
     folder = Path(folder)
@@ -467,8 +470,6 @@ def compiled_for(folder: Path | None, segment_id: str) -> Compiled | None:
 
 
 def _missing() -> list[str]:
-    import importlib
-
     missing = []
     for owner, names in PRIVATE.items():
         try:
@@ -494,11 +495,6 @@ def _self_test() -> None:
 
 
 def _check_in(folder: str) -> None:
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-    from whoosh.filedb.filestore import FileStorage
-
-    from app.search.index import make_schema
-
     ix = FileStorage(folder, supports_mmap=False).create_index(make_schema())
     with ix.writer() as writer:
         for uid, body in (("a", "顾客投诉 处理 投诉"), ("b", "投诉处理程序"), ("c", "投诉 x")):

@@ -30,7 +30,10 @@ from difflib import SequenceMatcher
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.qparser import MultifieldParser, QueryParserError, plugins, syntax
+from whoosh.util.numeric import byte_to_length
 
 from app.search import postings
 from app.search.analysis import CJK, CJK_RUN, stem, terms, words
@@ -467,9 +470,6 @@ def _lengths(reader, name: str) -> np.ndarray | None:
     match; Whoosh reads it one document at a time), cached like the columns."""
 
     def make():
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-        from whoosh.util.numeric import byte_to_length
-
         try:
             column = reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
         except AttributeError:  # another codec: no lengths, BM25 without them
@@ -763,8 +763,6 @@ class _Listed(wq.Query):
         return len(self.docs)
 
     def matcher(self, searcher, context=None):
-        from whoosh.matching import ListMatcher, NullMatcher
-
         return ListMatcher(self.docs, weights=self.scores) if self.docs else NullMatcher()
 
 

@@ -1,11 +1,13 @@
 """Record builders: how each feature's items become index records.
 
-A feature registers one ``Builder`` per kind it indexes (``app/documents/search.py``,
-``app/external/search.py``; records, findings and nonconformities later) and says which
-of its models, when changed, touch which items (``watch``). The search module never
-imports a feature's models.
+A feature registers one ``Builder`` per kind it indexes in its ``search.py``
+(``app/documents/search.py``, ``app/external/search.py``, ``app/records/search.py``) and
+says which of its models, when changed, touch which items (``watch``); a feature built on
+an indexed one adds watchers of its own models with :func:`watch` (distribution: a copy
+issued widens a confidential revision's scope). The app factory imports the features'
+``search.py`` modules. The search engine (this package) never imports a feature.
 
-An index record is a plain dict of the schema's fields (``index.make_schema``); ``uid``,
+An index record is a plain dict of the schema's fields (``schema.make_schema``); ``uid``,
 ``kind``, ``live``, ``history`` and ``scope`` are filled in by ``sync`` from the
 builder's answer (``live``: shown by default; ``history``: shown with
 ``include_history``; neither: never shown). The kinds a search may be narrowed to are
@@ -32,10 +34,17 @@ class Builder:
     # every id to index, in batches (a rebuild)
     all_ids: Callable[[Session], Iterator[list[int]]]
     count: Callable[[Session], int]
-    label: str = ""  # what the search page calls this kind (an N_() message id)
     watch: dict[type, Watcher] = field(default_factory=dict)
     # other queue kinds this builder resolves to its own ids: {"document.family": fn}
     expands: dict[str, Callable[[Session, list[int]], list[int]]] = field(default_factory=dict)
+    # the search page: the kind's name (an N_ message), its status labels (N_ messages) and
+    # its types' labels in a language: (session, language) → {code: label}
+    title: str = ""
+    statuses: dict[str, str] = field(default_factory=dict)
+    type_labels: Callable[[Session, str], dict[str, str]] | None = None
+    # "a typed number opens the item": (session, user, text) → the URL of the item whose
+    # number ``text`` is, if ``user`` may open it; else None
+    exact: Callable[[Session, object, str], str | None] | None = None
 
 
 def batched_ids(session: Session, stmt, column, size: int = 500) -> Iterator[list[int]]:
@@ -51,6 +60,8 @@ def batched_ids(session: Session, stmt, column, size: int = 500) -> Iterator[lis
 
 
 _BUILDERS: dict[str, Builder] = {}
+# watchers added by features built on an indexed one: model → [watcher]
+_WATCHERS: dict[type, list[Watcher]] = {}
 
 
 def register(builder: Builder) -> Builder:
@@ -58,20 +69,26 @@ def register(builder: Builder) -> Builder:
     return builder
 
 
+def watch(model: type, watcher: Watcher) -> None:
+    """A change to an object of ``model`` (a later feature's) touches the queue keys
+    ``watcher`` gives; added at the feature's import (once: the same watcher twice is
+    kept once)."""
+    watchers = _WATCHERS.setdefault(model, [])
+    if watcher not in watchers:
+        watchers.append(watcher)
+
+
 def builders() -> list[Builder]:
-    _load_features()
     return list(_BUILDERS.values())
 
 
 def kinds() -> dict[str, str]:
-    """Every kind of item in the index → its label (an N_() message id)."""
-    _load_features()
-    return {b.kind: b.label or b.kind for b in _BUILDERS.values()}
+    """Every kind of item in the index → what the search page calls it (an N_() id)."""
+    return {b.kind: b.title or b.kind for b in _BUILDERS.values()}
 
 
 def resolve(session: Session, kind: str, ids: list[int]) -> tuple[Builder | None, list[int]]:
     """A queue kind and its ids → the builder and the item ids to (re)index."""
-    _load_features()
     if kind in _BUILDERS:
         return _BUILDERS[kind], ids
     for b in _BUILDERS.values():
@@ -81,24 +98,11 @@ def resolve(session: Session, kind: str, ids: list[int]) -> tuple[Builder | None
 
 
 def keys_for(obj) -> set[tuple[str, int]]:
-    _load_features()
     keys: set[tuple[str, int]] = set()
     for b in _BUILDERS.values():
         watcher = b.watch.get(type(obj))
         if watcher is not None:
             keys.update(watcher(obj))
+    for watcher in _WATCHERS.get(type(obj), ()):
+        keys.update(watcher(obj))
     return keys
-
-
-_loaded = False
-
-
-def _load_features() -> None:
-    """Import the features' builders once (they register themselves)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from app.documents import search as _documents  # noqa: F401
-    from app.external import search as _external  # noqa: F401
-    from app.records import search as _records  # noqa: F401

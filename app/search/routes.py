@@ -9,15 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.documents.models import REVISION_STATUSES, DocumentType
 from app.errors import N_
 from app.extensions import db
-from app.external.models import KINDS as EXTERNAL_KINDS
-from app.external.models import STATUSES as EXTERNAL_STATUSES
-from app.i18n import current_language
+from app.i18n import current_language, translate_error
 from app.people.models import Department
-from app.records.models import STATUSES as RECORD_STATUSES
-from app.records.models import RecordType
 from app.search import query, registry, services, sync
 from app.search.analysis import CJK
 
@@ -42,24 +37,29 @@ def index():
     sort = request.args.get("sort") if request.args.get("sort") in services.SORTS else "relevance"
     selected = {f: request.args[f] for f in query.FACETS if request.args.get(f)}
     if text and not selected and request.args.get("exact") != "0":
-        doc = services.exact_document(db.session, current_user, text)
-        if doc is not None:
-            return redirect(url_for("documents.show", number=doc.number))
-    results = None
+        url = services.exact_match(db.session, current_user, text)
+        if url is not None:
+            return redirect(url)
+    results, rebuilding = None, None
     if text:
-        results = services.search(
-            db.session,
-            sync.store_for(current_app),
-            current_user,
-            text,
-            include_history=include_history,
-            selected=selected,
-            page=_int("page", 1),
-            per_page=PER_PAGE,
-            sort=sort,
-        )
-    return render_template(
+        try:
+            results = services.search(
+                db.session,
+                sync.store_for(current_app),
+                current_user,
+                text,
+                include_history=include_history,
+                selected=selected,
+                page=_int("page", 1),
+                per_page=PER_PAGE,
+                sort=sort,
+                rebuild_wait=current_app.config["QDMS_SEARCH_REBUILD_WAIT"],
+            )
+        except sync.SearchRebuilding as err:  # the page says so and keeps the query
+            rebuilding = translate_error(err)
+    page = render_template(
         "search/index.html",
+        rebuilding=rebuilding,
         q=text,
         results=results,
         selected=selected,
@@ -71,6 +71,7 @@ def index():
         facet_titles=FACET_TITLES,
         tips=_tips(text) if results is not None and not results.total else {},
     )
+    return page, 503 if rebuilding else 200
 
 
 def _tips(text: str) -> dict[str, bool]:
@@ -106,14 +107,15 @@ FACET_TITLES = {
 
 
 def _facet_labels() -> dict[str, dict[str, str]]:
-    """Facet values (codes) → what the reader sees, in their language."""
+    """Facet values (codes) → what the reader sees, in their language: each kind's name,
+    types and statuses as its builder states them (app/search/registry.py)."""
     language = current_language()
-    types = {t.code: t.name_in(language) for t in db.session.scalars(select(DocumentType))}
-    types.update({k: _(v) for k, v in EXTERNAL_KINDS.items()})
-    types.update({t.code: t.name_in(language) for t in db.session.scalars(select(RecordType))})
-    statuses = {
-        k: _(v) for k, v in {**RECORD_STATUSES, **REVISION_STATUSES, **EXTERNAL_STATUSES}.items()
-    }
+    builders = registry.builders()
+    types, statuses = {}, {}
+    for b in builders:
+        if b.type_labels is not None:
+            types.update(b.type_labels(db.session, language))
+        statuses.update({k: _(v) for k, v in b.statuses.items()})
     return {
         "kind": {k: _(v) for k, v in registry.kinds().items()},
         "type": types,

@@ -13,22 +13,20 @@ Guarantees:
   ``PermissionDenied``.
 - The kinds a search may be narrowed to are those of the registered record builders
   (``registry.kinds``); another kind is a ``ValidationFailed``.
-- An index that is missing, of an older schema or unreadable is rebuilt (logged), not
-  shown as an error.
+- An index that is missing, of an older schema or unreadable is rebuilt (logged) in the
+  background, outside the caller's transaction; the search waits a little for it
+  (``rebuild_wait``; None: until it is done) and otherwise says that search is being
+  rebuilt (503).
 """
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.documents.models import Document
-from app.documents.permissions import can_view_document, sees_everything
 from app.errors import N_, PermissionDenied, ValidationFailed
 from app.search import query, registry, sync
 from app.search.index import IndexStore
+from app.security import sees_everything
 
 MAX_QUERY = 500
 MAX_PER_PAGE = 100
@@ -60,6 +58,7 @@ def search(
     page: int = 1,
     per_page: int = 20,
     sort: str = "relevance",
+    rebuild_wait: float | None = None,
 ) -> query.Results:
     text = (text or "").strip()
     if len(text) > MAX_QUERY:
@@ -82,19 +81,15 @@ def search(
         raise ValidationFailed(N_("Unknown kind."), fields={"kind": N_("invalid")})
     if include_history and not may_include_history(user):
         raise PermissionDenied(N_("Only quality officers and auditors may search the history."))
-    sync.ensure_index(session, store)
+    sync.ensure_index(session, store, wait=rebuild_wait)
     filters = query.Filters(scopes_for(user), include_history, selected)
     return query.run(store.searcher(), text, filters, page=page, per_page=per_page, sort=sort)
 
 
-_NUMBER_ONLY = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){1,5}$")
-
-
-def exact_document(session: Session, user, text: str) -> Document | None:
-    """The document whose number is exactly ``text`` (any case), if ``user`` may open it:
-    a number typed into the search box goes straight to the document."""
-    text = (text or "").strip()
-    if not _NUMBER_ONLY.match(text):
-        return None
-    doc = session.scalar(select(Document).where(func.upper(Document.number) == text.upper()))
-    return doc if doc is not None and can_view_document(user, doc) else None
+def exact_match(session: Session, user, text: str) -> str | None:
+    """The URL of the item whose number ``text`` is exactly, if ``user`` may open it: a
+    number typed into the search box opens its item (each builder says how, ``exact``)."""
+    for builder in registry.builders():
+        if builder.exact is not None and (url := builder.exact(session, user, text)):
+            return url
+    return None

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import delete, event, insert, or_, select, update
+from flask import current_app, has_app_context
+from sqlalchemy import delete, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from whoosh import index as whoosh_index
 
+from app.errors import N_, DomainError
 from app.extensions import utcnow
 from app.search import postings, registry
 from app.search.index import IndexStore, IndexUnavailable
@@ -116,8 +120,6 @@ def _applied(session: Session) -> None:
     queued = session.info.pop(_QUEUED, None)
     if not queued:
         return
-    from flask import current_app, has_app_context
-
     if not has_app_context() or not current_app.config.get("QDMS_SEARCH_AFTER_COMMIT", True):
         return  # the rows stay pending: retry_pending / reindex apply them
     store = store_for(current_app)
@@ -154,10 +156,14 @@ def process_queue(bind, store: IndexStore, ids: list[int] | None = None) -> int:
         rows = session.scalars(query.order_by(SearchQueueItem.id).limit(RETRY_BATCH)).all()
         if not rows:
             return 0
+        try:
+            store.index()
+        except IndexUnavailable as exc:  # the rows wait: the rebuild replays the queue
+            rebuild_in_background(bind, store, exc)
+            return 0
         row_ids = [r.id for r in rows]
         keys = {(r.kind, r.item_id) for r in rows}
         try:
-            ensure_index(session, store)
             with store.writer() as writer:
                 write_items(session, writer, keys)
         except Exception as exc:  # recorded on the rows and logged: see the docstring
@@ -193,8 +199,6 @@ def retry_pending(bind, store: IndexStore) -> int:
 
 
 def pending_count(session: Session) -> int:
-    from sqlalchemy import func
-
     return session.scalar(
         select(func.count(SearchQueueItem.id)).where(SearchQueueItem.done_at.is_(None))
     )
@@ -251,8 +255,6 @@ def rebuild(
         generation = store.new_generation()
         indexed = 0
         try:
-            from whoosh import index as whoosh_index
-
             ix = whoosh_index.open_dir(str(generation.path))
             options = {"procs": procs, "limitmb": 128, "multisegment": True}
             with store.writer(ix, **(options if procs > 1 else {"limitmb": 256})) as writer:
@@ -283,19 +285,62 @@ def rebuild(
         return indexed
 
 
-def ensure_index(session: Session, store: IndexStore) -> None:
-    """Make sure a usable index exists: a missing one is built, one of another schema
-    version or that cannot be read is rebuilt, with a logged warning."""
+class SearchRebuilding(DomainError):
+    """The index is missing or unusable and is being rebuilt (in the background)."""
+
+    status = 503
+    code = "search_rebuilding"
+
+
+def ensure_index(session: Session, store: IndexStore, *, wait: float | None = 0.0) -> None:
+    """Make sure a usable index exists. A missing one, one of another schema version or
+    one that cannot be read is rebuilt from the database in a thread of its own (logged),
+    never inside the caller's transaction; the caller waits at most ``wait`` seconds for
+    it (None: until it is done — the command line) and is otherwise told that search is
+    being rebuilt (``SearchRebuilding``, 503) while the rebuild goes on."""
     try:
         store.index()
         return
     except IndexUnavailable as exc:
         reason = exc
-    if store.current_name() is not None:
-        log.warning("search index unusable (%s): rebuilding it from the database", reason)
-    t0 = time.perf_counter()
-    with Session(bind=session.get_bind()) as own:
-        count = rebuild(own, store)
-    if count >= 0:
-        log.info("search index built: %d items in %.1f s", count, time.perf_counter() - t0)
-    store.index()
+    rebuilding = rebuild_in_background(session.get_bind(), store, reason)
+    rebuilding.join(wait)
+    try:
+        store.index()
+    except IndexUnavailable:
+        raise SearchRebuilding(
+            N_("Search is being rebuilt; please try again in a few minutes.")
+        ) from None
+
+
+_REBUILDS: dict[str, threading.Thread] = {}
+_REBUILDS_LOCK = threading.Lock()
+
+
+def rebuild_in_background(bind, store: IndexStore, reason) -> threading.Thread:
+    """The thread rebuilding ``store`` in this process (started now unless one runs); its
+    own session reads the database. Another process rebuilding is waited for by the
+    file lock, not twice."""
+    key = str(store.root)
+    with _REBUILDS_LOCK:
+        running = _REBUILDS.get(key)
+        if running is not None and running.is_alive():
+            return running
+        if store.current_name() is not None:
+            log.warning("search index unusable (%s): rebuilding it from the database", reason)
+
+        def run() -> None:
+            t0 = time.perf_counter()
+            try:
+                with Session(bind=bind) as own:
+                    count = rebuild(own, store)
+            except Exception:  # a thread of its own: logged here, the next search retries
+                log.exception("search: rebuilding the index failed")
+                return
+            if count >= 0:
+                log.info("search index built: %d items in %.1f s", count, time.perf_counter() - t0)
+
+        thread = threading.Thread(target=run, name="qdms-search-rebuild", daemon=True)
+        _REBUILDS[key] = thread
+        thread.start()
+        return thread

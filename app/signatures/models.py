@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.audit_trail import labels
+from app.audit_trail.models import append_only
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.people.models import User
@@ -35,6 +36,7 @@ labels.register_fields(
 )
 
 
+@append_only
 class Signature(db.Model):
     """One electronic signature: who, when (UTC), what it means and what was signed.
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
-from app.auth.passwords import verify_password
 from app.errors import N_, SignatureFailed, ValidationFailed
 from app.extensions import utcnow
+from app.passwords import verify_password
 from app.people.models import User
 from app.signatures.models import MEANINGS, Signature
 

@@ -1,4 +1,7 @@
-"""Password hashing with argon2id.
+"""Passwords: hashing with argon2id, and the policy a new password must meet.
+
+Used by people (creating users, resetting passwords), auth (logging in, changing one's
+own) and signatures (a signature is re-authenticated by password).
 
 The defaults are argon2-cffi's (RFC 9106 low-memory profile: 3 passes, 64 MiB). A
 deployment can tune them with QDMS_ARGON2_TIME_COST / QDMS_ARGON2_MEMORY_KIB; existing
@@ -9,6 +12,8 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.errors import N_, ValidationFailed
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost the same time.
@@ -38,3 +43,13 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def check_password_policy(password: str, min_length: int) -> None:
+    """Refuse a new password shorter than ``min_length`` (QDMS_PASSWORD_MIN_LENGTH)."""
+    if len(password) < min_length:
+        raise ValidationFailed(
+            N_("The password must have at least %(n)s characters."),
+            fields={"password": N_("too short")},
+            n=min_length,
+        )
