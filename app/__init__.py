@@ -51,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     pdf.init_app(app)
     from app.search import sync
 
-    sync.install()
+    sync.install(db.session)
     app.after_request(add_security_headers)
     return app
 
@@ -92,7 +92,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
-    install_guards()
+    install_guards(db.session)
     from app import passwords
 
     passwords.configure(app.config["QDMS_ARGON2_TIME_COST"], app.config["QDMS_ARGON2_MEMORY_KIB"])

@@ -562,7 +562,8 @@ def run_scenarios(app, seeded: Seeded, args) -> tuple[list[Scenario], dict]:
     from app.pdf import worker
 
     with app.app_context(), phases.installed():
-        worker.configure(0)
+        pool = worker.pool_for(app)
+        pool.configure(0)
         seconds, runs = [], []
         try:
             for _ in range(args.runs):
@@ -572,7 +573,7 @@ def run_scenarios(app, seeded: Seeded, args) -> tuple[list[Scenario], dict]:
                 seconds.append(elapsed)
                 runs.append(phases.take())
         finally:
-            worker.configure(worker.default_workers())
+            pool.configure(worker.default_workers())
         name = "7. as 1., the body laid out in this process (QDMS_PDF_WORKERS=0)"
         scenario = Scenario(name, seconds, _pages(data), len(data) / 1024, runs)
         scenarios.append(scenario)

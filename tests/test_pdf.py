@@ -379,9 +379,15 @@ def test_worker_processes_end_with_the_process_that_started_them(tmp_path, make_
         textwrap.dedent(
             """
             import sys, threading, time
+            from app import create_app
             from app.pdf import worker
+            app = create_app({
+                "TESTING": True, "SECRET_KEY": "x", "QDMS_INSTANCE_DIR": sys.argv[2],
+                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + sys.argv[2] + "/x.sqlite3",
+            })
             def lay_out():  # as a request thread of the web server does
-                layout = worker.lay_out_docx(open(sys.argv[1], "rb").read()).result()
+                with app.app_context():
+                    layout = worker.lay_out_docx(open(sys.argv[1], "rb").read()).result()
                 print("in worker" if layout.in_worker else "here", flush=True)
             if __name__ == "__main__":
                 threading.Thread(target=lay_out).start()
@@ -392,8 +398,12 @@ def test_worker_processes_end_with_the_process_that_started_them(tmp_path, make_
     docx = tmp_path / "a.docx"
     docx.write_bytes(make_docx(("正文",)))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    (tmp_path / "instance").mkdir()
     starter = subprocess.Popen(
-        [sys.executable, str(script), str(docx)], stdout=subprocess.PIPE, text=True, cwd=root
+        [sys.executable, str(script), str(docx), str(tmp_path / "instance")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
     )
 
     def children(pids: set[int]) -> set[int]:
@@ -448,19 +458,20 @@ def test_without_worker_processes_the_body_lays_out_here(app, org, login_as, lay
 
     in_worker = print_once()
     assert layouts[-1].in_worker
-    worker.configure(0)
+    pool = worker.pool_for(app)
+    pool.configure(0)
     try:
         here = print_once()
         assert not layouts[-1].in_worker
     finally:
-        worker.configure(worker.default_workers())
+        pool.configure(worker.default_workers())
     assert len(here) == len(in_worker) and "QP-CS-001-A0-C02" in here[-1]
 
     class Broken:
         def submit(self, *args):
             raise BrokenProcessPool("a worker died")
 
-    monkeypatch.setattr(worker._pool, "executor", lambda: Broken())
+    monkeypatch.setattr(pool, "executor", lambda: Broken())
     broken = print_once()
     assert not layouts[-1].in_worker
     assert len(broken) == len(in_worker)

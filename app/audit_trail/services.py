@@ -354,7 +354,8 @@ def _guard_history(session: Session, flush_context, instances) -> None:
             raise AppendOnlyViolation(f"{obj!r} cannot be changed")
 
 
-def install_guards() -> None:
-    """Refuse, at flush time, any ORM update or delete of history rows."""
-    if not sa_event.contains(Session, "before_flush", _guard_history):
-        sa_event.listen(Session, "before_flush", _guard_history)
+def install_guards(sessions) -> None:
+    """Refuse, at flush time, any ORM update or delete of history rows in the app's
+    sessions (``sessions``: its scoped session or sessionmaker; idempotent)."""
+    if not sa_event.contains(sessions, "before_flush", _guard_history):
+        sa_event.listen(sessions, "before_flush", _guard_history)

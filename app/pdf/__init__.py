@@ -51,8 +51,7 @@ __all__ = [
 
 
 def init_app(app) -> None:
-    """Worker processes as configured; warn, once per process, when Chinese would print
-    as empty boxes."""
-    if app.config.get("QDMS_PDF_WORKERS") is not None:
-        worker.configure(int(app.config["QDMS_PDF_WORKERS"]))
+    """The app's worker processes (``QDMS_PDF_WORKERS``; started at the first layout, shut
+    down with the app); warn, once per process, when Chinese would print as empty boxes."""
+    worker.init_app(app)
     render.warn_without_cjk_font()

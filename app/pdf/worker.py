@@ -32,9 +32,14 @@ import multiprocessing.connection
 import os
 import threading
 import time
+import weakref
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing import context as mp_context
+from multiprocessing import popen_forkserver, spawn
+
+from flask import current_app, has_app_context
 
 from app import docx_io
 from app.pdf.render import Rendered, paused_gc, render_plain
@@ -102,9 +107,52 @@ def default_workers() -> int:
     return min(2, os.cpu_count() or 1)
 
 
-class _Pool:
-    def __init__(self) -> None:
-        self.workers = default_workers()
+# -- launching workers without the caller's __main__ ------------------------------------
+# multiprocessing hands every child the caller's main module to import again (as
+# ``__mp_main__``), so a script that imports the app without an ``if __name__ ==
+# "__main__"`` guard ran again in every worker. The children here need only this module:
+# they are launched without it.
+
+_LAUNCH = threading.Lock()
+
+
+def _without_main(prepare):
+    def preparation_data(name):
+        data = prepare(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    return preparation_data
+
+
+class _Popen(popen_forkserver.Popen):
+    def _launch(self, process_obj):
+        with _LAUNCH:  # the swap is module-wide: one launch at a time
+            prepare = spawn.get_preparation_data
+            spawn.get_preparation_data = _without_main(prepare)
+            try:
+                super()._launch(process_obj)
+            finally:
+                spawn.get_preparation_data = prepare
+
+
+class _Process(mp_context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _Popen(process_obj)
+
+
+class _Context(mp_context.ForkServerContext):
+    Process = _Process
+
+
+class Pool:
+    """One app's worker processes (``QDMS_PDF_WORKERS``; 0: lay out in the calling
+    process): started at the first layout, shut down with the app (``pdf.init_app``)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = default_workers() if workers is None else workers
         self._executor: ProcessPoolExecutor | None = None
         self._pid = 0
         self._lock = threading.Lock()
@@ -114,6 +162,10 @@ class _Pool:
             if workers != self.workers:
                 self._shutdown()
                 self.workers = workers
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._shutdown()
 
     def _shutdown(self) -> None:
         if self._executor is not None and self._pid == os.getpid():
@@ -125,7 +177,7 @@ class _Pool:
             return None
         with self._lock:
             if self._executor is None or self._pid != os.getpid():
-                context = multiprocessing.get_context("forkserver")
+                context = _Context()
                 context.set_forkserver_preload(["app.pdf.warm"])
                 self._executor = ProcessPoolExecutor(
                     self.workers,
@@ -142,22 +194,33 @@ class _Pool:
                 self._shutdown()
 
 
-_pool = _Pool()
+def init_app(app) -> Pool:
+    """The app's pool, shut down when the app goes (or the process ends)."""
+    workers = app.config.get("QDMS_PDF_WORKERS")
+    pool = app.extensions["qdms_pdf_pool"] = Pool(None if workers is None else int(workers))
+    weakref.finalize(app, pool.shutdown)
+    return pool
 
 
-def configure(workers: int) -> None:
-    """How many bodies lay out at once in worker processes (0: in the calling process)."""
-    _pool.configure(workers)
+def pool_for(app) -> Pool | None:
+    return app.extensions.get("qdms_pdf_pool")
+
+
+def _current_pool() -> Pool | None:
+    """The pool of the app in the caller's context; none outside one (a script that lays
+    out without an app lays out in its own process)."""
+    return pool_for(current_app) if has_app_context() else None
 
 
 class Pending:
     """A body being laid out; ``result()`` waits for it (falling back to laying it out
     here if the worker process failed)."""
 
-    def __init__(self, data: bytes, future: Future | None, executor=None):
+    def __init__(self, data: bytes, future: Future | None, executor=None, pool=None):
         self._data = data
         self._future = future
         self._executor = executor
+        self._pool = pool
         self._layout: Layout | None = None
 
     def done(self) -> bool:
@@ -170,20 +233,22 @@ class Pending:
                     self._layout = self._future.result()
                 except (BrokenProcessPool, OSError) as exc:
                     log.warning("PDF worker process failed (%s): laying out here", exc)
-                    _pool.broken(self._executor)
+                    self._pool.broken(self._executor)
             if self._layout is None:
                 self._layout = docx_body(self._data)
         return self._layout
 
 
 def lay_out_docx(data: bytes) -> Pending:
-    """Start laying out a .docx body in a worker process; returns at once."""
-    executor = _pool.executor()
+    """Start laying out a .docx body in a worker process of the app's pool; returns at
+    once (without a pool or workers the layout happens when the result is asked for)."""
+    pool = _current_pool()
+    executor = pool.executor() if pool is not None else None
     if executor is None:
         return Pending(data, None)
     try:
-        return Pending(data, executor.submit(_in_child, data), executor)
+        return Pending(data, executor.submit(_in_child, data), executor, pool)
     except (BrokenProcessPool, OSError, RuntimeError) as exc:
         log.warning("PDF worker processes unavailable (%s): laying out here", exc)
-        _pool.broken(executor)
+        pool.broken(executor)
         return Pending(data, None)

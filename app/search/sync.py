@@ -126,13 +126,14 @@ def _applied(session: Session) -> None:
     process_queue(session.get_bind(), store, queued)
 
 
-def install() -> None:
-    """Listen on every Session (idempotent)."""
-    if not event.contains(Session, "after_flush", _collect):
-        event.listen(Session, "after_flush", _collect)
-        event.listen(Session, "before_commit", _persist)
-        event.listen(Session, "after_commit", _applied)
-        event.listen(Session, "after_rollback", _forget)
+def install(sessions) -> None:
+    """Listen on the app's sessions (``sessions``: its scoped session or sessionmaker;
+    idempotent): the index follows what the app commits."""
+    if not event.contains(sessions, "after_flush", _collect):
+        event.listen(sessions, "after_flush", _collect)
+        event.listen(sessions, "before_commit", _persist)
+        event.listen(sessions, "after_commit", _applied)
+        event.listen(sessions, "after_rollback", _forget)
 
 
 def store_for(app) -> IndexStore:
