@@ -1,5 +1,5 @@
 """The ``qdms`` command line: Flask's command group (``qdms db upgrade``, ``qdms run``) plus
-the commands of API.md. Each command is one unit of work: it commits at the end, and any
+the commands of docs/API.md. Each command is one unit of work: it commits at the end, and any
 error rolls everything back and exits non-zero with a clear message.
 """
 

@@ -1,6 +1,6 @@
 """Configuration: defaults, then ``QDMS_*`` environment variables, then explicit overrides.
 
-Every path, URI, secret and limit is a key here (STYLE.md rule 13), so tests can point
+Every path, URI, secret and limit is a key here, so tests can point
 all of them at a temporary directory.
 """
 
@@ -17,7 +17,7 @@ DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 
 LANGUAGES = ("zh_CN", "en")
 
-# Environment variable → (config key, converter). API.md lists the public ones.
+# Environment variable → (config key, converter). README.md lists them.
 _ENV = {
     "QDMS_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "QDMS_DOCS_STORE": ("QDMS_DOCS_STORE", str),

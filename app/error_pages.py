@@ -29,7 +29,7 @@ CODES = {
 
 
 def json_error(status: int, code: str, message: str, fields: dict | None = None):
-    """The API's error answer (API.md): ``{"error": {"code", "message", "fields"?}}``."""
+    """The API's error answer (docs/API.md): ``{"error": {"code", "message", "fields"?}}``."""
     body = {"error": {"code": code, "message": message}}
     if fields:
         body["error"]["fields"] = fields

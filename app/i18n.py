@@ -2,7 +2,7 @@
 
 Order for pages: the user's own setting, then the language chosen in this session
 (the switcher in the header), then Accept-Language, then the organisation default.
-The JSON API answers in the language of Accept-Language first (API.md).
+The JSON API answers in the language of Accept-Language first (docs/API.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The signals features send, so that the features built on them can react.
 
-A feature imports only the core and the features it builds on (docs/DECISIONS.md,
-"Layers"). When a later feature must act on an earlier one's event, the earlier feature
-sends a signal named here and the later one connects to it in its own module, at import
+A feature imports only the core and the features it builds on
+(docs/adr/0001-layers-point-one-way.md). When a later feature must act on an earlier one's
+event, the earlier feature sends a signal named here and the later one connects to it in
+its own module, at import
 (Indico's ``signals.*.connect``), for example in ``app/distribution/services.py``::
 
     @signals.revision_retired.connect

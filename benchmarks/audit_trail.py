@@ -58,7 +58,9 @@ from benchmarks.documents import (  # noqa: E402
 )
 
 BATCH = 5000
-# Proposed, not in the migrations: measured with --indexes (docs/PERFORMANCE.md).
+# The indexes first measured here with --indexes; migration 0012 now creates the same
+# columns (ix_audit_event_actor_seq, ix_audit_event_action_seq, ix_audit_event_at), so a
+# database at 0012 has them and --indexes fails on the existing ix_audit_event_at.
 INDEXES = [
     "CREATE INDEX ix_audit_event_actor_username_seq ON audit_event (actor_username, seq)",
     "CREATE INDEX ix_audit_event_action_seq ON audit_event (action, seq)",

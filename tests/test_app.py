@@ -12,7 +12,7 @@ from app.extensions import db
 
 
 def test_configuration_from_environment(monkeypatch, tmp_path):
-    """Do the QDMS_* variables of API.md configure the app, and overrides win?"""
+    """Do the QDMS_* variables of README.md configure the app, and overrides win?"""
     monkeypatch.setenv("QDMS_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
     monkeypatch.setenv("QDMS_DOCS_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("QDMS_INDEX_DIR", str(tmp_path / "idx"))

@@ -1,4 +1,4 @@
-"""The `qdms` command line of API.md."""
+"""The `qdms` command line of docs/API.md."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Issue, receipt, recall, return and acknowledgements through the JSON API (API.md
-"Copies and acknowledgements"), and `qdms sweep` for overdue tasks and recalls."""
+"""Issue, receipt, recall, return and acknowledgements through the JSON API (docs/API.md,
+"Distribution"), and `qdms sweep` for overdue tasks and recalls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The documents rows of API.md: the whole workflow over HTTP, errors, permissions, exports."""
+"""The documents rows of docs/API.md: the whole workflow over HTTP, errors, permissions, exports."""
 
 from __future__ import annotations
 

@@ -446,7 +446,7 @@ def test_did_you_mean_for_misspelt_english(library):
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_api_answer_shape(library, client, api_token):
-    """Does GET /api/v1/search answer as API.md says: items with kind, id, number, title,
+    """Does GET /api/v1/search answer as docs/API.md says: items with kind, id, number, title,
     snippet (highlighted), score; plus facets?"""
     headers = api_token("cs_api", roles=("staff",))
     body = client.get("/api/v1/search?q=服务补救", headers=headers).get_json()

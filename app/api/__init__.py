@@ -260,7 +260,7 @@ def allow(permitted: bool) -> None:
 
 
 def page_of(stmt, args: dict) -> dict:
-    """One page of ``stmt`` (its items as loaded objects) in the API.md list shape; dump
+    """One page of ``stmt`` (its items as loaded objects) in the list shape of docs/API.md; dump
     it with a ``page_schema``. ``args`` holds ``page`` and ``per_page`` (``PageArgs``)."""
     page, per_page = args["page"], args["per_page"]
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

@@ -12,7 +12,7 @@ MAX_PAGE = 1_000_000  # far beyond any list; keeps OFFSET inside a 64-bit intege
 
 
 class UTCTime(fields.DateTime):
-    """ISO 8601 in UTC with a trailing Z (API.md); read-only, may be null."""
+    """ISO 8601 in UTC with a trailing Z (docs/API.md); read-only, may be null."""
 
     def __init__(self, **kwargs):
         super().__init__(dump_only=True, allow_none=True, **kwargs)
@@ -102,6 +102,6 @@ class PageSchema(Schema):
 
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
-    """The list answer of API.md for items dumped by ``item``: a schema class named
+    """The list answer of docs/API.md for items dumped by ``item``: a schema class named
     ``name`` (its name in the OpenAPI document)."""
     return type(name, (PageSchema,), {"items": fields.List(fields.Nested(item))})

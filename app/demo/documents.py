@@ -26,7 +26,7 @@ import io
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-# python-docx is used directly here rather than through app.docx_io (STYLE rule 11): the
+# python-docx is used directly here rather than through app.docx_io (docs/adr/0020): the
 # adapter only builds the empty type template, and these rich demo bodies (headings, bullets,
 # tables) are needed by nothing but the demo. The bytes still go through
 # app.uploads.check_upload, so text and page count come from the adapter as for any upload.

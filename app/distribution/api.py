@@ -1,5 +1,4 @@
-"""Issue, copies and acknowledgements in the JSON API (API.md "Copies and
-acknowledgements" and the issue row of "Documents")."""
+"""Issue, copies and acknowledgements in the JSON API (docs/API.md, "Distribution")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue, receipt, recall and read-and-understood acknowledgements (PRODUCT.md §2, §3).
+"""Issue, receipt, recall and read-and-understood acknowledgements (docs/adr/0023, 0024).
 
 Guarantees:
 

@@ -1,4 +1,4 @@
-"""Controlled-document endpoints of the JSON API (API.md "Documents")."""
+"""Controlled-document endpoints of the JSON API (docs/API.md, "Documents")."""
 
 from __future__ import annotations
 
@@ -290,7 +290,7 @@ class DocumentTypeInputSchema(Input):
     is_active = fields.Boolean(load_default=None)
 
 
-# Loading: an object the user may not see is 404, as if it did not exist (API.md).
+# Loading: an object the user may not see is 404, as if it did not exist (docs/API.md).
 
 
 def _document(number: str) -> Document:
@@ -406,7 +406,7 @@ def add_revision(body, number: str):
 
     Multipart with `file` and the fields, or JSON `{"from_template": true, ...}`.
     `change_reason` is required by the UI; an API call that leaves it out records the
-    change summary as the reason (API.md's stable core names only the summary). 409: the
+    change summary as the reason (the API's stable core names only the summary). 409: the
     document is obsolete or has an open revision."""
     doc = _document(number)
     allow(can_add_revision(current_user, doc))

@@ -4,7 +4,7 @@ Named predicates used by views, templates (to hide buttons), the API and, throug
 ``visible_documents``, every list and search filter — so a list never shows a document
 its reader could not open.
 
-The rules (docs/DECISIONS.md, "Document permissions"):
+The rules (docs/adr/0019-who-sees-what.md):
 
 - Quality officers, auditors and administrators see every document and every revision
   (auditors need the history; administrators keep the numbering schemes).

@@ -4,7 +4,7 @@ One index item per released revision (effective, superseded or obsolete): its do
 number and title, the revision's extracted text, type, department, status and year.
 Drafts, revisions in review and approved revisions not yet effective are work in progress,
 not in the search (their authors, reviewers and approvers reach them through the document
-and their tasks; docs/DECISIONS.md "Chinese recall, history, kinds"). Who may find it:
+and their tasks; docs/adr/0027-search-engine-and-index-sync.md). Who may find it:
 
 - ``live`` when the revision is the effective one: what everybody searches by default;
   superseded and obsolete revisions are ``history``, found only with ``include_history``,

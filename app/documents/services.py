@@ -1,6 +1,6 @@
 """Controlled documents: numbering, revisions and their signed workflow.
 
-Revision lifecycle (PRODUCT.md §1)::
+Revision lifecycle (docs/adr/0018-document-workflow.md)::
 
     draft → in_review → approved → effective → superseded | obsolete
     in_review → draft (rejection)      draft → cancelled

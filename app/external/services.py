@@ -1,4 +1,4 @@
-"""The register of external documents (外来文件), PRODUCT.md §1.
+"""The register of external documents (外来文件), docs/adr/0026-external-documents-register.md.
 
 Guarantees:
 

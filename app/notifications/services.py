@@ -2,9 +2,8 @@
 
 ``queue`` renders the message in the recipient's language and adds it to the session, so
 a message exists exactly when the change it reports was committed (a rollback discards
-it). ``deliver_pending`` runs after the commit (``qdms sweep``, ``qdms mail send``) and
-sends through ``QDMS_SMTP_URL``; without it, messages stay in the outbox for the
-administrator to read.
+it). ``deliver_pending`` runs after the commit (``qdms sweep``) and sends through
+``QDMS_SMTP_URL``; without it, messages stay in the outbox for the administrator to read.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PDF output: the one module that imports WeasyPrint and pypdf (STYLE.md rules 11 and 12).
+"""PDF output: the one module that imports WeasyPrint and pypdf (docs/adr/0025-pdf-pipeline.md).
 
 - ``render_pdf(template, context)``: a Jinja template under ``templates/pdf/`` rendered
   from plain data and laid out by WeasyPrint (needs the Flask app for templates and

@@ -1,4 +1,4 @@
-"""Record plan and records endpoints of the JSON API (API.md "Records, retention")."""
+"""Record plan and records endpoints of the JSON API (docs/API.md, "Records")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The record plan (记录清单) and the records filed against it (PRODUCT.md §4).
+"""The record plan (记录清单) and the records filed against it (docs/adr/0030, 0031).
 
 - ``RecordType``: one line of the plan — code (usually the form's number), name, owning
   department, retention rule, storage medium and location, confidentiality.

@@ -1,4 +1,4 @@
-"""Records (记录), PRODUCT.md §4: the record plan and filing, completing and amending.
+"""Records (记录): the record plan and filing, completing and amending (docs/adr/0030, 0031).
 
 Guarantees:
 

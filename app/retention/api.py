@@ -1,4 +1,4 @@
-"""Retention, legal hold and destruction endpoints (API.md "Records, retention")."""
+"""Retention, legal hold and destruction endpoints (docs/API.md, "Retention")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The destruction record as PDF (a register of PRODUCT.md §9). Flask-side."""
+"""The destruction record as PDF (docs/adr/0033-destruction.md). Flask-side."""
 
 from __future__ import annotations
 

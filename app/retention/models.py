@@ -1,4 +1,4 @@
-"""Retention, legal hold and destruction (PRODUCT.md §5).
+"""Retention, legal hold and destruction (docs/adr/0032, 0033).
 
 - ``LegalHold``: a hold on one record, a whole record type or a document (all its
   revisions). While it is in force nothing it covers can be proposed or destroyed.

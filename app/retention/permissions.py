@@ -4,7 +4,7 @@
   run retention), approvers (who sign destructions), auditors and administrators. The
   lists name confidential records, so nobody else sees them.
 - Proposing a destruction: officers. Approving or rejecting it: an approver who did not
-  propose it (PRODUCT.md §5: two people).
+  propose it (two people: docs/adr/0033-destruction.md).
 - Placing and lifting a legal hold: officers and administrators.
 """
 

@@ -1,4 +1,4 @@
-"""Retention, legal hold and destruction (PRODUCT.md §5). Free of Flask.
+"""Retention, legal hold and destruction (docs/adr/0032, 0033). Free of Flask.
 
 Guarantees:
 

@@ -1,6 +1,6 @@
 """The Whoosh index on disk: schema, generations, locking, searcher reuse.
 
-The only module besides ``analysis`` and ``query`` that imports Whoosh (STYLE rule 11).
+With ``analysis``, ``query``, ``postings`` and ``schema``, the only modules that import Whoosh.
 
 Layout of ``QDMS_INDEX_DIR``::
 

@@ -5,7 +5,7 @@ segment's Chinese bigrams, which Whoosh does not index at all.
 Whoosh stores a posting list as zlib-compressed pickles of 128 postings (document
 numbers, weights and positions together), so reading one costs about 0.6 µs a posting
 however it is read: a common word in a 100,000-item index is 50,000 postings, 30 ms, for
-every query that has not met it before (docs/PERFORMANCE.md). A Whoosh segment never
+every query that has not met it before (measured in issue 6). A Whoosh segment never
 changes, so its posting lists can be decoded once, when it is written, into
 
     <segment id>.qdms-ids        int32 document numbers (within the segment), posting

@@ -1,4 +1,4 @@
-"""Keeping the index in step with the database (STYLE rule 7: side effects after commit).
+"""Keeping the index in step with the database (side effects after commit: docs/adr/0027).
 
 1. ``after_flush``: every changed object of a watched model (registry.keys_for) adds its
    keys to the session — all flushes of the transaction, not just the last.
@@ -248,7 +248,7 @@ def rebuild(
 
     ``procs`` > 1 analyses and pools postings in that many forked worker processes
     (Whoosh's MpWriter), each writing its own segment: about twice as fast on two cores
-    (docs/PERFORMANCE.md). Only for the command line: a web worker does not fork."""
+    (measured in issue 6). Only for the command line: a web worker does not fork."""
     with _rebuild_lock(store, wait) as locked:
         if not locked:
             return -1

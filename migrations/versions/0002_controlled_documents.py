@@ -130,7 +130,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_revision_participant_revision_id'), ['revision_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_revision_participant_user_id'), ['user_id'], unique=False)
 
-    # The default document types of PRODUCT.md §1 (editable by the administrator later).
+    # The default document types (docs/adr/0016-numbering.md; editable by the administrator later).
     types = sa.table(
         'document_type',
         sa.column('code', sa.String), sa.column('name', sa.String), sa.column('name_en', sa.String),
