@@ -185,6 +185,8 @@ def read_term(reader, field: str, text: str | bytes, positions: bool = False) ->
             raw.next()
         id_parts.append(np.asarray(ids_list, dtype=np.int64))
         weight_parts.append(np.asarray(weights_list, dtype=np.float32))
+    if not id_parts:  # a term whose matcher holds no posting (seen after a merge)
+        return _EMPTY
     ids = np.concatenate(id_parts).astype(np.int32)
     weights = np.concatenate(weight_parts).astype(np.float32)
     if not positions:
