@@ -210,7 +210,8 @@ def test_the_navbar_fits_one_line_on_a_1280_pixel_screen(app, live_server, make_
                 page.goto(f"{live_server}/login")
                 page.fill("#username", username)
                 page.fill("#password", PASSWORD)
-                page.click("#login-submit")
+                with page.expect_navigation(wait_until="load"):
+                    page.click("#login-submit")
                 for language in ("en", "zh-CN"):
                     expect(page.locator("html")).to_have_attribute("lang", language)
                     found = page.evaluate(layout)
@@ -221,8 +222,10 @@ def test_the_navbar_fits_one_line_on_a_1280_pixel_screen(app, live_server, make_
                         found,
                     )
                     if language == "en":
-                        page.click("#switch-language")
-                page.wait_for_load_state("load")
+                        # The layout is only measurable once the style sheets of the new
+                        # page have loaded, not as soon as its <html> carries the language.
+                        with page.expect_navigation(wait_until="load"):
+                            page.click("#switch-language")
                 page.click("#user-menu")
                 expect(page.locator("#profile-link")).to_be_visible()
                 page.click("#logout")
