@@ -445,6 +445,23 @@ def test_did_you_mean_for_misspelt_english(library):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
+def test_did_you_mean_only_suggests_words_the_reader_may_see(
+    library, make_document, make_docx, store
+):
+    """Does "did you mean" keep quiet about a word only a confidential document holds, for
+    a reader who may not open it, and offer it to those who may?"""
+    doc = make_document(
+        type_code="QP", department="MK", title="Pricing model", confidentiality="confidential"
+    )
+    _revise(doc, store, make_docx, ("The quixotronics pricing model is reserved to marketing.",))
+    assert _search("cs_staff", "quixotronix").suggestion is None
+    assert _search("cs_staff", "quixotronix").total == 0
+    assert _search("officer", "quixotronix").suggestion == "quixotronics"
+    # a word the reader may see elsewhere is still suggested from what they see
+    assert _search("cs_staff", "complant").suggestion == "complaint"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # analysis, not storage
 def test_api_answer_shape(library, client, api_token):
     """Does GET /api/v1/search answer as docs/API.md says: items with kind, id, number, title,
     snippet (highlighted), score; plus facets?"""

@@ -370,9 +370,28 @@ def _query_terms(q) -> set[str]:
         return set()
 
 
-def suggest(searcher, text: str) -> str | None:
-    """ "Did you mean": the query with each English word the index does not know replaced
-    by the closest known word (edit distance ≤ 2, the most frequent), or None."""
+def _visible_holders(segments, term: str, limit: int | None = None) -> list[int]:
+    """The documents the reader may see (``segments``: the query's, each with its mask)
+    holding ``term`` in the title or the body, as the searcher's document numbers; at most
+    ``limit`` of them."""
+    found: dict[int, None] = {}
+    for name in ("title", "body"):
+        for segment in segments:
+            ids = segment.match(wq.Term(name, term))
+            if segment.allowed is not None and len(ids):
+                ids = ids[segment.allowed[ids]]
+            found.update(dict.fromkeys((ids + segment.offset).tolist()))
+            if limit is not None and len(found) >= limit:
+                return list(found)[:limit]
+    return list(found)
+
+
+def suggest(searcher, text: str, segments) -> str | None:
+    """ "Did you mean": the query with each English word that no document the reader may
+    see holds replaced by the closest word that one does hold (edit distance ≤ 2, the most
+    frequent among those documents), or None. Candidates come from the whole lexicon, but
+    a word counts only by the documents of ``segments`` the reader may see: a suggestion
+    never tells a word of a record the reader may not open."""
     reader = searcher.reader()
     changed = False
     out = text
@@ -380,36 +399,31 @@ def suggest(searcher, text: str) -> str | None:
         if len(word) < 3 or not word.isascii() or not word.isalpha():
             continue
         term = stem(word)
-        if any(reader.doc_frequency(f, term) for f in ("title", "body")):
+        if _visible_holders(segments, term, limit=1):
             continue
-        candidates = set()
+        frequency: dict[str, int] = {}
         for distance in (1, 2):
-            candidates = set(reader.terms_within("body", term, distance, prefix=1))
-            if candidates:
+            for candidate in reader.terms_within("body", term, distance, prefix=1):
+                held = len(_visible_holders(segments, candidate))
+                if held:
+                    frequency[candidate] = held
+            if frequency:
                 break
-        if not candidates:
+        if not frequency:
             continue
-        best = max(candidates, key=lambda c: (reader.doc_frequency("body", c), c))
-        surface = _surface_form(searcher, best, word) or best
+        best = max(frequency, key=lambda c: (frequency[c], c))
+        surface = _surface_form(searcher, segments, best, word) or best
         out = re.sub(rf"\b{re.escape(word)}\b", surface, out, flags=re.IGNORECASE)
         changed = True
     return out if changed else None
 
 
-def _surface_form(searcher, term: str, typed: str) -> str | None:
-    """The word of a document with the stem ``term`` closest to what was ``typed`` (the
-    index holds stems only: "complaint" and "complaints" are both "complaint")."""
+def _surface_form(searcher, segments, term: str, typed: str) -> str | None:
+    """The word of a document the reader may see with the stem ``term`` closest to what
+    was ``typed`` (the index holds stems only: "complaint" and "complaints" are both
+    "complaint")."""
     forms: set[str] = set()
-    docnums: list[int] = []
-    for name in ("title", "body"):  # three documents holding it, unscored
-        if not searcher.reader().doc_frequency(name, term):
-            continue
-        matcher = searcher.reader().postings(name, term)
-        while matcher.is_active() and len(docnums) < 3:
-            if matcher.id() not in docnums:
-                docnums.append(matcher.id())
-            matcher.next()
-    for docnum in docnums:
+    for docnum in _visible_holders(segments, term, limit=3):
         stored = searcher.stored_fields(docnum)
         text = stored.get("title", "") + " " + stored.get("body", "")[:50_000]
         forms.update(w for w in words(text) if stem(w) == term)
@@ -1007,7 +1021,7 @@ def run(
         top = _top(matches, q, sort, page * per_page, tiers)
         for docnum, score in top[(page - 1) * per_page :]:
             hits.append(_hit(searcher.stored_fields(docnum), score, pattern))
-    suggestion = suggest(searcher, text) if total < 3 else None
+    suggestion = suggest(searcher, text, [s for s, _ in matches]) if total < 3 else None
     return Results(text, total, page, per_page, hits, facets, suggestion, fell_back)
 
 
