@@ -600,6 +600,58 @@ def test_a_failed_index_write_is_recorded_and_retried(
     assert _numbers(_search("cs_staff", "升级至部门经理")) == ["QP-CS-002"]
 
 
+def test_a_later_write_catches_up_with_pending_index_rows(
+    library, app, make_document, make_docx, store, monkeypatch
+):
+    """After index writes failed, does the next write that reaches the index also apply
+    the rows left pending (no sweep needed), a bounded batch at a time, leaving rows that
+    failed too often to the sweep?"""
+    from whoosh.index import LockError
+
+    from app.search.index import IndexStore
+
+    real_writer = IndexStore.writer
+
+    def locked(self, ix=None, **kw):
+        raise LockError("index locked by another process")
+
+    monkeypatch.setattr(IndexStore, "writer", locked)
+    first, second, later = library["complaints"], library["corrective"], library["satisfaction"]
+    first.title = "投诉升级处理规程"
+    db.session.commit()
+    second.title = "夜间值班安排规程"
+    db.session.commit()
+    third = library["english"]
+    third.title = "Night shift escalation work instruction"
+    db.session.commit()
+    pending = db.session.scalars(
+        select(SearchQueueItem).where(SearchQueueItem.done_at.is_(None))
+    ).all()
+    assert len(pending) == 3
+    monkeypatch.setattr(IndexStore, "writer", real_writer)
+    monkeypatch.setattr(sync, "CATCH_UP_BATCH", 1)
+    # the oldest pending row has been tried too often: it waits for the sweep
+    oldest = min(pending, key=lambda r: r.id)
+    oldest.attempts = sync.CATCH_UP_ATTEMPTS
+    db.session.commit()  # this write (a queue row only) reaches no index: nothing applied
+    assert sync.pending_count(db.session) == len(pending)
+    later.title = "内审员资格评定规程"
+    db.session.commit()  # its own row, then one older pending row
+    assert sync.pending_count(db.session) == len(pending) - 1
+    assert _search("officer", "内审员资格").total == 1
+    assert _search("officer", "夜间值班安排").total == 1  # caught up without a sweep
+    assert _search("officer", "night shift escalation").total == 0  # the next batch
+    later.title = "内审员资格评定与培训规程"
+    db.session.commit()
+    assert _search("officer", "night shift escalation").total == 1
+    assert sync.pending_count(db.session) == 1  # tried too often: left to the sweep
+    out = app.test_cli_runner().invoke(args=["sweep"])
+    assert out.exit_code == 0, out.output
+    assert sync.pending_count(db.session) == 0
+    assert _search("officer", "投诉升级处理规程").total == 1
+    assert _search("officer", "夜间值班安排规程").total == 1
+
+
 def test_killed_between_commit_and_index_write_loses_nothing(library, app, app_config, runner):
     """Acceptance 3: a process killed after its commit and before the index write leaves
     the change in the database and a pending queue row; `qdms reindex` (or the retry in

@@ -8,8 +8,11 @@
 3. ``after_commit``: the keys are applied to the index at once (a separate session reads
    the items), and their queue rows marked done. A failure — the index locked for longer
    than the writer waits, a full disk, the process killed — leaves the rows pending with
-   the attempt counted and the error recorded; ``retry_pending`` (every later write, ``qdms
-   sweep``) and ``qdms reindex`` catch up. The database change itself is never undone.
+   the attempt counted and the error recorded. Every later write that reaches the index
+   then also applies up to ``CATCH_UP_BATCH`` of those rows (the oldest first, each tried at
+   most ``CATCH_UP_ATTEMPTS`` times this way, so a row that keeps failing never slows every
+   request); ``qdms sweep`` (``retry_pending``: all of them) and ``qdms reindex`` catch up
+   with the rest. The database change itself is never undone.
    ``after_rollback`` forgets the keys.
 
 Only this module and the routes know about Flask (the app owns the IndexStore).
@@ -42,6 +45,10 @@ log = logging.getLogger(__name__)
 _KEYS = "qdms_search_keys"
 _QUEUED = "qdms_search_queued"
 RETRY_BATCH = 500
+# What a later write catches up with after its own rows, at most: bounded, so that a
+# backlog after a crash costs one request a fraction of a second, not the whole backlog.
+CATCH_UP_BATCH = 50
+CATCH_UP_ATTEMPTS = 5
 MAX_ERROR = 2000
 # Segments up to this size get their postings compiled right after the commit that wrote
 # them (milliseconds); a larger one, from a merge, waits for `qdms sweep` (seconds).
@@ -123,7 +130,9 @@ def _applied(session: Session) -> None:
     if not has_app_context() or not current_app.config.get("QDMS_SEARCH_AFTER_COMMIT", True):
         return  # the rows stay pending: retry_pending / reindex apply them
     store = store_for(current_app)
-    process_queue(session.get_bind(), store, queued)
+    bind = session.get_bind()
+    if process_queue(bind, store, queued):  # the index takes writes again: catch up
+        process_queue(bind, store, limit=CATCH_UP_BATCH, max_attempts=CATCH_UP_ATTEMPTS)
 
 
 def install(sessions) -> None:
@@ -146,15 +155,25 @@ def store_for(app) -> IndexStore:
 # -- applying --------------------------------------------------------------------------
 
 
-def process_queue(bind, store: IndexStore, ids: list[int] | None = None) -> int:
-    """Apply queue rows (``ids``, or every pending one) to the index in their own session;
+def process_queue(
+    bind,
+    store: IndexStore,
+    ids: list[int] | None = None,
+    *,
+    limit: int = RETRY_BATCH,
+    max_attempts: int | None = None,
+) -> int:
+    """Apply pending queue rows (``ids``, or the oldest pending ones; at most ``limit``,
+    with ``max_attempts`` only those tried fewer times) to the index in their own session;
     mark them done, or count the attempt and record the error. Never raises: the
     database change they follow is committed whatever happens here. Returns the number
     of rows applied."""
     with Session(bind=bind) as session:
         query = select(SearchQueueItem).where(SearchQueueItem.done_at.is_(None))
         query = query.where(SearchQueueItem.id.in_(ids)) if ids is not None else query
-        rows = session.scalars(query.order_by(SearchQueueItem.id).limit(RETRY_BATCH)).all()
+        if max_attempts is not None:
+            query = query.where(SearchQueueItem.attempts < max_attempts)
+        rows = session.scalars(query.order_by(SearchQueueItem.id).limit(limit)).all()
         if not rows:
             return 0
         try:
