@@ -1,26 +1,45 @@
-"""The permission matrix: every route and API endpoint, as every role."""
+"""The permission matrix: every route and API endpoint with every method, as every role
+and as an anonymous visitor."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import io
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
-from app.extensions import local_today
+from app import create_app
+from app.extensions import db, local_today
 from app.people.models import ROLES
+from tests.conftest import (
+    BACKENDS,
+    PASSWORD,
+    QdmsClient,
+    _base_config,
+    _pg_admin,
+    _pg_url,
+    _sqlalchemy_url,
+)
 
+ANONYMOUS = "anonymous"
 PRIVILEGED = ("officer", "auditor", "admin")
 YEAR = datetime.now(UTC).year
 # records of the QA department (the matrix users are in CS): a draft with a scan, a
-# complete one, and a confidential one
-DRAFT, DONE, SECRET = (f"REC-QA-01-{YEAR}-0001", f"REC-QA-01-{YEAR}-0002", f"SEC-QA-01-{YEAR}-0001")
+# complete one, a confidential draft, and a draft the writes complete
+DRAFT, DONE = f"REC-QA-01-{YEAR}-0001", f"REC-QA-01-{YEAR}-0002"
+SECRET, DRAFT2 = f"SEC-QA-01-{YEAR}-0001", f"REC-QA-01-{YEAR}-0003"
 # retention: DONE proposed for destruction in BATCH, legal hold 1 on the SEC-QA-01 type
 BATCH = f"DES-{YEAR}-001"
 RETENTION = {r: 403 for r in ROLES if r not in ("officer", "approver", "auditor", "admin")}
 TRAIL = {r: 403 for r in ROLES if r not in PRIVILEGED}
 
 # The HTML routes that exist, with the expected status for each role (default 200).
-# GET only; state-changing POSTs are covered by the feature tests.
+# GET; anonymous visitors are sent to the login page.
 PAGES = {
     "/": {},
     "/profile": {},
@@ -142,87 +161,239 @@ API = {
     f"/api/v1/destructions/{BATCH}/record.pdf": RETENTION,
 }
 
-# Endpoints that must not appear in the tables above: public or POST-only.
-NOT_GET_PAGES = {
-    "auth.login",
-    "auth.logout",
-    "auth.switch_language",
-    "auth.profile_language",
-    "auth.profile_password",
-    "auth.profile_token_create",
-    "auth.profile_token_revoke",
-    "people.user_reset_password",
-    "static",
-    "bootstrap.static",
-    "api-docs.openapi_json",
-    "documents.withdraw",
-    "documents.confirm_review",
-    "documents.english_title",
-    "documents.replace_file",
-    "documents.submit",
-    "documents.review",
-    "documents.approve",
-    "documents.cancel",
-    "documents_api.add_revision",
-    "documents_api.submit_revision",
-    "documents_api.review_revision",
-    "documents_api.approve_revision",
-    "documents_api.cancel_revision",
-    "documents_api.withdraw_document",
-    "documents_api.confirm_periodic_review",
-    "documents_api.update_document_type",
-    "external.uncite",
-    "external_api.record_external_edition",
-    "external_api.record_external_check",
-    "external_api.withdraw_external_document",
-    "external_api.cite_external_document",
-    "external_api.uncite_external_document",
-    "distribution.receipt",
-    "distribution_api.issue_revision",
-    "distribution_api.sign_receipt",
-    "distribution_api.return_copy",
-    "distribution_api.sign_acknowledgement",
-    "records.complete",
-    "records_api.complete_record",
-    "records_api.amend_record",
-    "retention.approve",
-    "retention.reject",
-    "retention_api.lift_legal_hold",
-    "retention_api.approve_destruction",
-    "retention_api.reject_destruction",
+# Every other method, with an empty form (and its CSRF token) or a JSON body (empty, or
+# the least a schema requires, in BODIES). A role that may not gets 403 — or 404 when the
+# object is invisible to it; a role that may gets past the gate (ALLOWED: a validation
+# error, a conflict, a redirect or success, never 401, 403, 404, 405 or a 5xx). Anonymous
+# visitors are sent to the login page (HTML) or answered 401 (API). The writes run after
+# the reads, in this order: a write that succeeds changes only what later rows expect.
+ALLOWED = "allowed"
+COPY = "QP-CS-001-A0-C01"
+A0 = "QP-CS-001/revisions/A0"
+# QP-CS-003's A/0 is in review, waiting for the matrix approver's signature
+IN_REVIEW = "QP-CS-003/revisions/A0"
+
+
+def only(*roles: str, hidden: tuple[str, ...] = ()) -> dict:
+    """Only ``roles`` may; ``hidden`` do not even see the object (404); the others 403."""
+    return {r: 404 if r in hidden else 403 for r in ROLES if r not in roles}
+
+
+UNPRIVILEGED = tuple(r for r in ROLES if r not in PRIVILEGED)
+NOT_HOLDER = only(hidden=UNPRIVILEGED)  # the privileged see it, the others do not
+DRAFT_HIDDEN = ("approver", "staff")  # QP-CS-002, a draft: its department's authors see it
+SIGNER = only("approver", hidden=("staff",))  # staff see no revision in review
+SECRET_HIDDEN = ("author", "approver", "staff")  # confidential to QA
+WRITES = {
+    # HTML forms
+    ("POST", "/acknowledgements/1"): NOT_HOLDER,  # the matrix officer's task
+    ("POST", "/admin/departments/CS/edit"): only("admin"),
+    ("POST", "/admin/departments/new"): only("admin"),
+    ("POST", "/admin/document-types/QP/edit"): only("admin"),
+    ("POST", "/admin/users/someone/edit"): only("admin"),
+    ("POST", "/admin/users/someone/password"): only("admin"),
+    ("POST", "/admin/users/new"): only("admin"),
+    ("POST", f"/copies/{COPY}/receipt"): NOT_HOLDER,
+    ("POST", f"/copies/{COPY}/return"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", "/documents/new"): only("officer", "author"),
+    ("POST", "/documents/QP-CS-001/confirm-review"): only("officer"),
+    ("POST", "/documents/QP-CS-001/english-title"): only("officer"),
+    ("POST", "/documents/QP-CS-001/withdraw"): only("officer"),
+    ("POST", "/documents/QP-CS-002/withdraw"): only("officer", hidden=DRAFT_HIDDEN),
+    ("POST", "/documents/QP-CS-001/revisions/new"): only("officer", "author"),
+    ("POST", "/documents/QP-CS-002/revisions/new"): only("officer", "author", hidden=DRAFT_HIDDEN),
+    ("POST", f"/documents/{A0}/file"): only("officer"),
+    ("POST", f"/documents/{A0}/submit"): only("officer"),
+    ("POST", f"/documents/{A0}/cancel"): only("officer"),
+    ("POST", f"/documents/{A0}/issue"): only("officer"),
+    ("POST", f"/documents/{IN_REVIEW}/review"): SIGNER,
+    ("POST", f"/documents/{IN_REVIEW}/approve"): SIGNER,
+    ("POST", "/external/new"): only("officer"),
+    ("POST", "/external/EXT-0001/edit"): only("officer"),
+    ("POST", "/external/EXT-0001/editions/new"): only("officer"),
+    ("POST", "/external/EXT-0001/checks/new"): only("officer"),
+    ("POST", "/external/EXT-0001/citations/new"): only("officer"),
+    ("POST", "/external/EXT-0001/citations/QP-CS-001/remove"): only("officer"),
+    ("POST", "/external/EXT-0001/withdraw"): only("officer"),
+    ("POST", "/profile/language"): {},
+    ("POST", "/profile/password"): {},
+    ("POST", "/profile/tokens"): {},
+    ("POST", "/profile/tokens/revoke"): {},
+    ("POST", "/records/plan/new"): only("officer"),
+    ("POST", "/records/plan/REC-QA-01/edit"): only("officer"),
+    ("POST", "/records/new/REC-QA-01"): only("officer"),  # filed by QA (and officers)
+    ("POST", f"/records/{DRAFT}/edit"): only("officer"),  # who filed it, or an officer
+    ("POST", f"/records/{SECRET}/edit"): only("officer", hidden=SECRET_HIDDEN),
+    ("POST", f"/records/{DONE}/amend"): only("officer"),  # QA, or an officer
+    ("POST", f"/records/{DRAFT2}/complete"): only("officer"),
+    ("POST", "/retention/"): only("officer"),  # proposing a destruction
+    ("POST", "/retention/holds"): only("officer", "admin"),
+    ("POST", "/retention/holds/1/lift"): only("officer", "admin"),
+    ("POST", f"/retention/destructions/{BATCH}/approve"): only("approver"),
+    ("POST", f"/retention/destructions/{BATCH}/reject"): only("approver"),
+    # the API
+    ("PATCH", "/api/v1/document-types/QP"): only("admin"),
+    ("POST", "/api/v1/documents"): only("officer", "author"),
+    ("PATCH", "/api/v1/documents/QP-CS-001"): only("officer"),
+    ("PATCH", "/api/v1/documents/QP-CS-002"): only("officer", hidden=DRAFT_HIDDEN),
+    ("POST", "/api/v1/documents/QP-CS-001/review-confirmation"): only("officer"),
+    ("POST", "/api/v1/documents/QP-CS-001/withdraw"): only("officer"),
+    ("POST", "/api/v1/documents/QP-CS-001/revisions"): only("officer", "author"),
+    ("POST", "/api/v1/documents/QP-CS-002/revisions"): only(
+        "officer", "author", hidden=DRAFT_HIDDEN
+    ),
+    ("PUT", f"/api/v1/documents/{A0}/file"): only("officer"),
+    ("POST", f"/api/v1/documents/{A0}/submit"): only("officer"),
+    ("POST", f"/api/v1/documents/{A0}/cancel"): only("officer"),
+    ("POST", f"/api/v1/documents/{A0}/issue"): only("officer"),
+    ("POST", f"/api/v1/documents/{IN_REVIEW}/review"): SIGNER,
+    ("POST", f"/api/v1/documents/{IN_REVIEW}/approve"): SIGNER,
+    ("POST", f"/api/v1/copies/{COPY}/receipt"): NOT_HOLDER,
+    ("POST", f"/api/v1/copies/{COPY}/return"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", "/api/v1/acknowledgements/1/sign"): NOT_HOLDER,
+    ("POST", "/api/v1/external-documents"): only("officer"),
+    ("POST", "/api/v1/external-documents/EXT-0001/editions"): only("officer"),
+    ("POST", "/api/v1/external-documents/EXT-0001/checks"): only("officer"),
+    ("POST", "/api/v1/external-documents/EXT-0001/citations"): only("officer"),
+    ("DELETE", "/api/v1/external-documents/EXT-0001/citations/QP-CS-001"): only("officer"),
+    ("POST", "/api/v1/external-documents/EXT-0001/withdraw"): only("officer"),
+    ("POST", "/api/v1/record-types"): only("officer"),
+    ("PATCH", "/api/v1/record-types/REC-QA-01"): only("officer"),
+    ("POST", "/api/v1/records"): only("officer"),
+    ("PATCH", f"/api/v1/records/{DRAFT}"): only("officer"),
+    ("PUT", f"/api/v1/records/{DRAFT}"): only("officer"),
+    ("PATCH", f"/api/v1/records/{SECRET}"): only("officer", hidden=SECRET_HIDDEN),
+    ("POST", f"/api/v1/records/{DONE}/amendments"): only("officer"),
+    ("POST", f"/api/v1/records/{DRAFT2}/complete"): only("officer"),
+    ("POST", "/api/v1/legal-holds"): only("officer", "admin"),
+    ("POST", "/api/v1/legal-holds/1/lift"): only("officer", "admin"),
+    ("POST", "/api/v1/destructions"): only("officer"),
+    ("POST", f"/api/v1/destructions/{BATCH}/approve"): only("approver"),
+    ("POST", f"/api/v1/destructions/{BATCH}/reject"): only("approver"),
+}
+# JSON bodies that pass the schema, so that the permission gate answers, not the parser
+# (the API's citation is the one the HTML form removed before)
+BODIES = {
+    ("POST", "/api/v1/documents"): {"type": "QP", "department": "CS", "title": "矩阵程序"},
+    ("POST", "/api/v1/documents/QP-CS-001/review-confirmation"): {"password": PASSWORD},
+    # without the password, a signature fails with 403 (signature_failed), past the gate
+    ("POST", f"/api/v1/documents/{IN_REVIEW}/approve"): {"password": PASSWORD},
+    ("POST", "/api/v1/external-documents"): {
+        "reference": "ISO 10002:2018",
+        "title": "顾客满意 投诉处理指南",
+        "publisher": "ISO",
+        "kind": "standard",
+        "department": "QA",
+        "holder": "matrix_officer",
+        "edition": "2018",
+    },
+    ("POST", "/api/v1/external-documents/EXT-0001/editions"): {"edition": "2026"},
+    ("POST", "/api/v1/external-documents/EXT-0001/citations"): {"document": "QP-CS-001"},
+    ("POST", "/api/v1/external-documents/EXT-0001/withdraw"): {"reason": "矩阵"},
+    ("POST", "/api/v1/record-types"): {
+        "code": "REC-QA-09",
+        "name": "矩阵记录",
+        "department": "QA",
+        "retention": {"years": 1},
+        "fields": [{"name": "note", "label": "Note", "type": "text"}],
+    },
+    ("POST", "/api/v1/records"): {"type": "REC-QA-01", "values": {"note": "矩阵"}},
 }
 
-# Example values of URL variables, by path prefix: the objects the matrix fixtures create.
-URL_EXAMPLES = [
-    ("/documents/", {"<number>": "QP-CS-001", "<rev>": "A0"}),
-    ("/api/v1/documents/", {"<number>": "QP-CS-001", "<rev>": "A0"}),
-    ("/admin/document-types/", {"<code>": "QP"}),
-    ("/external/", {"<number>": "EXT-0001", "<int:edition_id>": "1"}),
-    ("/api/v1/external-documents/", {"<number>": "EXT-0001", "<id:edition_id>": "1"}),
-    ("/copies/", {"<copy_no>": "QP-CS-001-A0-C01"}),
-    ("/api/v1/copies/", {"<copy_no>": "QP-CS-001-A0-C01"}),
-    ("/acknowledgements/", {"<ack_id>": "1"}),
-    ("/api/v1/acknowledgements/", {"<id:ack_id>": "1"}),
-    ("/records/plan/", {"<code>": "REC-QA-01"}),
-    ("/records/new/", {"<code>": "REC-QA-01"}),
-    ("/records/", {"<number>": DRAFT, "<name>": "photo"}),
-    ("/api/v1/record-types/", {"<code>": "REC-QA-01"}),
-    ("/api/v1/records/", {"<number>": DONE}),
-    ("/retention/holds/", {"<int:hold_id>": "1"}),
-    ("/retention/destructions/", {"<key>": BATCH}),
-    ("/api/v1/destructions/", {"<key>": BATCH}),
-]
+# Open to everyone, signed in or not (200 unless a role is named). Logging out comes last:
+# it ends the session the other requests use.
+SIGNED_IN = dict.fromkeys(ROLES, 302)  # sent on to the start page
+PUBLIC = {
+    ("GET", "/static/app.css"): {},
+    ("GET", "/bootstrap/static/css/bootstrap.min.css"): {},
+    ("GET", "/api/v1/openapi.json"): {},
+    ("GET", "/login"): SIGNED_IN,
+    ("POST", "/login"): {**SIGNED_IN, ANONYMOUS: 400},  # an empty form
+    ("POST", "/language"): {**SIGNED_IN, ANONYMOUS: 302},
+    ("POST", "/logout"): {**SIGNED_IN, ANONYMOUS: 302},
+}
 
 
-@pytest.fixture(autouse=True)
-def external_entry(app, make_user, make_docx, store):
-    """EXT-0001 with a stored copy of its edition (id 1), for the external routes."""
-    from app.extensions import db
-    from app.external import services
-    from app.uploads import check_upload
+def _requests():
+    """Every (method, path) of the matrix, in the order it is walked."""
+    yield from (("GET", path) for path in PAGES)
+    yield from (("GET", path) for path in API)
+    yield from WRITES
+    yield from PUBLIC
 
-    officer = make_user("matrix_officer", roles=("officer",), department="QA")
-    ext = services.register(
+
+def _expected(who: str, method: str, path: str):
+    if (method, path) in PUBLIC:
+        return PUBLIC[method, path].get(who, 200)
+    api = path.startswith("/api/")
+    if who == ANONYMOUS:
+        return 401 if api else "login"
+    if method == "GET":
+        return (API if api else PAGES)[path].get(who, 200)
+    return WRITES[method, path].get(who, ALLOWED)
+
+
+def _meets(response, expected) -> bool:
+    status = response.status_code
+    if expected == ALLOWED:
+        return status < 500 and status not in (401, 403, 404, 405)
+    if expected == "login":
+        return status == 302 and "/login" in response.headers["Location"]
+    return status == expected
+
+
+# -- the objects the matrix walks over: made once per backend ---------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    backend: str
+    database: str  # a SQLite file, or a PostgreSQL database to copy
+    root: Path  # its docs_store (shared) and search index (copied)
+    tokens: dict[str, str]
+
+
+def _docx(text: str) -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _seed(store, pdf_bytes) -> dict[str, str]:
+    """The matrix's people, documents, copies, records, hold and batch; a token per role."""
+    from app.auth import services as auth
+    from app.distribution import services as distribution
+    from app.documents import services as documents
+    from app.external import services as external
+    from app.people import services as people
+    from app.people.models import Department, User
+    from app.records import services as records
+    from app.records.models import Record
+    from app.retention import services as retention
+    from app.uploads import check_scan, check_upload
+
+    def person(username, roles, department="CS"):
+        dept = db.session.scalar(select(Department).where(Department.code == department))
+        dept = dept or people.create_department(
+            db.session, None, department, f"Department {department}"
+        )
+        return people.create_user(
+            db.session,
+            None,
+            username=username,
+            full_name=username.title(),
+            password=PASSWORD,
+            roles=list(roles),
+            department=dept,
+        )
+
+    # EXT-0001 with a stored copy of its edition (id 1), held by the matrix officer (QA)
+    officer = person("matrix_officer", ("officer",), "QA")
+    ext = external.register(
         db.session,
         officer,
         reference="GB/T 19001-2016",
@@ -232,36 +403,62 @@ def external_entry(app, make_user, make_docx, store):
         department=officer.department,
         holder=officer,
         edition="2016",
-        upload=check_upload(make_docx(), "gbt19001.docx", max_bytes=10**6),
+        upload=check_upload(_docx("GB/T 19001"), "gbt19001.docx", max_bytes=10**6),
         store=store,
     )
-    db.session.commit()
-    assert (ext.number, ext.editions[0].id) == ("EXT-0001", 1)
-    return ext
-
-
-@pytest.fixture(autouse=True)
-def documents(external_entry, make_document):
-    """QP-CS-001 (effective A/0) and QP-CS-002 (a draft), both by an author nobody else is."""
-    effective = make_document(title="顾客投诉处理程序", effective=True)
-    draft = make_document(title="起草中的程序")
-    assert (effective.number, draft.number) == ("QP-CS-001", "QP-CS-002")
-
-
-@pytest.fixture(autouse=True)
-def distribution(documents, external_entry):
-    """Copy QP-CS-001-A0-C01 (kept at a location by the matrix officer) and
-    acknowledgement 1 (the matrix officer's), so nobody in the matrix holds either."""
-    from app.distribution import services
-    from app.documents.models import Document
-    from app.extensions import db
-
-    doc = db.session.scalar(db.select(Document).where(Document.number == "QP-CS-001"))
-    services.issue(
+    # the matrix's users (in CS), a token each; "someone" for the people pages
+    tokens = {}
+    for role in ROLES:
+        user = person(f"user_{role}", (role,))
+        tokens[role] = auth.create_token(db.session, None, user, "matrix")
+    person("someone", ("staff",))
+    # QP-CS-001 (effective A/0), QP-CS-002 (a draft) and QP-CS-003 (A/0 in review, for the
+    # matrix approver), by an author nobody else is
+    author = person("author", ("author", "staff"))
+    approver = person("approver", ("approver",), "QA")
+    cs = db.session.scalar(select(Department).where(Department.code == "CS"))
+    effective = documents.create_document(
+        db.session, author, type_code="QP", title="顾客投诉处理程序", department=cs
+    )
+    revision = documents.add_revision(
         db.session,
-        external_entry.holder,
-        doc.current_revision,
-        distribution=services.parse_distribution(
+        author,
+        effective,
+        store,
+        change_summary="首次发布",
+        change_reason="新文件",
+        upload=check_upload(_docx("顾客投诉处理程序"), "source.docx", max_bytes=10**7),
+    )
+    documents.submit(db.session, author, revision, reviewers=[], approvers=[approver])
+    documents.approve(db.session, approver, revision, password=PASSWORD)
+    draft = documents.create_document(
+        db.session, author, type_code="QP", title="起草中的程序", department=cs
+    )
+    in_review = documents.create_document(
+        db.session, author, type_code="QP", title="评审中的程序", department=cs
+    )
+    documents.submit(
+        db.session,
+        author,
+        documents.add_revision(
+            db.session,
+            author,
+            in_review,
+            store,
+            change_summary="首次发布",
+            change_reason="新文件",
+            upload=check_upload(_docx("评审中的程序"), "source.docx", max_bytes=10**7),
+        ),
+        reviewers=[],
+        approvers=[db.session.scalar(select(User).where(User.username == "user_approver"))],
+    )
+    # copy QP-CS-001-A0-C01 (kept at a location by the matrix officer) and acknowledgement
+    # 1 (the matrix officer's): nobody in the matrix holds either
+    distribution.issue(
+        db.session,
+        officer,
+        revision,
+        distribution=distribution.parse_distribution(
             db.session,
             [
                 {"location": "档案室", "custodian": "matrix_officer", "medium": "paper"},
@@ -270,21 +467,10 @@ def distribution(documents, external_entry):
         ),
         training_required=True,
     )
-    db.session.commit()
-
-
-@pytest.fixture(autouse=True)
-def records(external_entry, store, pdf_bytes):
-    """DRAFT (with a scan), DONE and SECRET, filed by the matrix officer in QA."""
-    from app.extensions import db
-    from app.records import services
-    from app.uploads import check_scan
-
-    officer = external_entry.holder
+    # records filed by the matrix officer in QA
     fields = [{"name": "note", "label": "Note", "type": "text", "required": True}]
-    made = {}
-    for code, confidentiality in (("REC-QA-01", "internal"), ("SEC-QA-01", "confidential")):
-        made[code] = services.create_type(
+    types = {
+        code: records.create_type(
             db.session,
             officer,
             {
@@ -296,83 +482,159 @@ def records(external_entry, store, pdf_bytes):
                 "confidentiality": confidentiality,
             },
         )
+        for code, confidentiality in (("REC-QA-01", "internal"), ("SEC-QA-01", "confidential"))
+    }
     scan = check_scan(pdf_bytes, "scan.pdf", max_bytes=10**7)
-    numbers = [
-        services.file_record(
-            db.session, store, officer, made["REC-QA-01"], {"note": "a"}, scan=scan
-        ).number,
-        services.file_record(
-            db.session, store, officer, made["REC-QA-01"], {"note": "b"}, complete=True
-        ).number,
-        services.file_record(db.session, store, officer, made["SEC-QA-01"], {"note": "c"}).number,
+    filed = [
+        records.file_record(
+            db.session, store, officer, types["REC-QA-01"], {"note": "a"}, scan=scan
+        ),
+        records.file_record(
+            db.session, store, officer, types["REC-QA-01"], {"note": "b"}, complete=True
+        ),
+        records.file_record(db.session, store, officer, types["SEC-QA-01"], {"note": "c"}),
+        records.file_record(db.session, store, officer, types["REC-QA-01"], {"note": "d"}),
     ]
-    db.session.commit()
-    assert numbers == [DRAFT, DONE, SECRET]
-
-
-@pytest.fixture(autouse=True)
-def retention(records, external_entry):
-    """Legal hold 1 on the SEC-QA-01 type; DONE (its retention run out) in BATCH."""
-    from datetime import date
-
-    from app.extensions import db
-    from app.records.models import Record
-    from app.retention import services
-    from tests.conftest import PASSWORD
-
-    officer = external_entry.holder
-    hold = services.place_hold(
+    # legal hold 1 on the SEC-QA-01 type; DONE (its retention run out) in BATCH
+    hold = retention.place_hold(
         db.session, officer, "record_type", "SEC-QA-01", "litigation", PASSWORD
     )
     db.session.execute(
-        db.update(Record).where(Record.number == DONE).values(retain_until=date(2020, 1, 1))
+        update(Record).where(Record.number == DONE).values(retain_until=date(2020, 1, 1))
     )
-    batch = services.propose(
+    batch = retention.propose(
         db.session, officer, [f"record:{DONE}"], "shredding", None, today=local_today()
     )
     db.session.commit()
-    assert (hold.id, batch.number) == (1, BATCH)
+    made = (ext.number, ext.editions[0].id, hold.id, batch.number)
+    assert made == ("EXT-0001", 1, 1, BATCH)
+    assert [d.number for d in (effective, draft, in_review)] == [f"QP-CS-00{n}" for n in (1, 2, 3)]
+    assert [r.number for r in filed] == [DRAFT, DONE, SECRET, DRAFT2]
+    return tokens
 
 
-def test_the_matrix_covers_every_route(app):
-    """Is every registered route either in the matrix or known to be public/POST-only?"""
-    listed = set(PAGES) | set(API)
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in NOT_GET_PAGES:
-            continue
-        concrete = rule.rule
-        for prefix, examples in URL_EXAMPLES:
-            if concrete.startswith(prefix):
-                for variable, value in examples.items():
-                    concrete = concrete.replace(variable, value)
-        concrete = concrete.replace("<code>", "CS").replace("<username>", "someone")
-        assert concrete in listed, f"{rule.rule} ({rule.endpoint}) is not in the permission matrix"
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request):
+    """The backend of a whole module's run (the matrix's objects are made once for it)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def seeded(backend, request, tmp_path_factory, pdf_bytes):
+    """The migrated database with the matrix's objects, its files and its search index;
+    the prints and the index the matrix asks for are made once, here."""
+    from app import storage
+
+    root = tmp_path_factory.mktemp(f"matrix-{backend}")
+    if backend == "sqlite":
+        database = str(root / "seeded.sqlite3")
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+        url = f"sqlite:///{database}"
+    else:
+        template = request.getfixturevalue("pg_template")
+        database = f"qdms_matrix_{uuid.uuid4().hex[:10]}"
+        with _pg_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+        url = _sqlalchemy_url(_pg_url(database))
+    app = create_app({**_base_config(root), "SQLALCHEMY_DATABASE_URI": url})
+    app.test_client_class = QdmsClient
+    with app.app_context():
+        tokens = _seed(storage.get_store(app), pdf_bytes)
+        client = app.test_client()
+        officer = {"Authorization": f"Bearer {tokens['officer']}"}
+        for path in (
+            f"/api/v1/documents/{A0}/pdf",
+            f"/api/v1/documents/{A0}/pdf?copy=C01",
+            f"/api/v1/destructions/{BATCH}/record.pdf",
+            "/api/v1/search?q=投诉",
+        ):
+            assert client.get(path, headers=officer).status_code == 200, path
+        db.session.remove()
+        db.engine.dispose()
+    yield Seeded(backend, database, root, tokens)
+    if backend == "postgresql":
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(seeded, tmp_path):
+    """A fresh copy of the seeded database for one test."""
+    if seeded.backend == "sqlite":
+        path = tmp_path / "qdms.sqlite3"
+        shutil.copyfile(seeded.database, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"qdms_t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seeded.database}"')
+    yield _sqlalchemy_url(_pg_url(name))
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app_config(tmp_path, database_url, seeded) -> dict:
+    """The seeded files (written once, never changed: shared) and a copy of its index."""
+    shutil.copytree(seeded.root / "index", tmp_path / "index")
+    return {
+        **_base_config(tmp_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "QDMS_DOCS_STORE": str(seeded.root / "docs_store"),
+    }
+
+
+# -- the tests ---------------------------------------------------------------------------
+
+
+def test_the_matrix_covers_every_route_and_method(app):
+    """Is every (route, method) of the application in the matrix, and does every row of
+    the matrix name a route and a method that exist?"""
+    adapter = app.url_map.bind("localhost")
+    covered = set()
+    for method, path in _requests():
+        rule, _ = adapter.match(path.split("?")[0], method=method, return_rule=True)
+        covered.add((rule.rule, method))
+    missing = sorted(
+        (rule.rule, method, rule.endpoint)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if (rule.rule, method) not in covered
+    )
+    assert not missing, f"not in the permission matrix: {missing}"
+
+
+def _walk(who: str, client, api_headers) -> list:
+    """Ask every request of the matrix as ``who``; the answers that are not expected."""
+    token = client.csrf_token("/login")
+    wrong = []
+    for method, path in _requests():
+        kwargs = {}
+        if path.startswith("/api/"):
+            kwargs["headers"] = api_headers
+            if method != "GET":
+                kwargs["json"] = BODIES.get((method, path), {})
+        elif method != "GET":
+            kwargs["data"] = {"csrf_token": token}
+        response = client.open(path, method=method, **kwargs)
+        expected = _expected(who, method, path)
+        if not _meets(response, expected):
+            wrong.append((method, path, response.status_code, expected))
+        response.close()
+    return wrong
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_as_each_role(role, login_as, make_user):
-    """Does each page give each role exactly the expected status?"""
-    make_user("someone", roles=("staff",))
-    client = login_as(f"user_{role}", roles=(role,))
-    for path, expected in PAGES.items():
-        assert client.get(path).status_code == expected.get(role, 200), (role, path)
+def test_every_route_as_each_role(role, seeded, login_as):
+    """Does every page and endpoint, with every method, give each role exactly the
+    expected answer — and a role that may act get past the gate (a validation error or a
+    conflict on an empty body), never a 403 or a 500?"""
+    client = login_as(f"user_{role}")
+    headers = {"Authorization": f"Bearer {seeded.tokens[role]}"}
+    assert _walk(role, client, headers) == []
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_api_as_each_role(role, client, api_token):
-    """Does each endpoint give each role exactly the expected status?"""
-    headers = api_token(f"user_{role}", roles=(role,))
-    for path, expected in API.items():
-        assert client.get(path, headers=headers).status_code == expected.get(role, 200), (
-            role,
-            path,
-        )
-
-
-def test_anonymous_visitors_are_sent_to_login(client):
-    """Is every page closed to an anonymous visitor (redirect to login), every endpoint 401?"""
-    for path in PAGES:
-        r = client.get(path)
-        assert r.status_code == 302 and "/login" in r.headers["Location"], path
-    for path in API:
-        assert client.get(path).status_code == 401, path
+def test_every_route_as_an_anonymous_visitor(client):
+    """Is every page and form closed to an anonymous visitor (sent to the login page), and
+    every endpoint a 401, except the public ones?"""
+    assert _walk(ANONYMOUS, client, {}) == []

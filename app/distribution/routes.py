@@ -28,6 +28,7 @@ from app.distribution.permissions import (
     can_view_matrix,
     can_view_register,
     can_view_training_of,
+    holds,
 )
 from app.documents import exports as document_exports
 from app.documents import services as documents
@@ -245,6 +246,7 @@ def copy(copy_no: str):
 @bp.post("/copies/<copy_no>/receipt")
 def receipt(copy_no: str):
     copy = _load_copy(copy_no)
+    _require(holds(current_user, copy.line))
     form = SignForm()
 
     def done(_copy):

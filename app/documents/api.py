@@ -24,6 +24,7 @@ from app.documents.permissions import (
     can_edit_revision,
     can_manage_document,
     can_manage_document_types,
+    can_sign_revision,
     can_view_revision,
 )
 from app.errors import N_, NotFound, ValidationFailed
@@ -475,6 +476,7 @@ def review_revision(body, number: str, rev: str):
     A rejection needs a comment; approvers may reject here too. 403 `signature_failed`:
     wrong password."""
     revision = _revision(number, rev)
+    allow(can_sign_revision(current_user, revision))
     services.review(
         db.session,
         current_user,
@@ -496,6 +498,7 @@ def approve_revision(body, number: str, rev: str):
     With every approval in, the revision is approved, and effective at once unless the
     effective date lies in the future. 403 `signature_failed`: wrong password."""
     revision = _revision(number, rev)
+    allow(can_sign_revision(current_user, revision))
     services.approve(
         db.session,
         current_user,

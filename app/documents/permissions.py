@@ -229,6 +229,17 @@ def pending_task(user, revision: Revision) -> RevisionParticipant | None:
     )
 
 
+def can_sign_revision(user, revision: Revision) -> bool:
+    """Review, approve or reject a revision in review: the people asked to sign its
+    current round (checked before the form, so that anyone else gets 403, not the form's
+    400). Of a revision not in review, the workflow answers: 409."""
+    if not signed_in(user):
+        return False
+    if revision.status != "in_review":
+        return True
+    return any(p.user_id == user.id for p in revision.current_round())
+
+
 def can_manage_document(user, doc: Document | None = None) -> bool:
     """Withdraw a document, confirm its periodic review: the quality officer."""
     return signed_in(user) and user.has_role("officer")

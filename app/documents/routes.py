@@ -47,6 +47,7 @@ from app.documents.permissions import (
     can_edit_revision,
     can_manage_document,
     can_manage_document_types,
+    can_sign_revision,
     can_view_document,
     can_view_revision,
     pending_task,
@@ -509,9 +510,9 @@ def review(number: str, rev: str):
             return _("%(label)s was returned to the author.", label=revision.label)
         return _("Your review of %(label)s is signed.", label=revision.label)
 
-    return _revision_action(
-        _load_revision(number, rev), form, act, form_name="review_form", message=message
-    )
+    revision = _load_revision(number, rev)
+    _require(can_sign_revision(current_user, revision))
+    return _revision_action(revision, form, act, form_name="review_form", message=message)
 
 
 @bp.post("/documents/<number>/revisions/<rev>/approve")
@@ -550,9 +551,9 @@ def approve(number: str, rev: str):
             )
         return _("Your approval of %(label)s is signed.", label=revision.label)
 
-    return _revision_action(
-        _load_revision(number, rev), form, act, form_name="approve_form", message=message
-    )
+    revision = _load_revision(number, rev)
+    _require(can_sign_revision(current_user, revision))
+    return _revision_action(revision, form, act, form_name="approve_form", message=message)
 
 
 @bp.post("/documents/<number>/revisions/<rev>/cancel")

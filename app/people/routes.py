@@ -178,8 +178,9 @@ def user_edit(username: str):
     form = UserForm(obj=user)
     form.username.data = user.username  # immutable
     form.department.choices = department_choices(blank=True)
-    if not form.is_submitted():
+    if not form.department.raw_data:  # not posted: the person's department, as its code
         form.department.data = user.department.code if user.department else ""
+    if not form.is_submitted():
         form.language.data = user.language or ""
         form.roles.data = user.roles
 
