@@ -19,12 +19,13 @@ from sqlalchemy import func, select, update
 
 from app import create_app
 from app.audit_trail.models import Event
+from app.auth.models import ApiToken
 from app.distribution import services as distribution
 from app.distribution.models import Acknowledgement
 from app.documents import services as documents
 from app.documents.models import Revision
 from app.errors import InvalidTransition
-from app.extensions import db, local_today
+from app.extensions import db, local_today, utcnow
 from app.people.models import User
 from app.records import services as records
 from app.records.models import Record
@@ -48,6 +49,10 @@ def _user(username: str) -> User:
 
 def _race(app_config, url: str, headers: dict, **request) -> Counter:
     """POST ``url`` N times at once; the answers as a Counter of (status, error code)."""
+    # a token's first use of the minute writes its row, which would queue the racers
+    # before they read anything: mark the tokens used, as they are in a busy minute
+    db.session.execute(update(ApiToken).values(last_used_at=utcnow()))
+    db.session.commit()
     racer = create_app(
         {
             **app_config,
