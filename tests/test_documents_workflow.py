@@ -114,7 +114,7 @@ def test_several_approvers_must_all_sign(make_document, new_revision, people):
     )
     services.approve(db.session, people["approver"], rev, password=PASSWORD)
     assert rev.status == "in_review"
-    with pytest.raises(Conflict):
+    with pytest.raises(InvalidTransition):
         services.approve(db.session, people["approver"], rev, password=PASSWORD)
     services.approve(db.session, people["approver2"], rev, password=PASSWORD)
     assert rev.status == "effective"

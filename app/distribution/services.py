@@ -63,6 +63,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.extensions import local_date, local_today, utcnow
+from app.locking import lock
 from app.names import Bilingual
 from app.notifications import services as mail
 from app.people.models import Department, User
@@ -213,10 +214,9 @@ def issue(
     and nothing is issued."""
     today = today or local_today()
     days = _check_days(acknowledge_within_days)
-    # Issues of one revision take turns (a row lock on PostgreSQL; SQLite has one writer),
-    # so two officers issuing at once cannot both give one recipient an electronic copy.
-    session.execute(select(Revision.id).where(Revision.id == revision.id).with_for_update())
-    session.refresh(revision, ["status"])
+    # Issues of one revision take turns (app.locking), so two officers issuing at once
+    # cannot both give one recipient an electronic copy.
+    lock(session, revision)
     if revision.status not in ISSUABLE:
         raise InvalidTransition(
             N_("Only an approved or effective revision can be issued; %(label)s is %(status)s."),
@@ -463,6 +463,7 @@ def visible_copy(session: Session, user: User, copy_no: str) -> ControlledCopy:
 
 def sign_receipt(session: Session, actor: User, copy: ControlledCopy, *, password: str):
     """The holder signs for a paper copy (签收)."""
+    lock(session, copy)
     if copy.medium != "paper":
         raise InvalidTransition(N_("An electronic copy needs no receipt."))
     if not holds(actor, copy.line):
@@ -558,6 +559,7 @@ def record_return(
 ) -> ControlledCopy:
     """The officer records a recalled copy coming back: who returned it and whether it was
     destroyed or kept (marked) as an obsolete reference. Closes the copy's recall."""
+    lock(session, copy)
     if copy.status != "recall_open":
         raise InvalidTransition(
             N_("Copy %(copy)s has no open recall (it is %(status)s)."),
@@ -851,6 +853,7 @@ def sign_acknowledgement(
     session: Session, actor: User, ack: Acknowledgement, *, password: str
 ) -> Acknowledgement:
     """The person signs "read and understood" for the exact revision file."""
+    lock(session, ack)
     if ack.user_id != actor.id:
         raise PermissionDenied(
             N_("Only %(name)s can sign this acknowledgement."), name=ack.user.full_name

@@ -39,6 +39,7 @@ from app.documents.models import (
 from app.documents.permissions import can_view_document, can_view_revision, visible_documents
 from app.errors import N_, Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import add_months, local_today, utcnow
+from app.locking import lock
 from app.people.models import Department, User
 from app.sequences import next_value
 from app.signatures.services import sign
@@ -422,6 +423,7 @@ def add_revision(
     from_template: bool = False,
 ) -> Revision:
     """Start a new draft revision from an uploaded file or from the type's template."""
+    lock(session, document)
     if document.status == "obsolete":
         raise InvalidTransition(
             N_("%(number)s is obsolete; it cannot get a new revision."), number=document.number
@@ -513,6 +515,7 @@ def replace_file(
     session: Session, actor: User, revision: Revision, store: FileStore, upload: CheckedFile
 ) -> Revision:
     """A draft's author (or an officer) uploads a corrected file; earlier files stay stored."""
+    lock(session, revision.document)
     if revision.status != "draft":
         raise InvalidTransition(N_("Only a draft's file can be replaced."))
     before = {"file_sha256": revision.file_sha256, "file_name": revision.file_name}
@@ -592,10 +595,13 @@ def _require_effective(document: Document, message: str) -> Revision:
 
 def _mails(action):
     """A workflow action that mails the people its revision's new status concerns
-    (``notify.revision_changed``: those asked to sign, the author), in the transaction."""
+    (``notify.revision_changed``: those asked to sign, the author), in the transaction.
+    The action runs with its document locked (``app.locking``), on the state committed
+    when the lock was granted."""
 
     @functools.wraps(action)
     def act(session: Session, actor, revision: Revision, *args, **kwargs):
+        lock(session, revision.document)
         previous = revision.status
         result = action(session, actor, revision, *args, **kwargs)
         notify.revision_changed(session, revision, previous)
@@ -668,7 +674,7 @@ def _my_task(revision: Revision, actor: User, roles: set[str]) -> RevisionPartic
     if not mine:
         raise PermissionDenied(N_("You are not asked to sign this revision."))
     if mine[0].decision is not None:
-        raise Conflict(N_("You have already signed this revision."))
+        raise InvalidTransition(N_("You have already signed this revision."))
     return mine[0]
 
 
@@ -776,7 +782,11 @@ def run_due_effective(session: Session, today: date) -> list[Revision]:
         .where(Revision.status == "approved", Revision.effective_date <= today)
         .order_by(Revision.effective_date, Revision.id)
     ).all()
-    made = [make_effective(session, None, r, today=today) for r in due]
+    made = []
+    for revision in due:
+        lock(session, revision.document)
+        if revision.status == "approved":  # not made effective meanwhile by another sweep
+            made.append(make_effective(session, None, revision, today=today))
     for revision in made:
         notify.revision_changed(session, revision, "approved")
     return made
@@ -797,6 +807,7 @@ def withdraw(
 ) -> Document:
     """Make the document obsolete (signed): its effective revision becomes obsolete and any
     open revision is cancelled, so nothing can become effective later."""
+    lock(session, document)
     reason = _clean_text(
         reason, "reason", max_len=4000, message=N_("Please give the reason for withdrawing.")
     )
@@ -833,6 +844,7 @@ def confirm_review(
     """Periodic review without change (signed): the effective revision stays, the next
     review is due one interval from today."""
     today = today or local_today()
+    lock(session, document)
     current = _require_effective(document, N_("%(number)s has no effective revision to review."))
     _sign(session, actor, password, current, "review_confirmed", comment, object_ref=document.ref)
     before = document.review_due_date

@@ -34,6 +34,7 @@ from app.external.models import (
     ExternalDocument,
     ExternalEdition,
 )
+from app.locking import lock
 from app.people.models import Department, User
 from app.storage import FileStore, store_bytes
 from app.uploads import CheckedFile
@@ -428,6 +429,7 @@ def record_edition(
     ``…-2024``); it becomes the entry's reference. Receiving the newest edition counts as
     a currency check: the next one falls one interval from today."""
     today = today or local_today()
+    lock(session, ext)
     _require_current(ext)
     label = _text(edition, "edition", max_len=60, message=N_("Please give the edition, e.g. 2016."))
     if any(e.edition.lower() == label.lower() for e in ext.editions):
@@ -558,6 +560,7 @@ def withdraw(
     """Withdraw the entry from the register (the publisher withdrew it, or we no longer
     need it). It leaves the due list; its history stays. Returns the internal documents
     that still cite it, which need a look."""
+    lock(session, ext)
     if ext.status != "current":
         raise InvalidTransition(N_("%(number)s is already withdrawn."), number=ext.number)
     reason = _text(
@@ -606,6 +609,7 @@ def cite(
 ) -> ExternalCitation:
     """Record that internal document ``document_number`` cites ``ext``. Written to the
     trails of both."""
+    lock(session, ext)
     _require_current(ext)
     document = _document(session, document_number)
     if document.status == "obsolete":

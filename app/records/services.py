@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit_trail import services as audit
 from app.errors import N_, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import add_years, local_date, local_today, utcnow
+from app.locking import lock
 from app.people.models import Department, User
 from app.records import fields as form_fields
 from app.records.models import (
@@ -411,6 +412,7 @@ def update_draft(
 ) -> Record:
     """Change a draft's values (all of them: what is left out is emptied; signatures and
     files already given stay), title or scan."""
+    lock(session, record)
     must_be_draft(record)
     form = record.schema.fields
     raw = values or {}
@@ -459,6 +461,7 @@ def _reschedule(session: Session, rtype: RecordType) -> int:
 def complete_record(session: Session, actor: User, record: Record) -> Record:
     """Make a draft complete: every required field filled (or a scan given, for a
     record kept as a scan); from now on it is immutable."""
+    lock(session, record)
     must_be_draft(record)
     form = record.schema.fields
     values = record.values
@@ -497,6 +500,7 @@ def amend(
 ) -> RecordAmendment:
     """Correct a complete record: the new values of some fields and why. A signature
     field is corrected by signing it again (``true`` and the password)."""
+    lock(session, record)
     must_be_complete(record)
     reason = (reason or "").strip()
     problems: dict[str, str] = {}

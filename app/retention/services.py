@@ -35,6 +35,7 @@ from app.documents.models import Document, DocumentType, Revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import add_years, local_date, utcnow
 from app.external.models import ExternalEdition
+from app.locking import lock
 from app.pdf import PdfCache
 from app.people.models import User
 from app.records.models import Record, RecordType
@@ -422,6 +423,7 @@ def lift_hold(
     session: Session, actor: User, hold: LegalHold, reason: str | None, password
 ) -> LegalHold:
     """Lift a hold in force (signed); it stays listed as lifted."""
+    lock(session, hold)
     if not hold.in_force:
         raise InvalidTransition(N_("This legal hold was already lifted."))
     reason = _reason(reason)
@@ -609,6 +611,7 @@ def _must_be_proposed(batch: Destruction) -> None:
 
 def reject(session: Session, actor: User, batch: Destruction, reason: str | None) -> Destruction:
     """Turn a proposal down (its items may be proposed again)."""
+    lock(session, batch)
     _must_be_proposed(batch)
     batch.reject_reason = _reason(reason)
     batch.status = "rejected"
@@ -702,6 +705,7 @@ def approve(
     """Sign and carry out a proposed destruction. The files no live item uses any more
     are removed from ``store`` once the transaction has committed (:func:`remove_files`,
     through the unit of work: a rollback removes nothing); returns their SHA-256s."""
+    lock(session, batch)
     _must_be_proposed(batch)
     if actor.id == batch.proposed_by_id:
         raise PermissionDenied(
