@@ -16,9 +16,9 @@ import shutil
 import uuid
 
 import pytest
+import sqlalchemy
 from flask.testing import FlaskClient
 from playwright.sync_api import expect
-from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
@@ -131,7 +131,7 @@ def bypass_history_triggers(session) -> None:
     triggers that refuse UPDATE and DELETE of events and signatures, so a test can show
     that what they would have refused is still detected."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL session_replication_role = replica"))
+        session.execute(sqlalchemy.text("SET LOCAL session_replication_role = replica"))
 
 
 class QdmsClient(FlaskClient):

@@ -4,7 +4,8 @@ DELETE and TRUNCATE of events and signatures
 
 Events written before this migration keep their version-1 hashes (the trail is never
 rewritten); the head records where the keyed events and sealed signatures start, and is
-sealed here with the app's QDMS_AUDIT_KEY.
+sealed here with the app's QDMS_AUDIT_KEY. The PDF cache (derived data) is emptied: its
+entries are sealed from now on, and unsealed ones would read as altered.
 
 Revision ID: 0013
 Revises: 0012
@@ -68,6 +69,9 @@ def upgrade():
         ),
         {"k": keyed_from, "s": signatures_from, "m": mac},
     )
+    from app.pdf import PdfCache
+
+    PdfCache(current_app.config["QDMS_DOCS_STORE"]).clear()
     if bind.dialect.name == "postgresql":
         op.execute(_REFUSE)
         for table in _HISTORY:
