@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
 from app.audit_trail.models import ChainHead, Event
@@ -365,3 +367,40 @@ def test_events_from_before_the_upgrade_keep_verifying(runner, app):
     result = _verify(runner)
     assert result.exit_code == 1
     assert "the chain head (#4) was altered" in result.output
+
+
+def test_the_readme_role_writes_history_but_cannot_rewrite_it(app, backend, database_url):
+    """On PostgreSQL, does the app's role, granted as the README shows, append events but
+    get refused UPDATE and DELETE of them and switching the triggers off?"""
+    if backend != "postgresql":
+        pytest.skip("roles are PostgreSQL's")
+    role = f"qdms_app_{uuid.uuid4().hex[:8]}"
+    grants = [
+        f"CREATE ROLE {role} LOGIN",
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, signature FROM {role}",
+    ]
+    for sql in grants:
+        db.session.execute(text(sql))
+    db.session.commit()
+    engine = create_engine(make_url(database_url).set(username=role, password=None))
+    try:
+        with Session(engine) as session:
+            audit.record(session, None, "department:D", "created", after={"code": "D"})
+            session.commit()
+        for sql in (
+            "UPDATE audit_event SET reason = 'x'",
+            "DELETE FROM signature",
+            "ALTER TABLE audit_event DISABLE TRIGGER audit_event_refuse_change",
+        ):
+            with engine.connect() as conn, pytest.raises(DBAPIError, match=r"permission|owner"):
+                conn.execute(text(sql))
+    finally:
+        engine.dispose()
+        db.session.rollback()
+        db.session.execute(text(f"DROP OWNED BY {role}"))
+        db.session.execute(text(f"DROP ROLE {role}"))
+        db.session.commit()
+    assert audit.verify_chain(db.session).ok
