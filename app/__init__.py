@@ -60,7 +60,7 @@ def _init_extensions(app: Flask) -> None:
     from flask_bootstrap import Bootstrap5  # the factory's imports: see the module docstring
 
     from app import models  # noqa: F401  (every table in the metadata)
-    from app.audit_trail.services import install_guards
+    from app.audit_trail.services import install_guards, use_key
     from app.errors import N_
     from app.i18n import select_locale
 
@@ -93,6 +93,7 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     install_guards(db.session)
+    use_key(app.config["QDMS_AUDIT_KEY"])
     from app import passwords
 
     passwords.configure(app.config["QDMS_ARGON2_TIME_COST"], app.config["QDMS_ARGON2_MEMORY_KIB"])

@@ -23,19 +23,24 @@ from sqlalchemy.orm import Session
 from app import backup as backups
 from app import create_app, storage
 from app import demo as demo_data
+from app.audit_trail import checkpoints
 from app.audit_trail.services import verify_chain
 from app.auth import services as auth
 from app.auth.models import ApiToken
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
-from app.errors import DomainError
+from app.errors import N_, DomainError
 from app.extensions import db, local_today
 from app.external import reminders as external_reminders
+from app.notifications import services as mail
 from app.notifications.services import deliver_pending
+from app.pdf import PdfCache
 from app.people import services as people
-from app.people.models import User
+from app.people.models import User, UserRole
+from app.records.services import verify_records
 from app.retention import services as retention
 from app.search import registry, sync
+from app.signatures.services import verify_signatures
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
@@ -159,31 +164,60 @@ def demo_logins():
 @click.command("verify")
 @with_appcontext
 def verify():
-    """Check the audit trail's hash chain; exit 1 naming the first broken event."""
-    result = verify_chain(db.session)
+    """Check the audit trail's chain against its seals and the checkpoints in docs_store,
+    every signature against its seal and event, every completed record against its
+    SHA-256; exit 1 naming each thing that changed."""
+    found, problems = checkpoints.read(_checkpoint_file())
+    result = verify_chain(db.session, found)
     if result.ok:
-        click.echo(f"audit trail intact: {result.checked} events")
-        return
-    click.echo(
-        f"audit trail BROKEN: {result.problem} ({result.checked} events verified before it)",
-        err=True,
-    )
-    sys.exit(1)
+        click.echo(
+            f"audit trail intact: {result.checked} events"
+            + (f", {len(found)} checkpoints match" if found else "")
+        )
+    else:
+        problems.insert(
+            0,
+            f"audit trail BROKEN: {result.problem} ({result.checked} events verified before it)",
+        )
+    problems += verify_signatures(db.session)
+    problems += verify_records(db.session)
+    db.session.rollback()  # read-only
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("signatures and completed records intact")
+
+
+def _checkpoint_file() -> Path:
+    return checkpoints.path_in(current_app.config["QDMS_DOCS_STORE"])
 
 
 @click.command("check")
 @with_appcontext
 def check():
-    """Check every stored file against its hash; exit 1 on any missing or corrupted file."""
-    report = storage.check(db.session, storage.get_store(current_app))
+    """Check every stored file against its hash and every cached PDF against its seal;
+    exit 1 on any missing, corrupted or altered file."""
+    store = storage.get_store(current_app)
+    report = storage.check(db.session, store)
     for sha, problem in report.problems:
         click.echo(f"{problem}: {sha}", err=True)
     for sha in report.unreferenced:
         click.echo(f"unreferenced (not in the database, harmless): {sha}")
+    cached, altered = PdfCache(store.root).check()
+    for key in altered:
+        click.echo(
+            f"PDF cache entry {key} was altered: its seal does not match "
+            "(it is rendered again when next asked for)",
+            err=True,
+        )
     if not report.ok:
         click.echo(f"{len(report.problems)} of {report.checked} files have problems", err=True)
+    if altered:
+        click.echo(f"{len(altered)} of {cached} cached PDFs were altered", err=True)
+    if altered or not report.ok:
         sys.exit(1)
-    click.echo(f"all {report.checked} stored files intact")
+    click.echo(f"all {report.checked} stored files intact; {cached} cached PDFs intact")
 
 
 @click.command("sweep")
@@ -206,6 +240,7 @@ def sweep(today):
         f"{report.reminders} reminders queued"
     )
     _retention_sweep(day)
+    _write_checkpoint()
     sent, failed = deliver_pending(
         db.session, current_app.config["QDMS_SMTP_URL"], current_app.config["QDMS_MAIL_FROM"]
     )
@@ -255,6 +290,36 @@ def _retention_sweep(day: date) -> None:
     if removed:
         click.echo(f"retention: {removed} destroyed files removed from docs_store")
     db.session.rollback()  # read-only
+
+
+def _write_checkpoint() -> None:
+    """A sealed checkpoint of the chain head, after the sweep's own events: appended to
+    docs_store and mailed to the quality officers (ADR 0038)."""
+    db.session.rollback()  # a fresh snapshot: what is committed
+    cp = checkpoints.write(db.session, _checkpoint_file())
+    officers = db.session.scalars(
+        select(User).where(
+            User.is_active.is_(True),
+            User.id.in_(select(UserRole.user_id).where(UserRole.role == "officer")),
+        )
+    )
+    for officer in officers:
+        mail.queue(
+            db.session,
+            officer,
+            kind="audit_checkpoint",
+            subject=N_("Audit trail checkpoint: event %(seq)s"),
+            body=N_(
+                "The audit trail at %(written_at)s UTC ends with event %(seq)s, hash "
+                "%(hash)s. Keep this message: it shows what the trail held then, should "
+                "the database be rewritten."
+            ),
+            seq=cp.seq,
+            hash=cp.hash,
+            written_at=cp.written_at,
+        )
+    db.session.commit()
+    click.echo(f"audit trail checkpoint: event #{cp.seq} ({cp.where})")
 
 
 def _search_catch_up() -> tuple[int, int]:

@@ -23,6 +23,7 @@ _ENV = {
     "QDMS_DOCS_STORE": ("QDMS_DOCS_STORE", str),
     "QDMS_INDEX_DIR": ("QDMS_INDEX_DIR", str),
     "QDMS_SECRET_KEY": ("SECRET_KEY", str),
+    "QDMS_AUDIT_KEY": ("QDMS_AUDIT_KEY", str),
     "QDMS_TIMEZONE": ("QDMS_TIMEZONE", str),
     "QDMS_SMTP_URL": ("QDMS_SMTP_URL", str),
     "QDMS_MAIL_FROM": ("QDMS_MAIL_FROM", str),
@@ -48,6 +49,9 @@ def defaults() -> dict:
         "QDMS_DOCS_STORE": str(PROJECT_ROOT / "docs_store"),
         "QDMS_INDEX_DIR": None,  # derived from the instance dir when unset
         "SECRET_KEY": None,  # generated and kept in the instance dir when unset
+        # keys the audit trail's chain, its checkpoints, signatures and the PDF cache (HMAC);
+        # generated and kept in the instance dir when unset: never in the database
+        "QDMS_AUDIT_KEY": None,
         "QDMS_TIMEZONE": "Asia/Shanghai",
         "QDMS_SMTP_URL": None,  # e.g. smtp://user:pass@host:587?starttls; unset: outbox only
         "QDMS_MAIL_FROM": "qdms@localhost",
@@ -97,6 +101,8 @@ def finalise(config: dict) -> None:
         config["QDMS_INDEX_DIR"] = str(instance / "index")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance)
+    if not config.get("QDMS_AUDIT_KEY"):
+        config["QDMS_AUDIT_KEY"] = _instance_secret(instance, "audit_key")
     minutes = int(config["QDMS_SESSION_TIMEOUT_MINUTES"])
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=minutes)
     config["MAX_CONTENT_LENGTH"] = int(config["QDMS_MAX_UPLOAD_MB"]) * 1024 * 1024
@@ -110,10 +116,11 @@ def finalise(config: dict) -> None:
     config["BABEL_DEFAULT_TIMEZONE"] = config["QDMS_TIMEZONE"]
 
 
-def _instance_secret(instance: Path) -> str:
-    """A random secret kept in the instance dir, so sessions survive restarts."""
+def _instance_secret(instance: Path, name: str = "secret_key") -> str:
+    """A random secret kept in the instance dir, so it survives restarts (the session key;
+    the audit key, which must never change while the trail it keys exists)."""
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -16,6 +16,7 @@ import shutil
 import uuid
 
 import pytest
+import sqlalchemy
 from flask.testing import FlaskClient
 from playwright.sync_api import expect
 
@@ -58,6 +59,9 @@ def _base_config(root) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
+        # one audit key for the migrated templates and every test's app (the chain head
+        # sealed at migration must verify in the test's copy)
+        "QDMS_AUDIT_KEY": "test-audit-key",
         "QDMS_INSTANCE_DIR": str(root / "instance"),
         "QDMS_DOCS_STORE": str(root / "docs_store"),
         "QDMS_INDEX_DIR": str(root / "index"),
@@ -120,6 +124,14 @@ def database_url(backend, request, tmp_path):
     yield _sqlalchemy_url(_pg_url(name))
     with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bypass_history_triggers(session) -> None:
+    """Tamper as a superuser would: on PostgreSQL, switch off (for this transaction) the
+    triggers that refuse UPDATE and DELETE of events and signatures, so a test can show
+    that what they would have refused is still detected."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sqlalchemy.text("SET LOCAL session_replication_role = replica"))
 
 
 class QdmsClient(FlaskClient):

@@ -45,6 +45,9 @@ class Event(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: SHA-256 of most fields (events written before migration 0013); 2: HMAC-SHA-256
+    # with the audit key of every field (services.seal)
+    hash_version: Mapped[int] = mapped_column(Integer, default=2)
 
     def __repr__(self) -> str:
         return f"<Event #{self.seq} {self.action} {self.object_ref}>"
@@ -63,6 +66,13 @@ class ChainHead(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    # the first event hashed with the key (version 2) and the first signature sealed:
+    # those before were written by an older qdms and are checked the older way
+    keyed_from: Mapped[int] = mapped_column(Integer, default=1)
+    signatures_sealed_from: Mapped[int] = mapped_column(Integer, default=1)
+    # HMAC with the audit key of the four columns above: the head cannot be moved back
+    # (events removed from the end) without the key
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     def __repr__(self) -> str:
         return f"<ChainHead #{self.last_seq}>"

@@ -2,16 +2,20 @@
 
 Guarantees: every event is written in the caller's transaction (so it commits or rolls
 back with the change it describes), events are numbered without gaps, and each event's
-hash covers its own fields and the previous event's hash. ``verify_chain`` finds the
-first event that was altered, inserted or removed.
+hash is an HMAC, with the audit key (``QDMS_AUDIT_KEY``, kept outside the database), of
+every one of its fields and the previous event's hash. The chain head carries an HMAC
+too, so events cannot be removed from the end, and checkpoints of the head written
+outside the database (``app.audit_trail.checkpoints``) catch a trail rewritten whole.
+``verify_chain`` finds the first event that was altered, inserted or removed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -23,6 +27,24 @@ from app.audit_trail.labels import ACTIONS, KINDS, LOGIN_ACTIONS, check_event
 from app.audit_trail.models import APPEND_ONLY, GENESIS_HASH, ChainHead, Event
 from app.errors import N_, ValidationFailed
 from app.extensions import local_day_start, utcnow
+
+HASH_VERSION = 2  # 1: plain SHA-256 of most fields (before migration 0013)
+
+_KEY: list[bytes] = []  # the audit key of this process (use_key), at most one
+
+
+def use_key(key: str | bytes) -> None:
+    """Key the trail with ``key`` (the app's QDMS_AUDIT_KEY; set by the app factory)."""
+    _KEY[:] = [key.encode("utf-8") if isinstance(key, str) else bytes(key)]
+
+
+def mac(purpose: str, payload) -> str:
+    """HMAC-SHA-256, with the audit key, of ``purpose`` and ``payload`` as canonical JSON:
+    what seals events, the chain head, checkpoints, signatures and cached PDFs."""
+    if not _KEY:
+        raise RuntimeError("the audit key is not set (app.audit_trail.services.use_key)")
+    message = canonical_json([purpose, payload]).encode("utf-8")
+    return hmac.new(_KEY[0], message, hashlib.sha256).hexdigest()
 
 
 def canonical_json(value) -> str | None:
@@ -47,6 +69,7 @@ def compute_hash(
     reason: str | None,
     prev_hash: str,
 ) -> str:
+    """Version 1, for events written before migration 0013: SHA-256, no key, no actor id."""
     payload = canonical_json(
         {
             "seq": seq,
@@ -61,6 +84,43 @@ def compute_hash(
         }
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def seal(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    actor_username: str | None,
+    object_ref: str,
+    action: str,
+    before: str | None,
+    after: str | None,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    """Version 2: the HMAC, with the audit key, of every field of the event."""
+    return mac(
+        "event",
+        {
+            "v": HASH_VERSION,
+            "seq": seq,
+            "at": _format_at(at),
+            "actor_id": actor_id,
+            "actor": actor_username,
+            "object": object_ref,
+            "action": action,
+            "before": before,
+            "after": after,
+            "reason": reason,
+            "prev": prev_hash,
+        },
+    )
+
+
+def head_mac(last_seq: int, last_hash: str, keyed_from: int, signatures_sealed_from: int) -> str:
+    """The chain head's seal: moving it back (removing events from the end) needs the key."""
+    return mac("head", [last_seq, last_hash, keyed_from, signatures_sealed_from])
 
 
 def record(
@@ -84,13 +144,19 @@ def record(
         update(ChainHead)
         .where(ChainHead.id == 1)
         .values(last_seq=ChainHead.last_seq + 1)
-        .returning(ChainHead.last_seq, ChainHead.last_hash)
+        .returning(
+            ChainHead.last_seq,
+            ChainHead.last_hash,
+            ChainHead.keyed_from,
+            ChainHead.signatures_sealed_from,
+        )
     ).one()
-    seq, prev_hash = row
+    seq, prev_hash, keyed_from, signatures_from = row
     at = utcnow()
     fields = {
         "seq": seq,
         "at": at,
+        "actor_id": actor.id if actor is not None else None,
         "actor_username": actor.username if actor is not None else None,
         "object_ref": object_ref,
         "action": action,
@@ -99,12 +165,45 @@ def record(
         "reason": reason,
         "prev_hash": prev_hash,
     }
-    digest = compute_hash(**fields)
-    ev = Event(actor_id=actor.id if actor is not None else None, hash=digest, **fields)
+    digest = seal(**fields)
+    ev = Event(hash=digest, hash_version=HASH_VERSION, **fields)
     session.add(ev)
-    session.execute(update(ChainHead).where(ChainHead.id == 1).values(last_hash=digest))
+    session.execute(
+        update(ChainHead)
+        .where(ChainHead.id == 1)
+        .values(last_hash=digest, mac=head_mac(seq, digest, keyed_from, signatures_from))
+    )
     session.flush()
     return ev
+
+
+def event_hash(ev: Event) -> str:
+    """What ``ev``'s hash should be, by the formula of its version."""
+    common = {
+        "seq": ev.seq,
+        "at": ev.at,
+        "actor_username": ev.actor_username,
+        "object_ref": ev.object_ref,
+        "action": ev.action,
+        "before": ev.before,
+        "after": ev.after,
+        "reason": ev.reason,
+        "prev_hash": ev.prev_hash,
+    }
+    if ev.hash_version == 1:
+        return compute_hash(**common)
+    return seal(actor_id=ev.actor_id, **common)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain head as it was at a moment, kept outside the database (checkpoints.py)."""
+
+    seq: int
+    hash: str
+    keyed_from: int
+    written_at: str
+    where: str  # where it was read from, to name it
 
 
 @dataclass
@@ -115,8 +214,21 @@ class VerifyResult:
     broken_seq: int | None = None
 
 
-def verify_chain(session: Session) -> VerifyResult:
-    """Walk the whole chain in order; report the first event that does not fit."""
+def verify_chain(session: Session, checkpoints: Iterable[Checkpoint] = ()) -> VerifyResult:
+    """Walk the whole chain in order; report the first event that does not fit, then the
+    chain head and the ``checkpoints`` (each must name an event of the chain as it is)."""
+    head = session.get(ChainHead, 1)
+    keyed_from = head.keyed_from if head else 1
+    wanted: dict[int, list[Checkpoint]] = {}
+    for cp in checkpoints:
+        if cp.keyed_from != keyed_from:
+            return VerifyResult(
+                False,
+                0,
+                f"the chain head was altered: the checkpoint of {cp.written_at} ({cp.where}) "
+                f"has keyed events from #{cp.keyed_from}, the head from #{keyed_from}",
+            )
+        wanted.setdefault(cp.seq, []).append(cp)
     expected_seq = 1
     prev = GENESIS_HASH
     checked = 0
@@ -132,23 +244,33 @@ def verify_chain(session: Session) -> VerifyResult:
             return VerifyResult(
                 False, checked, f"event #{ev.seq} does not follow event #{ev.seq - 1}", ev.seq
             )
-        digest = compute_hash(
-            seq=ev.seq,
-            at=ev.at,
-            actor_username=ev.actor_username,
-            object_ref=ev.object_ref,
-            action=ev.action,
-            before=ev.before,
-            after=ev.after,
-            reason=ev.reason,
-            prev_hash=ev.prev_hash,
-        )
-        if digest != ev.hash:
-            return VerifyResult(False, checked, f"event #{ev.seq} (id {ev.id}) was altered", ev.seq)
+        if (ev.hash_version == HASH_VERSION) != (ev.seq >= keyed_from):
+            return VerifyResult(
+                False,
+                checked,
+                f"event #{ev.seq} (id {ev.id}) was altered: its hash version "
+                f"{ev.hash_version} is not the one of its place in the chain",
+                ev.seq,
+            )
+        if not hmac.compare_digest(event_hash(ev), ev.hash):
+            return VerifyResult(
+                False,
+                checked,
+                f"event #{ev.seq} (id {ev.id}) was altered: its hash does not match its fields",
+                ev.seq,
+            )
+        for cp in wanted.get(ev.seq, ()):
+            if cp.hash != ev.hash:
+                return VerifyResult(
+                    False,
+                    checked,
+                    f"event #{ev.seq} differs from the checkpoint of {cp.written_at} "
+                    f"({cp.where}): the trail up to it was rewritten",
+                    ev.seq,
+                )
         prev = ev.hash
         expected_seq += 1
         checked += 1
-    head = session.get(ChainHead, 1)
     last_seq = head.last_seq if head else 0
     if last_seq != checked:
         return VerifyResult(
@@ -159,7 +281,32 @@ def verify_chain(session: Session) -> VerifyResult:
         )
     if head is not None and head.last_hash != prev:
         return VerifyResult(False, checked, f"event #{checked} does not match the chain head")
+    if head is not None and not _head_sealed(head):
+        return VerifyResult(
+            False,
+            checked,
+            f"the chain head (#{head.last_seq}) was altered: its seal does not match "
+            "(events removed from the end and the head moved back?)",
+            head.last_seq,
+        )
+    beyond = [cp for cps in wanted.values() for cp in cps if cp.seq > checked]
+    if beyond:
+        cp = max(beyond, key=lambda c: c.seq)
+        return VerifyResult(
+            False,
+            checked,
+            f"event #{checked + 1} is missing: the checkpoint of {cp.written_at} ({cp.where}) "
+            f"records {cp.seq} events, the chain has {checked}",
+            checked + 1,
+        )
     return VerifyResult(True, checked)
+
+
+def _head_sealed(head: ChainHead) -> bool:
+    fields = (head.last_seq, head.last_hash, head.keyed_from, head.signatures_sealed_from)
+    if head.mac is None:  # a new trail, before its first event
+        return fields == (0, GENESIS_HASH, 1, 1)
+    return hmac.compare_digest(head.mac, head_mac(*fields))
 
 
 def events_for(object_ref: str | None, *, newest_first: bool = False):

@@ -12,10 +12,10 @@
 - ``lay_out_docx``: a .docx body laid out in a worker process (``app.pdf.worker``),
   while the caller does something else.
 - ``PdfCache``: rendered PDFs kept in ``docs_store/pdf-cache``, keyed by what went in and
-  ``TEMPLATE_VERSION``; safe to delete at any time.
+  ``TEMPLATE_VERSION``, sealed with the audit key (checked on read); safe to delete.
 """
 
-from app.pdf import render, worker
+from app.pdf import cache, render, worker
 from app.pdf.cache import PdfCache
 from app.pdf.pages import A4, count_pages, page_sizes, stamp
 from app.pdf.render import (
@@ -52,6 +52,8 @@ __all__ = [
 
 def init_app(app) -> None:
     """The app's worker processes (``QDMS_PDF_WORKERS``; started at the first layout, shut
-    down with the app); warn, once per process, when Chinese would print as empty boxes."""
+    down with the app); the cache's seal key; warn, once per process, when Chinese would
+    print as empty boxes."""
     worker.init_app(app)
+    cache.use_key(app.config["QDMS_AUDIT_KEY"])
     render.warn_without_cjk_font()

@@ -25,6 +25,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
+from app.audit_trail.models import Event
 from app.errors import N_, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import add_years, local_date, local_today, utcnow
 from app.locking import lock
@@ -669,3 +670,59 @@ def count_by_type(session: Session) -> dict[int, int]:
             select(Record.record_type_id, func.count()).group_by(Record.record_type_id)
         ).all()
     )
+
+
+# -- verification (qdms verify) --------------------------------------------------------
+
+
+def verify_records(session: Session) -> list[str]:
+    """Every completed record against what the trail recorded: its values and scan
+    against its SHA-256, that SHA-256 against the one of its ``record_completed`` event,
+    its values with the amendments against the newest ``record_amended`` event; a
+    completed record may not be a draft again. One line per problem, naming the record."""
+    completed: dict[str, dict] = {}
+    amended: dict[str, dict] = {}
+    stmt = (
+        select(Event)
+        .where(Event.action.in_(("record_completed", "record_amended")))
+        .order_by(Event.seq)
+    )
+    for ev in session.scalars(stmt):
+        target = completed if ev.action == "record_completed" else amended
+        target[ev.object_ref] = json.loads(ev.after or "{}")
+    problems = []
+    stmt = (
+        select(Record)
+        .where(Record.status != "destroyed")
+        .options(selectinload(Record.amendments))
+        .order_by(Record.id)
+    )
+    for record in session.scalars(stmt):
+        at_completion = completed.get(record.ref)
+        if record.status != "complete":
+            if at_completion is not None:
+                problems.append(
+                    f"record {record.number}: the trail records it completed, it is {record.status}"
+                )
+            continue
+        kept = signatures.content_hash(
+            canonical({"values": record.values, "scan": record.scan_sha256})
+        )
+        if kept != record.content_sha256:
+            problems.append(
+                f"record {record.number}: its values_json or scan do not match its SHA-256"
+            )
+        elif at_completion is None or at_completion.get("sha256") != record.content_sha256:
+            problems.append(
+                f"record {record.number}: its content_sha256 is not the one the trail "
+                "recorded at completion"
+            )
+        last = amended.get(record.ref)
+        if last is not None:
+            now = signatures.content_hash(canonical(record.current_values))
+            if now != last.get("values_sha256"):
+                problems.append(
+                    f"record {record.number}: its amended values do not match the SHA-256 "
+                    "the trail recorded at the last amendment"
+                )
+    return problems

@@ -54,6 +54,9 @@ class Signature(db.Model):
     content_sha256: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # HMAC with the audit key of every column but the id (services.seal_of); the id is
+    # bound by the "signed" event. None only on signatures written before migration 0013.
+    seal: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
 

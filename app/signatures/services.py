@@ -1,18 +1,24 @@
 """The one electronic-signature service every signed action uses.
 
 ``sign`` re-authenticates the signer by password and records printed name, UTC time,
-meaning and the SHA-256 of what was signed. A wrong password (or an inactive or locked
-signer) raises :class:`SignatureFailed` before anything is written.
+meaning and the SHA-256 of what was signed, sealed with the audit key (``seal_of``). A
+wrong password (or an inactive or locked signer) raises :class:`SignatureFailed` before
+anything is written. ``verify_signatures`` checks every signature against its seal and
+against the "signed" event that recorded it (``qdms verify``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit_trail import services as audit
+from app.audit_trail.models import ChainHead, Event
 from app.errors import N_, SignatureFailed, ValidationFailed
 from app.extensions import utcnow
 from app.passwords import verify_password
@@ -66,6 +72,7 @@ def sign(
         comment=comment,
         signed_at=now,
     )
+    sig.seal = seal_of(sig)
     session.add(sig)
     session.flush()
     audit.record(
@@ -91,3 +98,69 @@ def signatures_for(session: Session, object_ref: str) -> list[Signature]:
             select(Signature).where(Signature.object_ref == object_ref).order_by(Signature.id)
         )
     )
+
+
+def seal_of(sig: Signature) -> str:
+    """The HMAC, with the audit key, of every column of ``sig`` but its id (the "signed"
+    event binds the id to the rest)."""
+    return audit.mac(
+        "signature",
+        {
+            "user_id": sig.user_id,
+            "username": sig.username,
+            "printed_name": sig.printed_name,
+            "meaning": sig.meaning,
+            "object_ref": sig.object_ref,
+            "sha256": sig.content_sha256,
+            "comment": sig.comment,
+            "signed_at": sig.signed_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        },
+    )
+
+
+# A signature is written a moment before its event (the password check is between them).
+_EVENT_WITHIN = timedelta(minutes=5)
+
+
+def verify_signatures(session: Session) -> list[str]:
+    """Every signature against its "signed" event (who, what it means, on what, the
+    SHA-256 of what was signed, when) and against its seal; one line per problem, naming
+    the signature and what differs."""
+    head = session.get(ChainHead, 1)
+    sealed_from = head.signatures_sealed_from if head is not None else 1
+    events: dict[int, Event] = {}
+    for ev in session.scalars(select(Event).where(Event.action == "signed").order_by(Event.seq)):
+        after = json.loads(ev.after or "{}")
+        if isinstance(after.get("signature_id"), int):
+            events.setdefault(after["signature_id"], ev)
+    problems = []
+    for sig in session.scalars(select(Signature).order_by(Signature.id)).yield_per(1000):
+        name = f"signature {sig.id} ({sig.meaning} by {sig.username} on {sig.object_ref})"
+        ev = events.get(sig.id)
+        if ev is None:
+            problems.append(f"{name}: no event of the trail records it")
+            continue
+        after = json.loads(ev.after)
+        differ = [
+            column
+            for column, ours, theirs in (
+                ("username", sig.username, ev.actor_username),
+                ("object_ref", sig.object_ref, ev.object_ref),
+                ("meaning", sig.meaning, after.get("meaning")),
+                ("printed_name", sig.printed_name, after.get("printed_name")),
+                ("content_sha256", sig.content_sha256, after.get("sha256")),
+                ("comment", sig.comment, ev.reason),
+            )
+            if ours != theirs
+        ]
+        if not timedelta(0) <= ev.at - sig.signed_at <= _EVENT_WITHIN:
+            differ.append("signed_at")
+        if differ:
+            problems.append(
+                f"{name}: {', '.join(differ)} differ from event #{ev.seq} that recorded it"
+            )
+        elif sig.seal is None and sig.id >= sealed_from:
+            problems.append(f"{name}: its seal was removed")
+        elif sig.seal is not None and not hmac.compare_digest(sig.seal, seal_of(sig)):
+            problems.append(f"{name} was altered: its seal does not match its fields")
+    return problems
