@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -40,12 +41,32 @@ from app.web import run_form
 bp = Blueprint("auth", __name__)
 
 
+def is_local_path(target: str) -> bool:
+    """Is ``target`` a path on this site that no browser reads as another host?
+
+    Browsers forgive much: they drop tabs and newlines inside a URL, read ``\\`` as ``/``,
+    take ``//host`` (and ``///host``) as another host, and some decode ``%2F`` / ``%5C``
+    before they look. So a target is followed only when it starts with exactly one ``/``,
+    holds no backslash, control, space or format character, and still reads as a bare
+    path once percent-decoded (and stripped of what a browser drops)."""
+    if not target or len(target) > 2000:
+        return False
+    if any(unicodedata.category(c)[0] in "CZ" for c in target):
+        return False  # tabs, newlines, spaces, zero-width and direction marks
+    decoded = "".join(c for c in unquote(target) if unicodedata.category(c)[0] not in "CZ")
+    for text in (target, decoded):
+        if not text.startswith("/") or text[1:2] in ("/", "\\") or "\\" in text[:3]:
+            return False
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return False
+    return "\\" not in target
+
+
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login (no open redirect)."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
+    """Only same-site paths are followed after login (no open redirect)."""
+    if target and is_local_path(target):
+        return target
     return url_for("dashboard.index")
 
 
