@@ -33,7 +33,7 @@ from app.auth.forms import (
 )
 from app.auth.models import ApiToken
 from app.config import LANGUAGES
-from app.extensions import db
+from app.extensions import db, utcnow
 from app.i18n import translate
 from app.people import services as people
 from app.web import run_form
@@ -87,11 +87,17 @@ def enforce_session_timeout():
         return None
     if not current_user.is_authenticated:
         return None
+    user = current_user._get_current_object()
+    if session.get("generation") != user.session_generation:
+        # a logout elsewhere or a password change ended this session (ADR 0039)
+        logout_user()
+        session.clear()
+        flash(_("Your session has ended. Please log in again."), "warning")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     now = time.time()
     timeout = current_app.config["QDMS_SESSION_TIMEOUT_MINUTES"] * 60
     last_seen = session.get("last_seen")
     if last_seen is None or now - float(last_seen) > timeout:
-        user = current_user._get_current_object()
         services.record_logout(db.session, user, reason="session timeout")
         logout_user()
         session.clear()
@@ -122,6 +128,7 @@ def login():
             return render_template("auth/login.html", form=form), 401
         session.clear()  # a fresh session on login (no fixation)
         login_user(result.user)
+        session["generation"] = result.user.session_generation
         session["last_seen"] = time.time()
         session.permanent = True
         return redirect(safe_next(form.next.data) if form.next.data else _landing(result.user))
@@ -133,7 +140,7 @@ def login():
 def logout():
     form = LogoutForm()
     if current_user.is_authenticated and form.validate_on_submit():
-        services.record_logout(db.session, current_user._get_current_object())
+        services.record_logout(db.session, current_user._get_current_object(), everywhere=True)
         logout_user()
         session.clear()
         flash(_("You have been logged out."), "info")
@@ -163,6 +170,7 @@ def _profile_page(language_form=None, password_form=None, token_form=None, new_t
         revoke_form=RevokeTokenForm(),
         tokens=tokens,
         new_token=new_token,
+        now=utcnow(),
     )
 
 
@@ -191,7 +199,7 @@ def profile_password():
     form = PasswordForm()
 
     def change():
-        services.change_password(
+        return services.change_password(
             db.session,
             current_user._get_current_object(),
             form.current_password.data,
@@ -199,7 +207,8 @@ def profile_password():
             min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
         )
 
-    def done(_result):
+    def done(generation):
+        session["generation"] = generation  # this session goes on; the others end
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("auth.profile"))
 
@@ -218,7 +227,8 @@ def profile_token_create():
     if not form.validate_on_submit():
         return _profile_page(token_form=form), 400
     user = current_user._get_current_object()
-    token = services.create_token(db.session, user, user, form.name.data.strip())
+    days = current_app.config["QDMS_API_TOKEN_DAYS"]
+    token = services.create_token(db.session, user, user, form.name.data.strip(), days=days)
     return _profile_page(new_token=token)
 
 
