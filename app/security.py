@@ -7,6 +7,7 @@ by search, which must know who may see everything without asking a feature).
 from __future__ import annotations
 
 from flask import current_app, request
+from werkzeug.serving import WSGIRequestHandler
 
 # Quality officers, auditors and administrators see every document, revision, record and
 # search result (auditors need the history; administrators keep the numbering schemes).
@@ -48,13 +49,21 @@ def add_security_headers(response):
     response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if current_app.config.get("SESSION_COOKIE_SECURE"):  # QDMS_SECURE_COOKIES: behind HTTPS
         response.headers.setdefault("Strict-Transport-Security", HSTS)
-    # No server version is announced. Werkzeug's server ("Werkzeug/3.1 Python/3.11", `make
-    # run`) sends its own only when the answer has none; gunicorn always sends its name
-    # alone ("gunicorn"), and a second header would stand beside it, so it is left alone.
-    if not request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn"):
-        response.headers["Server"] = "qdms"
     if request.endpoint not in CACHEABLE_ENDPOINTS and "no-store" not in (
         response.headers.get("Cache-Control") or ""
     ):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def hide_server_version() -> None:
+    """Let Werkzeug's development server (``qdms run``, the tests' live servers) announce
+    ``Server: qdms`` instead of ``Werkzeug/3.1 Python/3.11``. It writes that header itself,
+    beside any the answer sets, so the header cannot be set from the app. gunicorn (the
+    production server) announces its name alone, ``gunicorn``; behind nginx, set
+    ``server_tokens off``."""
+    WSGIRequestHandler.version_string = _server_name
+
+
+def _server_name(_handler) -> str:
+    return "qdms"
