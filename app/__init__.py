@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app.cli import register_commands  # the factory's imports: see the module docstring
     from app.error_pages import register_error_handlers
-    from app.security import add_security_headers
+    from app.security import add_security_headers, hide_server_version
 
     register_error_handlers(app)
     unit_of_work.init_app(app, db.session)
@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     sync.install(db.session)
     app.after_request(add_security_headers)
+    hide_server_version()
     return app
 
 

@@ -114,7 +114,8 @@ def users_create(username, full_name, department, roles, password, email, langua
 def tokens_create(username, name):
     """Print a new API token as the last line."""
     user = people.get_user(db.session, username)
-    token = auth.create_token(db.session, None, user, name)
+    days = current_app.config["QDMS_API_TOKEN_DAYS"]
+    token = auth.create_token(db.session, None, user, name, days=days)
     click.echo(f"token for {user.username} (shown once, stored hashed):")
     click.echo(token)
 

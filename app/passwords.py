@@ -10,6 +10,9 @@ hashes are upgraded to the new parameters at the next successful login.
 
 from __future__ import annotations
 
+import functools
+import unicodedata
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -31,10 +34,25 @@ def configure(time_cost: int | None = None, memory_cost: int | None = None) -> N
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(normalise(password))
+
+
+def normalise(password: str) -> str:
+    """The form a password is hashed and checked in: Unicode NFKC, so the same password
+    typed on another keyboard or input method (full-width digits, composed accents) is
+    the same password."""
+    return unicodedata.normalize("NFKC", password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    normal = normalise(password)
+    if _verify(password_hash, normal):
+        return True
+    # a hash set before passwords were normalised is of the password as typed
+    return normal != password and _verify(password_hash, password)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
@@ -45,11 +63,54 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def check_password_policy(password: str, min_length: int) -> None:
-    """Refuse a new password shorter than ``min_length`` (QDMS_PASSWORD_MIN_LENGTH)."""
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords (zxcvbn's list, from leaked password sets), lower
+    case; loaded on first use (about 1 MB)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # noqa: PLC0415 - 1 MB, on first use
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password_policy(
+    password: str,
+    min_length: int,
+    *,
+    username: str | None = None,
+    current_hash: str | None = None,
+) -> str:
+    """Check a new password and return it normalised (:func:`normalise`), ready to hash.
+
+    Refused: invisible or control characters (zero-width spaces and joiners, direction
+    marks, tabs: what cannot be typed the same way twice), fewer than ``min_length``
+    characters (QDMS_PASSWORD_MIN_LENGTH), the username, a common password, and the
+    current password (``current_hash``)."""
+    password = normalise(password or "")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") for c in password):
+        raise ValidationFailed(
+            N_("The password must not contain invisible or control characters."),
+            fields={"password": N_("invisible characters")},
+        )
     if len(password) < min_length:
         raise ValidationFailed(
             N_("The password must have at least %(n)s characters."),
             fields={"password": N_("too short")},
             n=min_length,
         )
+    folded = password.casefold()
+    if username and folded == username.strip().casefold():
+        raise ValidationFailed(
+            N_("The password must not be the username."),
+            fields={"password": N_("the username")},
+        )
+    if folded in common_passwords():
+        raise ValidationFailed(
+            N_("This password is one of the most common ones; choose another."),
+            fields={"password": N_("too common")},
+        )
+    if current_hash and _verify(current_hash, password):
+        raise ValidationFailed(
+            N_("The new password must differ from the current one."),
+            fields={"password": N_("the current password")},
+        )
+    return password

@@ -50,6 +50,14 @@ controlled_copy_print = _signals.signal(
     the print in the trail, or raises a domain error (403, 404, 409).""",
 )
 
+signature_lockout = _signals.signal(
+    "signature-lockout",
+    doc="""Wrong signature passwords locked an account (21 CFR 11.300(d): attempted misuse
+    is reported at once): sender the user, ``session``, ``attempts`` and ``object_ref``
+    (what was being signed). Sent by the signature service in the transaction that
+    counts the failure; notifications mails every active quality officer.""",
+)
+
 # -- contributions to an earlier feature's pages -----------------------------------------
 
 login_landing = _signals.signal(

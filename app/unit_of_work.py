@@ -33,6 +33,7 @@ from app.error_pages import answer_for
 log = logging.getLogger(__name__)
 
 _WORK = "qdms_after_commit"
+_END_WORK = "qdms_after_end"
 
 
 def after_commit(session: Session, work: Callable[[], object]) -> None:
@@ -40,16 +41,30 @@ def after_commit(session: Session, work: Callable[[], object]) -> None:
     session.info.setdefault(_WORK, []).append(work)
 
 
-def _run(session: Session) -> None:
-    for work in session.info.pop(_WORK, []):
+def after_end(session: Session, work: Callable[[], object]) -> None:
+    """Run ``work`` once ``session``'s transaction has ended, committed or rolled back: for
+    what must be written although the request fails (a wrong signature password is
+    counted and audited in a transaction of its own, opened by ``work``, after the
+    request's own has let go of its locks)."""
+    session.info.setdefault(_END_WORK, []).append(work)
+
+
+def _run_all(session: Session, key: str) -> None:
+    for work in session.info.pop(key, []):
         try:
             work()
-        except Exception:  # the change it follows is committed: log, never undo it
-            log.exception("work after commit failed: %r", work)
+        except Exception:  # what it follows is decided: log, never undo it
+            log.exception("work after the transaction failed: %r", work)
+
+
+def _run(session: Session) -> None:
+    _run_all(session, _WORK)
+    _run_all(session, _END_WORK)
 
 
 def _drop(session: Session) -> None:
     session.info.pop(_WORK, None)
+    _run_all(session, _END_WORK)
 
 
 def install(session_factory) -> None:

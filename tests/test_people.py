@@ -58,7 +58,7 @@ def test_bad_user_input_gets_inline_errors_and_writes_nothing(login_as):
         "/admin/users/new",
         {"username": "newbie", "full_name": "New", "roles": ["staff"], "password": "short"},
     )
-    assert r.status_code == 400 and "at least 8 characters" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "at least 10 characters" in r.get_data(as_text=True)
     assert _user("newbie") is None
 
 

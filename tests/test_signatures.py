@@ -44,7 +44,8 @@ def test_signature_records_name_time_meaning_and_hash(make_user):
 
 
 def test_wrong_password_raises_and_writes_nothing(make_user):
-    """Does a wrong password raise SignatureFailed and leave no signature and no event?"""
+    """Does a wrong password raise SignatureFailed and leave no signature and no event on
+    what was to be signed — only the failed attempts on the signer (issue 20)?"""
     user = make_user("chen", roles=("approver",))
     before_events, before_sigs = _count(Event), _count(Signature)
     with pytest.raises(SignatureFailed):
@@ -59,7 +60,11 @@ def test_wrong_password_raises_and_writes_nothing(make_user):
     with pytest.raises(SignatureFailed):
         sign(db.session, user, "", meaning="approved", object_ref="document:X-1", content=b"x")
     db.session.commit()
-    assert (_count(Event), _count(Signature)) == (before_events, before_sigs)
+    assert (_count(Event), _count(Signature)) == (before_events + 2, before_sigs)
+    actions = db.session.execute(
+        db.select(Event.object_ref, Event.action).where(Event.seq > before_events)
+    ).all()
+    assert [tuple(a) for a in actions] == [("user:chen", "signature_failed")] * 2
 
 
 def test_inactive_signer_cannot_sign(make_user):

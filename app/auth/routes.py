@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -32,7 +33,7 @@ from app.auth.forms import (
 )
 from app.auth.models import ApiToken
 from app.config import LANGUAGES
-from app.extensions import db
+from app.extensions import db, utcnow
 from app.i18n import translate
 from app.people import services as people
 from app.web import run_form
@@ -40,12 +41,32 @@ from app.web import run_form
 bp = Blueprint("auth", __name__)
 
 
+def is_local_path(target: str) -> bool:
+    """Is ``target`` a path on this site that no browser reads as another host?
+
+    Browsers forgive much: they drop tabs and newlines inside a URL, read ``\\`` as ``/``,
+    take ``//host`` (and ``///host``) as another host, and some decode ``%2F`` / ``%5C``
+    before they look. So a target is followed only when it starts with exactly one ``/``,
+    holds no backslash, control, space or format character, and still reads as a bare
+    path once percent-decoded (and stripped of what a browser drops)."""
+    if not target or len(target) > 2000:
+        return False
+    if any(unicodedata.category(c)[0] in "CZ" for c in target):
+        return False  # tabs, newlines, spaces, zero-width and direction marks
+    decoded = "".join(c for c in unquote(target) if unicodedata.category(c)[0] not in "CZ")
+    for text in (target, decoded):
+        if not text.startswith("/") or text[1:2] in ("/", "\\") or "\\" in text[:3]:
+            return False
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc:
+            return False
+    return "\\" not in target
+
+
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login (no open redirect)."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
+    """Only same-site paths are followed after login (no open redirect)."""
+    if target and is_local_path(target):
+        return target
     return url_for("dashboard.index")
 
 
@@ -66,11 +87,17 @@ def enforce_session_timeout():
         return None
     if not current_user.is_authenticated:
         return None
+    user = current_user._get_current_object()
+    if session.get("generation") != user.session_generation:
+        # a logout elsewhere or a password change ended this session (ADR 0039)
+        logout_user()
+        session.clear()
+        flash(_("Your session has ended. Please log in again."), "warning")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     now = time.time()
     timeout = current_app.config["QDMS_SESSION_TIMEOUT_MINUTES"] * 60
     last_seen = session.get("last_seen")
     if last_seen is None or now - float(last_seen) > timeout:
-        user = current_user._get_current_object()
         services.record_logout(db.session, user, reason="session timeout")
         logout_user()
         session.clear()
@@ -101,6 +128,7 @@ def login():
             return render_template("auth/login.html", form=form), 401
         session.clear()  # a fresh session on login (no fixation)
         login_user(result.user)
+        session["generation"] = result.user.session_generation
         session["last_seen"] = time.time()
         session.permanent = True
         return redirect(safe_next(form.next.data) if form.next.data else _landing(result.user))
@@ -112,7 +140,7 @@ def login():
 def logout():
     form = LogoutForm()
     if current_user.is_authenticated and form.validate_on_submit():
-        services.record_logout(db.session, current_user._get_current_object())
+        services.record_logout(db.session, current_user._get_current_object(), everywhere=True)
         logout_user()
         session.clear()
         flash(_("You have been logged out."), "info")
@@ -142,6 +170,7 @@ def _profile_page(language_form=None, password_form=None, token_form=None, new_t
         revoke_form=RevokeTokenForm(),
         tokens=tokens,
         new_token=new_token,
+        now=utcnow(),
     )
 
 
@@ -170,7 +199,7 @@ def profile_password():
     form = PasswordForm()
 
     def change():
-        services.change_password(
+        return services.change_password(
             db.session,
             current_user._get_current_object(),
             form.current_password.data,
@@ -178,7 +207,8 @@ def profile_password():
             min_length=current_app.config["QDMS_PASSWORD_MIN_LENGTH"],
         )
 
-    def done(_result):
+    def done(generation):
+        session["generation"] = generation  # this session goes on; the others end
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("auth.profile"))
 
@@ -197,7 +227,8 @@ def profile_token_create():
     if not form.validate_on_submit():
         return _profile_page(token_form=form), 400
     user = current_user._get_current_object()
-    token = services.create_token(db.session, user, user, form.name.data.strip())
+    days = current_app.config["QDMS_API_TOKEN_DAYS"]
+    token = services.create_token(db.session, user, user, form.name.data.strip(), days=days)
     return _profile_page(new_token=token)
 
 

@@ -18,10 +18,12 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from app import signals
+from app.errors import N_
 from app.extensions import utcnow
 from app.names import Bilingual
 from app.notifications.models import OutboxMessage
-from app.people.models import User
+from app.people.models import User, UserRole
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -175,3 +177,31 @@ def deliver_pending(session: Session, smtp_url: str | None, sender: str) -> tupl
     finally:
         client.quit()
     return sent, failed
+
+
+@signals.signature_lockout.connect
+def signature_lockout(user: User, *, session: Session, attempts: int, object_ref: str) -> int:
+    """Mail every active quality officer that wrong signature passwords locked ``user``'s
+    account (21 CFR 11.300(d)). Returns how many were queued."""
+    officers = session.scalars(
+        select(User.id).where(
+            User.is_active.is_(True),
+            User.id.in_(select(UserRole.user_id).where(UserRole.role == "officer")),
+        )
+    ).all()
+    return queue_many(
+        session,
+        list(officers),
+        kind="signature_lockout",
+        subject=N_("Account locked after failed signatures: %(username)s"),
+        body=N_(
+            "%(attempts)s wrong passwords were given to sign as %(name)s (%(username)s), the "
+            "last one for %(signing)s. The account is locked. If this was not the user, "
+            "treat it as an attempt to misuse their electronic signature."
+        ),
+        object_ref=f"user:{user.username}",
+        username=user.username,
+        name=user.full_name,
+        attempts=attempts,
+        signing=object_ref,
+    )

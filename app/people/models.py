@@ -77,6 +77,9 @@ class User(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised when the password changes or the user logs out: a browser session carries
+    # the generation it was made in and ends when it no longer matches (app/auth/routes.py).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])

@@ -140,7 +140,7 @@ def create_user(
     department: Department | None = None,
     email: str | None = None,
     language: str | None = None,
-    password_min_length: int = 8,
+    password_min_length: int = 10,
 ) -> User:
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
@@ -157,7 +157,7 @@ def create_user(
     full_name = _clean_name(full_name, "full_name")
     roles = _check_roles(roles)
     email, language = _check_user_fields(email, language)
-    check_password_policy(password or "", password_min_length)
+    password = check_password_policy(password or "", password_min_length, username=username)
     user = User(
         username=username,
         full_name=full_name,
@@ -228,14 +228,18 @@ def update_user(
 
 
 def reset_password(
-    session: Session, actor: User | None, user: User, password: str, *, min_length: int = 8
+    session: Session, actor: User | None, user: User, password: str, *, min_length: int = 10
 ) -> None:
-    """An administrator sets a new password and lifts any lockout."""
-    check_password_policy(password or "", min_length)
+    """An administrator sets a new password, lifts any lockout and ends the user's
+    sessions (``session_generation``)."""
+    password = check_password_policy(
+        password or "", min_length, username=user.username, current_hash=user.password_hash
+    )
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
+    user.session_generation = (user.session_generation or 0) + 1
     audit.record(session, actor, f"user:{user.username}", "password_reset")
     session.flush()
 

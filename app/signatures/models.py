@@ -25,13 +25,23 @@ MEANINGS = {
     "record_signed": N_("Signed the record"),
 }
 
-labels.register_actions({"signed": (N_("Signed"), N_("%(actor)s signed %(object)s: %(meaning)s"))})
+labels.register_actions(
+    {
+        "signed": (N_("Signed"), N_("%(actor)s signed %(object)s: %(meaning)s")),
+        # on the signer (user:…): a wrong password, counted toward the lockout
+        "signature_failed": (
+            N_("Failed signature"),
+            N_("%(actor)s gave a wrong password to sign: %(meaning)s"),
+        ),
+    }
+)
 labels.register_fields(
     {
         "meaning": labels.coded(N_("Meaning"), MEANINGS),
         "printed_name": N_("Printed name"),
         "sha256": labels.internal(N_("SHA-256 of what was signed")),
         "signature_id": labels.internal(N_("Signature no.")),
+        "signing": N_("What was to be signed"),
     }
 )
 

@@ -5,6 +5,11 @@ meaning and the SHA-256 of what was signed, sealed with the audit key (``seal_of
 wrong password (or an inactive or locked signer) raises :class:`SignatureFailed` before
 anything is written. ``verify_signatures`` checks every signature against its seal and
 against the "signed" event that recorded it (``qdms verify``).
+
+A wrong password is not free (21 CFR 11.300(d)): once the request's transaction has ended
+(it rolls back: the signed action did not happen), :func:`record_failed_signature` counts
+the attempt toward the account's lockout, audits it, and, when it locks the account,
+tells the quality officers (``signals.signature_lockout``; the outbox mails them).
 """
 
 from __future__ import annotations
@@ -13,17 +18,22 @@ import hashlib
 import hmac
 import json
 from datetime import timedelta
+from functools import partial
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import signals
 from app.audit_trail import services as audit
 from app.audit_trail.models import ChainHead, Event
+from app.auth import services as auth
 from app.errors import N_, SignatureFailed, ValidationFailed
 from app.extensions import utcnow
 from app.passwords import verify_password
 from app.people.models import User
 from app.signatures.models import MEANINGS, Signature
+from app.unit_of_work import after_end
 
 
 def content_hash(content: bytes | str) -> str:
@@ -50,12 +60,18 @@ def sign(
     if meaning not in MEANINGS:
         raise ValueError(f"unknown signature meaning {meaning!r}")
     now = utcnow()
-    if (
-        not password
-        or not signer.is_active
-        or signer.is_locked(now)
-        or not verify_password(signer.password_hash, password)
-    ):
+    refused = not signer.is_active or signer.is_locked(now)  # no password is checked then
+    if refused or not password or not verify_password(signer.password_hash, password):
+        after_end(
+            session,
+            partial(
+                record_failed_signature,
+                session.get_bind(),
+                signer.id,
+                meaning=meaning,
+                object_ref=object_ref,
+            ),
+        )
         raise SignatureFailed(
             N_("Signature failed: the password is wrong."),
             fields={"password": N_("The password is not correct; nothing was signed.")},
@@ -164,3 +180,35 @@ def verify_signatures(session: Session) -> list[str]:
         elif sig.seal is not None and not hmac.compare_digest(sig.seal, seal_of(sig)):
             problems.append(f"{name} was altered: its seal does not match its fields")
     return problems
+
+
+def record_failed_signature(engine, user_id: int, *, meaning: str, object_ref: str) -> None:
+    """Count a failed signature toward ``user_id``'s lockout and audit it, in a transaction
+    of its own (run by ``unit_of_work.after_end`` once the request's has ended); when it
+    locks the account, the quality officers are told (21 CFR 11.300(d))."""
+    cfg = current_app.config
+    with Session(bind=engine) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            return
+        now = utcnow()
+        about = {"meaning": meaning, "signing": object_ref}
+        count = auth.claim_attempt(session, user, now) if user.is_active else None
+        if count is None:  # locked or inactive: audited, not counted again
+            audit.record(session, user, f"user:{user.username}", "signature_failed", after=about)
+        else:
+            locked = auth.register_failure(
+                session,
+                user,
+                count,
+                now=now,
+                threshold=cfg["QDMS_LOCKOUT_THRESHOLD"],
+                lock_minutes=cfg["QDMS_LOCKOUT_MINUTES"],
+                action="signature_failed",
+                about=about,
+            )
+            if locked:
+                signals.signature_lockout.send(
+                    user, session=session, attempts=count, object_ref=object_ref
+                )
+        session.commit()
