@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
-
 BIG = "99999999999999999999"  # beyond a 64-bit integer
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
