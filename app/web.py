@@ -12,16 +12,23 @@ from app.api.schemas import MAX_PAGE, unreadable
 from app.errors import N_, DomainError, ValidationFailed
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
-from app.uploads import CheckedFile, check_scan, check_upload
+from app.uploads import CheckedFile, ReadLimits, check_scan, check_upload
 
 
 def checked_upload(storage) -> CheckedFile | None:
     """An uploaded file (a form field's data or ``request.files[...]``) checked by its
-    content against QDMS_MAX_UPLOAD_MB; None when no file was chosen."""
+    content against QDMS_MAX_UPLOAD_MB, a .docx read in a worker process within the
+    QDMS_DOCX_* limits; None when no file was chosen."""
     if storage is None or not getattr(storage, "filename", ""):
         return None
-    limit = current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024
-    return check_upload(storage.read(), storage.filename, max_bytes=limit)
+    config = current_app.config
+    return check_upload(
+        storage.read(),
+        storage.filename,
+        max_bytes=config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024,
+        max_uncompressed=config["QDMS_DOCX_MAX_UNCOMPRESSED_MB"] * 1024 * 1024,
+        limits=ReadLimits(config["QDMS_DOCX_READ_SECONDS"], config["QDMS_DOCX_READ_MEMORY_MB"]),
+    )
 
 
 def checked_scan(storage) -> CheckedFile | None:

@@ -121,14 +121,8 @@ def test_an_upload_over_the_limit_on_a_form_is_a_413_page_in_the_users_language(
     (it was a blank 500: the page's language form read the body again)?"""
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     login_as("author", roles=("author", "staff"))
-    token = client.csrf_token("/documents/new")
-    parts = [("csrf_token", token.encode()), ("title", b"x")]
-    body = b"".join(
-        b'--b\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (k.encode(), v)
-        for k, v in parts
-    )
-    body += b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.docx"\r\n\r\n'
-    body += b"PK" + b"0" * (2 * 1024 * 1024) + b"\r\n--b--\r\n"
+    fields = {"csrf_token": client.csrf_token("/documents/new"), "title": "x"}
+    body = _multipart(fields, b"PK" + b"0" * (2 * 1024 * 1024))
     response = client.post(
         "/documents/new", data=body, headers=ZH, content_type="multipart/form-data; boundary=b"
     )
@@ -136,3 +130,131 @@ def test_an_upload_over_the_limit_on_a_form_is_a_413_page_in_the_users_language(
     html = response.get_data(as_text=True)
     assert "上传的文件超过允许的大小" in html
     assert 'name="lang"' in html  # the whole page, language switch included
+
+
+# -- point 7: a .docx that inflates ---------------------------------------------------------
+
+
+def _inflating_docx(xml_mb: float) -> bytes:
+    """A valid .docx whose document.xml holds ``xml_mb`` MB of short, different paragraphs:
+    it compresses ~30 times (under the ratio limit), and python-docx needs minutes and
+    hundreds of MB to read 10 MB of it."""
+    import io
+    import zipfile
+
+    import docx
+
+    base = io.BytesIO()
+    docx.Document().save(base)
+    source = zipfile.ZipFile(io.BytesIO(base.getvalue()))
+    paragraphs, size, i = [], 0, 0
+    while size < xml_mb * 1024 * 1024:
+        paragraph = b"<w:p><w:r><w:t>%d</w:t></w:r></w:p>" % (i * 7919 % 1000003)
+        paragraphs.append(paragraph)
+        size, i = size + len(paragraph), i + 1
+    head, tail = source.read("word/document.xml").split(b"<w:body>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                body = head + b"<w:body>" + b"".join(paragraphs) + tail
+            zf.writestr(info.filename, body)
+    return out.getvalue()
+
+
+@pytest.fixture
+def draft_target(app, backend, make_document, api_token, login_as):
+    """A document an author may add a revision to (by page and by API), on one backend:
+    reading an upload involves no database."""
+    if backend != "sqlite":
+        pytest.skip("reading an upload is the same on both backends")
+    doc = make_document()
+    headers = api_token("author", roles=("author", "staff"))
+    client = login_as("author")
+    return doc.number, headers, client
+
+
+def _multipart(fields: dict, data: bytes) -> bytes:
+    """A multipart body of ``fields`` and ``file`` (built here: the test client spools a
+    large file to a temporary file that a refused request leaves open)."""
+    parts = [
+        b'--b\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+        % (name.encode(), value.encode())
+        for name, value in fields.items()
+    ]
+    parts.append(
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.docx"\r\n\r\n'
+        + data
+        + b"\r\n--b--\r\n"
+    )
+    return b"".join(parts)
+
+
+def _upload_by_page(client, number, data):
+    url = f"/documents/{number}/revisions/new"
+    fields = {
+        "csrf_token": client.csrf_token(url),
+        "change_type": "major",
+        "change_summary": "new",
+        "change_reason": "why",
+        "source": "upload",
+    }
+    body = _multipart(fields, data)
+    return client.post(url, data=body, headers=ZH, content_type="multipart/form-data; boundary=b")
+
+
+def _upload_by_api(client, number, headers, data):
+    return client.post(
+        f"/api/v1/documents/{number}/revisions",
+        data=_multipart({"change_summary": "new"}, data),
+        headers={**headers, **ZH},
+        content_type="multipart/form-data; boundary=b",
+    )
+
+
+def test_a_docx_that_unpacks_beyond_the_cap_is_a_413_in_the_users_language(app, draft_target):
+    """Is a .docx that unpacks to more than QDMS_DOCX_MAX_UNCOMPRESSED_MB (under the ratio
+    limit, so the old check let it through) refused with 413 in the user's language, by
+    page and by API, before anything parses it?"""
+    number, headers, client = draft_target
+    app.config["QDMS_DOCX_MAX_UNCOMPRESSED_MB"] = 1
+    data = _inflating_docx(2)
+    response = _upload_by_page(client, number, data)
+    assert response.status_code == 413
+    assert "解压后超过 1 MB" in response.get_data(as_text=True)
+    response = _upload_by_api(client, number, headers, data)
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "too_large" and error["fields"] == {"file": "太大"}, error
+    assert "解压后超过 1 MB" in error["message"]
+
+
+def test_a_docx_too_slow_or_too_big_to_read_is_a_400_and_costs_only_a_worker(
+    app, draft_target, make_docx
+):
+    """Is a .docx that python-docx cannot read within QDMS_DOCX_READ_SECONDS, or within
+    QDMS_DOCX_READ_MEMORY_MB, refused with 400 in the user's language once the limit is
+    reached (read in a worker process that is killed), and does the next upload work?"""
+    import time
+
+    number, headers, client = draft_target
+    app.config["QDMS_DOCX_READ_SECONDS"] = 2.0
+    from app.pdf import worker
+
+    worker.read_docx(make_docx(("warm",)), seconds=120, memory_mb=1024)  # forkserver up
+    data = _inflating_docx(3)  # ~60 s to read here
+    started = time.monotonic()
+    response = _upload_by_api(client, number, headers, data)
+    assert time.monotonic() - started < 15
+    assert response.status_code == 400
+    assert "超出本服务器的限制" in response.get_json()["error"]["message"]
+
+    app.config.update(QDMS_DOCX_READ_SECONDS=120.0, QDMS_DOCX_READ_MEMORY_MB=60)
+    response = _upload_by_page(client, number, _inflating_docx(10))
+    assert response.status_code == 400
+    assert "超出本服务器的限制" in response.get_data(as_text=True)
+
+    app.config["QDMS_DOCX_READ_MEMORY_MB"] = 1024
+    response = _upload_by_api(client, number, headers, make_docx(("服务补救程序",)))
+    assert response.status_code == 201, response.get_json()

@@ -230,7 +230,8 @@ def files(*kinds: str, description: str = "the file"):
 
 def upload_doc(schema: type, *, file_field: str = "file", required: bool = False):
     """Document that an operation also takes its body as multipart/form-data: the fields of
-    ``schema`` plus the uploaded ``file_field`` (the view reads it from ``request.files``)."""
+    ``schema`` plus the uploaded ``file_field`` (the view reads it from ``request.files``),
+    and that it may answer 413."""
     name = schema.__name__.removesuffix("Schema")
     upload = {
         "type": "object",
@@ -239,7 +240,11 @@ def upload_doc(schema: type, *, file_field: str = "file", required: bool = False
     if required:
         upload["required"] = [file_field]
     body = {"allOf": [{"$ref": f"#/components/schemas/{name}"}, upload]}
-    return SmorestBlueprint.doc(requestBody={"content": {"multipart/form-data": {"schema": body}}})
+    document = SmorestBlueprint.doc(
+        requestBody={"content": {"multipart/form-data": {"schema": body}}}
+    )
+    # a body over QDMS_MAX_UPLOAD_MB, or a .docx over QDMS_DOCX_MAX_UNCOMPRESSED_MB: 413
+    return lambda func: _document_errors(document(func), (413,))
 
 
 class IdConverter(IntegerConverter):
