@@ -42,8 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     from app.cli import register_commands  # the factory's imports: see the module docstring
     from app.error_pages import register_error_handlers
     from app.security import add_security_headers, hide_server_version
+    from app.web import refuse_unreadable_text
 
     register_error_handlers(app)
+    app.before_request(refuse_unreadable_text)
     unit_of_work.init_app(app, db.session)
     register_commands(app)
     from app import pdf
@@ -143,6 +145,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.search import api as search_api
     from app.search.routes import bp as search_bp
 
+    # <id:name>, a row id in a path, for pages as for the API (bounded: app.api.IdConverter)
+    app.url_map.converters["id"] = api_pkg.IdConverter
     for bp in (
         auth_bp,
         dashboard_bp,
@@ -227,7 +231,12 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def shell_forms():
-        return {"language_form": LanguageForm(), "logout_form": LogoutForm()}
+        # never read from the request: the error page of an upload over the limit renders
+        # them too, and reading that body again raised inside the error handler (a blank 500)
+        return {
+            "language_form": LanguageForm(formdata=None),
+            "logout_form": LogoutForm(formdata=None),
+        }
 
     @app.context_processor
     def open_acknowledgements():

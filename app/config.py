@@ -38,6 +38,9 @@ _ENV = {
     "QDMS_ARGON2_MEMORY_KIB": ("QDMS_ARGON2_MEMORY_KIB", int),
     "QDMS_MAX_UPLOAD_MB": ("QDMS_MAX_UPLOAD_MB", int),
     "QDMS_PDF_WORKERS": ("QDMS_PDF_WORKERS", int),
+    "QDMS_DOCX_MAX_UNCOMPRESSED_MB": ("QDMS_DOCX_MAX_UNCOMPRESSED_MB", int),
+    "QDMS_DOCX_READ_SECONDS": ("QDMS_DOCX_READ_SECONDS", float),
+    "QDMS_DOCX_READ_MEMORY_MB": ("QDMS_DOCX_READ_MEMORY_MB", int),
     "QDMS_ORGANISATION": ("QDMS_ORGANISATION", str),
     "QDMS_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in {"1", "true", "yes"}),
 }
@@ -66,6 +69,11 @@ def defaults() -> dict:
         "QDMS_ARGON2_TIME_COST": None,  # None: argon2-cffi's default
         "QDMS_ARGON2_MEMORY_KIB": None,
         "QDMS_MAX_UPLOAD_MB": 50,
+        # an uploaded .docx: at most this much once unpacked (413 beyond), read in a worker
+        # process within this time and memory (400 beyond; app/uploads.py, ADR 0040)
+        "QDMS_DOCX_MAX_UNCOMPRESSED_MB": 50,
+        "QDMS_DOCX_READ_SECONDS": 20.0,
+        "QDMS_DOCX_READ_MEMORY_MB": 1024,
         # how long a search waits for a missing or unusable index being rebuilt before it
         # answers "search is being rebuilt" (the rebuild goes on in the background)
         "QDMS_SEARCH_REBUILD_WAIT": 3.0,

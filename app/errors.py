@@ -52,3 +52,21 @@ class InvalidTransition(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+MAX_ROW_ID = 2**31 - 1  # the databases' integer: a larger number is no row
+
+
+def row_id(value) -> int | None:
+    """A row id from a path or a form: an int, or ASCII digits, from 1 to ``MAX_ROW_ID``;
+    ``None`` for anything else (a larger number overflowed the database: a 500)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 10:
+            return None
+        value = int(text)
+    if not isinstance(value, int) or not 1 <= value <= MAX_ROW_ID:
+        return None
+    return value

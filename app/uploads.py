@@ -3,7 +3,10 @@
 Accepts .docx (a well-formed Office Open XML word-processing package) and .pdf. Anything
 else — a renamed .exe, a zip that is not a Word file, a corrupt or encrypted file, a zip
 bomb, a path trick inside the archive, a file over the size limit — is refused with a
-:class:`ValidationFailed` naming the ``file`` field.
+:class:`ValidationFailed` naming the ``file`` field. A .docx that inflates beyond
+``max_uncompressed`` is a 413 (:class:`TooLarge`); one that cannot be read within the
+time and memory of ``limits`` (read in a worker process: ``app.pdf.worker.read_docx``) a
+400.
 """
 
 from __future__ import annotations
@@ -14,15 +17,31 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
-from app import docx_io
 from app.errors import N_, ValidationFailed
+from app.pdf import worker
 
 log = logging.getLogger(__name__)
 
 MAX_ZIP_ENTRIES = 5000
-MAX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_UNCOMPRESSED = 50 * 1024 * 1024  # QDMS_DOCX_MAX_UNCOMPRESSED_MB's default
 MAX_RATIO = 200  # compressed → uncompressed; Word files are far below this
 DAMAGED_DOCX = N_("The Word file is damaged or not a Word document.")
+
+
+class TooLarge(ValidationFailed):
+    """A file whose content is over a limit: 413 (the body itself was within it)."""
+
+    status = 413
+    code = "too_large"
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How a .docx is read: in a worker process within ``seconds`` and ``memory_mb``
+    (``None``: in the calling process, as trusted files are: the demo's, generated ones)."""
+
+    seconds: float
+    memory_mb: int
 
 
 @dataclass(frozen=True)
@@ -46,7 +65,14 @@ def clean_file_name(name: str | None, kind: str) -> str:
     return f"{(stem or 'document')[:120]}.{kind}"
 
 
-def check_upload(data: bytes, file_name: str | None, *, max_bytes: int) -> CheckedFile:
+def check_upload(
+    data: bytes,
+    file_name: str | None,
+    *,
+    max_bytes: int,
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+    limits: ReadLimits | None = None,
+) -> CheckedFile:
     if not data:
         raise _refuse(N_("The file is empty."))
     if len(data) > max_bytes:
@@ -58,11 +84,13 @@ def check_upload(data: bytes, file_name: str | None, *, max_bytes: int) -> Check
     if data.startswith(b"%PDF-"):
         return _check_pdf(data, file_name)
     if data.startswith(b"PK\x03\x04"):
-        return _check_docx(data, file_name)
+        return _check_docx(data, file_name, max_uncompressed, limits)
     raise _refuse(N_("Only Word (.docx) and PDF files are accepted."))
 
 
-def _check_docx(data: bytes, file_name: str | None) -> CheckedFile:
+def _check_docx(
+    data: bytes, file_name: str | None, max_uncompressed: int, limits: ReadLimits | None
+) -> CheckedFile:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
@@ -76,8 +104,13 @@ def _check_docx(data: bytes, file_name: str | None) -> CheckedFile:
                 total += info.file_size
                 if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
                     raise _refuse(DAMAGED_DOCX)
-            if total > MAX_UNCOMPRESSED:
-                raise _refuse(DAMAGED_DOCX)
+            if total > max_uncompressed:
+                # zipfile reads no more than an entry declares (a lie fails its CRC)
+                raise TooLarge(
+                    N_("The Word file holds more than %(mb)s MB once unpacked."),
+                    fields={"file": N_("too large")},
+                    mb=max_uncompressed // (1024 * 1024),
+                )
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or "word/document.xml" not in names:
                 raise _refuse(N_("Only Word (.docx) and PDF files are accepted."))
@@ -86,13 +119,19 @@ def _check_docx(data: bytes, file_name: str | None) -> CheckedFile:
     except zipfile.BadZipFile as exc:
         raise _refuse(DAMAGED_DOCX) from exc
     try:
-        document = docx_io.open_docx(data)
-        text = docx_io.extract_text(document)
-    except Exception as exc:  # python-docx raises many kinds on malformed XML
-        log.info("refused a .docx python-docx cannot read: %s", exc)
-        raise _refuse(DAMAGED_DOCX) from exc
+        if limits is None:
+            reading = worker.read_docx(data, seconds=0, memory_mb=0, in_process=True)
+        else:
+            reading = worker.read_docx(data, seconds=limits.seconds, memory_mb=limits.memory_mb)
+    except worker.ReadFailed as exc:
+        log.info("refused a .docx that could not be read: %s", exc)
+        if exc.reason == "damaged":
+            raise _refuse(DAMAGED_DOCX) from exc
+        raise _refuse(
+            N_("The Word file is too complex to read within the limits of this server.")
+        ) from exc
     return CheckedFile(
-        "docx", data, clean_file_name(file_name, "docx"), text, docx_io.page_count(data)
+        "docx", data, clean_file_name(file_name, "docx"), reading.text, reading.page_count
     )
 
 

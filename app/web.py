@@ -1,24 +1,34 @@
-"""Helpers shared by the HTML views of every feature."""
+"""Helpers shared by the HTML views of every feature, and the check every request's text
+passes before any view reads it (``refuse_unreadable_text``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, flash
+from flask import current_app, flash, request
+from werkzeug.exceptions import NotFound
 
-from app.errors import DomainError
+from app.api.schemas import MAX_PAGE, unreadable
+from app.errors import N_, DomainError, ValidationFailed
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
-from app.uploads import CheckedFile, check_scan, check_upload
+from app.uploads import CheckedFile, ReadLimits, check_scan, check_upload
 
 
 def checked_upload(storage) -> CheckedFile | None:
     """An uploaded file (a form field's data or ``request.files[...]``) checked by its
-    content against QDMS_MAX_UPLOAD_MB; None when no file was chosen."""
+    content against QDMS_MAX_UPLOAD_MB, a .docx read in a worker process within the
+    QDMS_DOCX_* limits; None when no file was chosen."""
     if storage is None or not getattr(storage, "filename", ""):
         return None
-    limit = current_app.config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024
-    return check_upload(storage.read(), storage.filename, max_bytes=limit)
+    config = current_app.config
+    return check_upload(
+        storage.read(),
+        storage.filename,
+        max_bytes=config["QDMS_MAX_UPLOAD_MB"] * 1024 * 1024,
+        max_uncompressed=config["QDMS_DOCX_MAX_UNCOMPRESSED_MB"] * 1024 * 1024,
+        limits=ReadLimits(config["QDMS_DOCX_READ_SECONDS"], config["QDMS_DOCX_READ_MEMORY_MB"]),
+    )
 
 
 def checked_scan(storage) -> CheckedFile | None:
@@ -54,6 +64,49 @@ def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[
             return render(err.status)
         return on_success(result)  # the request commits after the answer (unit_of_work)
     return render(400 if form.is_submitted() else 200)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_unreadable_text():
+    """``before_request`` for the whole app (pages and API): a NUL character or a lone
+    surrogate is never part of a meaningful value, and PostgreSQL can neither store nor
+    compare it (a 500 before this check). In the path it names nothing: 404. In the query
+    string or a form: 400 naming the field, in the user's language. (JSON bodies are
+    checked by ``app.api.schemas.Input``.)"""
+    if any(unreadable(v) for v in (request.view_args or {}).values()):
+        raise NotFound()
+    fields = {
+        key: N_("invalid character")
+        for key, v in request.args.items(multi=True)
+        if unreadable(key) or unreadable(v)
+    }
+    if request.mimetype in FORM_TYPES:  # reads the body: over the limit, this is the 413
+        for key, value in request.form.items(multi=True):
+            if unreadable(key) or unreadable(value):
+                fields[key] = N_("invalid character")
+    if fields:
+        raise ValidationFailed(
+            N_("The request holds a character that cannot be stored (NUL or a lone surrogate)."),
+            fields={("field" if unreadable(k) else k): p for k, p in fields.items()},
+        )
+
+
+def page_number(name: str = "page") -> int:
+    """``?page=`` of an HTML list: from 1 to ``MAX_PAGE`` (a larger number shows the empty
+    page past the end instead of overflowing the database's OFFSET); anything that is not
+    a number is page 1."""
+    raw = request.args.get(name, "")
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    digits = raw.lstrip("0")
+    return MAX_PAGE if len(digits) > 7 else min(max(int(digits or "0"), 1), MAX_PAGE)
+
+
+def paginate(stmt, *, per_page: int, **kwargs):
+    """Flask-SQLAlchemy's ``paginate`` on a bounded ``page_number()``."""
+    return db.paginate(stmt, page=page_number(), per_page=per_page, error_out=False, **kwargs)
 
 
 class Page:

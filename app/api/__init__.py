@@ -28,7 +28,6 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from sqlalchemy import func, select
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from app.api.schemas import ErrorSchema
@@ -108,6 +107,14 @@ class Parser(FlaskParser):
             N_("The request body must be a JSON object."), fields={"body": N_("invalid")}
         )
 
+    def _raw_load_json(self, req):
+        """The JSON body; nested deeper than the parser can follow (``[[[…]]]`` 100,000
+        deep) it is no JSON object either (a ``RecursionError`` was a 500)."""
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as exc:
+            return self._handle_invalid_json_error(exc, req)
+
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         messages = error.normalized_messages()
         # namespaced by location: {"json": {...}}, {"query": {...}}
@@ -168,19 +175,11 @@ class Blueprint(SmorestBlueprint):
         super().__init__(name, import_name, url_prefix="/api/v1", description=description)
         self.tag = tag
         self.before_request(authenticate_bearer)
-        self.before_request(_no_nul_in_path)
 
     def route(self, rule, *, parameters=None, tags=None, **options):
         register = super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
 
         return lambda func: register(_document_errors(func, (401,)))
-
-
-def _no_nul_in_path():
-    """A path whose text holds a NUL character names nothing (PostgreSQL cannot even compare
-    it): 404 before the view runs."""
-    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
-        raise NotFound()
 
 
 def _document_errors(func, codes):
@@ -231,7 +230,8 @@ def files(*kinds: str, description: str = "the file"):
 
 def upload_doc(schema: type, *, file_field: str = "file", required: bool = False):
     """Document that an operation also takes its body as multipart/form-data: the fields of
-    ``schema`` plus the uploaded ``file_field`` (the view reads it from ``request.files``)."""
+    ``schema`` plus the uploaded ``file_field`` (the view reads it from ``request.files``),
+    and that it may answer 413."""
     name = schema.__name__.removesuffix("Schema")
     upload = {
         "type": "object",
@@ -240,7 +240,11 @@ def upload_doc(schema: type, *, file_field: str = "file", required: bool = False
     if required:
         upload["required"] = [file_field]
     body = {"allOf": [{"$ref": f"#/components/schemas/{name}"}, upload]}
-    return SmorestBlueprint.doc(requestBody={"content": {"multipart/form-data": {"schema": body}}})
+    document = SmorestBlueprint.doc(
+        requestBody={"content": {"multipart/form-data": {"schema": body}}}
+    )
+    # a body over QDMS_MAX_UPLOAD_MB, or a .docx over QDMS_DOCX_MAX_UNCOMPRESSED_MB: 413
+    return lambda func: _document_errors(document(func), (413,))
 
 
 class IdConverter(IntegerConverter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC
 
@@ -68,8 +69,9 @@ class Input(Schema):
 
     @pre_load
     def _no_nul(self, data, **kwargs):
-        """A NUL character is never part of a meaningful value (and PostgreSQL cannot store
-        or compare it): the field that holds one, however deep, is invalid."""
+        """A NUL character or a lone surrogate (JSON's ``"\\ud800"``) is never part of a
+        meaningful value (and neither database can store it; PostgreSQL cannot even compare
+        it): the field that holds one, however deep, is invalid."""
         if isinstance(data, Mapping):
             known = {field.data_key or name for name, field in self.load_fields.items()}
             bad = {k: ["Contains a NUL character."] for k in known if k in data and _nul(data[k])}
@@ -78,13 +80,28 @@ class Input(Schema):
         return data
 
 
+_UNREADABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unreadable(text) -> bool:
+    """A string holding a NUL character or a lone surrogate (UTF-16 half of a pair)."""
+    return isinstance(text, str) and _UNREADABLE.search(text) is not None
+
+
 def _nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_nul(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_nul(v) for v in value)
+    """Does ``value`` hold an unreadable string, however deep (walked without recursion:
+    JSON nests as deep as the parser allows)?"""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if unreadable(item):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
     return False
 
 

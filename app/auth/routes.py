@@ -33,6 +33,7 @@ from app.auth.forms import (
 )
 from app.auth.models import ApiToken
 from app.config import LANGUAGES
+from app.errors import row_id
 from app.extensions import db, utcnow
 from app.i18n import translate
 from app.people import services as people
@@ -238,8 +239,8 @@ def profile_token_revoke():
     form = RevokeTokenForm()
     user = current_user._get_current_object()
     row = None
-    if form.validate_on_submit() and form.token_id.data.isdigit():
-        row = db.session.get(ApiToken, int(form.token_id.data))
+    if form.validate_on_submit() and row_id(form.token_id.data):
+        row = db.session.get(ApiToken, row_id(form.token_id.data))
     if row is None or row.user_id != user.id:
         flash(_("No such token."), "danger")
         return redirect(url_for("auth.profile"))

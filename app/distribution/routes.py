@@ -38,7 +38,7 @@ from app.extensions import db, local_today
 from app.i18n import current_language
 from app.people import services as people
 from app.people.forms import department_choices, person_choices
-from app.web import Page, run_form, show_error
+from app.web import Page, page_number, paginate, run_form, show_error
 
 bp = Blueprint("distribution", __name__)
 
@@ -218,7 +218,7 @@ def copies():
         return exports.send_table(table, fmt)
     return render_template(
         "distribution/copies.html",
-        pagination=db.paginate(stmt, per_page=PER_PAGE, error_out=False),
+        pagination=paginate(stmt, per_page=PER_PAGE),
         mine=mine,
         status=status,
         can_sign_receipt=can_sign_receipt,
@@ -384,7 +384,7 @@ def matrix():
     context = {"by": by, "department": department, "departments": people.departments(db.session)}
     if by == "person":
         stmt = services.people_matrix_query(current_user, today, department=department)
-        context["pagination"] = _RowPage(stmt, request.args.get("page", 1, type=int) or 1)
+        context["pagination"] = _RowPage(stmt, page_number())
     else:
         context["data"] = services.matrix(db.session, current_user, today, department=department)
     return render_template("distribution/matrix.html", **context)

@@ -61,6 +61,7 @@ from app.errors import (
     NotFound,
     PermissionDenied,
     ValidationFailed,
+    row_id,
 )
 from app.extensions import local_date, local_today, utcnow
 from app.locking import lock
@@ -831,11 +832,8 @@ def _close_tasks(session, user, where, now, reason: str) -> None:
 
 
 def get_acknowledgement(session: Session, ack_id) -> Acknowledgement:
-    try:
-        ack_id = int(ack_id)
-    except (TypeError, ValueError):
-        ack_id = 0
-    ack = session.get(Acknowledgement, ack_id) if ack_id > 0 else None
+    ack_id = row_id(ack_id) or 0
+    ack = session.get(Acknowledgement, ack_id) if ack_id else None
     if ack is None:
         raise NotFound(N_("No acknowledgement %(id)s."), id=ack_id)
     return ack

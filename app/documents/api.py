@@ -539,7 +539,7 @@ _FILE_BODY = {
 @blp.put("/documents/<number>/revisions/<rev>/file")
 @blp.doc(requestBody=_FILE_BODY)
 @blp.response(200, RevisionSchema)
-@fails(400, 403, 404, 409)
+@fails(400, 403, 404, 409, 413)
 def replace_revision_file(number: str, rev: str):
     """Replace a draft's file (multipart `file`, a .docx or .pdf); earlier files stay stored."""
     revision = _revision(number, rev)

@@ -59,7 +59,7 @@ from app.i18n import current_language
 from app.people import services as people
 from app.people.forms import department_choices, person_choices
 from app.storage import get_store
-from app.web import checked_upload, run_form
+from app.web import checked_upload, paginate, run_form
 
 bp = Blueprint("documents", __name__)
 
@@ -127,7 +127,7 @@ def index():
         if exact is not None and can_view_document(current_user, exact):
             return redirect(url_for("documents.show", number=exact.number))
     stmt = services.documents_query(current_user, **filters)
-    pagination = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    pagination = paginate(stmt, per_page=PER_PAGE)
     return render_template(
         "documents/index.html",
         pagination=pagination,

@@ -45,7 +45,7 @@ from app.external.permissions import can_manage_external, can_view_external
 from app.i18n import current_language
 from app.people.forms import department_choices, person_choices
 from app.storage import get_store
-from app.web import checked_upload, run_form
+from app.web import checked_upload, paginate, run_form
 
 bp = Blueprint("external", __name__, url_prefix="/external")
 
@@ -103,7 +103,7 @@ def index():
         q=q,
         due_on=today if due_only else None,
     )
-    pagination = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    pagination = paginate(stmt, per_page=PER_PAGE)
     due_count = len(services.due_currency_checks(db.session, today))
     return render_template(
         "external/index.html",
@@ -130,7 +130,7 @@ def detail(number: str):
     )
 
 
-@bp.get("/<number>/editions/<int:edition_id>/file")
+@bp.get("/<number>/editions/<id:edition_id>/file")
 def edition_file(number: str, edition_id: int):
     ext = _load(number)
     try:

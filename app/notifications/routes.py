@@ -6,9 +6,9 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.extensions import db
 from app.notifications.models import OutboxMessage
 from app.notifications.permissions import can_read_outbox
+from app.web import paginate
 
 bp = Blueprint("notifications", __name__, url_prefix="/admin")
 
@@ -21,5 +21,5 @@ def outbox():
     if not can_read_outbox(current_user):
         abort(403)
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc())
-    pagination = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    pagination = paginate(stmt, per_page=PER_PAGE)
     return render_template("notifications/outbox.html", pagination=pagination)

@@ -30,6 +30,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import resource
 import threading
 import time
 import weakref
@@ -172,16 +173,20 @@ class Pool:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor = None
 
+    def context(self) -> _Context:
+        """The multiprocessing context of the workers: forked by the warm forkserver."""
+        context = _Context()
+        context.set_forkserver_preload(["app.pdf.warm"])
+        return context
+
     def executor(self) -> ProcessPoolExecutor | None:
         if self.workers <= 0:
             return None
         with self._lock:
             if self._executor is None or self._pid != os.getpid():
-                context = _Context()
-                context.set_forkserver_preload(["app.pdf.warm"])
                 self._executor = ProcessPoolExecutor(
                     self.workers,
-                    mp_context=context,
+                    mp_context=self.context(),
                     max_tasks_per_child=1,
                     initializer=_exit_with_parent,
                 )
@@ -252,3 +257,106 @@ def lay_out_docx(data: bytes) -> Pending:
         log.warning("PDF worker processes unavailable (%s): laying out here", exc)
         pool.broken(executor)
         return Pending(data, None)
+
+
+# -- reading an uploaded .docx with limits ----------------------------------------------
+# python-docx reads a whole part into one XML tree: a .docx whose document.xml inflates to
+# 210 MB took 53 s and 1 GB in the web worker (issue 20). Uploads are read in a process of
+# their own, forked warm like the layouts above, under a time limit (killed when it runs
+# out) and a memory limit (``RLIMIT_AS``): a hostile file costs one short-lived child, never
+# the web worker. ``app.uploads`` turns the failures into answers.
+
+
+@dataclass(frozen=True)
+class DocxReading:
+    text: str
+    page_count: int | None
+
+
+class ReadFailed(Exception):
+    """A .docx could not be read within the limits: ``reason`` is ``"time"``,
+    ``"memory"`` or ``"damaged"``."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def _read_docx(data: bytes) -> DocxReading:
+    return DocxReading(docx_io.extract_text(docx_io.open_docx(data)), docx_io.page_count(data))
+
+
+def _vm(field: str) -> int:
+    """``VmSize`` or ``VmPeak`` of this process, in bytes."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _read_in_child(conn, data: bytes, memory_bytes: int) -> None:
+    limit = 0
+    if memory_bytes:
+        # what the warm process already maps, plus what reading may take
+        limit = _vm("VmSize") + memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    try:
+        result = ("ok", _read_docx(data))
+    except MemoryError:
+        result = ("memory", "")
+    except Exception as exc:  # python-docx and lxml raise many kinds on malformed files
+        # lxml reports a refused allocation as a syntax error ("unknown error")
+        near_limit = limit and _vm("VmPeak") > limit - 64 * 1024 * 1024
+        result = ("memory" if near_limit else "damaged", f"{type(exc).__name__}: {exc}"[:300])
+    conn.send(result)
+    conn.close()
+
+
+_READERS = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
+
+
+def read_docx(
+    data: bytes, *, seconds: float, memory_mb: int, in_process: bool = False
+) -> DocxReading:
+    """The text and saved page count of a .docx, read in a child process of the app's pool
+    within ``seconds`` and ``memory_mb`` (beyond what the warm child already holds); in
+    the calling process, without limits, when ``in_process`` (trusted files) or there is
+    no pool or it has no workers.
+    Raises :class:`ReadFailed`. At most one reading per core runs at once; a reading that
+    cannot start within ``seconds`` fails as ``"time"``."""
+    pool = None if in_process else _current_pool()
+    if pool is None or pool.workers <= 0:
+        try:
+            return _read_docx(data)
+        except MemoryError as exc:
+            raise ReadFailed("memory") from exc
+        except Exception as exc:  # as in _read_in_child
+            raise ReadFailed("damaged", f"{type(exc).__name__}: {exc}"[:300]) from exc
+    deadline = time.monotonic() + seconds
+    if not _READERS.acquire(timeout=seconds):
+        raise ReadFailed("time", "every reader busy")
+    try:
+        context = pool.context()
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_read_in_child, args=(sender, data, memory_mb * 1024 * 1024), daemon=True
+        )
+        process.start()
+        sender.close()
+        try:
+            if not receiver.poll(max(deadline - time.monotonic(), 0.1)):
+                raise ReadFailed("time", f"over {seconds} s")
+            status, value = receiver.recv()
+        except EOFError as exc:  # the child died: the kernel refused it memory
+            raise ReadFailed("memory", f"exit code {process.exitcode}") from exc
+        finally:
+            receiver.close()
+            if process.is_alive():
+                process.kill()
+            process.join(5)
+    finally:
+        _READERS.release()
+    if status != "ok":
+        raise ReadFailed(status, value)
+    return value

@@ -34,7 +34,7 @@ from app.records.forms import AmendForm, CompleteForm, RecordForm, RecordTypeFor
 from app.records.models import CONFIDENTIALITY, MEDIA, RETENTION_FROM, STATUSES, Record, RecordType
 from app.storage import get_store
 from app.uploads import SCAN_MIMETYPES
-from app.web import checked_scan
+from app.web import checked_scan, paginate
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -248,12 +248,14 @@ def index():
     status = request.args.get("status") or None
     q = request.args.get("q", "").strip()
     year = request.args.get("year", type=int)
+    if year is not None and not 0 <= year <= 9999:  # as the API's RecordListArgs
+        abort(400)
     try:
         stmt = services.list_stmt(type_code=type_code, year=year, status=status, q=q)
     except DomainError:
         abort(400)
     stmt = services.visible_to(db.session, stmt, current_user, type_code=type_code)
-    pagination = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    pagination = paginate(stmt, per_page=PER_PAGE)
     types = services.list_types(db.session)
     return render_template(
         "records/index.html",

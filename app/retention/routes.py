@@ -21,7 +21,7 @@ from app.retention.models import (
     Destruction,
 )
 from app.storage import get_store
-from app.web import Page, run_form
+from app.web import Page, page_number, paginate, run_form
 
 bp = Blueprint("retention", __name__, url_prefix="/retention")
 
@@ -65,7 +65,7 @@ def index():
     if kind not in (None, "record", "revision"):
         kind = None
     type_code = request.args.get("type") or None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     if request.method == "POST" and not permissions.can_propose(current_user):
         abort(403)
     form = ProposeForm()
@@ -135,7 +135,7 @@ def holds():
     return run_form(form, place, on_success=done, render=render)
 
 
-@bp.route("/holds/<int:hold_id>/lift", methods=["GET", "POST"])
+@bp.route("/holds/<id:hold_id>/lift", methods=["GET", "POST"])
 def lift(hold_id: int):
     if not permissions.can_hold(current_user):
         abort(403)
@@ -167,9 +167,7 @@ def destructions():
     status = request.args.get("status") or None
     if status not in DESTRUCTION_STATUSES:
         status = None
-    pagination = db.paginate(
-        services.list_destructions(db.session, status=status), per_page=PER_PAGE
-    )
+    pagination = paginate(services.list_destructions(db.session, status=status), per_page=PER_PAGE)
     return render_template("retention/destructions.html", pagination=pagination, status=status)
 
 

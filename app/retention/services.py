@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
 from app.documents.models import Document, DocumentType, Revision
-from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from app.errors import (
+    N_,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    row_id,
+)
 from app.extensions import add_years, local_date, utcnow
 from app.external.models import ExternalEdition
 from app.locking import lock
@@ -410,10 +417,7 @@ def place_hold(
 
 
 def get_hold(session: Session, hold_id) -> LegalHold:
-    try:
-        hold = session.get(LegalHold, int(hold_id))
-    except (TypeError, ValueError):
-        hold = None
+    hold = session.get(LegalHold, row_id(hold_id)) if row_id(hold_id) else None
     if hold is None:
         raise NotFound(N_("No legal hold %(id)s."), id=hold_id)
     return hold

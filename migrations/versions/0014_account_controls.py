@@ -2,7 +2,7 @@
 failed-login counter of names that are no account
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02
 
 """

@@ -1,0 +1,260 @@
+"""Hostile input (issue 20, points 7, 8, 9 and 11): whatever a caller sends — a page past
+any list, an id beyond the database's integer, NUL characters, lone surrogates, JSON
+nested 100,000 deep, a body over the limit, a .docx that inflates to gigabytes, a PDF
+with JavaScript, a "picture" that is something else — the answer is a 4xx in the user's
+language, never a 500, on pages and API alike and on both databases."""
+
+from __future__ import annotations
+
+import pytest
+
+BIG = "99999999999999999999"  # beyond a 64-bit integer
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+# every HTML list that pages (a page number past a 64-bit OFFSET was a 500)
+LISTS = [
+    "/documents",
+    "/records",
+    "/external",
+    "/retention/",
+    "/retention/destructions",
+    "/copies",
+    "/acknowledgements/matrix?by=person",
+    "/admin/outbox",
+    "/audit-trail",
+    "/search?q=procedure",
+]
+
+
+@pytest.fixture
+def officer(client, login_as, make_document):
+    make_document(effective=True)
+    return login_as("officer", roles=("officer", "admin"))
+
+
+def test_html_lists_answer_any_page_number(officer):
+    """Does every HTML list answer a page number beyond any integer (or not a number at
+    all) with a page, not a database overflow?"""
+    for url in LISTS:
+        joiner = "&" if "?" in url else "?"
+        for page in (BIG, "100000000000000", "-3", "¹", "x"):
+            response = officer.get(f"{url}{joiner}page={page}")
+            assert response.status_code == 200, (url, page, response.status_code)
+
+
+def test_path_ids_beyond_the_integer_or_in_other_digits_are_404(officer, api_token):
+    """Is an id in a path that no row can have (above 2^31 − 1, or written with a
+    non-ASCII digit like ¹) a 404 on pages and in the API, never a 500?"""
+    for url in (
+        f"/retention/holds/{BIG}/lift",
+        "/retention/holds/2147483648/lift",
+        f"/external/EXT-0001/editions/{BIG}/file",
+        f"/acknowledgements/{BIG}",
+        "/acknowledgements/2147483648",
+        "/acknowledgements/¹",
+        f"/retention/destructions/{BIG}",
+        "/retention/destructions/¹",
+    ):
+        assert officer.get(url).status_code == 404, url
+    headers = api_token("officer2", roles=("officer",))
+    for url in (
+        f"/api/v1/acknowledgements/{BIG}",
+        f"/api/v1/legal-holds/{BIG}",
+        "/api/v1/destructions/¹",
+        f"/api/v1/destructions/{BIG}",
+    ):
+        response = officer.get(url, headers=headers)
+        assert response.status_code == 404, url
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_nul_in_query_strings_forms_and_paths_is_refused_in_the_users_language(officer):
+    """Is a NUL character in a query string or a form field a 400 naming the field in the
+    user's language (and in a path a 404), on every page, instead of PostgreSQL's 500?"""
+    for url in (
+        "/documents?q=a%00b",
+        "/records?q=%00",
+        "/records?type=%00",
+        "/external?q=%00",
+        "/audit-trail?object=%00",
+        "/search?q=%00",
+    ):
+        response = officer.get(url, headers=ZH)
+        assert response.status_code == 400, url
+        assert "无法保存的字符" in response.get_data(as_text=True), url
+    for url in ("/documents/A%00B", "/records/%00", "/external/%00", "/records/new/%00"):
+        assert officer.get(url).status_code == 404, url
+    response = officer.form_post("/external/new", {"reference": "ISO\x009001", "title": "x"})
+    assert response.status_code == 400
+    assert "cannot be stored" in response.get_data(as_text=True)
+
+
+def test_hostile_json_is_a_400_in_the_error_shape(client, api_token):
+    """Do NUL characters and lone surrogates (however deep), a list where text is
+    expected, 1e400 and JSON nested 100,000 deep each get a 400 in the error shape and the
+    caller's language, never a 500?"""
+    headers = {**api_token("officer", roles=("officer",)), "Content-Type": "application/json"}
+    deep = "[" * 100_000 + "]" * 100_000
+    cases = [
+        ("/api/v1/external-documents", deep),
+        ("/api/v1/documents", '{"title": "a\\u0000b", "type": "QP", "department": "CS"}'),
+        ("/api/v1/documents", '{"title": "\\ud800", "type": "QP", "department": "CS"}'),
+        ("/api/v1/documents", '{"title": ["x"], "type": "QP", "department": "CS"}'),
+        ("/api/v1/documents", '{"title": "x", "type": "QP", "department": 1e400}'),
+        ("/api/v1/legal-holds", '{"kind": "record", "key": {"a": ["\\udfff"]}, "reason": "r"}'),
+    ]
+    for url, body in cases:
+        response = client.post(url, data=body, headers={**headers, **ZH})
+        assert response.status_code == 400, (url, body[:40], response.status_code)
+        error = response.get_json()["error"]
+        assert error["code"] == "validation_failed", error
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), error
+    response = client.get("/api/v1/documents?q=%00", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"] == {"q": "invalid character"}
+
+
+def test_an_upload_over_the_limit_on_a_form_is_a_413_page_in_the_users_language(
+    app, client, login_as, make_department
+):
+    """Does a form upload over QDMS_MAX_UPLOAD_MB get the 413 page in the user's language
+    (it was a blank 500: the page's language form read the body again)?"""
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    login_as("author", roles=("author", "staff"))
+    fields = {"csrf_token": client.csrf_token("/documents/new"), "title": "x"}
+    body = _multipart(fields, b"PK" + b"0" * (2 * 1024 * 1024))
+    response = client.post(
+        "/documents/new", data=body, headers=ZH, content_type="multipart/form-data; boundary=b"
+    )
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "上传的文件超过允许的大小" in html
+    assert 'name="lang"' in html  # the whole page, language switch included
+
+
+# -- point 7: a .docx that inflates ---------------------------------------------------------
+
+
+def _inflating_docx(xml_mb: float) -> bytes:
+    """A valid .docx whose document.xml holds ``xml_mb`` MB of short, different paragraphs:
+    it compresses ~30 times (under the ratio limit), and python-docx needs minutes and
+    hundreds of MB to read 10 MB of it."""
+    import io
+    import zipfile
+
+    import docx
+
+    base = io.BytesIO()
+    docx.Document().save(base)
+    source = zipfile.ZipFile(io.BytesIO(base.getvalue()))
+    paragraphs, size, i = [], 0, 0
+    while size < xml_mb * 1024 * 1024:
+        paragraph = b"<w:p><w:r><w:t>%d</w:t></w:r></w:p>" % (i * 7919 % 1000003)
+        paragraphs.append(paragraph)
+        size, i = size + len(paragraph), i + 1
+    head, tail = source.read("word/document.xml").split(b"<w:body>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                body = head + b"<w:body>" + b"".join(paragraphs) + tail
+            zf.writestr(info.filename, body)
+    return out.getvalue()
+
+
+@pytest.fixture
+def draft_target(app, backend, make_document, api_token, login_as):
+    """A document an author may add a revision to (by page and by API), on one backend:
+    reading an upload involves no database."""
+    if backend != "sqlite":
+        pytest.skip("reading an upload is the same on both backends")
+    doc = make_document()
+    headers = api_token("author", roles=("author", "staff"))
+    client = login_as("author")
+    return doc.number, headers, client
+
+
+def _multipart(fields: dict, data: bytes) -> bytes:
+    """A multipart body of ``fields`` and ``file`` (built here: the test client spools a
+    large file to a temporary file that a refused request leaves open)."""
+    parts = [
+        b'--b\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+        % (name.encode(), value.encode())
+        for name, value in fields.items()
+    ]
+    parts.append(
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.docx"\r\n\r\n'
+        + data
+        + b"\r\n--b--\r\n"
+    )
+    return b"".join(parts)
+
+
+def _upload_by_page(client, number, data):
+    url = f"/documents/{number}/revisions/new"
+    fields = {
+        "csrf_token": client.csrf_token(url),
+        "change_type": "major",
+        "change_summary": "new",
+        "change_reason": "why",
+        "source": "upload",
+    }
+    body = _multipart(fields, data)
+    return client.post(url, data=body, headers=ZH, content_type="multipart/form-data; boundary=b")
+
+
+def _upload_by_api(client, number, headers, data):
+    return client.post(
+        f"/api/v1/documents/{number}/revisions",
+        data=_multipart({"change_summary": "new"}, data),
+        headers={**headers, **ZH},
+        content_type="multipart/form-data; boundary=b",
+    )
+
+
+def test_a_docx_that_unpacks_beyond_the_cap_is_a_413_in_the_users_language(app, draft_target):
+    """Is a .docx that unpacks to more than QDMS_DOCX_MAX_UNCOMPRESSED_MB (under the ratio
+    limit, so the old check let it through) refused with 413 in the user's language, by
+    page and by API, before anything parses it?"""
+    number, headers, client = draft_target
+    app.config["QDMS_DOCX_MAX_UNCOMPRESSED_MB"] = 1
+    data = _inflating_docx(2)
+    response = _upload_by_page(client, number, data)
+    assert response.status_code == 413
+    assert "解压后超过 1 MB" in response.get_data(as_text=True)
+    response = _upload_by_api(client, number, headers, data)
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "too_large" and error["fields"] == {"file": "太大"}, error
+    assert "解压后超过 1 MB" in error["message"]
+
+
+def test_a_docx_too_slow_or_too_big_to_read_is_a_400_and_costs_only_a_worker(
+    app, draft_target, make_docx
+):
+    """Is a .docx that python-docx cannot read within QDMS_DOCX_READ_SECONDS, or within
+    QDMS_DOCX_READ_MEMORY_MB, refused with 400 in the user's language once the limit is
+    reached (read in a worker process that is killed), and does the next upload work?"""
+    import time
+
+    number, headers, client = draft_target
+    app.config["QDMS_DOCX_READ_SECONDS"] = 2.0
+    from app.pdf import worker
+
+    worker.read_docx(make_docx(("warm",)), seconds=120, memory_mb=1024)  # forkserver up
+    data = _inflating_docx(3)  # ~60 s to read here
+    started = time.monotonic()
+    response = _upload_by_api(client, number, headers, data)
+    assert time.monotonic() - started < 15
+    assert response.status_code == 400
+    assert "超出本服务器的限制" in response.get_json()["error"]["message"]
+
+    app.config.update(QDMS_DOCX_READ_SECONDS=120.0, QDMS_DOCX_READ_MEMORY_MB=60)
+    response = _upload_by_page(client, number, _inflating_docx(10))
+    assert response.status_code == 400
+    assert "超出本服务器的限制" in response.get_data(as_text=True)
+
+    app.config["QDMS_DOCX_READ_MEMORY_MB"] = 1024
+    response = _upload_by_api(client, number, headers, make_docx(("服务补救程序",)))
+    assert response.status_code == 201, response.get_json()
