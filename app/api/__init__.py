@@ -20,6 +20,7 @@ Each feature has one ``Blueprint`` in its ``api.py``; ``init_app`` registers the
 from __future__ import annotations
 
 import http
+import threading
 from copy import deepcopy
 from typing import ClassVar
 
@@ -42,9 +43,46 @@ MAX_PER_PAGE = 200
 class Api(SmorestApi):
     """flask-smorest's Api, documenting errors with the house error shape and leaving
     their handling to ``app.error_pages`` (flask-smorest would answer every HTTP error of
-    the whole app, HTML pages included, in its own shape)."""
+    the whole app, HTML pages included, in its own shape).
+
+    The operations of the OpenAPI document are written the first time the document is
+    read (``api.spec``: /api/v1/openapi.json, ``flask openapi``), not when a blueprint is
+    registered: that work was two fifths of ``create_app()``, which every test, command
+    and worker pays, while few of them ever read the document. The document is the same,
+    in the same order."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, *args, **kwargs):
+        self._spec = None
+        self._unwritten: list[tuple] = []  # (blueprint, name, parameters), in order
+        self._writing = threading.RLock()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self):
+        """The OpenAPI document (``apispec.APISpec``), with every registered operation."""
+        with self._writing:  # a concurrent first reader waits for the whole document
+            unwritten, self._unwritten = self._unwritten, []
+            for blp, name, parameters in unwritten:
+                blp.register_views_in_doc(
+                    self, self._app, self._spec, name=name, parameters=parameters
+                )
+                self._spec.tag({"name": name, "description": blp.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """flask-smorest's, with the blueprint's operations left for the first read of
+        ``spec``."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        with self._writing:
+            self._unwritten.append((blp, name, parameters))
 
     def _register_error_handlers(self):
         """Errors are answered by ``app.error_pages``."""
