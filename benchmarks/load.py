@@ -389,6 +389,7 @@ class Run:
     examples: dict[str, int] = field(default_factory=dict)  # error → count
     seconds: float = 0.0
     client_cpu: float = 0.0  # share of one core used by this process
+    server_cpu: float = 0.0  # CPU seconds of the server in the timed window
     load_before: str = ""
     load_after: str = ""
 
@@ -399,6 +400,11 @@ class Run:
     @property
     def rate(self) -> float:
         return self.count / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request counted."""
+        return self.server_cpu * 1000 / self.count if self.count else float("nan")
 
     def percentile(self, q: int) -> float:
         if not self.latencies:
@@ -415,9 +421,58 @@ def _loadavg() -> str:
         return "?"
 
 
-def run_load(endpoint: Endpoint, sessions: list, warmup: float, seconds: float) -> Run:
+class ServerCpu:
+    """CPU time used by the server: gunicorn's process tree (its workers and their PDF
+    layout pools) and, on PostgreSQL, the backends connected to the benchmark's database —
+    read from /proc, so it does not depend on what else the machine is running."""
+
+    def __init__(self, root_pid: int, database: str | None):
+        self.root_pid = root_pid
+        self.database = database
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def snapshot(self) -> dict[int, int]:
+        """pid → user + system clock ticks of every server process now."""
+        stats, children = {}, {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)"
+            pid = int(entry.name)
+            stats[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+            children.setdefault(int(fields[1]), []).append(pid)
+            if (
+                self.database
+                and cmdline.startswith("postgres: ")
+                and (f" {self.database} " in cmdline)
+            ):
+                children.setdefault(-1, []).append(pid)  # a backend of our database
+        out, todo = {}, [self.root_pid, *children.get(-1, [])]
+        while todo:
+            pid = todo.pop()
+            if pid in stats and pid not in out:
+                out[pid] = stats[pid]
+                todo.extend(children.get(pid, []))
+        return out
+
+    def seconds(self, before: dict[int, int], after: dict[int, int]) -> float:
+        """CPU seconds between two snapshots (a process that ended in between is lost)."""
+        ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
+        return ticks / self.tick
+
+
+def run_load(
+    endpoint: Endpoint, sessions: list, warmup: float, seconds: float, cpu: ServerCpu
+) -> Run:
     """Every session sends requests back to back for ``warmup + seconds``; the requests
-    completed in the last ``seconds`` count."""
+    completed in the last ``seconds`` count, and the server's CPU time in them."""
     run = Run(endpoint, seconds=seconds, load_before=_loadavg())
     lock = threading.Lock()
     barrier = threading.Barrier(len(sessions) + 1)
@@ -458,14 +513,18 @@ def run_load(endpoint: Endpoint, sessions: list, warmup: float, seconds: float) 
     ]
     for thread in threads:
         thread.start()
-    cpu = time.process_time()
+    client = time.process_time()
     now = time.perf_counter()
     window[:] = [now + warmup, now + warmup + seconds]
     barrier.wait()
+    time.sleep(max(0.0, window[0] - time.perf_counter()))
+    before = cpu.snapshot()
+    time.sleep(max(0.0, window[1] - time.perf_counter()))
+    run.server_cpu = cpu.seconds(before, cpu.snapshot())
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - now
-    run.client_cpu = (time.process_time() - cpu) / wall
+    run.client_cpu = (time.process_time() - client) / wall
     run.load_after = _loadavg()
     return run
 
@@ -524,19 +583,25 @@ def _target(run: Run) -> tuple[str, str]:
     return text, "met" if met else "MISSED"
 
 
+def _bound(cores: int, cpu_ms: float) -> str:
+    return f"{cores * 1000 / cpu_ms:.1f} req/s" if cpu_ms > 0 else "?"
+
+
 def table(runs: list[Run]) -> str:
+    cores = os.cpu_count() or 1
     lines = [
-        "| endpoint | requests | req/s | p50 ms | p95 ms | max ms | errors | client CPU "
-        "| load before → after | target (probe) | |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|---|---|---|",
+        "| endpoint | requests | req/s | p50 ms | p95 ms | max ms | errors "
+        f"| server CPU ms/req | {cores} cores ÷ CPU | client CPU | load before → after "
+        "| target (probe) | |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|---|",
     ]
     for r in runs:
         target, met = _target(r)
         lines.append(
             f"| {r.endpoint.name} | {r.count} | {r.rate:.1f} | {r.percentile(50):.0f} "
             f"| {r.percentile(95):.0f} | {max(r.latencies, default=float('nan')):.0f} "
-            f"| {r.errors} | {r.client_cpu:.0%} | {r.load_before} → {r.load_after} "
-            f"| {target} | {met} |"
+            f"| {r.errors} | {r.cpu_ms:.1f} | {_bound(cores, r.cpu_ms)} "
+            f"| {r.client_cpu:.0%} | {r.load_before} → {r.load_after} | {target} | {met} |"
         )
     return "\n".join(lines)
 
@@ -592,6 +657,7 @@ def main(argv=None) -> int:
         eps = endpoints(server.base, args.endpoints, pdfs)
         check_answers(server.base, browsers, tokens, eps)
 
+        cpu = ServerCpu(server.proc.pid, instance.pg_name)
         runs = []
         for ep in eps:
             sessions = []
@@ -604,7 +670,7 @@ def main(argv=None) -> int:
                     session = login(server.base, username)
                 sessions.append(session)
             print(f"{ep.name}: {args.warmup:g} s warm-up, {args.seconds:g} s …", file=sys.stderr)
-            run = run_load(ep, sessions, args.warmup, args.seconds)
+            run = run_load(ep, sessions, args.warmup, args.seconds, cpu)
             for session in sessions:
                 session.close()
             runs.append(run)
@@ -626,7 +692,10 @@ def main(argv=None) -> int:
         print(f"{date.today().isoformat()}, {_machine()}, load average {_loadavg()}")
         print(
             f"{args.warmup:g} s warm-up then {args.seconds:g} s per endpoint; latency as the "
-            "client sees it (loopback HTTP); client CPU = this process's share of one core"
+            "client sees it (loopback HTTP); server CPU = gunicorn's processes and the "
+            "database's backends, per request counted; cores ÷ CPU = the rate that CPU allows "
+            "with the machine to itself (an upper bound); client CPU = this process's share "
+            "of one core"
         )
         print()
         print(table(runs))
