@@ -390,6 +390,7 @@ class Run:
     seconds: float = 0.0
     client_cpu: float = 0.0  # share of one core used by this process
     server_cpu: float = 0.0  # CPU seconds of the server in the timed window
+    db_cpu: float = 0.0  # of which the database's backends
     load_before: str = ""
     load_after: str = ""
 
@@ -405,6 +406,11 @@ class Run:
     def cpu_ms(self) -> float:
         """Server CPU per request counted."""
         return self.server_cpu * 1000 / self.count if self.count else float("nan")
+
+    @property
+    def db_ms(self) -> float:
+        """Of which the database's backends."""
+        return self.db_cpu * 1000 / self.count if self.count else float("nan")
 
     def percentile(self, q: int) -> float:
         if not self.latencies:
@@ -431,8 +437,9 @@ class ServerCpu:
         self.database = database
         self.tick = os.sysconf("SC_CLK_TCK")
 
-    def snapshot(self) -> dict[int, int]:
-        """pid → user + system clock ticks of every server process now."""
+    def snapshot(self) -> dict[int, tuple[int, bool]]:
+        """pid → (user + system clock ticks, whether a database backend) of every server
+        process now."""
         stats, children = {}, {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -454,18 +461,27 @@ class ServerCpu:
                 and (f" {self.database} " in cmdline)
             ):
                 children.setdefault(-1, []).append(pid)  # a backend of our database
-        out, todo = {}, [self.root_pid, *children.get(-1, [])]
+        backends = children.get(-1, [])
+        out = {pid: (stats[pid], True) for pid in backends}
+        todo = [self.root_pid]
         while todo:
             pid = todo.pop()
             if pid in stats and pid not in out:
-                out[pid] = stats[pid]
+                out[pid] = (stats[pid], False)
                 todo.extend(children.get(pid, []))
         return out
 
-    def seconds(self, before: dict[int, int], after: dict[int, int]) -> float:
-        """CPU seconds between two snapshots (a process that ended in between is lost)."""
-        ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
-        return ticks / self.tick
+    def seconds(self, before: dict, after: dict) -> tuple[float, float]:
+        """CPU seconds of the app (gunicorn's tree) and of the database between two
+        snapshots (a process that ended in between is lost)."""
+        app = db = 0
+        for pid, (ticks, backend) in after.items():
+            used = ticks - before.get(pid, (0, backend))[0]
+            if backend:
+                db += used
+            else:
+                app += used
+        return app / self.tick, db / self.tick
 
 
 def run_load(
@@ -520,7 +536,8 @@ def run_load(
     time.sleep(max(0.0, window[0] - time.perf_counter()))
     before = cpu.snapshot()
     time.sleep(max(0.0, window[1] - time.perf_counter()))
-    run.server_cpu = cpu.seconds(before, cpu.snapshot())
+    app_s, db_s = cpu.seconds(before, cpu.snapshot())
+    run.server_cpu, run.db_cpu = app_s + db_s, db_s
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - now
@@ -591,8 +608,8 @@ def table(runs: list[Run]) -> str:
     cores = os.cpu_count() or 1
     lines = [
         "| endpoint | requests | req/s | p50 ms | p95 ms | max ms | errors "
-        f"| server CPU ms/req | {cores} cores ÷ CPU | client CPU | load before → after "
-        "| target (probe) | |",
+        f"| server CPU ms/req (of which db) | {cores} cores ÷ CPU | client CPU "
+        "| load before → after | target (probe) | |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|---|",
     ]
     for r in runs:
@@ -600,7 +617,7 @@ def table(runs: list[Run]) -> str:
         lines.append(
             f"| {r.endpoint.name} | {r.count} | {r.rate:.1f} | {r.percentile(50):.0f} "
             f"| {r.percentile(95):.0f} | {max(r.latencies, default=float('nan')):.0f} "
-            f"| {r.errors} | {r.cpu_ms:.1f} | {_bound(cores, r.cpu_ms)} "
+            f"| {r.errors} | {r.cpu_ms:.1f} ({r.db_ms:.1f}) | {_bound(cores, r.cpu_ms)} "
             f"| {r.client_cpu:.0%} | {r.load_before} → {r.load_after} | {target} | {met} |"
         )
     return "\n".join(lines)
