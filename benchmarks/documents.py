@@ -146,13 +146,21 @@ def _parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the data")
     parser.add_argument("--keep", action="store_true", help="keep the instance and database")
     args = parser.parse_args(argv)
-    if not args.documents <= args.revisions <= 5 * args.documents:
-        parser.error("each document has 1 to 5 revisions: documents ≤ revisions ≤ 5 × documents")
-    if args.documents < 100:
-        parser.error("at least 100 documents")
+    problem = size_problem(args.documents, args.revisions)
+    if problem:
+        parser.error(problem)
     if args.database_url and not args.database_url.startswith("postgresql://"):
         parser.error("--database-url takes a postgresql:// URL (SQLite is the default)")
     return args
+
+
+def size_problem(documents: int, revisions: int) -> str | None:
+    """Why the generator cannot make this many documents and revisions, if it cannot."""
+    if not documents <= revisions <= 5 * documents:
+        return "each document has 1 to 5 revisions: documents ≤ revisions ≤ 5 × documents"
+    if documents < 100:
+        return "at least 100 documents"
+    return None
 
 
 # Throw-away instance ---------------------------------------------------------------------
@@ -766,7 +774,11 @@ def _insert(conn, table, rows) -> None:
         conn.execute(insert(table), rows[i : i + BATCH])
 
 
-def _seed_documents(args, rng) -> Generator:
+def seed_documents(rng: random.Random, n_documents: int, n_revisions: int) -> Generator:
+    """People through the services, then ``n_documents`` documents with ``n_revisions``
+    revisions, their signatures and audit events by bulk insert (the module docstring);
+    in the app context of a migrated, empty instance. Returns the generator, whose
+    ``counts`` say what was written."""
     from sqlalchemy import bindparam, func, select, text, update
 
     from app.audit_trail.models import ChainHead, Event
@@ -785,8 +797,8 @@ def _seed_documents(args, rng) -> Generator:
     }
     dept_ids = {c: i for c, i in db.session.execute(text("SELECT code, id FROM department"))}
     gen = Generator(rng, people, types, datetime.now(UTC))
-    gen.make_documents(args.documents)
-    gen.make_revisions(args.revisions)
+    gen.make_documents(n_documents)
+    gen.make_revisions(n_revisions)
     head = db.session.get(ChainHead, 1)
     first_event_id = (db.session.scalar(select(func.max(Event.id))) or 0) + 1
     gen.assign_ids()
@@ -1203,7 +1215,7 @@ def main(argv=None) -> int:
         with app.app_context():
             upgrade()
             migrated = time.perf_counter()
-            gen = _seed_documents(args, rng)
+            gen = seed_documents(rng, args.documents, args.revisions)
             tokens = {}
             for username in ("officer", "cs_staff1"):
                 user = db.session.scalar(select(User).where(User.username == username))
