@@ -91,11 +91,9 @@ def downgrade():
             op.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_truncate ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_change ON {table}")
         op.execute("DROP FUNCTION IF EXISTS qdms_refuse_history_change()")
-    with op.batch_alter_table("signature", schema=None) as batch_op:
-        batch_op.drop_column("seal")
-    with op.batch_alter_table("audit_chain_head", schema=None) as batch_op:
-        batch_op.drop_column("mac")
-        batch_op.drop_column("signatures_sealed_from")
-        batch_op.drop_column("keyed_from")
-    with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.drop_column("hash_version")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch would copy the table, and
+    # SQLite's foreign keys refuse dropping the old one while other tables reference it.
+    op.drop_column("signature", "seal")
+    for column in ("mac", "signatures_sealed_from", "keyed_from"):
+        op.drop_column("audit_chain_head", column)
+    op.drop_column("audit_event", "hash_version")

@@ -48,7 +48,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table("login_throttle")
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.drop_column("expires_at")
-    with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.drop_column("session_generation")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch would copy "user", which
+    # every other table references, and SQLite's foreign keys refuse dropping the old one.
+    op.drop_column("api_token", "expires_at")
+    op.drop_column("user", "session_generation")
