@@ -335,10 +335,11 @@ def _expected(who: str, method: str, path: str):
 
 def _meets(response, expected) -> bool:
     status = response.status_code
+    to_login = status == 302 and "/login" in response.headers["Location"]
     if expected == ALLOWED:
-        return status < 500 and status not in (401, 403, 404, 405)
+        return status < 500 and status not in (401, 403, 404, 405) and not to_login
     if expected == "login":
-        return status == 302 and "/login" in response.headers["Location"]
+        return to_login
     return status == expected
 
 
