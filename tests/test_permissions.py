@@ -146,6 +146,8 @@ API = {
     "/api/v1/copies/QP-CS-001-A0-C01": {r: 404 for r in ROLES if r not in PRIVILEGED},
     "/api/v1/acknowledgements": {},
     "/api/v1/acknowledgements/1": {r: 404 for r in ROLES if r not in PRIVILEGED},
+    # another person's training: the privileged (and their department head) only
+    "/api/v1/acknowledgements?user=someone": {r: 403 for r in ROLES if r not in PRIVILEGED},
     "/api/v1/acknowledgements/matrix": {r: 403 for r in ROLES if r not in PRIVILEGED},
     "/api/v1/record-types": {},
     "/api/v1/record-types/REC-QA-01": {},
