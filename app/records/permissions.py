@@ -9,12 +9,18 @@
 - Changing a draft and completing it: who filed it, or an officer. Amending a complete
   record: its department or an officer (with a reason, always).
 
-``can_view_record`` (the predicate) and ``index_scope`` (the search index's scope terms)
-state the same rule side by side.
+``can_view_record`` (the predicate), ``visible_records`` (the SQL filter of every list)
+and ``index_scope`` (the search index's scope terms) state the same rule side by side;
+tests/test_record_visibility.py checks that they agree on generated cases.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import or_, true
+
+from app.records.models import Record
 from app.security import sees_everything, signed_in
 
 
@@ -48,6 +54,21 @@ def can_view_record(user, record) -> bool:
     if record.record_type.confidentiality != "confidential" or sees_all_records(user):
         return True
     return user.department_id == record.department_id or user.id == record.created_by_id
+
+
+def visible_records(user, confidential_type_ids: Iterable[int]):
+    """``can_view_record`` as a WHERE clause over ``Record``, given the ids of the
+    confidential record types (read by the caller, ``services.visible_to``: without any,
+    a list needs no filter and its count stays an index-only scan)."""
+    if sees_all_records(user):
+        return true()
+    clauses = [
+        Record.record_type_id.not_in(sorted(confidential_type_ids)),
+        Record.created_by_id == user.id,
+    ]
+    if user.department_id is not None:
+        clauses.append(Record.department_id == user.department_id)
+    return or_(*clauses)
 
 
 def index_scope(record) -> list[str]:

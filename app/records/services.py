@@ -41,7 +41,7 @@ from app.records.models import (
     RecordSchema,
     RecordType,
 )
-from app.records.permissions import sees_all_records
+from app.records.permissions import sees_all_records, visible_records
 from app.sequences import NumberSequence, next_value
 from app.signatures import services as signatures
 from app.storage import FileStore, store_bytes
@@ -645,13 +645,7 @@ def visible_to(session: Session, stmt: Select, user, *, type_code: str | None = 
     )
     if not confidential or (type_code and type_code.strip().upper() not in confidential):
         return stmt
-    return stmt.where(
-        or_(
-            Record.record_type_id.not_in(sorted(confidential.values())),
-            Record.department_id == user.department_id,
-            Record.created_by_id == user.id,
-        )
-    )
+    return stmt.where(visible_records(user, confidential.values()))
 
 
 def years(session: Session) -> list[int]:
