@@ -7,6 +7,7 @@ worker processes import only ``app.pdf``): importing ``app`` must not import the
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from flask import Flask
@@ -122,7 +123,10 @@ def _init_extensions(app: Flask) -> None:
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+            synchronous = app.config["QDMS_SQLITE_SYNCHRONOUS"]
+            if synchronous not in ("FULL", "NORMAL"):
+                raise ValueError(f"QDMS_SQLITE_SYNCHRONOUS={synchronous!r}: FULL or NORMAL")
+            event.listen(db.engine, "connect", functools.partial(_sqlite_pragmas, synchronous))
     install_guards(db.session)
     use_key(app.config["QDMS_AUDIT_KEY"])
     from app import passwords
@@ -130,9 +134,10 @@ def _init_extensions(app: Flask) -> None:
     passwords.configure(app.config["QDMS_ARGON2_TIME_COST"], app.config["QDMS_ARGON2_MEMORY_KIB"])
 
 
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+def _sqlite_pragmas(synchronous: str, dbapi_connection, connection_record) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA synchronous={synchronous}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()

@@ -78,6 +78,9 @@ def defaults() -> dict:
         # answers "search is being rebuilt" (the rebuild goes on in the background)
         "QDMS_SEARCH_REBUILD_WAIT": 3.0,
         "QDMS_PDF_WORKERS": None,  # None: one per core, at most 2; 0: lay out in-process
+        # SQLite's PRAGMA synchronous: FULL syncs every commit to disk; the tests, which need
+        # no durability across a power cut, set NORMAL (no sync per commit in WAL mode)
+        "QDMS_SQLITE_SYNCHRONOUS": "FULL",
         # the most events one audit-trail export holds (a PDF lays out ~6 pages a second)
         "QDMS_TRAIL_EXPORT_MAX_ROWS": 50000,
         "QDMS_TRAIL_PDF_MAX_ROWS": 2000,

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextvars
 import os
+import queue
 import re
 import shutil
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy
@@ -75,6 +78,10 @@ def _base_config(root) -> dict:
         # Real argon2id, cheaper than production so the suite stays fast.
         "QDMS_ARGON2_TIME_COST": 1,
         "QDMS_ARGON2_MEMORY_KIB": 8192,
+        # No sync to disk per commit (SQLite; PostgreSQL: synchronous_commit off per test
+        # database): a test needs no durability across a power cut, and a sync costs 3 ms
+        # (SQLite) to 10-20 ms (PostgreSQL) per commit on the shared machine.
+        "QDMS_SQLITE_SYNCHRONOUS": "NORMAL",
     }
 
 
@@ -84,6 +91,67 @@ def sqlite_template(tmp_path_factory):
     path = root / "template.sqlite3"
     _migrate({**_base_config(root), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
     return path
+
+
+class _Databases:
+    """The tests' PostgreSQL databases: copied from the template one test ahead, and
+    dropped in the background, those waiting together.
+
+    ``DROP DATABASE`` waits for a checkpoint of the whole server: 1–3 s on the shared
+    2-core machine; ``CREATE DATABASE … TEMPLATE`` takes 0.1–0.3 s. A test waits for
+    neither: the copy for the next test is made while this one runs, and drops requested
+    together share one checkpoint. ``close()`` (end of the session) waits for the last
+    ones."""
+
+    def __init__(self, template: str) -> None:
+        self._template = template
+        self._to_drop: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._errors: list[str] = []
+        self._creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-create")
+        self._next = self._creator.submit(self._create)
+        self._dropper = threading.Thread(target=self._drop_all, name="pg-drop", daemon=True)
+        self._dropper.start()
+
+    def take(self) -> str:
+        """A fresh copy of the template (made ahead), and the next one started."""
+        name = self._next.result()
+        self._next = self._creator.submit(self._create)
+        return name
+
+    def drop(self, name: str) -> None:
+        self._to_drop.put(name)
+
+    def close(self) -> None:
+        self._creator.shutdown(wait=True)
+        self.drop(self._next.result())
+        self._to_drop.put(None)
+        self._dropper.join()
+        assert not self._errors, "databases not dropped: " + "; ".join(self._errors)
+
+    def _create(self) -> str:
+        name = f"qdms_t_{uuid.uuid4().hex[:12]}"
+        with _pg_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+            # no sync to disk per commit: see _base_config
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        return name
+
+    def _drop_one(self, name: str) -> None:
+        try:
+            with _pg_admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception as exc:  # reported by close(), at the end of the session
+            self._errors.append(f"{name}: {exc}")
+
+    def _drop_all(self) -> None:
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pg-drop") as pool:
+            while True:
+                batch = [self._to_drop.get()]
+                while not self._to_drop.empty():
+                    batch.append(self._to_drop.get())
+                list(pool.map(self._drop_one, [name for name in batch if name is not None]))
+                if None in batch:
+                    return
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +171,13 @@ def pg_template(tmp_path_factory):
     conn.close()
 
 
+@pytest.fixture(scope="session")
+def pg_databases(pg_template):
+    databases = _Databases(pg_template)
+    yield databases
+    databases.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     return request.param
@@ -117,13 +192,10 @@ def database_url(backend, request, tmp_path):
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"qdms_t_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    databases = request.getfixturevalue("pg_databases")
+    name = databases.take()
     yield _sqlalchemy_url(_pg_url(name))
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    databases.drop(name)
 
 
 def bypass_history_triggers(session) -> None:

@@ -17,7 +17,7 @@ def _config(tmp_path) -> dict:
         "QDMS_INSTANCE_DIR": str(tmp_path / "instance"),
         "QDMS_DOCS_STORE": str(tmp_path / "docs_store"),
         "QDMS_INDEX_DIR": str(tmp_path / "index"),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/unused.sqlite3",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/qdms.sqlite3",
     }
 
 
@@ -66,3 +66,24 @@ def test_url_builders_are_compiled_at_the_first_url_for(monkeypatch, tmp_path):
         values = {name: "1" for name in rule.arguments} | {"extra": "a b"}
         eager = compile_builder(rule, True)
         assert rule.build(values) == eager(rule, **values), rule.rule
+
+
+def test_sqlite_syncs_every_commit_unless_told_otherwise(tmp_path):
+    """Does SQLite sync every commit to disk by default (PRAGMA synchronous FULL), and only
+    at checkpoints when QDMS_SQLITE_SYNCHRONOUS is NORMAL (the tests)?"""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    found = {}
+    for setting in ("FULL", "NORMAL", None):
+        (tmp_path / str(setting)).mkdir()
+        config = _config(tmp_path / str(setting))
+        if setting:
+            config["QDMS_SQLITE_SYNCHRONOUS"] = setting
+        app = create_app(config)
+        with app.app_context():
+            found[setting] = db.session.execute(text("PRAGMA synchronous")).scalar()
+            db.session.remove()
+            db.engine.dispose()
+    assert found == {"FULL": 2, "NORMAL": 1, None: 2}
