@@ -31,6 +31,7 @@ from app.people.models import User
 from app.records import services as records
 from app.records.models import Record
 from app.retention import services as retention
+from app.retention.models import Destruction
 from app.signatures.models import Signature
 from app.uploads import check_upload
 from tests.conftest import PASSWORD
@@ -310,10 +311,9 @@ def test_parallel_completions_complete_once(app_config, api_token, complaint):
     assert _events("record_completed") == 1
 
 
-def test_parallel_destruction_approvals_sign_once(app_config, api_token, make_user, complaint):
-    """Do 20 parallel approvals of one destruction give one signature and one
-    destruction?"""
-    make_user("approver", roles=("approver",), department="QA")
+@pytest.fixture
+def due(complaint):
+    """The record, complete since 2018 and kept 3 years: due for destruction."""
     record = db.session.get(Record, complaint.id)
     records.complete_record(db.session, _user("cs_staff"), record)
     db.session.commit()
@@ -324,13 +324,28 @@ def test_parallel_destruction_approvals_sign_once(app_config, api_token, make_us
         .values(created_at=long_ago, completed_at=long_ago, retain_until=date(2021, 3, 1))
     )
     db.session.commit()
+    return f"record:{record.number}"
+
+
+def test_parallel_destruction_proposals_make_one_batch(app_config, api_token, due):
+    """Do 20 parallel proposals of one due record make one batch (not 20 holding it)?"""
+    answers = _race(
+        app_config,
+        "/api/v1/destructions",
+        api_token("officer"),
+        json={"items": [due], "method": "shredding"},
+    )
+    _one_won(answers, ok=201)
+    assert db.session.scalar(select(func.count()).select_from(Destruction)) == 1
+    assert _events("destruction_proposed") == 1
+
+
+def test_parallel_destruction_approvals_sign_once(app_config, api_token, make_user, due):
+    """Do 20 parallel approvals of one destruction give one signature and one
+    destruction?"""
+    make_user("approver", roles=("approver",), department="QA")
     batch = retention.propose(
-        db.session,
-        _user("officer"),
-        [f"record:{record.number}"],
-        "shredding",
-        None,
-        today=local_today(),
+        db.session, _user("officer"), [due], "shredding", None, today=local_today()
     )
     db.session.commit()
     answers = _race(

@@ -568,8 +568,11 @@ def propose(
     note = (note or "").strip() or None
     if note and len(note) > MAX_REASON:
         raise ValidationFailed(N_("The note is too long."), fields={"note": N_("too long")})
-    items = _checked_items(session, refs, today)
+    # proposals take turns: the year's counter row is locked by taking the number (a
+    # refused proposal rolls it back), so two cannot put one item in two batches
     seq = next_value(session, f"destruction:{today.year}")
+    session.expire_all()
+    items = _checked_items(session, refs, today)
     batch = Destruction(
         number=f"DES-{today.year}-{seq:03d}",
         status="proposed",
