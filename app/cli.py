@@ -294,7 +294,7 @@ def _retention_sweep(day: date) -> None:
 
 def _write_checkpoint() -> None:
     """A sealed checkpoint of the chain head, after the sweep's own events: appended to
-    docs_store and mailed to the quality officers (ADR 0038)."""
+    docs_store and mailed to the quality officers (ADR 0038); once per head."""
     db.session.rollback()  # a fresh snapshot: what is committed
     cp = checkpoints.write(db.session, _checkpoint_file())
     officers = db.session.scalars(
@@ -308,6 +308,7 @@ def _write_checkpoint() -> None:
             db.session,
             officer,
             kind="audit_checkpoint",
+            dedupe_key=f"audit_checkpoint:{officer.id}:{cp.seq}:{cp.hash[:16]}",
             subject=N_("Audit trail checkpoint: event %(seq)s"),
             body=N_(
                 "The audit trail at %(written_at)s UTC ends with event %(seq)s, hash "
