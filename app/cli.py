@@ -29,6 +29,7 @@ from app.auth import services as auth
 from app.auth.models import ApiToken
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
+from app.documents.services import verify_signed_content
 from app.errors import N_, DomainError
 from app.extensions import db, local_today
 from app.external import reminders as external_reminders
@@ -180,6 +181,7 @@ def verify():
             f"audit trail BROKEN: {result.problem} ({result.checked} events verified before it)",
         )
     problems += verify_signatures(db.session)
+    problems += verify_signed_content(db.session)
     problems += verify_records(db.session)
     db.session.rollback()  # read-only
     for line in problems:

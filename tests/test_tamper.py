@@ -427,3 +427,22 @@ def test_a_forged_body_in_the_cache_is_not_printed_in_a_genuine_cover(
     text = "".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(again.data)).pages)
     assert "Real procedure body" in text and "Customer complaint" not in text
     assert entry.stem in caplog.text
+
+
+def test_an_approved_revisions_file_swapped_is_caught_by_its_signatures(
+    runner, make_document, store
+):
+    """When an approved revision's file is swapped for another stored file by SQL, does
+    `qdms verify` name the signatures whose signed content no longer matches?"""
+    from app.storage import store_bytes
+
+    doc = make_document(effective=True)
+    forged = store_bytes(db.session, store, b"a forged procedure").sha256
+    db.session.commit()
+    assert _verify(runner).exit_code == 0
+    _tamper("UPDATE revision SET file_sha256 = :f WHERE document_id = :d", f=forged, d=doc.id)
+    result = _verify(runner)
+    assert result.exit_code == 1
+    assert f"(approved by approver on {doc.number} A/0): what it signed is no longer" in (
+        result.output
+    )
