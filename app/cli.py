@@ -304,7 +304,7 @@ def _write_checkpoint() -> None:
             User.is_active.is_(True),
             User.id.in_(select(UserRole.user_id).where(UserRole.role == "officer")),
         )
-    )
+    ).all()
     for officer in officers:
         mail.queue(
             db.session,
