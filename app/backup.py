@@ -637,6 +637,16 @@ def _undo(engine: Engine, store: FileStore, written: list[str]) -> None:
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
         for name in inspector.get_sequence_names():
             conn.exec_driver_sql(f'DROP SEQUENCE IF EXISTS "{name}" CASCADE')
+        # the functions the restore brought (the triggers' of migration 0013), not those
+        # of extensions
+        functions = conn.exec_driver_sql(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = current_schema() AND NOT EXISTS "
+            "(SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+        ).scalars()
+        for signature in list(functions):
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
     engine.dispose()
 
 

@@ -29,6 +29,7 @@ from app.auth import services as auth
 from app.auth.models import ApiToken
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
+from app.documents.services import verify_signed_content
 from app.errors import N_, DomainError
 from app.extensions import db, local_today
 from app.external import reminders as external_reminders
@@ -181,6 +182,7 @@ def verify():
             f"audit trail BROKEN: {result.problem} ({result.checked} events verified before it)",
         )
     problems += verify_signatures(db.session)
+    problems += verify_signed_content(db.session)
     problems += verify_records(db.session)
     db.session.rollback()  # read-only
     for line in problems:
@@ -295,7 +297,7 @@ def _retention_sweep(day: date) -> None:
 
 def _write_checkpoint() -> None:
     """A sealed checkpoint of the chain head, after the sweep's own events: appended to
-    docs_store and mailed to the quality officers (ADR 0038)."""
+    docs_store and mailed to the quality officers (ADR 0038); once per head."""
     db.session.rollback()  # a fresh snapshot: what is committed
     cp = checkpoints.write(db.session, _checkpoint_file())
     officers = db.session.scalars(
@@ -303,12 +305,13 @@ def _write_checkpoint() -> None:
             User.is_active.is_(True),
             User.id.in_(select(UserRole.user_id).where(UserRole.role == "officer")),
         )
-    )
+    ).all()
     for officer in officers:
         mail.queue(
             db.session,
             officer,
             kind="audit_checkpoint",
+            dedupe_key=f"audit_checkpoint:{officer.id}:{cp.seq}:{cp.hash[:16]}",
             subject=N_("Audit trail checkpoint: event %(seq)s"),
             body=N_(
                 "The audit trail at %(written_at)s UTC ends with event %(seq)s, hash "

@@ -22,7 +22,8 @@ signatures, each an argon2 password check, and 200,000 audit events appended one
 The rows are what the services would have written — the same statuses, labels, time
 stamps, signatures (with ``revision_signature`` links) and audit events — backdated over
 six years. The audit events form a valid hash chain, computed with the trail's own
-``canonical_json`` and ``compute_hash`` (``qdms verify`` passes on the seeded database),
+``canonical_json`` and ``seal`` (and the signatures sealed with ``seal_of``, the head with
+``head_mac``: ``qdms verify`` passes on the seeded database),
 because the document page shows the trail to officers and its query must meet a
 realistically large ``audit_event`` table. The ``stored_blob`` rows satisfy the foreign
 key but their files are not written: none of the measured pages reads a file (the
@@ -782,12 +783,13 @@ def seed_documents(rng: random.Random, n_documents: int, n_revisions: int) -> Ge
     from sqlalchemy import bindparam, func, select, text, update
 
     from app.audit_trail.models import ChainHead, Event
-    from app.audit_trail.services import canonical_json, compute_hash
+    from app.audit_trail.services import canonical_json, head_mac, seal
     from app.documents.models import Document, DocumentType, Revision, RevisionParticipant
     from app.documents.models import revision_signature as link
     from app.extensions import db
     from app.sequences import NumberSequence
     from app.signatures.models import Signature
+    from app.signatures.services import seal_of
     from app.storage import StoredBlob
 
     people = _seed_people(db.session)
@@ -858,6 +860,8 @@ def seed_documents(rng: random.Random, n_documents: int, n_revisions: int) -> Ge
             }
         )
     signatures = [{k: v for k, v in s.items() if k != "rev"} for s in gen.signatures]
+    for row in signatures:
+        row["seal"] = seal_of(Signature(**row))
     links = [{"revision_id": s["rev"].id, "signature_id": s["id"]} for s in gen.signatures]
     participants = [
         {
@@ -896,10 +900,9 @@ def seed_documents(rng: random.Random, n_documents: int, n_revisions: int) -> Ge
             "reason": reason,
             "prev_hash": prev,
         }
-        prev = compute_hash(**row)
-        events.append(
-            {"id": first_event_id + i, "actor_id": actor.id if actor else None, "hash": prev, **row}
-        )
+        row["actor_id"] = actor.id if actor else None
+        prev = seal(**row)
+        events.append({"id": first_event_id + i, "hash": prev, "hash_version": 2, **row})
     sequences = [{"key": k, "last_value": v} for k, v in gen.sequences.items()]
     db.session.close()
     with db.engine.begin() as conn:
@@ -924,7 +927,11 @@ def seed_documents(rng: random.Random, n_documents: int, n_revisions: int) -> Ge
         conn.execute(
             update(ChainHead.__table__)
             .where(ChainHead.__table__.c.id == 1)
-            .values(last_seq=seq, last_hash=prev)
+            .values(
+                last_seq=seq,
+                last_hash=prev,
+                mac=head_mac(seq, prev, head.keyed_from, head.signatures_sealed_from),
+            )
         )
         if conn.dialect.name == "postgresql":  # explicit ids: move the id sequences on
             for table in (Document, Revision, Signature, RevisionParticipant, Event):

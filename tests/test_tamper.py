@@ -4,6 +4,7 @@ each case makes `qdms verify` or `qdms check` exit non-zero naming what changed.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import uuid
@@ -404,3 +405,44 @@ def test_the_readme_role_writes_history_but_cannot_rewrite_it(app, backend, data
         db.session.execute(text(f"DROP ROLE {role}"))
         db.session.commit()
     assert audit.verify_chain(db.session).ok
+
+
+def test_a_forged_body_in_the_cache_is_not_printed_in_a_genuine_cover(
+    app, make_document, login_as, store, pdf_bytes, caplog
+):
+    """When the cached layout of a revision's body is replaced by another PDF, does the
+    next print lay the real body out again (and log it) instead of serving the forgery?"""
+    from pypdf import PdfReader
+
+    doc = make_document(effective=True, title="Real procedure body")
+    db.session.commit()
+    client = login_as("officer", roles=("officer",), department="QA")
+    url = f"/documents/{doc.number}/revisions/A0/pdf"
+    assert client.get(url).status_code == 200
+    [entry] = (store.root / "pdf-cache").glob("*/*.pdf")
+    entry.write_bytes(pdf_bytes)  # "Customer complaint handling procedure"
+    with caplog.at_level(logging.WARNING, logger="app.pdf.cache"):
+        again = client.get(url)
+    assert again.status_code == 200
+    text = "".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(again.data)).pages)
+    assert "Real procedure body" in text and "Customer complaint" not in text
+    assert entry.stem in caplog.text
+
+
+def test_an_approved_revisions_file_swapped_is_caught_by_its_signatures(
+    runner, make_document, store
+):
+    """When an approved revision's file is swapped for another stored file by SQL, does
+    `qdms verify` name the signatures whose signed content no longer matches?"""
+    from app.storage import store_bytes
+
+    doc = make_document(effective=True)
+    forged = store_bytes(db.session, store, b"a forged procedure").sha256
+    db.session.commit()
+    assert _verify(runner).exit_code == 0
+    _tamper("UPDATE revision SET file_sha256 = :f WHERE document_id = :d", f=forged, d=doc.id)
+    result = _verify(runner)
+    assert result.exit_code == 1
+    assert f"(approved by approver on {doc.number} A/0): what it signed is no longer" in (
+        result.output
+    )

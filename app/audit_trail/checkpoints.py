@@ -32,8 +32,12 @@ def path_in(store_root: str | os.PathLike) -> Path:
 
 def write(session: Session, path: Path) -> Checkpoint:
     """Append a sealed checkpoint of the chain head as it is in ``session``'s snapshot
-    (committed data only: call it outside a transaction that appends), fsynced."""
+    (committed data only: call it outside a transaction that appends), fsynced; when the
+    head has not moved since the newest checkpoint, that one (nothing is written)."""
     head = session.get(ChainHead, 1)
+    found, _problems = read(path)
+    if found and (found[-1].seq, found[-1].hash) == (head.last_seq, head.last_hash):
+        return found[-1]
     payload = {
         "seq": head.last_seq,
         "hash": head.last_hash,

@@ -42,7 +42,7 @@ from app.extensions import add_months, local_today, utcnow
 from app.locking import lock
 from app.people.models import Department, User
 from app.sequences import next_value
-from app.signatures.services import sign
+from app.signatures.services import content_hash, sign
 from app.storage import FileStore, store_bytes
 from app.unit_of_work import after_commit
 from app.uploads import CheckedFile, check_upload
@@ -1098,3 +1098,37 @@ def update_type(
             session, actor, f"document_type:{doc_type.code}", "updated", before=before, after=after
         )
     return doc_type
+
+
+def verify_signed_content(session: Session) -> list[str]:
+    """For ``qdms verify``: the signatures of the round that approved each revision (not
+    destroyed) against what they signed as it is now — the document number, the label,
+    the exact file (``_signed_content``). One line per signature that no longer matches:
+    the revision's file, label or number was changed after it was signed."""
+    problems = []
+    stmt = (
+        select(Revision)
+        .where(
+            Revision.status.in_(("approved", "effective", "superseded", "obsolete")),
+            Revision.destroyed_at.is_(None),
+        )
+        .options(
+            selectinload(Revision.participants),
+            selectinload(Revision.signatures),
+            joinedload(Revision.document),
+        )
+        .order_by(Revision.id)
+    )
+    for revision in session.scalars(stmt):
+        by_id = {s.id: s for s in revision.signatures}
+        for participant in revision.current_round():
+            sig = by_id.get(participant.signature_id)
+            if sig is None or sig.meaning not in ("reviewed", "approved"):
+                continue
+            if sig.content_sha256 != content_hash(_signed_content(revision, sig.meaning)):
+                problems.append(
+                    f"signature {sig.id} ({sig.meaning} by {sig.username} on "
+                    f"{revision.document.number} {revision.label}): what it signed is no "
+                    "longer the revision's number, label or file_sha256"
+                )
+    return problems
