@@ -29,7 +29,7 @@ from app.auth.models import ApiToken
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
 from app.errors import DomainError
-from app.extensions import db, local_today
+from app.extensions import db, local_today, utcnow
 from app.external import reminders as external_reminders
 from app.notifications.services import deliver_pending
 from app.people import services as people
@@ -131,9 +131,11 @@ def tokens_list(username):
     stmt = select(ApiToken).join(User).order_by(ApiToken.id)
     if username:
         stmt = stmt.where(User.username == username)
+    now = utcnow()
     for t in db.session.scalars(stmt):
-        state = "revoked" if t.revoked_at else "active"
-        click.echo(f"{t.id}\t{t.user.username}\t{t.prefix}…\t{t.name}\t{state}")
+        state = "revoked" if t.revoked_at else "expired" if t.expires_at <= now else "active"
+        expires = t.expires_at.date().isoformat()
+        click.echo(f"{t.id}\t{t.user.username}\t{t.prefix}…\t{t.name}\t{state}\t{expires}")
 
 
 @click.command("demo")
