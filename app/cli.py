@@ -31,7 +31,7 @@ from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
 from app.documents.services import verify_signed_content
 from app.errors import N_, DomainError
-from app.extensions import db, local_today
+from app.extensions import db, local_today, utcnow
 from app.external import reminders as external_reminders
 from app.notifications import services as mail
 from app.notifications.services import deliver_pending
@@ -137,9 +137,11 @@ def tokens_list(username):
     stmt = select(ApiToken).join(User).order_by(ApiToken.id)
     if username:
         stmt = stmt.where(User.username == username)
+    now = utcnow()
     for t in db.session.scalars(stmt):
-        state = "revoked" if t.revoked_at else "active"
-        click.echo(f"{t.id}\t{t.user.username}\t{t.prefix}…\t{t.name}\t{state}")
+        state = "revoked" if t.revoked_at else "expired" if t.expires_at <= now else "active"
+        expires = t.expires_at.date().isoformat()
+        click.echo(f"{t.id}\t{t.user.username}\t{t.prefix}…\t{t.name}\t{state}\t{expires}")
 
 
 @click.command("demo")

@@ -21,6 +21,7 @@ from app.auth.models import ApiToken
 from app.errors import SignatureFailed
 from app.extensions import db, utcnow
 from app.notifications.models import OutboxMessage
+from app.people import services as people
 from app.people.models import User
 from app.signatures.models import Signature
 from tests.conftest import PASSWORD
@@ -322,6 +323,21 @@ def test_password_change_ends_the_other_sessions_but_not_this_one(client, login_
     assert client.get("/profile").status_code == 200
     r = other.get("/profile", follow_redirects=True)
     assert "Your session has ended. Please log in again." in r.get_data(as_text=True)
+
+
+def test_an_administrators_password_reset_ends_the_users_sessions(client, login_as, app):
+    """When an administrator sets a user's password, is the user's open session ended?"""
+    login_as("alice")
+    admin = app.test_client()  # the administrator, in a browser of their own
+    people.create_user(
+        db.session, None, username="root", full_name="Root", password=PASSWORD, roles=["admin"]
+    )
+    db.session.commit()
+    assert _login(admin, "root", PASSWORD).status_code == 302
+    r = admin.form_post("/admin/users/alice/password", {"password": "brand-new-pass1"})
+    assert r.status_code == 302
+    r = client.get("/profile")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
 
 
 # -- the password policy (point 11) -------------------------------------------------------

@@ -194,7 +194,8 @@ def test_only_named_people_can_sign(make_document, new_revision, people):
 
 
 def test_wrong_password_changes_nothing(make_document, new_revision, people):
-    """Does a wrong password at approval leave status, signatures and trail untouched?"""
+    """Does a wrong password at approval leave status, signatures and the revision's trail
+    untouched, the one new event being the failed attempt on the signer (issue 20)?"""
     doc = make_document("QP", "CS", author=people["author"])
     rev = new_revision(doc)
     services.submit(db.session, people["author"], rev, reviewers=[], approvers=[people["approver"]])
@@ -203,7 +204,16 @@ def test_wrong_password_changes_nothing(make_document, new_revision, people):
     with pytest.raises(SignatureFailed):
         services.approve(db.session, people["approver"], rev, password="guess-again")
     db.session.rollback()
-    assert rev.status == "in_review" and (_count(Signature), _count(Event)) == counts
+    signature, events = counts
+    assert rev.status == "in_review" and (_count(Signature), _count(Event)) == (
+        signature,
+        events + 1,
+    )
+    last = db.session.scalar(select(Event).order_by(Event.seq.desc()).limit(1))
+    assert (last.object_ref, last.action) == (
+        f"user:{people['approver'].username}",
+        "signature_failed",
+    )
 
 
 def test_future_effective_date_waits_for_the_sweep(make_document, new_revision, people):

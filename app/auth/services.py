@@ -81,11 +81,11 @@ def register_failure(
     session: Session,
     user: User,
     count: int,
+    action: str,
     *,
     now: datetime,
     threshold: int,
     lock_minutes: int,
-    action: str = "login_failed",
     about: dict | None = None,
 ) -> bool:
     """Audit a failed attempt already counted by :func:`claim_attempt` (a login, or a
@@ -166,7 +166,13 @@ def authenticate(
         return LoginResult(None, _locked_message(user.locked_until, now))
     if not verify_password(user.password_hash, password):
         locked = register_failure(
-            session, user, count, now=now, threshold=threshold, lock_minutes=lock_minutes
+            session,
+            user,
+            count,
+            action="login_failed",
+            now=now,
+            threshold=threshold,
+            lock_minutes=lock_minutes,
         )
         if locked:
             return LoginResult(None, LOCKED % {"minutes": lock_minutes})
