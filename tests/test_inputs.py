@@ -34,12 +34,15 @@ def officer(client, login_as, make_document):
 
 def test_html_lists_answer_any_page_number(officer):
     """Does every HTML list answer a page number beyond any integer (or not a number at
-    all) with a page, not a database overflow?"""
+    all) with a page, and the records' year filter beyond any year with a 400, never a
+    database overflow?"""
     for url in LISTS:
         joiner = "&" if "?" in url else "?"
         for page in (BIG, "100000000000000", "-3", "¹", "x"):
             response = officer.get(f"{url}{joiner}page={page}")
             assert response.status_code == 200, (url, page, response.status_code)
+    for year in (BIG, "-1", "10000"):
+        assert officer.get(f"/records?year={year}").status_code == 400, year
 
 
 def test_path_ids_beyond_the_integer_or_in_other_digits_are_404(officer, api_token):
