@@ -44,10 +44,10 @@ def create_app(config: dict | None = None) -> Flask:
     from app.cli import register_commands  # the factory's imports: see the module docstring
     from app.error_pages import register_error_handlers
     from app.security import add_security_headers, hide_server_version
-    from app.web import refuse_unreadable_text
+    from app.web import check_request_text
 
     register_error_handlers(app)
-    app.before_request(refuse_unreadable_text)
+    app.before_request(check_request_text)
     unit_of_work.init_app(app, db.session)
     register_commands(app)
     from app import pdf

@@ -143,6 +143,10 @@ def _check_pdf(data: bytes, file_name: str | None) -> CheckedFile:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise _refuse(N_("Encrypted PDF files are not accepted."))
+        if _active_content(reader):
+            raise _refuse(
+                N_("PDF files with JavaScript or actions that launch programs are not accepted.")
+            )
         pages = len(reader.pages)
         text = "\n".join((page.extract_text() or "") for page in reader.pages)
     except ValidationFailed:
@@ -155,7 +159,43 @@ def _check_pdf(data: bytes, file_name: str | None) -> CheckedFile:
     return CheckedFile("pdf", data, clean_file_name(file_name, "pdf"), text.strip(), pages)
 
 
+# a PDF's active content: an action's type (/S) that runs something, or a JavaScript
+# name tree or action script (/JS); a viewer that honours them runs them when the file
+# is opened (and a browser shows our PDFs inline)
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/RichMediaExecute"}
+_ACTIVE_KEYS = {"/JS", "/JavaScript"}
+_MAX_PDF_OBJECTS = 200_000
+
+
+def _active_content(reader) -> bool:
+    """Does any object reachable from the PDF's trailer carry JavaScript or an action
+    that launches, imports or submits? Walked without recursion, each object once,
+    compressed object streams included (pypdf resolves them)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject  # noqa: PLC0415
+
+    stack, seen, visited = [reader.trailer], set(), 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = item.get_object()
+        visited += 1
+        if visited > _MAX_PDF_OBJECTS:
+            raise _refuse(N_("The PDF file is damaged."))
+        if isinstance(item, DictionaryObject):
+            if _ACTIVE_KEYS & set(item.keys()) or item.get("/S") in _ACTIVE_ACTIONS:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+    return False
+
+
 SCAN_MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
+MAX_SCAN_PIXELS = 60_000_000  # an A3 page scanned at 600 dpi is 70 M: A4 at 600 dpi, 35 M
 
 
 def check_scan(data: bytes, file_name: str | None, *, max_bytes: int) -> CheckedFile:
@@ -171,8 +211,51 @@ def check_scan(data: bytes, file_name: str | None, *, max_bytes: int) -> Checked
         )
     if data.startswith(b"%PDF-"):
         return _check_pdf(data, file_name)
-    if data.startswith(b"\xff\xd8\xff") and data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-        return CheckedFile("jpg", data, clean_file_name(file_name, "jpg"), "", 1)
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and b"IEND" in data[-12:]:
-        return CheckedFile("png", data, clean_file_name(file_name, "png"), "", 1)
+    if data.startswith(b"\xff\xd8\xff"):
+        return CheckedFile(
+            "jpg", _reencoded(data, "JPEG"), clean_file_name(file_name, "jpg"), "", 1
+        )
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return CheckedFile("png", _reencoded(data, "PNG"), clean_file_name(file_name, "png"), "", 1)
     raise _refuse(N_("Only PDF, JPEG and PNG files are accepted."))
+
+
+def _reencoded(data: bytes, kind: str) -> bytes:
+    """The picture decoded and encoded again by Pillow: what is stored is only an image —
+    no bytes appended after it or hidden in it (a file that is also a zip or a page), no
+    metadata (EXIF, comments, location); the orientation the camera saved is applied.
+    A file Pillow cannot decode as ``kind``, or larger than ``MAX_SCAN_PIXELS``, is
+    refused."""
+    from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: PLC0415 - scans only
+
+    damaged = N_("The image is damaged or not a JPEG or PNG picture.")
+    try:
+        with Image.open(io.BytesIO(data), formats=[kind]) as image:
+            width, height = image.size
+            if width * height > MAX_SCAN_PIXELS:
+                raise ValidationFailed(
+                    N_("The picture has more than %(mp)s million pixels."),
+                    fields={"file": N_("too large")},
+                    mp=MAX_SCAN_PIXELS // 1_000_000,
+                )
+            image.load()
+            picture = ImageOps.exif_transpose(image)
+    except ValidationFailed:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+    ) as exc:
+        log.info("refused a picture Pillow cannot decode: %s", exc)
+        raise _refuse(damaged) from exc
+    out = io.BytesIO()
+    if kind == "JPEG":
+        if picture.mode not in ("L", "RGB", "CMYK"):
+            picture = picture.convert("RGB")
+        picture.save(out, "JPEG", quality=92, optimize=True)
+    else:
+        picture.save(out, "PNG", optimize=False)
+    return out.getvalue()

@@ -1,5 +1,5 @@
 """Helpers shared by the HTML views of every feature, and the check every request's text
-passes before any view reads it (``refuse_unreadable_text``)."""
+passes before any view reads it (``check_request_text``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import current_app, flash, request
 from werkzeug.exceptions import NotFound
 
-from app.api.schemas import MAX_PAGE, unreadable
+from app.api.schemas import MAX_PAGE, MAX_VALUE_CHARS, unreadable
 from app.errors import N_, DomainError, ValidationFailed
 from app.extensions import db
 from app.i18n import translate_error, translate_fields
@@ -69,27 +69,35 @@ def run_form(form, action: Callable, *, on_success: Callable, render: Callable[[
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def refuse_unreadable_text():
-    """``before_request`` for the whole app (pages and API): a NUL character or a lone
-    surrogate is never part of a meaningful value, and PostgreSQL can neither store nor
-    compare it (a 500 before this check). In the path it names nothing: 404. In the query
-    string or a form: 400 naming the field, in the user's language. (JSON bodies are
-    checked by ``app.api.schemas.Input``.)"""
+def check_request_text():
+    """``before_request`` for the whole app (pages and API), before any view reads a value:
+
+    - a NUL character or a lone surrogate is never part of a meaningful value, and
+      PostgreSQL can neither store nor compare it (a 500 before this check): in the path
+      it names nothing (404); in the query string or a form it is a 400 naming the field;
+    - no value is longer than ``MAX_VALUE_CHARS`` (400), whatever the view's own limits.
+
+    The 400 is in the user's language. JSON bodies are checked by ``app.api.schemas.Input``.
+    """
     if any(unreadable(v) for v in (request.view_args or {}).values()):
         raise NotFound()
-    fields = {
-        key: N_("invalid character")
-        for key, v in request.args.items(multi=True)
-        if unreadable(key) or unreadable(v)
-    }
+    values = list(request.args.items(multi=True))
     if request.mimetype in FORM_TYPES:  # reads the body: over the limit, this is the 413
-        for key, value in request.form.items(multi=True):
-            if unreadable(key) or unreadable(value):
-                fields[key] = N_("invalid character")
-    if fields:
+        values += request.form.items(multi=True)
+    bad, long = {}, {}
+    for key, value in values:
+        if unreadable(key) or unreadable(value):
+            bad["field" if unreadable(key) else key] = N_("invalid character")
+        elif len(value) > MAX_VALUE_CHARS:
+            long[key[:100]] = N_("too long")
+    if bad:
         raise ValidationFailed(
             N_("The request holds a character that cannot be stored (NUL or a lone surrogate)."),
-            fields={("field" if unreadable(k) else k): p for k, p in fields.items()},
+            fields=bad,
+        )
+    if long:
+        raise ValidationFailed(
+            N_("A value is longer than %(max)s characters."), fields=long, max=MAX_VALUE_CHARS
         )
 
 

@@ -34,12 +34,15 @@ def officer(client, login_as, make_document):
 
 def test_html_lists_answer_any_page_number(officer):
     """Does every HTML list answer a page number beyond any integer (or not a number at
-    all) with a page, not a database overflow?"""
+    all) with a page, and the records' year filter beyond any year with a 400, never a
+    database overflow?"""
     for url in LISTS:
         joiner = "&" if "?" in url else "?"
         for page in (BIG, "100000000000000", "-3", "¹", "x"):
             response = officer.get(f"{url}{joiner}page={page}")
             assert response.status_code == 200, (url, page, response.status_code)
+    for year in (BIG, "-1", "10000"):
+        assert officer.get(f"/records?year={year}").status_code == 400, year
 
 
 def test_path_ids_beyond_the_integer_or_in_other_digits_are_404(officer, api_token):
@@ -258,3 +261,136 @@ def test_a_docx_too_slow_or_too_big_to_read_is_a_400_and_costs_only_a_worker(
     app.config["QDMS_DOCX_READ_MEMORY_MB"] = 1024
     response = _upload_by_api(client, number, headers, make_docx(("服务补救程序",)))
     assert response.status_code == 201, response.get_json()
+
+
+# -- point 11: lengths, PDFs that run code, pictures that are something else ---------------
+
+
+def test_a_100000_character_value_is_a_400_on_pages_and_api(officer, api_token):
+    """Is a 100,000-character title a 400 in the user's language on the page and in the
+    API, and any query or form value longer than MAX_VALUE_CHARS too (a search for it was
+    run)?"""
+    long = "标" * 100_000
+    response = officer.form_post("/documents/new", {"title": long, "type": "QP"}, headers=ZH)
+    assert response.status_code == 400
+    headers = api_token("officer2", roles=("officer",))
+    body = {"title": long, "type": "QP", "department": "CS"}
+    response = officer.post("/api/v1/documents", json=body, headers={**headers, **ZH})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"]["title"] == "太长"
+    for url in (f"/documents?q={long}", f"/search?q={long}"):
+        response = officer.get(url, headers=ZH)
+        assert response.status_code == 400, url
+        assert "超过 50000 个字符" in response.get_data(as_text=True)
+    response = officer.get(f"/api/v1/documents?q={long}", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["fields"] == {"q": "too long"}
+
+
+def _pdf_with_javascript(pdf_bytes) -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf_bytes))
+    action = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('hello');"),
+        }
+    )
+    writer.root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _pdf_with_launch_link(pdf_bytes) -> bytes:
+    """A link whose action launches a program, in a compressed object stream."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf_bytes))
+    action = DictionaryObject(
+        {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("calc")}
+    )
+    link = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): ArrayObject([NumberObject(0)] * 4),
+            NameObject("/A"): action,
+        }
+    )
+    writer.add_annotation(0, link)
+    writer.compress_identical_objects()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_with_javascript_or_a_launch_action_is_refused(draft_target, pdf_bytes):
+    """Is a PDF that carries JavaScript or a launch action refused, as a document's file
+    (by API, in the user's language) and as a record's scan, while the plain PDF passes?"""
+    from app.errors import ValidationFailed
+    from app.uploads import check_scan, check_upload
+
+    number, headers, client = draft_target
+    for hostile in (_pdf_with_javascript(pdf_bytes), _pdf_with_launch_link(pdf_bytes)):
+        with pytest.raises(ValidationFailed, match="JavaScript"):
+            check_scan(hostile, "scan.pdf", max_bytes=10**7)
+        with pytest.raises(ValidationFailed, match="JavaScript"):
+            check_upload(hostile, "source.pdf", max_bytes=10**7)
+    response = _upload_by_api(client, number, headers, _pdf_with_javascript(pdf_bytes))
+    assert response.status_code == 400
+    assert "JavaScript" in response.get_json()["error"]["message"]
+    assert "不接受" in response.get_json()["error"]["message"]
+    assert check_scan(pdf_bytes, "scan.pdf", max_bytes=10**7).kind == "pdf"
+
+
+def test_a_scan_is_stored_as_only_an_image():
+    """Is a JPEG or PNG scan decoded and encoded again, so that bytes hidden after it (a
+    zip, a page) and its metadata are not stored, and is a file that only starts like a
+    picture, or holds more pixels than MAX_SCAN_PIXELS, refused?"""
+    import io
+
+    from PIL import Image
+
+    from app.errors import ValidationFailed
+    from app.uploads import check_scan
+
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "secret description"  # ImageDescription
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, "JPEG", exif=exif)
+    payload = b"PK\x03\x04<html><script>alert(1)</script></html>"
+    polyglot = out.getvalue()[:-2] + payload + b"\xff\xd9"
+    stored = check_scan(polyglot, "scan.jpg", max_bytes=10**7)
+    assert stored.kind == "jpg" and b"<script>" not in stored.data
+    assert b"secret description" not in stored.data
+    with Image.open(io.BytesIO(stored.data)) as image:
+        assert image.format == "JPEG" and image.size == (40, 30)
+
+    png = io.BytesIO()
+    Image.new("P", (10, 10)).save(png, "PNG")
+    assert check_scan(png.getvalue() + payload, "a.png", max_bytes=10**7).data.endswith(
+        b"IEND\xaeB`\x82"
+    )
+    fake_png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"<html>" * 50 + b"\x00\x00\x00\x00IEND"
+    fake_jpeg = b"\xff\xd8\xff\xe0" + b"<html>" * 50 + b"\xff\xd9"
+    for fake in (fake_png, fake_jpeg):
+        with pytest.raises(ValidationFailed, match="damaged"):
+            check_scan(fake, "scan", max_bytes=10**7)
+    huge = io.BytesIO()
+    Image.new("1", (10_000, 7_000)).save(huge, "PNG")  # 70 M pixels in a few kB
+    with pytest.raises(ValidationFailed, match="million pixels"):
+        check_scan(huge.getvalue(), "huge.png", max_bytes=10**7)

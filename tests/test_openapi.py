@@ -43,20 +43,26 @@ def test_the_document_validates_and_every_ref_resolves(client):
 
 
 @pytest.fixture
-def fuzz_target(app, make_document, api_token, make_user):
-    """An organisation with something in every list, and an officer's token."""
+def fuzz_tokens(app, make_document, api_token, make_user):
+    """An organisation with something in every list, and an officer's and a staff
+    member's tokens."""
     make_user("staffer", roles=("staff",), department="CS")
     make_document(effective=True)
-    return api_token("officer", roles=("officer",))
+    return {
+        "officer": api_token("officer", roles=("officer",)),
+        "staff": api_token("staffer"),
+    }
 
 
-def test_a_bounded_fuzzing_pass_finds_no_server_error(app, fuzz_target, backend):
+@pytest.mark.parametrize("role", ["officer", "staff"])
+def test_a_bounded_fuzzing_pass_finds_no_server_error(app, fuzz_tokens, backend, role):
     """Do generated requests to every operation (schemathesis, a few per operation, as an
-    officer) never get a 5xx, and does every answer match its documented status, content
-    type and schema? (SQLite: the pass is about the API's input layer, which both
-    backends share; hardening runs it on PostgreSQL.)"""
-    if backend != "sqlite":
-        pytest.skip("one backend is enough for the input layer")
+    officer and as a staff member) never get a 5xx, and does every answer match its
+    documented status, content type and schema? On PostgreSQL, where NUL characters,
+    lone surrogates and integers beyond the columns' fail (the input layer is the same on
+    SQLite: once is enough for the time it takes)."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL is the stricter backend; the pass runs there")
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from schemathesis.checks import (
@@ -73,6 +79,7 @@ def test_a_bounded_fuzzing_pass_finds_no_server_error(app, fuzz_target, backend)
         content_type_conformance,
         response_schema_conformance,
     ]
+    token = fuzz_tokens[role]
     failures: list[str] = []
     statuses: list[int] = []
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -80,7 +87,7 @@ def test_a_bounded_fuzzing_pass_finds_no_server_error(app, fuzz_target, backend)
 
     def fuzz(operation):
         @settings(
-            max_examples=12,
+            max_examples=6,
             deadline=None,
             database=None,
             derandomize=True,
@@ -91,7 +98,7 @@ def test_a_bounded_fuzzing_pass_finds_no_server_error(app, fuzz_target, backend)
         def run(case):
             # the document's security scheme makes schemathesis send random bearer
             # tokens: the pass is about what an authenticated caller may send
-            case.headers = {**(case.headers or {}), **fuzz_target}
+            case.headers = {**(case.headers or {}), **token}
             response = contextvars.Context().run(case.call, app=app)
             db.session.rollback()
             statuses.append(response.status_code)
@@ -106,5 +113,6 @@ def test_a_bounded_fuzzing_pass_finds_no_server_error(app, fuzz_target, backend)
         fuzz(operation)
     assert not failures, "\n".join(failures[:20])
     # the pass reached the views, not only the input layer: some answers were successes
-    assert len(statuses) >= 3 * len(operations)
-    assert sum(200 <= s < 300 for s in statuses) >= len(operations) // 2, sorted(statuses)
+    assert len(statuses) >= 2 * len(operations)
+    successes = sum(200 <= s < 300 for s in statuses)
+    assert successes >= len(operations) // (3 if role == "officer" else 6), sorted(statuses)

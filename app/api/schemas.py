@@ -10,6 +10,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000  # far beyond any list; keeps OFFSET inside a 64-bit integer
+# the longest text any one value of a request may hold (query, form or JSON); the longest
+# a feature accepts is a record's long text, 20,000 characters
+MAX_VALUE_CHARS = 50_000
 
 
 class UTCTime(fields.DateTime):
@@ -71,10 +74,17 @@ class Input(Schema):
     def _no_nul(self, data, **kwargs):
         """A NUL character or a lone surrogate (JSON's ``"\\ud800"``) is never part of a
         meaningful value (and neither database can store it; PostgreSQL cannot even compare
-        it): the field that holds one, however deep, is invalid."""
+        it): the field that holds one, however deep, is invalid. So is a field holding a
+        text longer than ``MAX_VALUE_CHARS`` (the features' own limits are far below it:
+        this one holds where one was forgotten)."""
         if isinstance(data, Mapping):
             known = {field.data_key or name for name, field in self.load_fields.items()}
             bad = {k: ["Contains a NUL character."] for k in known if k in data and _nul(data[k])}
+            bad.update(
+                (k, [f"Longer than maximum length {MAX_VALUE_CHARS}."])
+                for k in known
+                if k in data and k not in bad and _too_long(data[k])
+            )
             if bad:
                 raise ValidationError(bad)
         return data
@@ -88,21 +98,27 @@ def unreadable(text) -> bool:
     return isinstance(text, str) and _UNREADABLE.search(text) is not None
 
 
-def _nul(value) -> bool:
-    """Does ``value`` hold an unreadable string, however deep (walked without recursion:
-    JSON nests as deep as the parser allows)?"""
+def _strings(value):
+    """Every string in ``value``, keys included, however deep (walked without recursion:
+    JSON nests as deep as the parser allows)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if unreadable(item):
-                return True
+            yield item
         elif isinstance(item, Mapping):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return False
+
+
+def _nul(value) -> bool:
+    return any(unreadable(text) for text in _strings(value))
+
+
+def _too_long(value) -> bool:
+    return any(len(text) > MAX_VALUE_CHARS for text in _strings(value))
 
 
 class PageArgs(Input):
