@@ -37,7 +37,7 @@ sees it (loopback HTTP included), errors, and the probe's figure as the target. 
 runs on the same machine and takes CPU from the server (its share is printed). The load
 average before and after each endpoint is printed: the machine may be shared.
 
-    .venv/bin/python benchmarks/load.py                      # PostgreSQL, about 3 minutes
+    .venv/bin/python benchmarks/load.py                      # PostgreSQL; 6 minutes at load 15
     .venv/bin/python benchmarks/load.py --sqlite --seconds 10
     .venv/bin/python benchmarks/load.py \\
         --database-url postgresql://postgres@127.0.0.1:5432/qdms_bench_load
