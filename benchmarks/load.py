@@ -711,8 +711,8 @@ def main(argv=None) -> int:
             f"{args.warmup:g} s warm-up then {args.seconds:g} s per endpoint; latency as the "
             "client sees it (loopback HTTP); server CPU = gunicorn's processes and the "
             "database's backends, per request counted; cores ÷ CPU = the rate that CPU allows "
-            "with the machine to itself (an upper bound); client CPU = this process's share "
-            "of one core"
+            "with the machine to itself (an estimate: contention inflates CPU time too); "
+            "client CPU = this process's share of one core"
         )
         print()
         print(table(runs))
@@ -720,7 +720,7 @@ def main(argv=None) -> int:
         if errors:
             print()
             for r, error, n in errors:
-                print(f"- {r.endpoint.name}: {error} × {n}")
+                print(f"- {r.endpoint.name}: {error} × {n} (warm-up included)")
         if any(r.warmup_errors for r in runs):
             print(
                 "(errors during warm-up: "
