@@ -37,7 +37,7 @@ sees it (loopback HTTP included), errors, and the probe's figure as the target. 
 runs on the same machine and takes CPU from the server (its share is printed). The load
 average before and after each endpoint is printed: the machine may be shared.
 
-    .venv/bin/python benchmarks/load.py                      # PostgreSQL, about 3 minutes
+    .venv/bin/python benchmarks/load.py                      # PostgreSQL; 6 minutes at load 15
     .venv/bin/python benchmarks/load.py --sqlite --seconds 10
     .venv/bin/python benchmarks/load.py \\
         --database-url postgresql://postgres@127.0.0.1:5432/qdms_bench_load
@@ -711,8 +711,8 @@ def main(argv=None) -> int:
             f"{args.warmup:g} s warm-up then {args.seconds:g} s per endpoint; latency as the "
             "client sees it (loopback HTTP); server CPU = gunicorn's processes and the "
             "database's backends, per request counted; cores ÷ CPU = the rate that CPU allows "
-            "with the machine to itself (an upper bound); client CPU = this process's share "
-            "of one core"
+            "with the machine to itself (an estimate: contention inflates CPU time too); "
+            "client CPU = this process's share of one core"
         )
         print()
         print(table(runs))
@@ -720,7 +720,7 @@ def main(argv=None) -> int:
         if errors:
             print()
             for r, error, n in errors:
-                print(f"- {r.endpoint.name}: {error} × {n}")
+                print(f"- {r.endpoint.name}: {error} × {n} (warm-up included)")
         if any(r.warmup_errors for r in runs):
             print(
                 "(errors during warm-up: "
