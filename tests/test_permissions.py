@@ -197,7 +197,7 @@ URL_EXAMPLES = [
     ("/documents/", {"<number>": "QP-CS-001", "<rev>": "A0"}),
     ("/api/v1/documents/", {"<number>": "QP-CS-001", "<rev>": "A0"}),
     ("/admin/document-types/", {"<code>": "QP"}),
-    ("/external/", {"<number>": "EXT-0001", "<int:edition_id>": "1"}),
+    ("/external/", {"<number>": "EXT-0001", "<id:edition_id>": "1"}),
     ("/api/v1/external-documents/", {"<number>": "EXT-0001", "<id:edition_id>": "1"}),
     ("/copies/", {"<copy_no>": "QP-CS-001-A0-C01"}),
     ("/api/v1/copies/", {"<copy_no>": "QP-CS-001-A0-C01"}),
@@ -208,7 +208,7 @@ URL_EXAMPLES = [
     ("/records/", {"<number>": DRAFT, "<name>": "photo"}),
     ("/api/v1/record-types/", {"<code>": "REC-QA-01"}),
     ("/api/v1/records/", {"<number>": DONE}),
-    ("/retention/holds/", {"<int:hold_id>": "1"}),
+    ("/retention/holds/", {"<id:hold_id>": "1"}),
     ("/retention/destructions/", {"<key>": BATCH}),
     ("/api/v1/destructions/", {"<key>": BATCH}),
 ]
