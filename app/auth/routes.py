@@ -167,7 +167,8 @@ def _profile_page(language_form=None, password_form=None, token_form=None, new_t
         "auth/profile.html",
         language_form=language_form or ProfileLanguageForm(language=user.language or ""),
         password_form=password_form or PasswordForm(),
-        token_form=token_form or TokenForm(),
+        # a form not posted starts empty (the token just made leaves no name behind)
+        token_form=token_form or TokenForm(formdata=None),
         revoke_form=RevokeTokenForm(),
         tokens=tokens,
         new_token=new_token,
