@@ -183,16 +183,72 @@ def backend(request):
     return request.param
 
 
+class DemoTemplate:
+    """The demo organisation seeded once per backend and session: its database (a file,
+    or a PostgreSQL template database) and its files."""
+
+    def __init__(self, database: str, root) -> None:
+        self.database, self.root = database, root
+
+
+def _seed_demo(root, url: str) -> None:
+    """Seed as `make run` does on a first start: `qdms demo --first-start`."""
+    app = create_app({**_base_config(root), "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["demo", "--first-start"])
+        assert result.exit_code == 0 and result.output.startswith("demo: added"), result.output
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo(sqlite_template, tmp_path_factory) -> DemoTemplate:
+    root = tmp_path_factory.mktemp("sqlite-demo")
+    path = root / "demo.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    _seed_demo(root, f"sqlite:///{path}")
+    return DemoTemplate(str(path), root)
+
+
+@pytest.fixture(scope="session")
+def pg_demo(pg_template, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pg-demo")
+    name = f"qdms_demo_{uuid.uuid4().hex[:10]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    _seed_demo(root, _sqlalchemy_url(_pg_url(name)))
+    yield DemoTemplate(name, root)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def demo(backend, request) -> DemoTemplate:
+    """Ask for this fixture and the test's database starts as a copy of the seeded demo
+    organisation, with its files (seeding takes 20–30 s; copying it, well under one)."""
+    return request.getfixturevalue(f"{'pg' if backend == 'postgresql' else 'sqlite'}_demo")
+
+
 @pytest.fixture
 def database_url(backend, request, tmp_path):
-    """A fresh, migrated database for one test; dropped afterwards."""
+    """A fresh, migrated database for one test (the seeded demo's, for a test that asks
+    for ``demo``); dropped afterwards."""
+    seeded = request.getfixturevalue("demo") if "demo" in request.fixturenames else None
     if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
+        template = seeded.database if seeded else request.getfixturevalue("sqlite_template")
         path = tmp_path / "qdms.sqlite3"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
     databases = request.getfixturevalue("pg_databases")
+    if seeded:
+        name = f"qdms_t_{uuid.uuid4().hex[:12]}"
+        with _pg_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seeded.database}"')
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        yield _sqlalchemy_url(_pg_url(name))
+        databases.drop(name)
+        return
     name = databases.take()
     yield _sqlalchemy_url(_pg_url(name))
     databases.drop(name)
@@ -241,7 +297,12 @@ class QdmsClient(FlaskClient):
 
 
 @pytest.fixture
-def app_config(tmp_path, database_url) -> dict:
+def app_config(tmp_path, database_url, request) -> dict:
+    if "demo" in request.fixturenames:
+        # the demo's files, linked not copied: the store only ever adds files (written to
+        # a temporary name, then renamed), so a test cannot change the template's
+        seeded = request.getfixturevalue("demo")
+        shutil.copytree(seeded.root / "docs_store", tmp_path / "docs_store", copy_function=os.link)
     return {**_base_config(tmp_path), "SQLALCHEMY_DATABASE_URI": database_url}
 
 

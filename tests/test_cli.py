@@ -82,12 +82,12 @@ def test_tokens_create_for_unknown_user(runner):
     assert r.exit_code == 1 and "No user named ghost" in r.output
 
 
-def test_demo_is_idempotent_and_its_users_log_in(runner, client):
-    """Does `qdms demo` seed one user per role, twice without duplicates, and do they log in?"""
+def test_demo_is_idempotent_and_its_users_log_in(demo, runner, client):
+    """Does `qdms demo` (seeded by the ``demo`` fixture with `qdms demo --first-start`, as
+    `make run` does) give one user per role, add nothing when run again, and do they log in?"""
     from app.demo import DEMO_PASSWORD
     from app.people.models import ROLES
 
-    assert runner.invoke(args=["demo"]).exit_code == 0
     n = db.session.scalar(select(func.count()).select_from(User))
     assert runner.invoke(args=["demo"]).output.strip() == "demo: nothing to add"
     assert db.session.scalar(select(func.count()).select_from(User)) == n

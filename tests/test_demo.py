@@ -1,7 +1,8 @@
 """The demo document set (app/demo/documents.py): every workflow state, signed, stored, once.
 
-Seeding is the slow part (dozens of signatures), so one test seeds once and checks many
-things; tests/test_cli.py covers the demo users and the `qdms demo` command itself.
+Seeding is the slow part (dozens of signatures): the ``demo`` fixture seeds once per
+backend and each test starts from a copy; tests/test_cli.py covers the demo users and
+the `qdms demo` command itself.
 """
 
 from __future__ import annotations
@@ -25,14 +26,11 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_demo_documents_cover_every_state_and_seed_once(app, store):
+def test_demo_documents_cover_every_state_and_seed_once(demo, app, store):
     """Does the demo seed signed documents in every state, with intact files and trail, once?"""
     today = local_today()
-    added = seed(db.session, store)
-    db.session.commit()
-
     docs = {d.number: d for d in db.session.scalars(select(Document))}
-    assert len([a for a in added if a.startswith("document ")]) == len(DOCUMENTS) == len(docs)
+    assert len(docs) == len(DOCUMENTS)
     revisions = db.session.scalars(select(Revision).order_by(Revision.id)).all()
     statuses = Counter(r.status for r in revisions)
     for status in ("effective", "superseded", "in_review", "draft", "approved", "obsolete"):
@@ -141,15 +139,13 @@ def test_demo_documents_cover_every_state_and_seed_once(app, store):
     assert (_count(Document), _count(Revision), _count(Signature), _count(Event)) == counts
 
 
-def test_every_demo_page_opens_for_every_kind_of_user(app, store, client):
+def test_every_demo_page_opens_for_every_kind_of_user(demo, app, client):
     """With the demo organisation, does every document, revision, external document and
     list page answer 200 or 404 (never a 500) for the officer, staff, an approver, the
     auditor and the administrator — in Chinese and in English?"""
     from app.demo import DEMO_PASSWORD
     from app.external.models import ExternalDocument
 
-    seed(db.session, store)
-    db.session.commit()
     paths = ["/", "/documents", "/my-work", "/master-list", "/external", "/audit-trail"]
     for doc in db.session.scalars(select(Document)):
         paths.append(f"/documents/{doc.number}")

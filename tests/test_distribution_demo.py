@@ -1,8 +1,8 @@
 """The demo distribution (app/demo/distribution.py): issued documents, copies with and
 without receipts, an open recall, read-and-understood tasks in every state, once.
 
-Seeding is the slow part, so each test seeds once and checks many things (as
-tests/test_demo.py does for the documents).
+Seeding is the slow part: the ``demo`` fixture seeds once per backend, each test starts
+from a copy and checks many things (as tests/test_demo.py does for the documents).
 """
 
 from __future__ import annotations
@@ -30,14 +30,11 @@ def _user(username: str) -> User:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def test_demo_distribution_has_copies_recalls_and_tasks_in_every_state(app, store):
+def test_demo_distribution_has_copies_recalls_and_tasks_in_every_state(demo, app, store):
     """Does the demo issue documents with received and unreceived paper copies, an open
     recall with one copy already returned, and tasks open, overdue, done, superseded and
     cancelled — with staff having tasks to do — and only once?"""
     today = local_today()
-    added = seed(db.session, store)
-    db.session.commit()
-    assert any(a.startswith("issue ") for a in added)
 
     issued = {
         (i.revision.document.number, i.revision.label) for i in db.session.scalars(select(Issue))
@@ -118,12 +115,10 @@ def test_demo_distribution_has_copies_recalls_and_tasks_in_every_state(app, stor
     assert tuple(_count(m) for m in (Issue, ControlledCopy, Acknowledgement, Event)) == counts
 
 
-def test_demo_distribution_pages_open(app, store, client):
+def test_demo_distribution_pages_open(demo, app, client):
     """With the demo distribution, does staff land on their tasks, and do the copies,
     recalls, tasks and matrix pages answer without a 500 for the officer, staff and a
     department head?"""
-    seed(db.session, store)
-    db.session.commit()
     copy_nos = list(db.session.scalars(select(ControlledCopy.copy_no)))
     ack_ids = list(db.session.scalars(select(Acknowledgement.id)))
 

@@ -85,15 +85,6 @@ PROBE = """(fit) => {
 }"""
 
 
-@pytest.fixture
-def demo(app, store):
-    from app.demo import seed
-    from app.extensions import db
-
-    seed(db.session, store)
-    db.session.commit()
-
-
 def _log_in(page, base: str, username: str) -> None:
     from app.demo import DEMO_PASSWORD
 

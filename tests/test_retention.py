@@ -552,13 +552,9 @@ def test_record_plan_exports_as_xlsx_and_pdf(old_records, login_as, client, api_
     assert bad.status_code == 400
 
 
-def test_demo_has_records_due_and_one_on_hold(app, store):
+def test_demo_has_records_due_and_one_on_hold(demo, app):
     """Does the demo organisation show the retention page with something due (2021
     surveys) and one of them on legal hold?"""
-    from app.demo import seed
-
-    seed(db.session, store)
-    db.session.commit()
     page = retention.due(db.session, local_today())
     assert page.total >= 3
     numbers = [i.number for i in page.items if i.kind == "record"]
@@ -566,16 +562,13 @@ def test_demo_has_records_due_and_one_on_hold(app, store):
     assert sum(1 for i in page.items if i.on_hold) == 1
 
 
-def test_demo_complaints_and_surveys_are_confidential(app, store):
+def test_demo_complaints_and_surveys_are_confidential(demo, app):
     """Are the demo's complaint and survey types confidential (personal data), the
     commitment check internal, so that staff of another department no longer read
     complaints while officers and the auditor read them all?"""
-    from app.demo import seed
     from app.records.permissions import can_view_record
     from app.records.services import list_types
 
-    seed(db.session, store)
-    db.session.commit()
     assert {t.name: t.confidentiality for t in list_types(db.session)} == {
         "顾客投诉登记表": "confidential",
         "顾客满意度调查表": "confidential",
