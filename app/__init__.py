@@ -132,6 +132,9 @@ def _init_extensions(app: Flask) -> None:
     from app import passwords
 
     passwords.configure(app.config["QDMS_ARGON2_TIME_COST"], app.config["QDMS_ARGON2_MEMORY_KIB"])
+    from app.auth import services as auth
+
+    auth.configure_lockout(app.config["QDMS_LOCKOUT_THRESHOLD"], app.config["QDMS_LOCKOUT_MINUTES"])
 
 
 def _sqlite_pragmas(synchronous: str, dbapi_connection, connection_record) -> None:

@@ -53,7 +53,8 @@ def canonical_json(value) -> str | None:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _format_at(at: datetime) -> str:
+def format_at(at: datetime) -> str:
+    """A UTC time as the seals hash it (microseconds, a Z)."""
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -73,7 +74,7 @@ def compute_hash(
     payload = canonical_json(
         {
             "seq": seq,
-            "at": _format_at(at),
+            "at": format_at(at),
             "actor": actor_username,
             "object": object_ref,
             "action": action,
@@ -105,7 +106,7 @@ def seal(
         {
             "v": HASH_VERSION,
             "seq": seq,
-            "at": _format_at(at),
+            "at": format_at(at),
             "actor_id": actor_id,
             "actor": actor_username,
             "object": object_ref,

@@ -44,6 +44,27 @@ LOCKED = N_(
 )
 
 
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """After ``threshold`` failed attempts in a row an account is locked for ``minutes``."""
+
+    threshold: int = 5
+    minutes: int = 15
+
+
+_POLICY = [LockoutPolicy()]  # this process's (configure_lockout, called by the app factory)
+
+
+def configure_lockout(threshold: int, minutes: int) -> None:
+    """Set the lockout policy (QDMS_LOCKOUT_THRESHOLD, QDMS_LOCKOUT_MINUTES) for services
+    that run outside a request: a failed signature is counted after the request's end."""
+    _POLICY[0] = LockoutPolicy(threshold, minutes)
+
+
+def lockout_policy() -> LockoutPolicy:
+    return _POLICY[0]
+
+
 def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
 

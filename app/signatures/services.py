@@ -20,7 +20,6 @@ import json
 from datetime import timedelta
 from functools import partial
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -129,7 +128,7 @@ def seal_of(sig: Signature) -> str:
             "object_ref": sig.object_ref,
             "sha256": sig.content_sha256,
             "comment": sig.comment,
-            "signed_at": sig.signed_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "signed_at": audit.format_at(sig.signed_at),
         },
     )
 
@@ -186,7 +185,7 @@ def record_failed_signature(engine, user_id: int, *, meaning: str, object_ref: s
     """Count a failed signature toward ``user_id``'s lockout and audit it, in a transaction
     of its own (run by ``unit_of_work.after_end`` once the request's has ended); when it
     locks the account, the quality officers are told (21 CFR 11.300(d))."""
-    cfg = current_app.config
+    policy = auth.lockout_policy()
     with Session(bind=engine) as session:
         user = session.get(User, user_id)
         if user is None:
@@ -202,8 +201,8 @@ def record_failed_signature(engine, user_id: int, *, meaning: str, object_ref: s
                 user,
                 count,
                 now=now,
-                threshold=cfg["QDMS_LOCKOUT_THRESHOLD"],
-                lock_minutes=cfg["QDMS_LOCKOUT_MINUTES"],
+                threshold=policy.threshold,
+                lock_minutes=policy.minutes,
                 action="signature_failed",
                 about=about,
             )
