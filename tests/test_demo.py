@@ -166,13 +166,14 @@ def test_every_demo_page_opens_for_every_kind_of_user(demo, app, client):
     paths += ["/retention/destructions"]
     paths += [f"/records/{n}" for n in db.session.scalars(select(Record.number))]
     seen = Counter()
-    for username, language in (
-        ("officer", "zh_CN"),
-        ("staff", "en"),
-        ("cs_head", "zh_CN"),
-        ("auditor", "en"),
-        ("admin", "zh_CN"),
-    ):
+    people = [("officer", "zh_CN"), ("staff", "en"), ("cs_head", "zh_CN"), ("auditor", "en")]
+    people.append(("admin", "zh_CN"))
+    if db.engine.dialect.name == "postgresql":
+        # the SQL that differs by backend is the visibility filter: one reader who sees
+        # everything and one who sees least, in both languages (the pages' rendering is
+        # the same on both backends, walked in full on SQLite)
+        people = people[:2]
+    for username, language in people:
         r = client.form_post("/login", {"username": username, "password": DEMO_PASSWORD})
         assert r.status_code == 302, username
         client.form_post("/profile/language", {"language": language})
@@ -182,6 +183,8 @@ def test_every_demo_page_opens_for_every_kind_of_user(demo, app, client):
             seen[(username, status)] += 1
         client.form_post("/logout")
     # officers and auditors open everything; staff are kept out of drafts and history
-    assert seen[("officer", 404)] == 0 and seen[("auditor", 404)] == 0
+    walked = {username for username, _ in people}
+    assert all(seen[(u, 404)] == 0 for u in ("officer", "auditor") if u in walked)
+    assert all(seen[(u, 200)] == len(paths) for u in ("officer", "auditor") if u in walked)
     assert seen[("staff", 404)] > 0 and seen[("staff", 200)] > 20
     assert seen[("staff", 403)] >= 3  # the retention pages are not staff's

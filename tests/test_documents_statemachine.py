@@ -274,7 +274,8 @@ def test_revision_lifecycle_state_machine(app, make_user, make_document, store, 
     run_state_machine_as_test(
         Lifecycle,
         settings=settings(
-            max_examples=25,
+            # SQLite explores; PostgreSQL (its locks and SQL) replays fewer, as long, runs
+            max_examples=25 if db.engine.dialect.name == "sqlite" else 10,
             stateful_step_count=50,
             deadline=None,
             database=None,
