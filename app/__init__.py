@@ -135,6 +135,9 @@ def _init_extensions(app: Flask) -> None:
     from app.auth import services as auth
 
     auth.configure_lockout(app.config["QDMS_LOCKOUT_THRESHOLD"], app.config["QDMS_LOCKOUT_MINUTES"])
+    from app.documents import printing
+
+    printing.configure(lay_out_uploads=app.config["QDMS_LAY_OUT_UPLOADS"])
 
 
 def _sqlite_pragmas(synchronous: str, dbapi_connection, connection_record) -> None:

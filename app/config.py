@@ -38,6 +38,7 @@ _ENV = {
     "QDMS_ARGON2_MEMORY_KIB": ("QDMS_ARGON2_MEMORY_KIB", int),
     "QDMS_MAX_UPLOAD_MB": ("QDMS_MAX_UPLOAD_MB", int),
     "QDMS_PDF_WORKERS": ("QDMS_PDF_WORKERS", int),
+    "QDMS_LAY_OUT_UPLOADS": ("QDMS_LAY_OUT_UPLOADS", lambda v: v.lower() in {"1", "true", "yes"}),
     "QDMS_DOCX_MAX_UNCOMPRESSED_MB": ("QDMS_DOCX_MAX_UNCOMPRESSED_MB", int),
     "QDMS_DOCX_READ_SECONDS": ("QDMS_DOCX_READ_SECONDS", float),
     "QDMS_DOCX_READ_MEMORY_MB": ("QDMS_DOCX_READ_MEMORY_MB", int),
@@ -69,6 +70,8 @@ def defaults() -> dict:
         "QDMS_ARGON2_TIME_COST": None,  # None: argon2-cffi's default
         "QDMS_ARGON2_MEMORY_KIB": None,
         "QDMS_MAX_UPLOAD_MB": 50,
+        # lay an uploaded .docx out after its commit, for its true printed page count
+        "QDMS_LAY_OUT_UPLOADS": True,
         # an uploaded .docx: at most this much once unpacked (413 beyond), read in a worker
         # process within this time and memory (400 beyond; app/uploads.py, ADR 0040)
         "QDMS_DOCX_MAX_UNCOMPRESSED_MB": 50,

@@ -82,6 +82,10 @@ def _base_config(root) -> dict:
         # database): a test needs no durability across a power cut, and a sync costs 3 ms
         # (SQLite) to 10-20 ms (PostgreSQL) per commit on the shared machine.
         "QDMS_SQLITE_SYNCHRONOUS": "NORMAL",
+        # An uploaded .docx is laid out after its commit (its printed page count) where a
+        # test looks at the count (test_pdf.py, test_unit_of_work.py); elsewhere a layout
+        # only costs a PDF worker 0.5-1 s per revision made.
+        "QDMS_LAY_OUT_UPLOADS": False,
     }
 
 

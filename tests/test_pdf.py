@@ -22,6 +22,12 @@ from app.uploads import check_upload
 from .conftest import PASSWORD
 
 
+@pytest.fixture
+def app_config(app_config):
+    """Uploads laid out after their commit, as in production (conftest switches it off)."""
+    return {**app_config, "QDMS_LAY_OUT_UPLOADS": True}
+
+
 def _reader(data: bytes) -> PdfReader:
     assert data.startswith(b"%PDF-"), data[:200]
     return PdfReader(io.BytesIO(data))

@@ -9,6 +9,7 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from app import unit_of_work
@@ -19,6 +20,13 @@ from app.notifications.models import OutboxMessage
 from app.people.models import User
 from app.search.models import SearchQueueItem
 from app.storage import store_bytes
+
+
+@pytest.fixture
+def app_config(app_config):
+    """Uploads laid out after their commit, as in production (conftest switches it off)."""
+    return {**app_config, "QDMS_LAY_OUT_UPLOADS": True}
+
 
 ROOT = Path(__file__).resolve().parent.parent
 

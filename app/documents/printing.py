@@ -81,6 +81,21 @@ def _docx_body(store: FileStore, sha256: str) -> Body:
     return Body(pending=pdf.lay_out_docx(store.read(sha256)), cache=cache, key=key)
 
 
+_LAY_OUT_UPLOADS = [True]  # this process's choice (configure, called by the app factory)
+
+
+def configure(*, lay_out_uploads: bool) -> None:
+    """Whether an uploaded .docx is laid out once its upload commits, to count its printed
+    pages (QDMS_LAY_OUT_UPLOADS). Off, the page count Word saved stands until the first
+    print lays the file out anyway; the tests switch it off where they do not look at the
+    count, since a layout costs a PDF worker half a second to seconds."""
+    _LAY_OUT_UPLOADS[0] = lay_out_uploads
+
+
+def lays_out_uploads() -> bool:
+    return _LAY_OUT_UPLOADS[0]
+
+
 def docx_page_count(store: FileStore, sha256: str) -> int:
     """The true page count of a stored .docx as qdms prints it (A4, our margins); the
     layout is cached, so the first print of the revision reuses it."""

@@ -485,7 +485,7 @@ def _attach(session: Session, store: FileStore, revision: Revision, upload: Chec
     revision.file_kind = upload.kind
     revision.text = upload.text
     revision.page_count = upload.page_count
-    if upload.kind == "docx":
+    if upload.kind == "docx" and printing.lays_out_uploads():
         # Word's own count (docProps) is only what the author's machine last saw; the
         # true count is the layout qdms prints — laid out once the upload has committed
         # (a layout takes seconds: never inside the transaction), and cached for the
