@@ -30,7 +30,7 @@ from app.extensions import add_months, local_today, utcnow
 from app.locking import lock
 from app.people.models import Department, User
 from app.records.models import Record
-from app.risks.models import BANDS, SCALE, RiskLink, RiskPoint, RiskReview
+from app.risks.models import BANDS, SCALE, RiskLink, RiskPoint, RiskReview, band_of
 from app.sequences import next_value
 
 SEQUENCE_KEY = "risk_point"
@@ -126,6 +126,26 @@ def heat_map(session: Session, stmt: Select | None = None) -> dict[tuple[int, in
     for lk, sv, count in rows:
         cells[(lk, sv)] = count
     return cells
+
+
+def heat_map_grid(cells: dict[tuple[int, int], int]) -> list[dict]:
+    """The heat map as plain rows for the page and the PDF: likelihood 5 (top) to 1, each
+    with its cells for severity 1 to 5 (``score``, ``band``, ``count``)."""
+    return [
+        {
+            "likelihood": lk,
+            "cells": [
+                {
+                    "severity": sv,
+                    "score": lk * sv,
+                    "band": band_of(lk * sv),
+                    "count": cells.get((lk, sv), 0),
+                }
+                for sv in SCALE
+            ],
+        }
+        for lk in reversed(SCALE)
+    ]
 
 
 def due_reviews(session: Session, today: date) -> list[RiskPoint]:
