@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -10,7 +12,7 @@ from app.audit_trail.models import Event
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.risks import services
-from app.risks.models import RiskPoint, band_of
+from app.risks.models import RiskPoint, RiskReview, band_of
 
 TODAY = date(2026, 12, 2)
 
@@ -182,3 +184,276 @@ def test_heat_map_counts(make_risk):
     assert cells[(3, 4)] == 2 and cells[(5, 1)] == 1 and sum(cells.values()) == 3
     filtered = services.heat_map(db.session, services.list_stmt(band="high"))
     assert sum(filtered.values()) == 2
+
+
+# -- permissions ----------------------------------------------------------------------
+
+
+def test_permission_predicates(make_risk, make_user, officer):
+    """May everyone signed in read, officers keep any risk point, a department head keep
+    those of their department only, and the owner record its review?"""
+    from app.people import services as people
+    from app.people.models import Department
+    from app.risks import permissions as p
+
+    staff = make_user("staff", roles=("staff",), department="CS")
+    head = make_user("head", roles=("staff",), department="CS")
+    owner = make_user("owner", roles=("staff",), department="QA")
+    auditor = make_user("auditor", roles=("auditor",), department="QA")
+    cs = db.session.scalar(db.select(Department).where(Department.code == "CS"))
+    people.update_department(db.session, None, cs, name=cs.name, head=head, is_active=True)
+    db.session.commit()
+    qa_risk = make_risk(department="QA", owner=owner)
+    cs_risk = make_risk(department="CS")
+    qa = qa_risk.department
+    for user in (staff, head, owner, auditor, officer):
+        assert p.can_view_risks(user)
+    assert p.can_create_risk(officer) and p.can_create_risk(head)
+    assert not p.can_create_risk(staff) and not p.can_create_risk(auditor)
+    assert p.can_create_risk_in(head, cs) and not p.can_create_risk_in(head, qa)
+    assert p.can_edit_risk(head, cs_risk) and not p.can_edit_risk(head, qa_risk)
+    assert p.can_edit_risk(officer, qa_risk) and not p.can_edit_risk(owner, qa_risk)
+    assert p.can_review_risk(owner, qa_risk) and not p.can_review_risk(owner, cs_risk)
+    assert not p.can_review_risk(staff, cs_risk) and not p.can_edit_risk(auditor, cs_risk)
+
+
+# -- pages ----------------------------------------------------------------------------
+
+FORM = {
+    "process": "热线受理",
+    "department": "QA",
+    "cause": "高峰时段来电集中",
+    "consequence": "顾客久等后投诉",
+    "likelihood": "4",
+    "severity": "3",
+    "controls": "高峰加班；回拨",
+    "owner": "officer",
+    "review_date": "2027-06-01",
+}
+
+
+def test_officer_adds_edits_reviews_and_links_through_the_pages(login_as, officer, make_document):
+    """Can an officer add a risk point, edit it with a reason, record a review and link a
+    document through the forms, and does the page show the history and the link?"""
+    doc = make_document()
+    client = login_as("officer")
+    r = client.form_post("/risks/new", FORM)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/risks/RP-001")
+    r = client.form_post("/risks/RP-001/edit", {**FORM, "severity": "5", "reason": ""})
+    assert r.status_code == 400  # the reason is required
+    r = client.form_post("/risks/RP-001/edit", {**FORM, "severity": "5", "reason": "升级"})
+    assert r.status_code == 302
+    r = client.form_post("/risks/RP-001/review", {"notes": "措施有效", "next_review_date": ""})
+    assert r.status_code == 302
+    client.form_post("/risks/RP-001/links", {"object_ref": f"document:{doc.number}"})
+    client.form_post("/risks/RP-001/links", {"object_ref": "nonconformity:NC-2026-0001"})
+    html = client.get("/risks/RP-001").get_data(as_text=True)
+    assert f'href="/documents/{doc.number}"' in html
+    assert "<code>nonconformity:NC-2026-0001</code>" in html  # unknown kind: plain text
+    assert "升级" in html and "措施有效" in html  # the reason and review in the history
+    risk = services.get_risk_point(db.session, "RP-001")
+    assert (risk.score, risk.hits) == (20, 2)
+    r = client.form_post("/risks/RP-001/links/remove", {"object_ref": "nonconformity:NC-2026-0001"})
+    assert r.status_code == 302
+    assert services.get_risk_point(db.session, "RP-001").hits == 1
+
+
+def test_form_refuses_a_level_outside_one_to_five(login_as, officer):
+    """Does the form answer 400 naming the likelihood when it is 6, in Chinese too?"""
+    client = login_as("officer")
+    client.form_post("/language", {"lang": "zh_CN", "next": "/"})
+    r = client.form_post("/risks/new", {**FORM, "likelihood": "6"})
+    assert r.status_code == 400
+    assert "可能性" in r.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(RiskPoint.id))) == 0
+
+
+def test_register_filters_and_heat_map_cells(login_as, make_risk, make_user):
+    """Does the register filter by department, process, band, cell and review due, and
+    does the heat map count the cells and link each to the filtered register?"""
+    make_risk(3, 4, process="热线受理")
+    make_risk(3, 4, process="上门维修", review_date=date(2026, 12, 20))
+    make_risk(1, 2, process="热线受理")
+    client = login_as("staff", roles=("staff",))
+    html = client.get("/risks").get_data(as_text=True)
+    assert 'data-likelihood="3" data-severity="4" data-count="2"' in html
+    assert 'data-likelihood="1" data-severity="2" data-count="1"' in html
+    assert "/risks?likelihood=3&amp;severity=4" in html
+
+    def numbers(query: str) -> list[str]:
+        page = client.get(f"/risks?{query}").get_data(as_text=True)
+        return sorted(set(re.findall(r"<code>(RP-\d+)</code>", page)))
+
+    assert numbers("likelihood=3&severity=4") == ["RP-001", "RP-002"]
+    assert numbers("process=热线受理") == ["RP-001", "RP-003"]
+    assert numbers("band=low") == ["RP-003"]
+    assert numbers("department=QA&band=high") == ["RP-001", "RP-002"]
+    assert client.get("/risks?band=huge").status_code == 400
+    assert client.get("/risks?likelihood=6").status_code == 400
+
+
+def test_exports_read_back(login_as, make_risk):
+    """Do the CSV, .xlsx and PDF downloads hold the filtered rows, and the PDF the heat map?"""
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    make_risk(5, 5, process="热线受理")
+    make_risk(2, 2, process="上门维修")
+    client = login_as("auditor", roles=("auditor",))
+    csv_text = client.get("/risks?format=csv&band=critical").data.decode("utf-8-sig")
+    assert "RP-001" in csv_text and "RP-002" not in csv_text and ",25," in csv_text
+    book = load_workbook(io.BytesIO(client.get("/risks?format=xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[1][0] == "RP-001" and rows[1][7] == 25 and rows[2][0] == "RP-002"
+    client.form_post("/language", {"lang": "zh_CN", "next": "/"})
+    r = client.get("/risks?format=pdf")
+    assert r.mimetype == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
+    assert "风险点清单" in text and "热力图" in text
+    assert "RP-001" in text and "RP-002" in text and "热线受理" in text
+
+
+# -- API ------------------------------------------------------------------------------
+
+BODY = {
+    "process": "上门维修",
+    "department": "QA",
+    "cause": "备件缺货",
+    "consequence": "维修超时",
+    "likelihood": 3,
+    "severity": 4,
+    "controls": "安全库存",
+}
+
+
+def test_api_create_read_patch_review_link(app, api_token, officer):
+    """Does the API add, list, read, change (with a reason), review and link a risk point,
+    answering score and hits?"""
+    headers = api_token("officer")
+    client = app.test_client()
+    r = client.post("/api/v1/risk-points", json=BODY, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert (body["number"], body["score"], body["hits"], body["owner"]) == (
+        "RP-001",
+        12,
+        0,
+        "officer",
+    )
+    listed = client.get("/api/v1/risk-points?band=high", headers=headers).get_json()
+    assert listed["total"] == 1 and listed["items"][0]["score"] == 12
+    r = client.patch("/api/v1/risk-points/RP-001", json={"severity": 5}, headers=headers)
+    assert r.status_code == 400 and "reason" in r.get_json()["error"]["fields"]
+    r = client.patch(
+        "/api/v1/risk-points/rp-1", json={"severity": 5, "reason": "复评"}, headers=headers
+    )
+    assert r.status_code == 200 and r.get_json()["score"] == 15
+    r = client.post(
+        "/api/v1/risk-points/RP-001/links",
+        json={"object": "complaint:CMP-2026-00001"},
+        headers=headers,
+    )
+    assert r.status_code == 200 and r.get_json()["hits"] == 1
+    r = client.post("/api/v1/risk-points/RP-001/review", json={"notes": "有效"}, headers=headers)
+    assert r.status_code == 201 and r.get_json()["reviewer"] == "officer"
+    r = client.post("/api/v1/risk-points/RP-001/review", json={"notes": "再次"}, headers=headers)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict"
+    detail = client.get("/api/v1/risk-points/RP-001", headers=headers).get_json()
+    assert detail["links"][0]["object"] == "complaint:CMP-2026-00001"
+    assert len(detail["reviews"]) == 1
+    heat = client.get("/api/v1/risk-heat-map", headers=headers).get_json()
+    assert heat["total"] == 1 and len(heat["cells"]) == 25
+    assert [c["count"] for c in heat["cells"] if c["likelihood"] == 3 and c["severity"] == 5] == [1]
+    assert client.get("/api/v1/risk-points/RP-999", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("field", ["likelihood", "severity"])
+@pytest.mark.parametrize("value", [0, 6])
+def test_api_refuses_levels_outside_one_to_five(app, api_token, officer, field, value):
+    """Is a likelihood or severity of 0 or 6 a 400 naming the field, in the caller's
+    language?"""
+    headers = api_token("officer")
+    client = app.test_client()
+    r = client.post(
+        "/api/v1/risk-points",
+        json={**BODY, field: value},
+        headers={**headers, "Accept-Language": "zh-CN"},
+    )
+    assert r.status_code == 400
+    error = r.get_json()["error"]
+    assert list(error["fields"]) == [field]
+    assert ("可能性" if field == "likelihood" else "严重度") in error["message"]
+    r = client.post("/api/v1/risk-points", json={**BODY, field: value}, headers=headers)
+    assert field in r.get_json()["error"]["message"]
+
+
+def test_api_department_head_only_in_own_department(app, api_token, make_user, officer):
+    """May a department head add risk points to their department but not another, and
+    staff none at all?"""
+    from app.people import services as people
+    from app.people.models import Department
+
+    head = make_user("head", roles=("staff",), department="CS")
+    cs = db.session.scalar(db.select(Department).where(Department.code == "CS"))
+    people.update_department(db.session, None, cs, name=cs.name, head=head, is_active=True)
+    db.session.commit()
+    client = app.test_client()
+    headers = api_token("head")
+    assert client.post("/api/v1/risk-points", json=BODY, headers=headers).status_code == 403
+    r = client.post("/api/v1/risk-points", json={**BODY, "department": "CS"}, headers=headers)
+    assert r.status_code == 201
+    staff = api_token("staffer", roles=("staff",))
+    r = client.post("/api/v1/risk-points", json={**BODY, "department": "CS"}, headers=staff)
+    assert r.status_code == 403
+    assert client.get("/api/v1/risk-points/RP-001", headers=staff).status_code == 200
+
+
+# -- the sweep ------------------------------------------------------------------------
+
+
+def test_sweep_reminds_the_owner(app, runner, make_risk, make_user):
+    """Does `qdms sweep --today` remind the owner a week before the review, on the due
+    date and weekly after, once per run day?"""
+    from app.notifications.models import OutboxMessage
+
+    owner = make_user("owner", roles=("staff",), department="QA")
+    make_risk(owner=owner, review_date=date(2027, 1, 10))
+
+    def sweep(day: str) -> list[OutboxMessage]:
+        r = runner.invoke(args=["sweep", "--today", day])
+        assert r.exit_code == 0, r.output
+        db.session.rollback()
+        return db.session.scalars(
+            db.select(OutboxMessage)
+            .where(OutboxMessage.kind == "risk_review_due")
+            .order_by(OutboxMessage.id)
+        ).all()
+
+    assert sweep("2027-01-02") == []
+    assert len(sweep("2027-01-03")) == 1  # a week ahead
+    assert len(sweep("2027-01-03")) == 1  # not twice
+    messages = sweep("2027-01-10")
+    assert len(messages) == 2 and messages[-1].recipient_id == owner.id
+    assert "RP-001" in messages[-1].subject
+    assert len(sweep("2027-01-12")) == 2  # the same week
+    assert len(sweep("2027-01-17")) == 3  # a week overdue
+
+
+# -- concurrency ----------------------------------------------------------------------
+
+
+def test_parallel_reviews_record_one(app, app_config, api_token, make_risk):
+    """Of many reviews of one risk point sent at once, is exactly one recorded and the
+    others answered 409 (on both backends)?"""
+    from tests.test_concurrency import N, _race
+
+    make_risk()
+    headers = api_token("officer")
+    answers = _race(
+        app_config, "/api/v1/risk-points/RP-001/review", headers, json={"notes": "并发"}
+    )
+    assert answers == Counter({(201, None): 1, (409, "conflict"): N - 1}), answers
+    reviews = db.session.scalar(db.select(db.func.count()).select_from(RiskReview))
+    assert reviews == 1

@@ -13,7 +13,10 @@ def _levels(labels: dict[int, str]) -> list[SelectChoice]:
 
 
 class RiskPointForm(FlaskForm):
-    process = StringField(_l("Process"), validators=[DataRequired(), Length(max=120)])
+    # not "process": that is the form's own method (the page's field keeps the name)
+    process_name = StringField(
+        _l("Process"), name="process", validators=[DataRequired(), Length(max=120)]
+    )
     department = SelectField(_l("Department"), choices=[], validate_choice=False)
     cause = TextAreaField(_l("Cause"), validators=[DataRequired(), Length(max=4000)])
     consequence = TextAreaField(_l("Consequence"), validators=[DataRequired(), Length(max=4000)])

@@ -3,6 +3,8 @@ its reviews, links and history, and the forms of those who keep it."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,7 +14,7 @@ from wtforms import SelectChoice
 
 from app.audit_trail import labels as trail_labels
 from app.audit_trail.services import events_for
-from app.errors import N_, NotFound, ValidationFailed
+from app.errors import N_, DomainError, NotFound, ValidationFailed
 from app.extensions import db, local_today
 from app.i18n import current_language
 from app.people.forms import department_choices, person_choices
@@ -207,7 +209,7 @@ def _department(code: str | None):
 
 def _form_fields(form) -> dict:
     return {
-        "process": form.process.data,
+        "process": form.process_name.data,
         "department": _department(form.department.data),
         "cause": form.cause.data,
         "consequence": form.consequence.data,
@@ -217,6 +219,22 @@ def _form_fields(form) -> dict:
         "owner": services.user_by_username(db.session, form.owner.data),
         "review_date": form.review_date.data,
     }
+
+
+def _process_errors(action):
+    """The service names the process field ``process``; on the form it is
+    ``process_name`` (``process`` is the form's method)."""
+
+    @functools.wraps(action)
+    def run():
+        try:
+            return action()
+        except DomainError as err:
+            if "process" in err.fields:
+                err.fields["process_name"] = err.fields.pop("process")
+            raise
+
+    return run
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -234,6 +252,7 @@ def new():
         elif current_user.department is not None:
             form.department.data = current_user.department.code
 
+    @_process_errors
     def create():
         return services.create_risk_point(db.session, current_user, **_form_fields(form))
 
@@ -258,10 +277,12 @@ def edit(number: str):
     form.department.choices = _department_choices()
     form.owner.choices = person_choices(blank=True)
     if not form.is_submitted():
+        form.process_name.data = risk.process
         form.department.data = risk.department.code
         form.owner.data = risk.owner.username
         form.likelihood.data, form.severity.data = str(risk.likelihood), str(risk.severity)
 
+    @_process_errors
     def save():
         return services.update_risk_point(
             db.session, current_user, risk, reason=form.reason.data, **_form_fields(form)
