@@ -457,3 +457,24 @@ def test_parallel_reviews_record_one(app, app_config, api_token, make_risk):
     assert answers == Counter({(201, None): 1, (409, "conflict"): N - 1}), answers
     reviews = db.session.scalar(db.select(db.func.count()).select_from(RiskReview))
     assert reviews == 1
+
+
+# -- the demo -------------------------------------------------------------------------
+
+
+def test_demo_register_seeds_once(app):
+    """Does the demo add its ten risk points (scored, some reviewed, some due) through the
+    services, and nothing on a second run?"""
+    from app.demo import organisation
+    from app.demo import risks as demo_risks
+
+    organisation.seed(db.session)
+    added = demo_risks.seed(db.session, today=TODAY)
+    db.session.commit()
+    assert len(added) == 10
+    risks = db.session.scalars(db.select(RiskPoint).order_by(RiskPoint.number)).all()
+    assert [r.number for r in risks] == [f"RP-{n:03}" for n in range(1, 11)]
+    assert all(r.score == r.likelihood * r.severity for r in risks)
+    assert [r.number for r in services.due_reviews(db.session, TODAY)] == ["RP-004", "RP-007"]
+    assert risks[0].reviews and risks[0].last_reviewed_on is not None
+    assert demo_risks.seed(db.session, today=TODAY) == []
