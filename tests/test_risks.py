@@ -249,7 +249,8 @@ def test_officer_adds_edits_reviews_and_links_through_the_pages(login_as, office
     client.form_post("/risks/RP-001/links", {"object_ref": "nonconformity:NC-2026-0001"})
     html = client.get("/risks/RP-001").get_data(as_text=True)
     assert f'href="/documents/{doc.number}"' in html
-    assert "<code>nonconformity:NC-2026-0001</code>" in html  # unknown kind: plain text
+    # a kind without a page (yet): plain text, its kind in words
+    assert '<span data-ref="nonconformity:NC-2026-0001">Nonconformity NC-2026-0001</span>' in html
     assert "升级" in html and "措施有效" in html  # the reason and review in the history
     risk = services.get_risk_point(db.session, "RP-001")
     assert (risk.score, risk.hits) == (20, 2)
@@ -478,3 +479,38 @@ def test_demo_register_seeds_once(app):
     assert [r.number for r in services.due_reviews(db.session, TODAY)] == ["RP-004", "RP-007"]
     assert risks[0].reviews and risks[0].last_reviewed_on is not None
     assert demo_risks.seed(db.session, today=TODAY) == []
+
+
+def _visible_text(html: str) -> str:
+    """The text a reader sees: no tags, scripts, styles or attribute values, nor the
+    trail's folded details (hashes and codes, for those who audit the trail)."""
+    html = re.sub(r"(?s)<(script|style|details)\b.*?</\1>", " ", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_chinese_pages_have_no_english_left(login_as, officer, make_document):
+    """Do the register, a risk point with a review and links, and its forms read wholly
+    in Chinese (numbers, codes and the user's own text aside)?"""
+    doc = make_document()
+    client = login_as("officer")
+    client.form_post("/language", {"lang": "zh_CN", "next": "/"})
+    client.form_post("/risks/new", {**FORM, "review_date": ""})
+    client.form_post("/risks/RP-001/review", {"notes": "措施有效"})
+    client.form_post("/risks/RP-001/links", {"object_ref": f"document:{doc.number}"})
+    client.form_post("/risks/RP-001/links", {"object_ref": "nonconformity:NC-2026-0001"})
+    client.form_post("/risks/RP-001/edit", {**FORM, "severity": "5", "reason": "升级"})
+    # codes, the test's own names ("Department QA", user "officer"), the language switch
+    allowed = {"RP", "QP", "CS", "QA", "NC", "CSV", "Excel", "PDF", "qdms", "English"}
+    allowed |= {"Department", "Officer", "officer", "Author", "author"}
+    for page in (
+        "/risks",
+        "/risks?band=critical&likelihood=4&severity=5",
+        "/risks/RP-001",
+        "/risks/new",
+        "/risks/RP-001/edit",
+        "/risks/RP-001/review",
+    ):
+        r = client.get(page)
+        assert r.status_code == 200, page
+        words = set(re.findall(r"[A-Za-z]{2,}", _visible_text(r.get_data(as_text=True))))
+        assert words <= allowed, (page, words - allowed)

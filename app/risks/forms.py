@@ -1,15 +1,15 @@
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.risks.models import LIKELIHOOD_LABELS, SEVERITY_LABELS
 
-
-def _levels(labels: dict[int, str]) -> list[SelectChoice]:
-    return [SelectChoice(str(n), f"{n} · {_l(label)}") for n, label in labels.items()]
+def level_choices(labels: dict[int, str]) -> list[SelectChoice]:
+    """``3 · Possible`` in the reader's language: made per request (set by the view)."""
+    return [SelectChoice(str(n), f"{n} · {gettext(label)}") for n, label in labels.items()]
 
 
 class RiskPointForm(FlaskForm):
@@ -21,10 +21,8 @@ class RiskPointForm(FlaskForm):
     cause = TextAreaField(_l("Cause"), validators=[DataRequired(), Length(max=4000)])
     consequence = TextAreaField(_l("Consequence"), validators=[DataRequired(), Length(max=4000)])
     # validated by the service (1 to 5), so a bad value is named like the API names it
-    likelihood = SelectField(
-        _l("Likelihood"), choices=_levels(LIKELIHOOD_LABELS), validate_choice=False
-    )
-    severity = SelectField(_l("Severity"), choices=_levels(SEVERITY_LABELS), validate_choice=False)
+    likelihood = SelectField(_l("Likelihood"), choices=[], validate_choice=False)
+    severity = SelectField(_l("Severity"), choices=[], validate_choice=False)
     controls = TextAreaField(_l("Control measures"), validators=[DataRequired(), Length(max=4000)])
     owner = SelectField(_l("Owner"), choices=[], validate_choice=False)
     review_date = DateField(_l("Next review"), validators=[Optional()])

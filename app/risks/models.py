@@ -56,6 +56,25 @@ BAND_LABELS = {
 }
 
 
+# The kinds of object a risk point is linked to, in words ("nonconformity:NC-2026-0001" is
+# shown as "Nonconformity NC-2026-0001"). A kind not named here is shown as written.
+LINK_KINDS = {
+    "document": N_("Document"),
+    "record": N_("Record"),
+    "nonconformity": N_("Nonconformity"),
+    "complaint": N_("Complaint"),
+    "finding": N_("Audit finding"),
+}
+
+
+def link_words(object_ref: str, gettext=lambda text: text) -> str:
+    """``object_ref`` as people read it: its kind in words (translated by ``gettext``),
+    then its number."""
+    kind, _, key = object_ref.partition(":")
+    label = LINK_KINDS.get(kind)
+    return f"{gettext(label)} {key}" if label else object_ref
+
+
 def band_of(score: int) -> str:
     """The band a score falls in (scores 17–19 cannot occur on a 5×5 matrix)."""
     for band, (_low, high) in BANDS.items():
@@ -220,7 +239,9 @@ labels.register_fields(
         "controls": N_("Control measures"),
         "owner": labels.user(N_("Owner")),
         "review_date": labels.date(N_("Next review")),
-        "linked_object": N_("Linked object"),
+        "linked_object": labels.Field(
+            N_("Linked object"), format=lambda value, key, ctx: link_words(value, ctx.gettext)
+        ),
         "reviewed_on": labels.date(N_("Reviewed on")),
         "notes": N_("Review notes"),
         "next_review_date": labels.date(N_("Next review")),

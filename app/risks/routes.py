@@ -19,8 +19,22 @@ from app.extensions import db, local_today
 from app.i18n import current_language
 from app.people.forms import department_choices, person_choices
 from app.risks import exports, services
-from app.risks.forms import EditRiskPointForm, LinkForm, ReviewForm, RiskPointForm, UnlinkForm
-from app.risks.models import BAND_LABELS, BANDS, LIKELIHOOD_LABELS, SEVERITY_LABELS, RiskPoint
+from app.risks.forms import (
+    EditRiskPointForm,
+    LinkForm,
+    ReviewForm,
+    RiskPointForm,
+    UnlinkForm,
+    level_choices,
+)
+from app.risks.models import (
+    BAND_LABELS,
+    BANDS,
+    LIKELIHOOD_LABELS,
+    SEVERITY_LABELS,
+    RiskPoint,
+    link_words,
+)
 from app.risks.permissions import (
     can_create_risk,
     can_create_risk_in,
@@ -50,6 +64,7 @@ def labels():
         "BAND_LABELS": BAND_LABELS,
         "LIKELIHOOD_LABELS": LIKELIHOOD_LABELS,
         "SEVERITY_LABELS": SEVERITY_LABELS,
+        "link_words": lambda ref: link_words(ref, _),
         "can_create_risk": can_create_risk,
         "can_edit_risk": can_edit_risk,
         "can_review_risk": can_review_risk,
@@ -207,6 +222,13 @@ def _department(code: str | None):
     return dept
 
 
+def _choices(form) -> None:
+    form.department.choices = _department_choices()
+    form.owner.choices = person_choices(blank=True)
+    form.likelihood.choices = level_choices(LIKELIHOOD_LABELS)
+    form.severity.choices = level_choices(SEVERITY_LABELS)
+
+
 def _form_fields(form) -> dict:
     return {
         "process": form.process_name.data,
@@ -242,8 +264,7 @@ def new():
     if not can_create_risk(current_user):
         abort(403)
     form = RiskPointForm()
-    form.department.choices = _department_choices()
-    form.owner.choices = person_choices(blank=True)
+    _choices(form)
     if not form.is_submitted():
         form.likelihood.data = form.severity.data = "3"
         form.owner.data = current_user.username
@@ -274,8 +295,7 @@ def edit(number: str):
     if not can_edit_risk(current_user, risk):
         abort(403)
     form = EditRiskPointForm(obj=risk)
-    form.department.choices = _department_choices()
-    form.owner.choices = person_choices(blank=True)
+    _choices(form)
     if not form.is_submitted():
         form.process_name.data = risk.process
         form.department.data = risk.department.code
