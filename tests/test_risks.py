@@ -10,7 +10,7 @@ import pytest
 
 from app.audit_trail.models import Event
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import db, local_today
 from app.risks import services
 from app.risks.models import RiskPoint, RiskReview, band_of
 
@@ -514,3 +514,14 @@ def test_chinese_pages_have_no_english_left(login_as, officer, make_document):
         assert r.status_code == 200, page
         words = set(re.findall(r"[A-Za-z]{2,}", _visible_text(r.get_data(as_text=True))))
         assert words <= allowed, (page, words - allowed)
+
+
+def test_dashboard_counts_risk_reviews_due(login_as, make_risk):
+    """Does the officer's dashboard count the risk points whose review is due, linking to
+    them?"""
+    make_risk(review_date=date(2026, 12, 3))
+    make_risk()
+    client = login_as("officer")
+    html = client.get("/").get_data(as_text=True)
+    due = len(services.due_reviews(db.session, local_today()))
+    assert f'id="count-risk-reviews-due">{due}<' in html and "/risks?due=1" in html
