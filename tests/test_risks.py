@@ -525,3 +525,14 @@ def test_dashboard_counts_risk_reviews_due(login_as, make_risk):
     html = client.get("/").get_data(as_text=True)
     due = len(services.due_reviews(db.session, local_today()))
     assert f'id="count-risk-reviews-due">{due}<' in html and "/risks?due=1" in html
+
+
+def test_numbers_are_found_as_typed(app, make_risk):
+    """Does "rp-1" typed in the audit trail's filter find RP-001's events, and the API
+    find RP-001 by "rp-1"?"""
+    from app.audit_trail.services import resolve_object
+
+    make_risk()
+    assert resolve_object(db.session, "rp-1")[0] == ["risk_point:RP-001"]
+    assert resolve_object(db.session, "RP-001")[0] == ["risk_point:RP-001"]
+    assert services.get_risk_point(db.session, " rp-001 ").number == "RP-001"

@@ -75,6 +75,19 @@ def link_words(object_ref: str, gettext=lambda text: text) -> str:
     return f"{gettext(label)} {key}" if label else object_ref
 
 
+def normalise_number(typed: str | None) -> str:
+    """``RP-001`` as typed in any case, with or without the prefix and leading zeros."""
+    text = (typed or "").strip().upper()
+    digits = text.removeprefix("RP").lstrip("-").strip()
+    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+        return format_number(int(digits))
+    return text
+
+
+def format_number(seq: int) -> str:
+    return f"RP-{seq:03}"
+
+
 def band_of(score: int) -> str:
     """The band a score falls in (scores 17–19 cannot occur on a 5×5 matrix)."""
     for band, (_low, high) in BANDS.items():
@@ -210,7 +223,14 @@ def hits(risk_point: RiskPoint) -> int:
 
 labels.register_kind(
     "risk_point",
-    labels.Kind(pattern=N_("risk point %(name)s"), endpoint="risks.detail"),
+    labels.Kind(
+        pattern=N_("risk point %(name)s"),
+        endpoint="risks.detail",
+        # "RP-1" or "rp-001" typed in the trail's filter finds RP-001
+        find=lambda session, typed: (
+            [normalise_number(typed)] if typed.strip().upper().startswith("RP") else []
+        ),
+    ),
 )
 labels.register_actions(
     {
