@@ -313,6 +313,9 @@ def test_exports_read_back(login_as, make_risk):
     assert r.mimetype == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "风险点清单" in text and "热力图" in text
+    # the heat map's rows: likelihood 5 holds one risk point, likelihood 2 one
+    assert "5 几乎肯定 1\n" in text and "2 不太可能 1\n" in text and "4 很可能\n" in text
+    assert "低风险 中风险 高风险 极高风险" in text  # the legend
     assert "RP-001" in text and "RP-002" in text and "热线受理" in text
 
 

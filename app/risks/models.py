@@ -49,10 +49,10 @@ BANDS = {
     "critical": (20, 25),
 }
 BAND_LABELS = {
-    "low": N_("Low"),
-    "medium": N_("Medium"),
-    "high": N_("High"),
-    "critical": N_("Critical"),
+    "low": N_("Low risk"),
+    "medium": N_("Medium risk"),
+    "high": N_("High risk"),
+    "critical": N_("Critical risk"),
 }
 
 
