@@ -181,6 +181,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.records.routes import bp as records_bp
     from app.retention import api as retention_api
     from app.retention.routes import bp as retention_bp
+    from app.risks import api as risks_api
+    from app.risks.routes import bp as risks_bp
     from app.search import api as search_api
     from app.search.routes import bp as search_bp
 
@@ -198,6 +200,7 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         records_bp,
         retention_bp,
+        risks_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(
@@ -208,6 +211,7 @@ def _register_blueprints(app: Flask) -> None:
             external_api.blp,
             records_api.blp,
             retention_api.blp,
+            risks_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,

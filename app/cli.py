@@ -40,6 +40,7 @@ from app.people import services as people
 from app.people.models import User, UserRole
 from app.records.services import verify_records
 from app.retention import services as retention
+from app.risks import reminders as risk_reminders
 from app.search import registry, sync
 from app.signatures.services import verify_signatures
 
@@ -271,12 +272,14 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     """Each feature's scheduled work, in one transaction, in the order they build on each
     other: documents (revisions whose effective date has come, which recalls the copies of
     the revisions they supersede; review reminders), the register of external documents
-    (currency checks due), distribution (overdue acknowledgements, recall reminders)."""
+    (currency checks due), distribution (overdue acknowledgements, recall reminders), the
+    risk register (periodic reviews coming up or due)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
     report.overdue_acknowledgements, queued = distribution_reminders.sweep(session, day)
     report.reminders += queued
+    report.reminders += risk_reminders.remind_reviews(session, day)
     return report
 
 
