@@ -187,7 +187,7 @@ def backend(request):
     return request.param
 
 
-class DemoTemplate:
+class SeededTemplate:
     """The demo organisation seeded once per backend and session: its database (a file,
     or a PostgreSQL template database) and its files."""
 
@@ -206,12 +206,12 @@ def _seed_demo(root, url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def sqlite_demo(sqlite_template, tmp_path_factory) -> DemoTemplate:
+def sqlite_demo(sqlite_template, tmp_path_factory) -> SeededTemplate:
     root = tmp_path_factory.mktemp("sqlite-demo")
     path = root / "demo.sqlite3"
     shutil.copyfile(sqlite_template, path)
     _seed_demo(root, f"sqlite:///{path}")
-    return DemoTemplate(str(path), root)
+    return SeededTemplate(str(path), root)
 
 
 @pytest.fixture(scope="session")
@@ -221,23 +221,105 @@ def pg_demo(pg_template, tmp_path_factory):
     with _pg_admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
     _seed_demo(root, _sqlalchemy_url(_pg_url(name)))
-    yield DemoTemplate(name, root)
+    yield SeededTemplate(name, root)
     with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def demo(backend, request) -> DemoTemplate:
+def demo(backend, request) -> SeededTemplate:
     """Ask for this fixture and the test's database starts as a copy of the seeded demo
     organisation, with its files (seeding takes 20–30 s; copying it, well under one)."""
     return request.getfixturevalue(f"{'pg' if backend == 'postgresql' else 'sqlite'}_demo")
 
 
+class Snapshots:
+    """Set-ups that many tests of a module share and that cost seconds (test_search.py's
+    library of effective documents and its index): the first test to need one on a
+    backend builds it through its fixtures as usual and leaves a copy of the database, the
+    files and the index (:meth:`take`); the next ones start from that copy. A test marked
+    ``own_setup`` builds its own (one that needs the index as a rebuild leaves it). A module names
+    such fixtures in ``SNAPSHOTS``; each calls :meth:`restored` first."""
+
+    def __init__(self, root) -> None:
+        self.root = root
+        self._made: dict[tuple, SeededTemplate] = {}
+
+    @staticmethod
+    def _key(request, backend: str) -> tuple | None:
+        if request.node.get_closest_marker("own_setup"):
+            return None
+        names = getattr(request.module, "SNAPSHOTS", ())
+        name = next((n for n in names if n in request.fixturenames), None)
+        return (request.module.__name__, name, backend) if name else None
+
+    def source(self, request, backend: str):
+        """The snapshot this test starts from, if its set-up has one already."""
+        key = self._key(request, backend)
+        return self._made.get(key) if key else None
+
+    def restored(self, request) -> bool:
+        return request.node.stash.get(_RESTORED, False)
+
+    def take(self, request, url: str, app_config: dict) -> None:
+        if self._key(request, "sqlite") is None:  # own_setup
+            return
+        """Copy the test's database, files and index, set up and committed, for the next
+        tests. Every connection to the database is closed first (PostgreSQL copies only a
+        database nobody is connected to); the test's session starts again afterwards."""
+        backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+        key = self._key(request, backend)
+        root = self.root / f"{key[0]}-{key[1]}-{backend}"
+        db.session.remove()
+        db.engine.dispose()
+        if backend == "sqlite":
+            import sqlite3
+
+            database = str(root / "snapshot.sqlite3")
+            root.mkdir(parents=True)
+            source = sqlite3.connect(url.removeprefix("sqlite:///"))
+            with sqlite3.connect(database) as target:
+                source.backup(target)
+            source.close()
+        else:
+            name = url.rsplit("/", 1)[1]
+            database = f"qdms_snap_{uuid.uuid4().hex[:10]}"
+            with _pg_admin() as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+                conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{name}"')
+        shutil.copytree(app_config["QDMS_DOCS_STORE"], root / "docs_store")
+        shutil.copytree(app_config["QDMS_INDEX_DIR"], root / "index")
+        self._made[key] = SeededTemplate(database, root)
+
+    def close(self) -> None:
+        for key, made in self._made.items():
+            if key[2] == "postgresql":
+                with _pg_admin() as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{made.database}" WITH (FORCE)')
+
+
+_RESTORED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory):
+    made = Snapshots(tmp_path_factory.mktemp("snapshots"))
+    yield made
+    made.close()
+
+
 @pytest.fixture
-def database_url(backend, request, tmp_path):
+def database_url(backend, request, tmp_path, snapshots):
     """A fresh, migrated database for one test (the seeded demo's, for a test that asks
-    for ``demo``); dropped afterwards."""
+    for ``demo``; a snapshot's, for one whose set-up has one: see Snapshots); dropped
+    afterwards."""
     seeded = request.getfixturevalue("demo") if "demo" in request.fixturenames else None
+    seeded = seeded or snapshots.source(request, backend)
+    request.node.stash[_RESTORED] = seeded is not None and "demo" not in request.fixturenames
     if backend == "sqlite":
         template = seeded.database if seeded else request.getfixturevalue("sqlite_template")
         path = tmp_path / "qdms.sqlite3"
@@ -301,8 +383,12 @@ class QdmsClient(FlaskClient):
 
 
 @pytest.fixture
-def app_config(tmp_path, database_url, request) -> dict:
-    if "demo" in request.fixturenames:
+def app_config(tmp_path, database_url, request, snapshots, backend) -> dict:
+    if snapshots.restored(request):
+        made = snapshots.source(request, backend)
+        shutil.copytree(made.root / "docs_store", tmp_path / "docs_store", copy_function=os.link)
+        shutil.copytree(made.root / "index", tmp_path / "index")
+    elif "demo" in request.fixturenames:
         # the demo's files, linked not copied: the store only ever adds files (written to
         # a temporary name, then renamed), so a test cannot change the template's
         seeded = request.getfixturevalue("demo")

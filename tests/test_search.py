@@ -14,8 +14,10 @@ import textwrap
 import threading
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
+from app import storage
 from app.documents import services as documents
 from app.documents.models import Document
 from app.extensions import db
@@ -58,8 +60,14 @@ ENGLISH = (
 SECRET = ("薪酬调整方案仅限市场部内部使用，涉及绩效奖金的测算口径。",)
 
 
+# set up once per backend and copied for each test after that (conftest.Snapshots)
+SNAPSHOTS = ("library",)
+
+
 @pytest.fixture
-def people(app, make_user):
+def people(app, make_user, request, snapshots):
+    if snapshots.restored(request):  # the library's snapshot has them
+        return
     make_user("officer", roles=("officer",), department="QA")
     make_user("auditor", roles=("auditor",), department="QA")
     make_user("cs_staff", roles=("staff",), department="CS")
@@ -91,13 +99,32 @@ def _revise(doc, store, make_docx, body, *, summary="首次发布", change_type=
     return rev
 
 
+LIBRARY = {  # key: number
+    "complaints": "QP-CS-001",
+    "corrective": "QP-QA-001",
+    "satisfaction": "QP-MK-001",
+    "english": "WI-CS-001",
+    "secret": "QP-MK-002",
+}
+
+
 @pytest.fixture
-def library(app, people, make_document, make_docx, store):
+def library(app, people, request, snapshots, app_config):
     """Four effective procedures (CS, QA, MK and a confidential MK one), one English work
     instruction, a superseded first revision, and an external standard."""
+    if not snapshots.restored(request):
+        made = _library(*(request.getfixturevalue(f) for f in ("make_document", "make_docx")))
+        assert {key: doc.number for key, doc in made.items()} == LIBRARY
+        snapshots.take(request, app.config["SQLALCHEMY_DATABASE_URI"], app_config)
+    by_number = {d.number: d for d in db.session.scalars(select(Document))}
+    return {key: by_number[number] for key, number in LIBRARY.items()}
+
+
+def _library(make_document, make_docx):
     from app.external import services as external
     from app.people.models import Department
 
+    store = storage.get_store(current_app)
     made = {}
     for key, type_code, dept, title, body, extra in (
         ("complaints", "QP", "CS", "顾客投诉处理程序", COMPLAINTS, {}),
@@ -322,6 +349,7 @@ def test_boolean_operators(library):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the engine, not storage
+@pytest.mark.own_setup  # starts from the one segment a rebuild leaves
 def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
     """qdms evaluates queries on arrays of postings (query._Segment), compiled beside the
     segment or read from Whoosh's blocks. Does it find exactly what Whoosh's own
