@@ -12,6 +12,7 @@ import logging
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.orm import joinedload
 from werkzeug.routing import Rule
 
 from app import config as cfg
@@ -118,7 +119,13 @@ def _init_extensions(app: Flask) -> None:
     def load_user(user_id: str):
         from app.people.models import User  # the factory's imports: see the module docstring
 
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # Every signed-in request loads the user: its roles in the same statement (the
+        # relationship's own selectin load would be a second one).
+        user = (
+            db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
+            if user_id.isdigit()
+            else None
+        )
         return user if user is not None and user.is_active else None
 
     with app.app_context():
@@ -215,7 +222,6 @@ def _register_template_helpers(app: Flask) -> None:
 
     from app.audit_trail.permissions import can_view_audit_details, can_view_audit_trail
     from app.audit_trail.routes import trail_views
-    from app.auth.forms import LanguageForm, LogoutForm
     from app.distribution import models as distribution
     from app.distribution import permissions as distribution_permissions
     from app.distribution.services import open_task_count
@@ -261,15 +267,6 @@ def _register_template_helpers(app: Flask) -> None:
         can_view_training_of=distribution_permissions.can_view_training_of,
         can_sign_receipt=distribution_permissions.can_sign_receipt,
     )
-
-    @app.context_processor
-    def shell_forms():
-        # never read from the request: the error page of an upload over the limit renders
-        # them too, and reading that body again raised inside the error handler (a blank 500)
-        return {
-            "language_form": LanguageForm(formdata=None),
-            "logout_form": LogoutForm(formdata=None),
-        }
 
     @app.context_processor
     def open_acknowledgements():

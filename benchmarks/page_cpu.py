@@ -1,0 +1,189 @@
+"""CPU time per request of the document list and the search page, in process.
+
+Issue 20, acceptance point 5: ``benchmarks/load.py`` measures these pages under gunicorn, but
+its req/s and latency follow whatever else the machine runs. This script measures what a
+change to the code can move and a busy machine moves little: the CPU time this process
+spends per request (``time.process_time``), through ``app.test_client()``, on the same data
+as ``load.py`` (``seed_documents`` at 2,000 documents / 6,000 revisions plus its three real
+documents, indexed by ``qdms reindex``). On PostgreSQL the database's CPU is not counted
+(another process), but the statements per request are.
+
+Scenarios, each ``--requests`` timed after ``--warmup`` untimed, alternating the users:
+``/documents`` (page 1) as in ``load.py``, and ``/search?q=…`` over ``load.py``'s Chinese
+words. ``--profile`` prints cProfile's top functions by cumulative time for each scenario.
+``--dump DIR`` writes every distinct answer (CSRF tokens blanked) so two versions of the code
+can be compared with ``diff -r``.
+
+    .venv/bin/python benchmarks/page_cpu.py                  # SQLite, ~1 minute
+    .venv/bin/python benchmarks/page_cpu.py --keep           # keep the instance, then:
+    .venv/bin/python benchmarks/page_cpu.py --reuse /tmp/qdms-bench-documents-XXXX
+    .venv/bin/python benchmarks/page_cpu.py --database-url postgresql://postgres@127.0.0.1:5432/
+
+Exits 1 when an answer is not a 200 or something failed to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import pstats
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.documents import (  # noqa: E402
+    Instance,
+    QueryCounter,
+    _login,
+    _machine,
+    seed_documents,
+)
+from benchmarks.load import SEARCH_WORDS, _real_documents, _reindex  # noqa: E402
+
+CSRF = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+"')
+
+
+def _parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument("--revisions", type=int, default=6000)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests a scenario")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--users", default="officer,cs_staff1")
+    parser.add_argument("--database-url", help="postgresql://…: a new database (else SQLite)")
+    parser.add_argument("--reuse", help="the instance dir a --keep run left (not re-seeded)")
+    parser.add_argument("--keep", action="store_true", help="keep the instance and database")
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--dump", help="write each distinct answer into this directory")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    args.users = [u.strip() for u in args.users.split(",") if u.strip()]
+    return args
+
+
+class _Reused(Instance):
+    """An instance a ``--keep`` run left: its dir, and its database URL saved there."""
+
+    def __init__(self, root: str):  # no database is created: it exists
+        self.root = Path(root)
+        self.keep = True
+        self.url = (self.root / "database-url").read_text().strip()
+        self.pg_name = self.url.rsplit("/", 1)[1] if self.url.startswith("postgresql") else None
+        self.pg_admin_url = None
+
+
+def _seed(instance: Instance, args) -> None:
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({**instance.config(), "QDMS_SEARCH_AFTER_COMMIT": False})
+    with app.app_context():
+        upgrade()
+        rng = random.Random(args.seed)
+        seed_documents(rng, args.documents, args.revisions)
+        _real_documents(app, rng)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    (instance.root / "database-url").write_text(instance.url)
+    print(_reindex(instance), file=sys.stderr)
+
+
+def measure(clients, counter, urls, args, dump: Path | None, name: str):
+    """CPU ms per request (mean and median), statements per request, over ``args.requests``
+    requests cycling through ``urls`` and the users' clients."""
+    cpu, statements = [], []
+    profiler = cProfile.Profile() if args.profile else None
+    seen = set()
+    for i in range(args.warmup + args.requests):
+        client = clients[i % len(clients)]
+        url = urls[(i // len(clients)) % len(urls)]
+        counter.count = 0
+        if profiler and i >= args.warmup:
+            profiler.enable()
+        start = time.process_time()
+        response = client.get(url)
+        used = time.process_time() - start
+        if profiler:
+            profiler.disable()
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url}: {response.status_code}")
+        if i >= args.warmup:
+            cpu.append(used * 1000)
+            statements.append(counter.count)
+        if dump is not None and (i % len(clients), url) not in seen:
+            seen.add((i % len(clients), url))
+            body = CSRF.sub(r'\1"', response.get_data(as_text=True))
+            (dump / f"{name}-{i % len(clients)}-{len(seen):02d}.html").write_text(body)
+    out = {
+        "mean": statistics.fmean(cpu),
+        "median": statistics.median(cpu),
+        "statements": (min(statements), max(statements)),
+    }
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
+        out["profile"] = text.getvalue()
+    return out
+
+
+def main(argv=None) -> int:
+    args = _parse_args(argv)
+    from app import create_app
+    from app.extensions import db
+
+    instance = _Reused(args.reuse) if args.reuse else Instance(args.database_url, args.keep)
+    app = None
+    try:
+        if not args.reuse:
+            _seed(instance, args)
+        app = create_app(instance.config())
+        with app.app_context():
+            counter = QueryCounter(db.engine)
+        clients = [_login(app, u) for u in args.users]
+        dump = Path(args.dump) if args.dump else None
+        if dump is not None:
+            dump.mkdir(parents=True, exist_ok=True)
+        scenarios = {
+            "list": ["/documents"],
+            "search": [f"/search?q={quote(w)}" for w in SEARCH_WORDS],
+        }
+        gc.collect()
+        results = {n: measure(clients, counter, u, args, dump, n) for n, u in scenarios.items()}
+        backend = "PostgreSQL" if instance.pg_name else "SQLite"
+        print(
+            f"qdms page CPU — {backend}, {args.documents:,} documents, as "
+            f"{', '.join(args.users)} in turn, {args.requests} requests after {args.warmup}; "
+            f"{_machine()}"
+        )
+        for name, r in results.items():
+            print(
+                f"{name:7} CPU {r['mean']:.1f} ms a request (median {r['median']:.1f}), "
+                f"statements {r['statements'][0]}–{r['statements'][1]}"
+            )
+            if "profile" in r:
+                print(r["profile"])
+        print(json.dumps({n: round(r["mean"], 2) for n, r in results.items()}))
+        return 0
+    finally:
+        if app is not None:
+            with app.app_context():
+                db.engine.dispose()
+        instance.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
