@@ -58,7 +58,10 @@ def _parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", type=int, default=2000)
     parser.add_argument("--revisions", type=int, default=6000)
-    parser.add_argument("--requests", type=int, default=200, help="timed requests a scenario")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests a round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds a scenario: the cheapest round counts"
+    )
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--users", default="officer,cs_staff1")
     parser.add_argument("--database-url", help="postgresql://…: a new database (else SQLite)")
@@ -162,7 +165,14 @@ def main(argv=None) -> int:
             "search": [f"/search?q={quote(w)}" for w in SEARCH_WORDS],
         }
         gc.collect()
-        results = {n: measure(clients, counter, u, args, dump, n) for n, u in scenarios.items()}
+        results, rounds = {}, {name: [] for name in scenarios}
+        for _ in range(args.rounds):  # the pages in turn: a busy spell hits both alike
+            for name, urls in scenarios.items():
+                r = measure(clients, counter, urls, args, dump, name)
+                rounds[name].append(r["mean"])
+                if name not in results or r["mean"] < results[name]["mean"]:
+                    results[name] = r
+            dump = None  # the first round's answers are enough
         backend = "PostgreSQL" if instance.pg_name else "SQLite"
         print(
             f"qdms page CPU — {backend}, {args.documents:,} documents, as "
@@ -171,8 +181,9 @@ def main(argv=None) -> int:
         )
         for name, r in results.items():
             print(
-                f"{name:7} CPU {r['mean']:.1f} ms a request (median {r['median']:.1f}), "
-                f"statements {r['statements'][0]}–{r['statements'][1]}"
+                f"{name:7} CPU {r['mean']:.1f} ms a request (median {r['median']:.1f}; rounds "
+                + " / ".join(f"{m:.1f}" for m in rounds[name])
+                + f"), statements {r['statements'][0]}–{r['statements'][1]}"
             )
             if "profile" in r:
                 print(r["profile"])
