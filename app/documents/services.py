@@ -891,6 +891,12 @@ def documents_query(
     return _narrow(stmt, user, type_code=type_code, department=department, status=status, q=q)
 
 
+# An alias, so that the permission filter's subqueries on revision do not correlate to
+# the join of the current revision (as in master_list); made once, because a new alias
+# must work out its columns again on every request (a millisecond of the list page).
+_CURRENT_REVISION = aliased(Revision, name="current_revision")
+
+
 def document_list_query(
     user: User,
     *,
@@ -907,9 +913,7 @@ def document_list_query(
     type, department, revision and parent, which cost a third of the page
     (benchmarks/page_cpu.py).
     """
-    # An alias, so that the permission filter's subqueries on revision do not correlate
-    # to this join (as in master_list).
-    current = aliased(Revision)
+    current = _CURRENT_REVISION
     stmt = (
         select(
             Document.number,

@@ -107,7 +107,7 @@ FACET_TITLES = {
 }
 
 
-def _facet_labels() -> dict[str, dict[str, str]]:
+def _facet_labels() -> dict:
     """Facet values (codes) → what the reader sees, in their language: each kind's name,
     types and statuses as its builder states them (app/search/registry.py)."""
     language = current_language()
@@ -116,9 +116,9 @@ def _facet_labels() -> dict[str, dict[str, str]]:
     for b in builders:
         if b.type_labels is not None:
             types.update(b.type_labels(db.session, language))
-        statuses.update({k: _(v) for k, v in b.statuses.items()})
+        statuses.update(b.statuses)
     return {
-        "kind": {k: _(v) for k, v in registry.kinds().items()},
+        "kind": _Translated(registry.kinds()),
         "type": types,
         "department": {  # Department.name_in on the columns
             code: in_language(name, en, language)
@@ -126,6 +126,23 @@ def _facet_labels() -> dict[str, dict[str, str]]:
                 select(Department.code, Department.name, Department.name_en)
             )
         },
-        "status": statuses,
+        "status": _Translated(statuses),
         "year": {},
     }
+
+
+class _Translated:
+    """Codes → messages (``N_``), each translated at its first ``get`` (all the page
+    asks of a facet's labels): a page shows a few of the twenty-odd kinds and statuses,
+    and translating them all cost twenty gettext calls a request."""
+
+    def __init__(self, messages: dict[str, str]):
+        self._messages = messages
+        self._translated: dict[str, str] = {}
+
+    def get(self, code: str, default: str | None = None) -> str | None:
+        if code not in self._translated:
+            if code not in self._messages:
+                return default
+            self._translated[code] = _(self._messages[code])
+        return self._translated[code]
