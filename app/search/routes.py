@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -67,7 +68,7 @@ def index():
         include_history=include_history,
         may_history=may_history,
         sort=sort,
-        link=_link,
+        link=_linker(),
         labels=_facet_labels(),
         facet_titles=FACET_TITLES,
         tips=_tips(text) if results is not None and not results.total else {},
@@ -86,16 +87,30 @@ def _tips(text: str) -> dict[str, bool]:
     }
 
 
-def _link(**changes) -> str:
-    """This search with some parameters changed (None removes one); back to page 1
-    unless a page is given."""
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    for name, value in changes.items():
-        if value is None:
-            args.pop(name, None)
-        else:
-            args[name] = value
-    return url_for("search.index", **args)
+def _linker():
+    """``link(**changes)``: this search with some parameters changed (None removes one),
+    back to page 1 unless a page is given. The URL ``url_for("search.index", **args)``
+    gives, from the path and the other parameters worked out once: a page has some
+    thirty links (facets, pages, the suggestion), and a ``url_for`` each cost almost a
+    tenth of the page."""
+    path = url_for("search.index")
+    current = {k: v for k, v in request.args.items() if k != "page"}
+
+    def link(**changes) -> str:
+        args = dict(current)
+        for name, value in changes.items():
+            if value is None:
+                args.pop(name, None)
+            else:
+                args[name] = value
+        # encoded as Werkzeug encodes the query of a URL it builds (werkzeug.urls._urlencode;
+        # tests/test_page_cost.py compares the two)
+        return f"{path}?{urlencode(list(args.items()), safe=QUERY_SAFE)}" if args else path
+
+    return link
+
+
+QUERY_SAFE = "!$'()*,/:;?@"
 
 
 FACET_TITLES = {
