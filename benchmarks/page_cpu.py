@@ -33,6 +33,7 @@ import pstats
 import random
 import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,10 @@ from benchmarks.documents import (  # noqa: E402
 )
 from benchmarks.load import SEARCH_WORDS, _real_documents, _reindex  # noqa: E402
 
+SCENARIOS = {
+    "list": ["/documents"],  # page 1, as load.py
+    "search": [f"/search?q={quote(w)}" for w in SEARCH_WORDS],
+}
 CSRF = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+"')
 
 
@@ -69,8 +74,17 @@ def _parse_args(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the instance and database")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument("--dump", help="write each distinct answer into this directory")
+    parser.add_argument(
+        "--compare",
+        metavar="CHECKOUT",
+        help="also measure the app of another checkout (e.g. a `git archive` of main) on the "
+        "same instance, in alternate rounds, and print the ratio (needs --reuse)",
+    )
+    parser.add_argument("--serve", metavar="CHECKOUT", help=argparse.SUPPRESS)  # --compare's
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
+    if (args.compare or args.serve) and not args.reuse:
+        parser.error("--compare measures an instance a --keep run left: give --reuse")
     args.users = [u.strip() for u in args.users.split(",") if u.strip()]
     return args
 
@@ -143,8 +157,73 @@ def measure(clients, counter, urls, args, dump: Path | None, name: str):
     return out
 
 
+def serve(args) -> int:
+    """``--compare``'s side: the app of checkout ``args.serve`` on the instance; measures a
+    round of the scenario named on each line of stdin and answers its mean CPU ms."""
+    sys.path.insert(0, str(Path(args.serve).resolve()))  # its ``app``, not this one's
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app(_Reused(args.reuse).config())
+    with app.app_context():
+        counter = QueryCounter(db.engine)
+    clients = [_login(app, u) for u in args.users]
+    gc.collect()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        r = measure(clients, counter, SCENARIOS[line.strip()], args, None, line.strip())
+        print(f"{r['mean']:.4f}", flush=True)
+    return 0
+
+
+def compare(args) -> int:
+    """This checkout's app and ``args.compare``'s, each in a process of its own, measured
+    in alternate rounds (which goes first alternates too), so that the machine's other
+    work weighs on both alike; the ratio of each round's pair, and its median."""
+    sides = {"this": str(ROOT), "other": args.compare}
+    procs = {}
+    for side, checkout in sides.items():
+        command = [sys.executable, __file__, "--serve", checkout, "--reuse", args.reuse]
+        command += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
+        command += ["--users", ",".join(args.users)]
+        procs[side] = subprocess.Popen(  # noqa: S603 - this script
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=checkout
+        )
+    for proc in procs.values():
+        while (line := proc.stdout.readline()) and line.strip() != "ready":
+            pass
+    means = {(side, name): [] for side in sides for name in SCENARIOS}
+    for i in range(args.rounds):
+        for name in SCENARIOS:
+            for side in list(sides) if i % 2 == 0 else list(sides)[::-1]:
+                procs[side].stdin.write(name + "\n")
+                procs[side].stdin.flush()
+                means[side, name].append(float(procs[side].stdout.readline()))
+    for proc in procs.values():
+        proc.stdin.close()
+        proc.wait()
+    print(
+        f"qdms page CPU, this checkout vs {args.compare} — {args.rounds} alternate rounds of "
+        f"{args.requests} requests; CPU ms a request; {_machine()}"
+    )
+    for name in SCENARIOS:
+        this, other = means["this", name], means["other", name]
+        ratio = statistics.median(t / o for t, o in zip(this, other, strict=True))
+        print(
+            f"{name:7} this: min {min(this):.1f} median {statistics.median(this):.1f} | "
+            f"other: min {min(other):.1f} median {statistics.median(other):.1f} | "
+            f"this / other: {ratio:.2f} (median of the rounds' ratios), "
+            f"{min(this) / min(other):.2f} (of the minima)"
+        )
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parse_args(argv)
+    if args.serve:
+        return serve(args)
+    if args.compare:
+        return compare(args)
     from app import create_app
     from app.extensions import db
 
@@ -160,10 +239,7 @@ def main(argv=None) -> int:
         dump = Path(args.dump) if args.dump else None
         if dump is not None:
             dump.mkdir(parents=True, exist_ok=True)
-        scenarios = {
-            "list": ["/documents"],
-            "search": [f"/search?q={quote(w)}" for w in SEARCH_WORDS],
-        }
+        scenarios = SCENARIOS
         gc.collect()
         results, rounds = {}, {name: [] for name in scenarios}
         for _ in range(args.rounds):  # the pages in turn: a busy spell hits both alike
