@@ -218,6 +218,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     # the factory's imports: see the module docstring
+    from flask import has_request_context
     from flask_babel import get_translations
     from flask_login import current_user
     from jinja2 import ext as jinja_ext
@@ -278,7 +279,11 @@ def _register_template_helpers(app: Flask) -> None:
         three times). Templates resolve ``_`` and ``gettext`` from their context first;
         macros imported without context keep the environment's. Jinja's own newstyle
         wrappers (``jinja2.ext``; not public API, but what ``install_gettext_callables``
-        uses) keep the output the same: Markup, ``%`` formatting, ``num``."""
+        uses) keep the output the same: Markup, ``%`` formatting, ``num``. Outside a
+        request (a command rendering a template) the environment's, as before: choosing
+        the locale reads the request."""
+        if not has_request_context():
+            return {}
         t = get_translations()
         return {
             "gettext": jinja_ext._make_new_gettext(t.ugettext),
