@@ -12,12 +12,16 @@ Scenarios, each ``--requests`` timed after ``--warmup`` untimed, alternating the
 ``/documents`` (page 1) as in ``load.py``, and ``/search?q=…`` over ``load.py``'s Chinese
 words. ``--profile`` prints cProfile's top functions by cumulative time for each scenario.
 ``--dump DIR`` writes every distinct answer (CSRF tokens blanked) so two versions of the code
-can be compared with ``diff -r``.
+can be compared with ``diff -r``. Each scenario runs ``--rounds`` times; the cheapest round
+is reported. On a shared machine even CPU time moves by ±20 % from minute to minute:
+``--compare CHECKOUT`` measures another checkout's app (e.g. ``git archive main``, its
+translations compiled) on the same instance in alternate rounds and prints the ratio.
 
     .venv/bin/python benchmarks/page_cpu.py                  # SQLite, ~1 minute
     .venv/bin/python benchmarks/page_cpu.py --keep           # keep the instance, then:
     .venv/bin/python benchmarks/page_cpu.py --reuse /tmp/qdms-bench-documents-XXXX
     .venv/bin/python benchmarks/page_cpu.py --database-url postgresql://postgres@127.0.0.1:5432/
+    .venv/bin/python benchmarks/page_cpu.py --reuse DIR --compare /tmp/main-export --rounds 6
 
 Exits 1 when an answer is not a 200 or something failed to run.
 """
