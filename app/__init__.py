@@ -12,6 +12,7 @@ import logging
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.orm import joinedload
 from werkzeug.routing import Rule
 
 from app import config as cfg
@@ -118,7 +119,13 @@ def _init_extensions(app: Flask) -> None:
     def load_user(user_id: str):
         from app.people.models import User  # the factory's imports: see the module docstring
 
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # Every signed-in request loads the user: its roles in the same statement (the
+        # relationship's own selectin load would be a second one).
+        user = (
+            db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
+            if user_id.isdigit()
+            else None
+        )
         return user if user is not None and user.is_active else None
 
     with app.app_context():
@@ -221,11 +228,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     # the factory's imports: see the module docstring
+    from flask import has_request_context
+    from flask_babel import get_translations
     from flask_login import current_user
+    from jinja2 import ext as jinja_ext
 
     from app.audit_trail.permissions import can_view_audit_details, can_view_audit_trail
     from app.audit_trail.routes import trail_views
-    from app.auth.forms import LanguageForm, LogoutForm
     from app.distribution import models as distribution
     from app.distribution import permissions as distribution_permissions
     from app.distribution.services import open_task_count
@@ -273,12 +282,24 @@ def _register_template_helpers(app: Flask) -> None:
     )
 
     @app.context_processor
-    def shell_forms():
-        # never read from the request: the error page of an upload over the limit renders
-        # them too, and reading that body again raised inside the error handler (a blank 500)
+    def translations():
+        """The templates' gettext family for this render: Flask-Babel's (what it installs
+        in the Jinja environment), with the translations looked up once per render instead
+        of at every ``_()`` (some fifty a page, each lookup walking the request context
+        three times). Templates resolve ``_`` and ``gettext`` from their context first;
+        macros imported without context keep the environment's. Jinja's own newstyle
+        wrappers (``jinja2.ext``; not public API, but what ``install_gettext_callables``
+        uses) keep the output the same: Markup, ``%`` formatting, ``num``. Outside a
+        request (a command rendering a template) the environment's, as before: choosing
+        the locale reads the request."""
+        if not has_request_context():
+            return {}
+        t = get_translations()
         return {
-            "language_form": LanguageForm(formdata=None),
-            "logout_form": LogoutForm(formdata=None),
+            "gettext": jinja_ext._make_new_gettext(t.ugettext),
+            "ngettext": jinja_ext._make_new_ngettext(t.ungettext),
+            "pgettext": jinja_ext._make_new_pgettext(t.upgettext),
+            "npgettext": jinja_ext._make_new_npgettext(t.unpgettext),
         }
 
     @app.context_processor

@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -56,10 +57,11 @@ from app.documents.permissions import (
 from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db, local_today
 from app.i18n import current_language
+from app.names import in_language
 from app.people import services as people
 from app.people.forms import department_choices, person_choices
 from app.storage import get_store
-from app.web import checked_upload, paginate, run_form
+from app.web import checked_upload, paginate_rows, run_form, url_builder
 
 bp = Blueprint("documents", __name__)
 
@@ -90,13 +92,13 @@ def _require(permitted: bool) -> None:
 
 
 def _type_choices():
-    types = db.session.scalars(
-        select(DocumentType)
+    types = db.session.execute(
+        select(DocumentType.code, DocumentType.name, DocumentType.name_en)
         .where(DocumentType.is_active.is_(True), DocumentType.is_external.is_(False))
         .order_by(DocumentType.level, DocumentType.code)
     )
-    language = current_language()
-    return [SelectChoice(t.code, f"{t.code} · {t.name_in(language)}") for t in types]
+    language = current_language()  # DocumentType.name_in, on the columns
+    return [SelectChoice(c, f"{c} · {in_language(name, en, language)}") for c, name, en in types]
 
 
 def _people_choices(*, role: str | None = None, exclude: int | None = None):
@@ -126,11 +128,34 @@ def index():
         exact = db.session.scalar(select(Document).where(Document.number == filters["q"].upper()))
         if exact is not None and can_view_document(current_user, exact):
             return redirect(url_for("documents.show", number=exact.number))
-    stmt = services.documents_query(current_user, **filters)
-    pagination = paginate(stmt, per_page=PER_PAGE)
+    pagination = paginate_rows(
+        services.document_list_query(current_user, **filters), per_page=PER_PAGE
+    )
+    # Plain values per row, and each status badge rendered once per page rather than once
+    # per row: the list is the most requested page (issue 20's load figures).
+    language = current_language()
+    show = url_builder("documents.show", "number")
+    rows = [
+        {
+            "url": show(r.number),
+            "number": r.number,
+            "title": in_language(r.title, r.title_en, language),
+            "confidential": r.confidentiality == "confidential",
+            "department": r.department,
+            "revision": f"{r.major}/{r.minor}" if r.major is not None else None,  # .label
+            "effective_date": r.effective_date,
+            "review_due_date": r.review_due_date,
+            "status": r.status,
+        }
+        for r in pagination.items
+    ]
+    status_badge = get_template_attribute("documents/_macros.html", "status_badge")
+    badges = {s: status_badge(s, DOCUMENT_STATUSES) for s in {r["status"] for r in rows}}
     return render_template(
         "documents/index.html",
         pagination=pagination,
+        rows=rows,
+        badges=badges,
         filters=filters,
         types=_type_choices(),
         departments=department_choices(),

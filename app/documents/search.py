@@ -34,6 +34,7 @@ from app.documents.models import (
 from app.documents.permissions import can_view_document, index_scopes
 from app.errors import N_
 from app.extensions import local_date
+from app.names import in_language
 from app.search import registry
 
 BATCH = 500
@@ -95,7 +96,9 @@ def _family(session: Session, document_ids: list[int]) -> list[int]:
 
 
 def _type_labels(session: Session, language: str) -> dict[str, str]:
-    return {t.code: t.name_in(language) for t in session.scalars(select(DocumentType))}
+    # DocumentType.name_in on the columns: the search page asks on every request
+    rows = session.execute(select(DocumentType.code, DocumentType.name, DocumentType.name_en))
+    return {code: in_language(name, en, language) for code, name, en in rows}
 
 
 _NUMBER_ONLY = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8}){1,5}$")

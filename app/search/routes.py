@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from app.errors import N_
 from app.extensions import db
 from app.i18n import current_language, translate_error
+from app.names import in_language
 from app.people.models import Department
 from app.search import query, registry, services, sync
 from app.search.analysis import CJK
@@ -66,7 +68,7 @@ def index():
         include_history=include_history,
         may_history=may_history,
         sort=sort,
-        link=_link,
+        link=_linker(),
         labels=_facet_labels(),
         facet_titles=FACET_TITLES,
         tips=_tips(text) if results is not None and not results.total else {},
@@ -85,16 +87,30 @@ def _tips(text: str) -> dict[str, bool]:
     }
 
 
-def _link(**changes) -> str:
-    """This search with some parameters changed (None removes one); back to page 1
-    unless a page is given."""
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    for name, value in changes.items():
-        if value is None:
-            args.pop(name, None)
-        else:
-            args[name] = value
-    return url_for("search.index", **args)
+def _linker():
+    """``link(**changes)``: this search with some parameters changed (None removes one),
+    back to page 1 unless a page is given. The URL ``url_for("search.index", **args)``
+    gives, from the path and the other parameters worked out once: a page has some
+    thirty links (facets, pages, the suggestion), and a ``url_for`` each cost almost a
+    tenth of the page."""
+    path = url_for("search.index")
+    current = {k: v for k, v in request.args.items() if k != "page"}
+
+    def link(**changes) -> str:
+        args = dict(current)
+        for name, value in changes.items():
+            if value is None:
+                args.pop(name, None)
+            else:
+                args[name] = value
+        # encoded as Werkzeug encodes the query of a URL it builds (werkzeug.urls._urlencode;
+        # tests/test_page_cost.py compares the two)
+        return f"{path}?{urlencode(list(args.items()), safe=QUERY_SAFE)}" if args else path
+
+    return link
+
+
+QUERY_SAFE = "!$'()*,/:;?@"
 
 
 FACET_TITLES = {
@@ -106,7 +122,7 @@ FACET_TITLES = {
 }
 
 
-def _facet_labels() -> dict[str, dict[str, str]]:
+def _facet_labels() -> dict:
     """Facet values (codes) → what the reader sees, in their language: each kind's name,
     types and statuses as its builder states them (app/search/registry.py)."""
     language = current_language()
@@ -115,11 +131,33 @@ def _facet_labels() -> dict[str, dict[str, str]]:
     for b in builders:
         if b.type_labels is not None:
             types.update(b.type_labels(db.session, language))
-        statuses.update({k: _(v) for k, v in b.statuses.items()})
+        statuses.update(b.statuses)
     return {
-        "kind": {k: _(v) for k, v in registry.kinds().items()},
+        "kind": _Translated(registry.kinds()),
         "type": types,
-        "department": {d.code: d.name_in(language) for d in db.session.scalars(select(Department))},
-        "status": statuses,
+        "department": {  # Department.name_in on the columns
+            code: in_language(name, en, language)
+            for code, name, en in db.session.execute(
+                select(Department.code, Department.name, Department.name_en)
+            )
+        },
+        "status": _Translated(statuses),
         "year": {},
     }
+
+
+class _Translated:
+    """Codes → messages (``N_``), each translated at its first ``get`` (all the page
+    asks of a facet's labels): a page shows a few of the twenty-odd kinds and statuses,
+    and translating them all cost twenty gettext calls a request."""
+
+    def __init__(self, messages: dict[str, str]):
+        self._messages = messages
+        self._translated: dict[str, str] = {}
+
+    def get(self, code: str, default: str | None = None) -> str | None:
+        if code not in self._translated:
+            if code not in self._messages:
+                return default
+            self._translated[code] = _(self._messages[code])
+        return self._translated[code]
