@@ -161,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
+    from app.capa import api as capa_api
     from app.dashboard.routes import bp as dashboard_bp
     from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
@@ -202,6 +203,7 @@ def _register_blueprints(app: Flask) -> None:
             external_api.blp,
             records_api.blp,
             retention_api.blp,
+            capa_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,
