@@ -162,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
     from app.capa import api as capa_api
+    from app.capa.routes import bp as capa_bp
     from app.dashboard.routes import bp as dashboard_bp
     from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         records_bp,
         retention_bp,
+        capa_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(

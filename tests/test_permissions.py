@@ -119,6 +119,11 @@ PAGES = {
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
+    "/nonconformities": {},
+    "/nonconformities?status=action_planned&department=QA&format=csv": {},
+    "/nonconformities/report": {},
+    f"/nonconformities/{NC}": NC_HIDDEN,
+    "/my-actions": {},
 }
 
 API = {
@@ -243,6 +248,15 @@ WRITES = {
     ("POST", "/retention/holds/1/lift"): only("officer", "admin"),
     ("POST", f"/retention/destructions/{BATCH}/approve"): only("approver"),
     ("POST", f"/retention/destructions/{BATCH}/reject"): only("approver"),
+    ("POST", "/nonconformities/report"): {},  # anyone may report
+    ("POST", f"/nonconformities/{NC}/containment"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/analysis"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/plan"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/verification"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/reject"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/amend"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", "/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
     # the API
     ("PATCH", "/api/v1/document-types/QP"): only("admin"),
     ("POST", "/api/v1/documents"): only("officer", "author"),
