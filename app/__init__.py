@@ -147,8 +147,10 @@ def _connect_features() -> None:
     """Import the modules through which features plug into those they build on, so that
     each is connected once per process, whatever a request or command imports later:
     receivers of app/signals.py, grants of reading documents, search index builders
-    (documents, external, records: the order of the search page's facets)."""
+    (nonconformities, documents, external, records: the order of the search page's
+    facets)."""
     # the factory's imports: see the module docstring
+    from app.capa import search as _nc_builder  # noqa: F401
     from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
     from app.distribution import services as _receivers  # noqa: F401
     from app.documents import search as _document_builder  # noqa: F401
