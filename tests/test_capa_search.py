@@ -20,6 +20,9 @@ def app_config(app_config):
 
 @pytest.fixture
 def org(app):
+    # the index made here, whole, before anything is searched: no rebuild thread may
+    # outlive the test's database
+    sync.ensure_index(db.session, sync.store_for(app), wait=None)
     return make_org()
 
 
