@@ -179,6 +179,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.records.routes import bp as records_bp
     from app.retention import api as retention_api
     from app.retention.routes import bp as retention_bp
+    from app.risks import api as risks_api
+    from app.risks.routes import bp as risks_bp
     from app.search import api as search_api
     from app.search.routes import bp as search_bp
 
@@ -196,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         records_bp,
         retention_bp,
+        risks_bp,
         capa_bp,
     ):
         app.register_blueprint(bp)
@@ -207,6 +210,7 @@ def _register_blueprints(app: Flask) -> None:
             external_api.blp,
             records_api.blp,
             retention_api.blp,
+            risks_api.blp,
             capa_api.blp,
             people_api.blp,
             audit_api.blp,

@@ -41,6 +41,7 @@ from app.people import services as people
 from app.people.models import User, UserRole
 from app.records.services import verify_records
 from app.retention import services as retention
+from app.risks import reminders as risk_reminders
 from app.search import registry, sync
 from app.signatures.services import verify_signatures
 
@@ -275,13 +276,15 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     """Each feature's scheduled work, in one transaction, in the order they build on each
     other: documents (revisions whose effective date has come, which recalls the copies of
     the revisions they supersede; review reminders), the register of external documents
-    (currency checks due), distribution (overdue acknowledgements, recall reminders),
-    nonconformities (checks that have come due, action and verifier reminders)."""
+    (currency checks due), distribution (overdue acknowledgements, recall reminders), the
+    risk register (periodic reviews coming up or due), nonconformities (checks that have
+    come due, action and verifier reminders)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
     report.overdue_acknowledgements, queued = distribution_reminders.sweep(session, day)
     report.reminders += queued
+    report.reminders += risk_reminders.remind_reviews(session, day)
     capa = capa_reminders.sweep(session, day)
     report.to_verifying = capa.to_verifying
     report.reminders += capa.reminders

@@ -32,6 +32,10 @@ class Table:
     rows: list[list] = field(default_factory=list)
     widths: dict[str, int] = field(default_factory=dict)  # column letter → width
     subtitle: str = ""  # already translated: the filters, shown under the PDF's title
+    # a register whose PDF shows more than the table (the risk register's heat map):
+    # its own template under templates/pdf/ (extending register.html) and plain data
+    pdf_template: str = "register.html"
+    pdf_extra: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {
@@ -99,8 +103,9 @@ class Table:
             "created": generated_at,
         }
         return pdf.render_pdf(
-            "register.html",
+            self.pdf_template,
             {
+                **self.pdf_extra,
                 "meta": meta,
                 "table": {
                     "title": self.title,

@@ -151,3 +151,37 @@ def test_every_data_file_ships_with_the_package():
     shipped = {p for pattern in patterns for p in package.glob(pattern)}
     files = {p for p in (package / "data").rglob("*") if p.is_file()}
     assert files and files == shipped
+
+
+def test_the_demo_risk_register_names_only_what_exists():
+    """Does the demo risk register hold 10 risk points in demo departments, owned, added and
+    reviewed by demo users, with levels 1–5, linking only demo documents, and some due?"""
+    from datetime import date
+
+    from app.extensions import add_months
+
+    org = loader.organisation()
+    usernames = {u["username"] for u in org["users"]}
+    codes = {d["code"] for d in org["departments"]}
+    keys = {d.key for d in loader.documents()}
+    risks = loader.risks()["risk"]
+    assert len(risks) == 10
+    assert len({(r["process"], r["department"]) for r in risks}) == 10
+    for risk in risks:
+        assert risk["department"] in codes and {risk["owner"], risk["by"]} <= usernames
+        assert risk["likelihood"] in range(1, 6) and risk["severity"] in range(1, 6)
+        assert set(risk.get("links", ())) <= keys
+        assert {r["by"] for r in risk.get("reviews", ())} <= usernames
+        # both languages, as the rest of the demo: Chinese, then an English gloss
+        for field in ("process", "cause", "consequence", "controls"):
+            assert re.search(r"[\u4e00-\u9fff]", risk[field]) and re.search(
+                r"[A-Za-z]{3}", risk[field]
+            )
+    base = date(2026, 12, 2)
+    due = [
+        r
+        for r in risks
+        if not r.get("reviews")
+        and add_months(base, r.get("review_in_months", 12) - r.get("created_months_ago", 0)) <= base
+    ]
+    assert len(due) >= 2  # the register shows reviews due

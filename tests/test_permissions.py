@@ -116,6 +116,15 @@ PAGES = {
     "/retention/destructions": RETENTION,
     f"/retention/destructions/{BATCH}": RETENTION,
     f"/retention/destructions/{BATCH}/record.pdf": RETENTION,
+    # the risk register: read by everyone; RP-001 (CS) kept by officers (no matrix user
+    # heads a department; department heads: tests/test_risks.py)
+    "/risks": {},
+    "/risks?band=high&department=CS&due=1&likelihood=3&severity=4": {},
+    "/risks?format=pdf": {},
+    "/risks/RP-001": {},
+    "/risks/new": {r: 403 for r in ROLES if r != "officer"},
+    "/risks/RP-001/edit": {r: 403 for r in ROLES if r != "officer"},
+    "/risks/RP-001/review": {r: 403 for r in ROLES if r != "officer"},
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
@@ -165,6 +174,10 @@ API = {
     f"/api/v1/records/{SECRET}": {r: 404 for r in ROLES if r not in PRIVILEGED},
     "/api/v1/record-plan": {r: 400 for r in ROLES},  # format is required
     "/api/v1/record-plan?format=xlsx": {},
+    "/api/v1/risk-points": {},
+    "/api/v1/risk-points?band=high&likelihood=3": {},
+    "/api/v1/risk-points/RP-001": {},
+    "/api/v1/risk-heat-map": {},
     "/api/v1/retention/due": RETENTION,
     "/api/v1/legal-holds": RETENTION,
     "/api/v1/destructions": RETENTION,
@@ -257,6 +270,11 @@ WRITES = {
     ("POST", f"/nonconformities/{NC}/amend"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
     ("POST", "/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", "/risks/new"): only("officer"),
+    ("POST", "/risks/RP-001/edit"): only("officer"),
+    ("POST", "/risks/RP-001/review"): only("officer"),
+    ("POST", "/risks/RP-001/links"): only("officer"),
+    ("POST", "/risks/RP-001/links/remove"): only("officer"),
     # the API
     ("PATCH", "/api/v1/document-types/QP"): only("admin"),
     ("POST", "/api/v1/documents"): only("officer", "author"),
@@ -305,6 +323,10 @@ WRITES = {
     ("POST", f"/api/v1/nonconformities/{NC}/amendments"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/api/v1/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
     ("POST", "/api/v1/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", "/api/v1/risk-points"): only("officer"),
+    ("PATCH", "/api/v1/risk-points/RP-001"): only("officer"),
+    ("POST", "/api/v1/risk-points/RP-001/review"): only("officer"),
+    ("POST", "/api/v1/risk-points/RP-001/links"): only("officer"),
 }
 # JSON bodies that pass the schema, so that the permission gate answers, not the parser
 # (the API's citation is the one the HTML form removed before)
@@ -344,6 +366,18 @@ BODIES = {
     ("POST", f"/api/v1/nonconformities/{NC}/amendments"): {"text": "矩阵", "reason": "矩阵"},
     ("POST", f"/api/v1/nonconformities/{NC}/links"): {"link": "QP-CS-001"},
     ("POST", "/api/v1/actions/1/done"): {"evidence": "矩阵"},
+    ("POST", "/api/v1/risk-points"): {
+        "process": "热线受理",
+        "department": "CS",
+        "cause": "矩阵",
+        "consequence": "矩阵",
+        "likelihood": 3,
+        "severity": 4,
+        "controls": "矩阵",
+    },
+    ("PATCH", "/api/v1/risk-points/RP-001"): {"reason": "矩阵", "severity": 5},
+    ("POST", "/api/v1/risk-points/RP-001/review"): {"notes": "矩阵"},
+    ("POST", "/api/v1/risk-points/RP-001/links"): {"object": "document:QP-CS-001"},
 }
 
 # Open to everyone, signed in or not (200 unless a role is named). Logging out comes last:
@@ -422,6 +456,7 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     from app.records import services as records
     from app.records.models import Record
     from app.retention import services as retention
+    from app.risks import services as risks
     from app.uploads import check_scan, check_upload
 
     def person(username, roles, department="CS"):
@@ -575,10 +610,23 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
         check_date=local_today() + timedelta(days=60),
         password=PASSWORD,
     )
-    db.session.commit()
     assert (nc.number, nc.actions[0].id) == (NC, 1)
-    made = (ext.number, ext.editions[0].id, hold.id, batch.number)
-    assert made == ("EXT-0001", 1, 1, BATCH)
+    # RP-001 in CS, owned by the matrix officer (nobody in the matrix owns or heads it)
+    risk = risks.create_risk_point(
+        db.session,
+        officer,
+        process="热线受理",
+        department=cs,
+        cause="高峰时段来电集中",
+        consequence="顾客久等",
+        likelihood=3,
+        severity=4,
+        controls="高峰排班",
+        owner=officer,
+    )
+    db.session.commit()
+    made = (ext.number, ext.editions[0].id, hold.id, batch.number, risk.number)
+    assert made == ("EXT-0001", 1, 1, BATCH, "RP-001")
     assert [d.number for d in (effective, draft, in_review)] == [f"QP-CS-00{n}" for n in (1, 2, 3)]
     assert [r.number for r in filed] == [DRAFT, DONE, SECRET, DRAFT2]
     return tokens

@@ -1,5 +1,5 @@
 """The demo organisation: a plausible service company with its controlled documents,
-register of external documents, distribution and records (``qdms demo``; ``make run``
+register of external documents, distribution, records and risk points (``qdms demo``; ``make run``
 seeds it on the first start).
 
 The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.demo import distribution, documents, external, loader, organisation, records
+from app.demo import distribution, documents, external, loader, organisation, records, risks
 from app.demo.loader import DEMO_PASSWORD
 from app.storage import FileStore, get_store
 
@@ -31,6 +31,7 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     added += external.seed(session)
     added += distribution.seed(session, store)
     added += records.seed(session, store)
+    added += risks.seed(session)
     return added
 
 

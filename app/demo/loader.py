@@ -5,8 +5,9 @@
   (procedures before their forms), ``key`` naming it elsewhere in the data. A TOML header
   between two ``+++`` lines gives its type, department (or parent for a form), titles,
   flags and the ``[[steps]]`` of its story; the body follows;
-- ``external.toml``, ``distribution.toml``, ``records.toml``: the register of external
-  documents, the distribution plan, the record types with their records.
+- ``external.toml``, ``distribution.toml``, ``records.toml``, ``risks.toml``: the register
+  of external documents, the distribution plan, the record types with their records, the
+  risk-point register.
 
 A body is a small subset of Markdown, one line per block:
 
@@ -104,6 +105,10 @@ def distribution() -> dict:
 
 def records() -> dict:
     return _read_toml("records.toml")
+
+
+def risks() -> dict:
+    return _read_toml("risks.toml")
 
 
 def step(data: dict) -> Step:
