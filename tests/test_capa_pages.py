@@ -136,3 +136,66 @@ def test_reopened_nc_shows_its_history(client, org):
     page = client.get(f"/nonconformities/{nc.number}").get_data(as_text=True)
     assert 'data-outcome="not_met"' in page and 'data-effective="no"' in page
     assert 'id="plan-form"' in page
+
+
+def _closed(org):
+    from app.capa import services
+
+    nc = walk(org, "verifying")
+    services.verify(db.session, org.officer, nc, effective=True, evidence="好", password=PASSWORD)
+    db.session.commit()
+    return nc
+
+
+def test_closing_prompt_creates_and_links_a_risk_point(client, org):
+    """Does the closed NC's prompt create a risk point of its department, linked to it,
+    and link an existing one — with the hit count rising?"""
+    from app.risks import services as risks
+
+    nc = _closed(org)
+    _login(client, org.head)
+    url = f"/nonconformities/{nc.number}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="risk-create-form"' in page and "培训窗口人员" in page  # controls prefilled
+    r = client.form_post(
+        f"{url}/risk-points/new",
+        {
+            "process": "窗口服务",
+            "cause": "培训不足",
+            "consequence": "顾客投诉",
+            "likelihood": "3",
+            "severity": "4",
+            "controls": "定期培训",
+            "owner": org.head.username,
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    (risk,) = risks.risk_points_for(db.session, nc.ref)
+    assert risk.department_id == org.cs.id and risk.hits == 1
+    # linking it again: a 409 naming it; another NC links it too: two hits
+    assert client.form_post(f"{url}/risk-points/link", {"risk": risk.number}).status_code == 409
+    other = _closed(org)
+    r = client.form_post(f"/nonconformities/{other.number}/risk-points/link", {"risk": risk.number})
+    assert r.status_code == 302
+    db.session.refresh(risk)
+    assert risk.hits == 2
+    assert 'id="linked-risk-points"' in client.get(url).get_data(as_text=True)
+
+
+def test_start_a_revision_prompt_prefills_the_reason(client, org, make_document):
+    """Does "start a revision" of a linked document open the revision form with the NC
+    number in its change reason?"""
+    from app.capa import services
+
+    doc = make_document("QP", "CS")
+    nc = _closed(org)
+    db.session.add(services.NcLink(nc=nc, object_ref=doc.ref, created_by_id=org.head.id))
+    db.session.commit()
+    _login(client, org.officer)
+    page = client.get(f"/nonconformities/{nc.number}").get_data(as_text=True)
+    assert "start-revision" in page
+    reason = f"Corrective action of {nc.number}"
+    form = client.get(f"/documents/{doc.number}/revisions/new?reason={reason}").get_data(
+        as_text=True
+    )
+    assert nc.number in form

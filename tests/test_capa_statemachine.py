@@ -177,7 +177,11 @@ def test_nc_lifecycle_state_machine(app):
                 select(Event).where(Event.seq > self.last_seq).order_by(Event.seq)
             ):
                 before, after = json.loads(ev.before or "{}"), json.loads(ev.after or "{}")
-                if ev.object_ref.startswith("nc:") and "status" in before and "status" in after:
+                if (
+                    ev.object_ref.startswith("nonconformity:")
+                    and "status" in before
+                    and "status" in after
+                ):
                     assert (before["status"], after["status"]) in services.ALLOWED_EDGES
                 self.last_seq = ev.seq
             for nc in db.session.scalars(select(Nonconformity)):

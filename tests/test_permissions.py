@@ -270,6 +270,8 @@ WRITES = {
     ("POST", f"/nonconformities/{NC}/amend"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
     ("POST", "/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/risk-points/link"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/risk-points/new"): only("officer", hidden=UNPRIVILEGED),
     ("POST", "/risks/new"): only("officer"),
     ("POST", "/risks/RP-001/edit"): only("officer"),
     ("POST", "/risks/RP-001/review"): only("officer"),

@@ -151,3 +151,23 @@ class LinkForm(FlaskForm):
     link = StringField(
         _l("Document or record number"), validators=[DataRequired(), Length(max=200)]
     )
+
+
+LEVELS = [SelectChoice(str(n), str(n)) for n in range(1, 6)]
+
+
+class RiskLinkForm(FlaskForm):
+    risk = SelectField(_l("Risk point"), choices=[], validate_choice=False)
+
+
+class RiskCreateForm(FlaskForm):
+    # not "process": that is the form's own method (the page's field keeps the name)
+    process_name = StringField(
+        _l("Process"), name="process", validators=[DataRequired(), Length(max=120)]
+    )
+    cause = TextAreaField(_l("Cause"), validators=[DataRequired(), Length(max=4000)])
+    consequence = TextAreaField(_l("Consequence"), validators=[DataRequired(), Length(max=4000)])
+    likelihood = SelectField(_l("Likelihood"), choices=LEVELS, default="3", validate_choice=False)
+    severity = SelectField(_l("Severity"), choices=LEVELS, default="3", validate_choice=False)
+    controls = TextAreaField(_l("Control measures"), validators=[DataRequired(), Length(max=4000)])
+    owner = SelectField(_l("Owner"), choices=[], validate_choice=False)

@@ -72,7 +72,7 @@ CHECK_OUTCOMES = {
 # What a link may point at (the object kinds of the audit trail)
 LINK_KINDS = {"document": N_("Document"), "record": N_("Record")}
 
-labels.register_kind("nc", labels.Kind(endpoint="capa.detail"))
+labels.register_kind("nonconformity", labels.Kind(endpoint="capa.detail"))
 labels.register_actions(
     {
         "nc_reported": (N_("Nonconformity reported"), N_("%(actor)s reported %(object)s")),
@@ -150,7 +150,7 @@ labels.register_fields(
         "matches": N_("Matching items"),
         "amendment": N_("Amendment"),
     },
-    kind="nc",
+    kind="nonconformity",
 )
 
 
@@ -216,7 +216,7 @@ class Nonconformity(db.Model):
 
     @property
     def ref(self) -> str:
-        return f"nc:{self.number}"
+        return f"nonconformity:{self.number}"
 
     @property
     def whys(self) -> list[str]:

@@ -12,6 +12,9 @@
 - **Verifying** (signed): the department head or an officer who owns none of the NC's
   actions (the service refuses an owner, naming the rule).
 - **Amending** a closed or rejected NC: the department head or an officer.
+- **Closing prompts**: linking a risk point follows the register's rules (officers, the
+  head of the risk point's department); creating one, those who may add risk points to
+  the NC's department.
 
 ``can_view_nc`` (the predicate), ``visible_ncs`` (the SQL filter of every list) and
 ``index_scope`` (the search index's scope terms) state the same rule side by side.
@@ -23,6 +26,7 @@ from sqlalchemy import or_, select, true
 
 from app.capa.models import NcAction, Nonconformity
 from app.people.models import Department
+from app.risks.permissions import can_create_risk, can_create_risk_in
 from app.security import sees_everything, signed_in
 
 
@@ -122,3 +126,14 @@ def can_amend(user, nc: Nonconformity) -> bool:
 def can_link(user, nc: Nonconformity) -> bool:
     """Adding what the NC concerns: as for containment and analysis."""
     return can_contain(user, nc)
+
+
+def can_link_risk(user, nc: Nonconformity) -> bool:
+    """The closing prompt's "link a risk point": those who may change some risk points
+    (officers, department heads); the risk point chosen must be one they may change."""
+    return nc.status != "rejected" and can_create_risk(user)
+
+
+def can_create_risk_for(user, nc: Nonconformity) -> bool:
+    """The closing prompt's "create a risk point", in the NC's department."""
+    return nc.status != "rejected" and can_create_risk_in(user, nc.department)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
@@ -21,6 +22,8 @@ from app.capa.forms import (
     PlanForm,
     RejectForm,
     ReportForm,
+    RiskCreateForm,
+    RiskLinkForm,
     VerificationForm,
 )
 from app.capa.models import (
@@ -36,9 +39,12 @@ from app.capa.models import (
 )
 from app.documents.permissions import can_add_revision
 from app.documents.services import visible_document
-from app.errors import NotFound
+from app.errors import N_, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db, local_today
 from app.people.forms import department_choices, person_choices
+from app.risks import services as risks
+from app.risks.models import RiskPoint
+from app.risks.permissions import can_edit_risk
 from app.signatures.services import signatures_for
 from app.web import paginate, run_form
 
@@ -200,10 +206,16 @@ def _render(nc: Nonconformity, status: int = 200, **forms):
         "amend_form": AmendForm(formdata=None),
         "link_form": LinkForm(formdata=None),
         "done_form": ActionDoneForm(formdata=None),
+        "risk_link_form": None,
+        "risk_create_form": None,
     }
     defaults.update(forms)
     if defaults["plan_form"] is None:
         defaults["plan_form"] = _plan_form(nc)
+    if defaults["risk_link_form"] is None:
+        defaults["risk_link_form"] = _risk_link_form()
+    if defaults["risk_create_form"] is None:
+        defaults["risk_create_form"] = _risk_create_form(nc)
     candidates = []
     if nc.status == "contained" and perm.can_analyse(current_user, nc):
         candidates = services.similar_candidates(db.session, nc, perm.visible_ncs(current_user))
@@ -225,6 +237,7 @@ def _render(nc: Nonconformity, status: int = 200, **forms):
             candidates=candidates,
             linked_documents=documents,
             owns_an_action=perm.owns_an_action(current_user, nc),
+            risk_points=risks.risk_points_for(db.session, nc.ref),
             plan_rows=PLAN_ROWS,
             **defaults,
         ),
@@ -448,4 +461,98 @@ def action_done(action_id: int):
         ),
         on_success=done,
         render=render,
+    )
+
+
+# Closing prompts: risk points ---------------------------------------------------------
+
+
+def _risk_link_form() -> RiskLinkForm:
+    form = RiskLinkForm()
+    form.risk.choices = [SelectChoice("", "—")] + [
+        SelectChoice(r.number, f"{r.number} {r.process}")
+        for r in db.session.scalars(select(RiskPoint).order_by(RiskPoint.number))
+        if can_edit_risk(current_user, r)
+    ]
+    return form
+
+
+def _risk_create_form(nc: Nonconformity) -> RiskCreateForm:
+    """Prefilled with what the NC taught: its description as the consequence, its root
+    cause, its corrective and preventive actions as controls."""
+    form = RiskCreateForm()
+    form.owner.choices = person_choices()
+    if not form.is_submitted():
+        form.consequence.data = nc.description
+        form.cause.data = "；".join(nc.whys) or ", ".join(
+            _(CAUSE_CATEGORIES[c]) for c in nc.categories
+        )
+        form.controls.data = "；".join(
+            a.text for a in nc.actions if a.type in ("corrective", "preventive")
+        )
+        head = nc.department.head
+        form.owner.data = head.username if head else current_user.username
+    return form
+
+
+@bp.post("/nonconformities/<number>/risk-points/link")
+def link_risk(number: str):
+    nc = _load(number)
+    _require(perm.can_link_risk(current_user, nc))
+    form = _risk_link_form()
+
+    def act():
+        if not form.risk.data:
+            raise ValidationFailed(
+                N_("Please choose the risk point."), fields={"risk": N_("required")}
+            )
+        try:
+            risk = risks.get_risk_point(db.session, form.risk.data)
+        except NotFound as err:
+            raise ValidationFailed(
+                N_("Please choose the risk point."), fields={"risk": N_("invalid")}
+            ) from err
+        if not can_edit_risk(current_user, risk):
+            raise PermissionDenied(N_("You do not have permission to do this."))
+        services.link_risk_point(db.session, current_user, nc, risk)
+        return risk
+
+    def done(risk):
+        flash(_("Linked to %(number)s.", number=risk.number), "success")
+        return _to_detail(nc)
+
+    return run_form(
+        form, act, on_success=done, render=lambda status: _render(nc, status, risk_link_form=form)
+    )
+
+
+@bp.post("/nonconformities/<number>/risk-points/new")
+def create_risk(number: str):
+    nc = _load(number)
+    _require(perm.can_create_risk_for(current_user, nc))
+    form = _risk_create_form(nc)
+
+    def act():
+        return services.create_risk_point_for(
+            db.session,
+            current_user,
+            nc,
+            process=form.process_name.data,
+            cause=form.cause.data,
+            consequence=form.consequence.data,
+            likelihood=form.likelihood.data,
+            severity=form.severity.data,
+            controls=form.controls.data,
+            owner=services.user_by_username(db.session, form.owner.data, "owner"),
+        )
+
+    def done(risk):
+        flash(_("Risk point %(number)s added.", number=risk.number), "success")
+        return _to_detail(nc)
+
+    return run_form(
+        form,
+        act,
+        on_success=done,
+        render=lambda status: _render(nc, status, risk_create_form=form),
     )

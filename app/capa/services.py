@@ -21,7 +21,7 @@ Guarantees:
   adds an action after) and, when its plan has a data rule, the rule was evaluated and
   met — a failed rule can only reopen it;
 - a closed or rejected NC never changes again; amendments are added beside it;
-- every step writes an audit event about ``nc:NC-yyyy-nnnn`` in the caller's transaction.
+- every step writes an audit event about ``nonconformity:NC-yyyy-nnnn`` in the caller's transaction.
 
 Services flush and never commit.
 """
@@ -65,6 +65,8 @@ from app.extensions import local_date, local_today, utcnow
 from app.locking import lock
 from app.people.models import Department, User
 from app.records.models import Record
+from app.risks import services as risks
+from app.risks.models import RiskPoint
 from app.sequences import next_value
 from app.signatures.services import sign
 
@@ -817,6 +819,37 @@ def amend(
     session.flush()
     audit.record(session, actor, nc.ref, "nc_amended", after={"amendment": text}, reason=reason)
     return amendment
+
+
+# Closing prompts: risk points (ISO 9001 10.2.1e) ------------------------------------------
+
+
+def link_risk_point(session: Session, actor: User, nc: Nonconformity, risk: RiskPoint) -> None:
+    """Link the NC to a risk point of the register (its hit count rises); written to the
+    trails of both. Also after closing: the NC itself does not change."""
+    if nc.status == "rejected":
+        raise InvalidTransition(
+            N_("%(number)s was rejected: it is no nonconformity."), number=nc.number
+        )
+    if any(r.id == risk.id for r in risks.risk_points_for(session, nc.ref)):
+        raise Conflict(N_("%(number)s is already linked to it."), number=nc.number)
+    risks.link(session, actor, risk, nc.ref)
+    audit.record(session, actor, nc.ref, "nc_linked", after={"link": risk.ref})
+
+
+def create_risk_point_for(
+    session: Session, actor: User, nc: Nonconformity, *, owner: User | None, **assessment
+) -> RiskPoint:
+    """A new risk point of the NC's department, from what the NC taught, linked to it."""
+    if nc.status == "rejected":
+        raise InvalidTransition(
+            N_("%(number)s was rejected: it is no nonconformity."), number=nc.number
+        )
+    risk = risks.create_risk_point(
+        session, actor, department=nc.department, owner=owner, **assessment
+    )
+    link_risk_point(session, actor, nc, risk)
+    return risk
 
 
 # Lists --------------------------------------------------------------------------------------
