@@ -137,3 +137,15 @@ def test_visibility_of_an_nc(client, tokens):
         client.get("/api/v1/nonconformities", headers=tokens["outsider"]).get_json()["total"] == 0
     )
     assert client.get("/api/v1/nonconformities", headers=tokens["auditor"]).get_json()["total"] == 1
+
+
+def test_trail_finds_an_nc_by_its_number_typed_without_prefix(client, tokens):
+    """Does the audit trail's object filter find an NC's events from 2026-1?"""
+    r = client.post("/api/v1/nonconformities", json={"description": "x"}, headers=tokens["head"])
+    number = r.get_json()["number"]
+    year = number.split("-")[1]
+    events = client.get(f"/api/v1/audit-trail?object={year}-1", headers=tokens["officer"])
+    assert events.status_code == 200, events.get_json()
+    body = events.get_json()
+    items = body["items"] if isinstance(body, dict) else body
+    assert {e["object"] for e in items} == {f"nonconformity:{number}"}

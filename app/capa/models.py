@@ -72,7 +72,25 @@ CHECK_OUTCOMES = {
 # What a link may point at (the object kinds of the audit trail)
 LINK_KINDS = {"document": N_("Document"), "record": N_("Record")}
 
-labels.register_kind("nonconformity", labels.Kind(endpoint="capa.detail"))
+
+def normalise_number(typed: str | None) -> str:
+    """``NC-2026-0007`` from what people type: ``nc-2026-0007``, ``2026-0007``,
+    ``2026-7``."""
+    text = (typed or "").strip().upper()
+    if text.startswith("NC-"):
+        text = text[3:]
+    year, _, seq = text.partition("-")
+    if text.isascii() and year.isdigit() and len(year) == 4 and seq.isdigit() and len(seq) <= 9:
+        return f"NC-{year}-{int(seq):04d}"
+    return (typed or "").strip().upper()
+
+
+def _typed_numbers(session, typed: str) -> list[str]:
+    """The audit trail's filter: ``2026-7`` names NC-2026-0007."""
+    return [normalise_number(typed)]
+
+
+labels.register_kind("nonconformity", labels.Kind(endpoint="capa.detail", find=_typed_numbers))
 labels.register_actions(
     {
         "nc_reported": (N_("Nonconformity reported"), N_("%(actor)s reported %(object)s")),

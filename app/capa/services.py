@@ -50,6 +50,7 @@ from app.capa.models import (
     NcPlan,
     NcVerification,
     Nonconformity,
+    normalise_number,
 )
 from app.capa.permissions import (
     can_approve_plan,
@@ -105,7 +106,6 @@ ACTION_LABELS = {
 }
 ALLOWED_EDGES = {(src, dst) for sources, dst in TRANSITIONS.values() for src in sources}
 STAMPS = {"closed": "closed_at", "rejected": "rejected_at"}
-NUMBER_PREFIX = "NC"
 MAX_TEXT = 8000
 MAX_WHYS = 10
 MAX_ACTIONS = 50
@@ -149,18 +149,6 @@ def _move(
 
 
 # Loading -----------------------------------------------------------------------------
-
-
-def normalise_number(typed: str | None) -> str:
-    """``NC-2026-0007`` from what people type: ``nc-2026-0007``, ``2026-0007``,
-    ``2026-7``."""
-    text = (typed or "").strip().upper()
-    if text.startswith(f"{NUMBER_PREFIX}-"):
-        text = text[len(NUMBER_PREFIX) + 1 :]
-    year, _, seq = text.partition("-")
-    if year.isdigit() and len(year) == 4 and seq.isdigit() and len(seq) <= 9:
-        return f"{NUMBER_PREFIX}-{year}-{int(seq):04d}"
-    return (typed or "").strip().upper()
 
 
 def get_nc(session: Session, number: str) -> Nonconformity:
@@ -290,7 +278,7 @@ def report(
     year = (today or local_today()).year
     seq = next_value(session, f"nc:{year}")
     nc = Nonconformity(
-        number=f"{NUMBER_PREFIX}-{year}-{seq:04d}",
+        number=f"NC-{year}-{seq:04d}",
         year=year,
         seq=seq,
         source=source,
