@@ -3,6 +3,7 @@ steps through their forms, my actions — in both languages."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -199,3 +200,54 @@ def test_start_a_revision_prompt_prefills_the_reason(client, org, make_document)
         as_text=True
     )
     assert nc.number in form
+
+
+def _visible_text(html: str) -> str:
+    """The text a reader sees: no tags, scripts, styles or attribute values, nor the
+    trail's folded details (hashes and codes, for those who audit the trail)."""
+    html = re.sub(r"(?s)<(script|style|details)\b.*?</\1>", " ", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_chinese_pages_have_no_english_left(client, org, make_document):
+    """Do the register, my actions, report a problem and NCs in every state read wholly
+    in Chinese (numbers, codes and the test's own names aside)?"""
+    from app.capa import services
+
+    doc = make_document("QP", "CS")
+    closed = _closed(org)
+    db.session.add(services.NcLink(nc=closed, object_ref=doc.ref, created_by_id=org.head.id))
+    services.amend(db.session, org.head, closed, text="补充", reason="笔误")
+    reopened = walk(org, "verifying", rule={"kind": "no_new_nc", "department": "CS", "days": 30})
+    services.evaluate_rule(db.session, reopened, today=local_today() + timedelta(days=10))
+    services.verify(
+        db.session, org.officer, reopened, effective=False, evidence="重复", password=PASSWORD
+    )
+    rejected = walk(org, "reported")
+    services.reject(db.session, org.officer, rejected, reason="不是", password=PASSWORD)
+    planned = walk(org, "action_planned")
+    contained = walk(org, "contained")
+    reported = walk(org, "reported")
+    analysed = walk(org, "analysed")
+    db.session.commit()
+    _login(client, org.head)
+    client.form_post("/language", {"lang": "zh_CN", "next": "/"})
+    allowed = {"NC", "QP", "CS", "QA", "CSV", "Excel", "PDF", "qdms", "English", "ISO"}
+    allowed |= {"Department", "Head", "Owner", "Officer", "Reporter", "Author"}
+    allowed |= {"Auditor", "Outsider"}  # the owner choices: the test's people
+    allowed |= {"head", "owner", "officer", "reporter", "author", "auditor", "outsider"}
+    pages = [
+        "/nonconformities",
+        "/nonconformities/report",
+        "/my-actions",
+        "/my-actions?status=done",
+    ]
+    pages += [
+        f"/nonconformities/{nc.number}"
+        for nc in (closed, reopened, rejected, planned, contained, reported, analysed)
+    ]
+    for page in pages:
+        r = client.get(page)
+        assert r.status_code == 200, page
+        words = set(re.findall(r"[A-Za-z]{2,}", _visible_text(r.get_data(as_text=True))))
+        assert words <= allowed, (page, words - allowed)

@@ -670,7 +670,7 @@ def evaluate_rule(
         after={
             "round": nc.round,
             "outcome": result.outcome,
-            "matches": [f"{e['kind']}:{e['number']}" for e in result.evidence],
+            "matches": [e["number"] for e in result.evidence],
         },
     )
     return check
