@@ -160,8 +160,10 @@ def _connect_features() -> None:
     """Import the modules through which features plug into those they build on, so that
     each is connected once per process, whatever a request or command imports later:
     receivers of app/signals.py, grants of reading documents, search index builders
-    (documents, external, records: the order of the search page's facets)."""
+    (nonconformities, documents, external, records: the order of the search page's
+    facets)."""
     # the factory's imports: see the module docstring
+    from app.capa import search as _nc_builder  # noqa: F401
     from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
     from app.distribution import services as _receivers  # noqa: F401
     from app.documents import search as _document_builder  # noqa: F401
@@ -174,6 +176,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
     from app.auth.routes import bp as auth_bp
+    from app.capa import api as capa_api
+    from app.capa.routes import bp as capa_bp
     from app.dashboard.routes import bp as dashboard_bp
     from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
@@ -208,6 +212,7 @@ def _register_blueprints(app: Flask) -> None:
         records_bp,
         retention_bp,
         risks_bp,
+        capa_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(
@@ -219,6 +224,7 @@ def _register_blueprints(app: Flask) -> None:
             records_api.blp,
             retention_api.blp,
             risks_api.blp,
+            capa_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,

@@ -27,6 +27,7 @@ from app.audit_trail import checkpoints
 from app.audit_trail.services import verify_chain
 from app.auth import services as auth
 from app.auth.models import ApiToken
+from app.capa import reminders as capa_reminders
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
 from app.documents.services import verify_signed_content
@@ -240,6 +241,8 @@ def sweep(today):
     report = unit_of_work(scheduled_work)(db.session, day)
     for item in report.made_effective:
         click.echo(f"effective: {item}")
+    for item in report.to_verifying:
+        click.echo(f"effectiveness check due: {item}")
     click.echo(
         f"sweep {day.isoformat()}: {len(report.made_effective)} made effective, "
         f"{report.overdue_acknowledgements} acknowledgements overdue, "
@@ -266,6 +269,7 @@ class SweepReport:
     made_effective: list[str] = field(default_factory=list)
     reminders: int = 0
     overdue_acknowledgements: int = 0
+    to_verifying: list[str] = field(default_factory=list)
 
 
 def scheduled_work(session: Session, day: date) -> SweepReport:
@@ -273,13 +277,17 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     other: documents (revisions whose effective date has come, which recalls the copies of
     the revisions they supersede; review reminders), the register of external documents
     (currency checks due), distribution (overdue acknowledgements, recall reminders), the
-    risk register (periodic reviews coming up or due)."""
+    risk register (periodic reviews coming up or due), nonconformities (checks that have
+    come due, action and verifier reminders)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
     report.overdue_acknowledgements, queued = distribution_reminders.sweep(session, day)
     report.reminders += queued
     report.reminders += risk_reminders.remind_reviews(session, day)
+    capa = capa_reminders.sweep(session, day)
+    report.to_verifying = capa.to_verifying
+    report.reminders += capa.reminders
     return report
 
 

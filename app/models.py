@@ -2,6 +2,7 @@
 
 from app.audit_trail import models as audit_trail_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
+from app.capa import models as capa_models  # noqa: F401
 from app.distribution import models as distribution_models  # noqa: F401
 from app.documents import models as document_models  # noqa: F401
 from app.external import models as external_models  # noqa: F401

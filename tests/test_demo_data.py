@@ -185,3 +185,36 @@ def test_the_demo_risk_register_names_only_what_exists():
         and add_months(base, r.get("review_in_months", 12) - r.get("created_months_ago", 0)) <= base
     ]
     assert len(due) >= 2  # the register shows reviews due
+
+
+def test_the_demo_nonconformities_name_only_what_exists():
+    """Do the demo NCs name demo people, departments, documents and risk points, with
+    valid sources, severities, categories, action types and rule kinds, and a plan signed
+    by the department head or an officer?"""
+    from app.capa.models import ACTION_TYPES, CAUSE_CATEGORIES, SEVERITIES, SOURCES, STATUSES
+    from app.capa.rules import KINDS
+
+    org = loader.organisation()
+    usernames = {u["username"] for u in org["users"]}
+    heads = {d["code"]: d["head"] for d in org["departments"]}
+    officers = {u["username"] for u in org["users"] if "officer" in u["roles"]}
+    keys = {d.key for d in loader.documents()}
+    processes = {r["process"] for r in loader.risks()["risk"]}
+    ncs = loader.nonconformities()["nc"]
+    assert len(ncs) == 12 and len({n["description"] for n in ncs}) == 12
+    for nc in ncs:
+        assert nc["to"] in STATUSES and nc["source"] in SOURCES
+        assert nc["severity"] in SEVERITIES and nc["department"] in heads
+        assert nc["by"] in usernames and set(nc.get("links", ())) <= keys
+        assert nc.get("risk") is None or nc["risk"] in processes
+        assert set(nc.get("analysis", {}).get("categories", ())) <= set(CAUSE_CATEGORIES)
+        for key in ("plan", "reopened_plan"):
+            if key in nc:
+                plan = nc[key]
+                assert plan["by"] in officers | {heads[nc["department"]]}
+                assert plan.get("rule") is None or KINDS[plan["rule"]["kind"]].available
+                for action in plan["actions"]:
+                    assert action["owner"] in usernames and action["type"] in ACTION_TYPES
+        for step in ("containment", "analysis", "reject"):
+            assert nc.get(step) is None or nc[step]["by"] in usernames
+        assert {v["by"] for v in nc.get("verifications", ())} <= usernames

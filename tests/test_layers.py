@@ -69,7 +69,12 @@ def test_features_are_connected_once_however_often_an_app_is_built(app, app_conf
     assert _receivers(signals.record_page) == {retention_routes._record_retention}
     assert list(document_permissions._GRANTS) == ["issued"]
     # each kind once (the order is that of the imports, which says nothing)
-    assert sorted(b.kind for b in registry.builders()) == ["document", "external", "record"]
+    assert sorted(b.kind for b in registry.builders()) == [
+        "document",
+        "external",
+        "nonconformity",
+        "record",
+    ]
     assert len(registry._WATCHERS[ControlledCopy]) == 1
     assert len(registry._WATCHERS[Acknowledgement]) == 1
 

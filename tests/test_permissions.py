@@ -7,7 +7,7 @@ import io
 import shutil
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,10 @@ SECRET, DRAFT2 = f"SEC-QA-01-{YEAR}-0001", f"REC-QA-01-{YEAR}-0003"
 BATCH = f"DES-{YEAR}-001"
 RETENTION = {r: 403 for r in ROLES if r not in ("officer", "approver", "auditor", "admin")}
 TRAIL = {r: 403 for r in ROLES if r not in PRIVILEGED}
+# NC-yyyy-0001 of QA, reported by the matrix officer, its plan approved: action 1 (the
+# matrix officer's) open. The matrix users (CS) who see not everything do not see it.
+NC = f"NC-{YEAR}-0001"
+NC_HIDDEN = {r: 404 for r in ROLES if r not in PRIVILEGED}
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET; anonymous visitors are sent to the login page.
@@ -124,6 +128,11 @@ PAGES = {
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
+    "/nonconformities": {},
+    "/nonconformities?status=action_planned&department=QA&format=csv": {},
+    "/nonconformities/report": {},
+    f"/nonconformities/{NC}": NC_HIDDEN,
+    "/my-actions": {},
 }
 
 API = {
@@ -174,6 +183,12 @@ API = {
     "/api/v1/destructions": RETENTION,
     f"/api/v1/destructions/{BATCH}": RETENTION,
     f"/api/v1/destructions/{BATCH}/record.pdf": RETENTION,
+    "/api/v1/nonconformities": {},
+    "/api/v1/nonconformities?status=action_planned&department=QA": {},
+    f"/api/v1/nonconformities/{NC}": NC_HIDDEN,
+    f"/api/v1/nonconformities/{YEAR}-1": NC_HIDDEN,  # typed without the prefix
+    "/api/v1/actions": {},
+    "/api/v1/actions?owner=matrix_officer": {r: 403 for r in ROLES if r not in PRIVILEGED},
 }
 
 # Every other method, with an empty form (and its CSRF token) or a JSON body (empty, or
@@ -246,6 +261,17 @@ WRITES = {
     ("POST", "/retention/holds/1/lift"): only("officer", "admin"),
     ("POST", f"/retention/destructions/{BATCH}/approve"): only("approver"),
     ("POST", f"/retention/destructions/{BATCH}/reject"): only("approver"),
+    ("POST", "/nonconformities/report"): {},  # anyone may report
+    ("POST", f"/nonconformities/{NC}/containment"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/analysis"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/plan"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/verification"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/reject"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/amend"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", "/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/risk-points/link"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/risk-points/new"): only("officer", hidden=UNPRIVILEGED),
     ("POST", "/risks/new"): only("officer"),
     ("POST", "/risks/RP-001/edit"): only("officer"),
     ("POST", "/risks/RP-001/review"): only("officer"),
@@ -290,6 +316,15 @@ WRITES = {
     ("POST", "/api/v1/destructions"): only("officer"),
     ("POST", f"/api/v1/destructions/{BATCH}/approve"): only("approver"),
     ("POST", f"/api/v1/destructions/{BATCH}/reject"): only("approver"),
+    ("POST", "/api/v1/nonconformities"): {},  # anyone may report
+    ("POST", f"/api/v1/nonconformities/{NC}/containment"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/nonconformities/{NC}/analysis"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/nonconformities/{NC}/plan"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/nonconformities/{NC}/verification"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/nonconformities/{NC}/reject"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/nonconformities/{NC}/amendments"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", "/api/v1/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
     ("POST", "/api/v1/risk-points"): only("officer"),
     ("PATCH", "/api/v1/risk-points/RP-001"): only("officer"),
     ("POST", "/api/v1/risk-points/RP-001/review"): only("officer"),
@@ -322,6 +357,17 @@ BODIES = {
         "fields": [{"name": "note", "label": "Note", "type": "text"}],
     },
     ("POST", "/api/v1/records"): {"type": "REC-QA-01", "values": {"note": "矩阵"}},
+    ("POST", "/api/v1/nonconformities"): {"description": "矩阵问题"},
+    ("POST", f"/api/v1/nonconformities/{NC}/containment"): {"text": "矩阵"},
+    ("POST", f"/api/v1/nonconformities/{NC}/plan"): {
+        "actions": [],
+        "effectiveness": {"criterion": "矩阵", "check_date": "2030-01-01"},
+    },
+    ("POST", f"/api/v1/nonconformities/{NC}/verification"): {"effective": True, "evidence": "x"},
+    ("POST", f"/api/v1/nonconformities/{NC}/reject"): {"reason": "矩阵"},
+    ("POST", f"/api/v1/nonconformities/{NC}/amendments"): {"text": "矩阵", "reason": "矩阵"},
+    ("POST", f"/api/v1/nonconformities/{NC}/links"): {"link": "QP-CS-001"},
+    ("POST", "/api/v1/actions/1/done"): {"evidence": "矩阵"},
     ("POST", "/api/v1/risk-points"): {
         "process": "热线受理",
         "department": "CS",
@@ -403,6 +449,7 @@ def _docx(text: str) -> bytes:
 def _seed(store, pdf_bytes) -> dict[str, str]:
     """The matrix's people, documents, copies, records, hold and batch; a token per role."""
     from app.auth import services as auth
+    from app.capa import services as capa
     from app.distribution import services as distribution
     from app.documents import services as documents
     from app.external import services as external
@@ -543,6 +590,29 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     batch = retention.propose(
         db.session, officer, [f"record:{DONE}"], "shredding", None, today=local_today()
     )
+    # NC-yyyy-0001 of QA with its plan approved by the matrix officer, who owns action 1
+    nc = capa.report(db.session, officer, description="矩阵不符合", department=officer.department)
+    capa.contain(db.session, officer, nc, text="隔离")
+    capa.analyse(
+        db.session, officer, nc, whys=["为什么"], categories=[], similar=[], similar_elsewhere="否"
+    )
+    capa.approve_plan(
+        db.session,
+        officer,
+        nc,
+        actions=[
+            {
+                "text": "整改",
+                "owner": "matrix_officer",
+                "type": "corrective",
+                "due_date": local_today() + timedelta(days=30),
+            }
+        ],
+        criterion="无重复",
+        check_date=local_today() + timedelta(days=60),
+        password=PASSWORD,
+    )
+    assert (nc.number, nc.actions[0].id) == (NC, 1)
     # RP-001 in CS, owned by the matrix officer (nobody in the matrix owns or heads it)
     risk = risks.create_risk_point(
         db.session,

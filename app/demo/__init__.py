@@ -1,6 +1,6 @@
 """The demo organisation: a plausible service company with its controlled documents,
-register of external documents, distribution, records and risk points (``qdms demo``; ``make run``
-seeds it on the first start).
+register of external documents, distribution, records, risk points and nonconformities
+(``qdms demo``; ``make run`` seeds it on the first start).
 
 The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
 concern plays it through the services as people would in the UI, so every signature and
@@ -12,7 +12,16 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.demo import distribution, documents, external, loader, organisation, records, risks
+from app.demo import (
+    distribution,
+    documents,
+    external,
+    loader,
+    nonconformities,
+    organisation,
+    records,
+    risks,
+)
 from app.demo.loader import DEMO_PASSWORD
 from app.storage import FileStore, get_store
 
@@ -32,6 +41,7 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     added += distribution.seed(session, store)
     added += records.seed(session, store)
     added += risks.seed(session)
+    added += nonconformities.seed(session)
     return added
 
 

@@ -5,9 +5,9 @@
   (procedures before their forms), ``key`` naming it elsewhere in the data. A TOML header
   between two ``+++`` lines gives its type, department (or parent for a form), titles,
   flags and the ``[[steps]]`` of its story; the body follows;
-- ``external.toml``, ``distribution.toml``, ``records.toml``, ``risks.toml``: the register
-  of external documents, the distribution plan, the record types with their records, the
-  risk-point register.
+- ``external.toml``, ``distribution.toml``, ``records.toml``, ``risks.toml``,
+  ``nonconformities.toml``: the register of external documents, the distribution plan,
+  the record types with their records, the risk-point register, the nonconformities.
 
 A body is a small subset of Markdown, one line per block:
 
@@ -109,6 +109,10 @@ def records() -> dict:
 
 def risks() -> dict:
     return _read_toml("risks.toml")
+
+
+def nonconformities() -> dict:
+    return _read_toml("nonconformities.toml")
 
 
 def step(data: dict) -> Step:

@@ -350,6 +350,10 @@ def new_revision(number: str):
     doc = _load_document(number)
     _require(can_add_revision(current_user, doc))
     form = RevisionForm()
+    if not form.is_submitted() and request.args.get("reason"):
+        # a reason handed over by the page that asks for the revision (an NC's closing
+        # prompt: "Corrective action of NC-2026-0007")
+        form.change_reason.data = request.args["reason"][:4000]
     first = not doc.revisions or all(r.status == "cancelled" for r in doc.revisions)
 
     def create():

@@ -23,6 +23,10 @@ MEANINGS = {
     "legal_hold": N_("Legal hold"),
     "legal_hold_lifted": N_("Legal hold lifted"),
     "record_signed": N_("Signed the record"),
+    "nc_plan_approved": N_("Action plan approved"),
+    "nc_verified_effective": N_("Verified as effective"),
+    "nc_verified_not_effective": N_("Verified as not effective"),
+    "nc_rejected": N_("Rejected: not a nonconformity"),
 }
 
 labels.register_actions(
