@@ -251,8 +251,10 @@ def _register_template_helpers(app: Flask) -> None:
     from app.people.permissions import can_manage_people
     from app.retention.permissions import can_view_retention
     from app.signatures.models import MEANINGS
+    from app.web import keep_numbers_whole
 
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["numbers_whole"] = keep_numbers_whole
     # a department's, type's or record type's name, a document's title: in the page's
     # language (the English name falls back to the Chinese one; app/names.py)
     app.jinja_env.filters["local"] = lambda obj: (

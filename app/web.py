@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from flask import current_app, flash, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
@@ -159,3 +160,15 @@ def url_builder(endpoint: str, name: str, **values) -> Callable[[str], str]:
         return url_for(endpoint, **{name: value}, **values)
 
     return build
+
+
+# a qdms number (QP-CS-001, NC-2026-0009, SP-CS-001-F01-2026-0001, a date): browsers break
+# lines after its hyphens, which splits it where a reader looks for it whole
+_NUMBER = re.compile(r"\b(?:[A-Z]{1,4}(?:-[A-Z0-9]{1,4}){2,}|\d{4}-\d{2}-\d{2})\b")
+
+
+def keep_numbers_whole(text) -> Markup:
+    """``text``, escaped, with each number in it kept on one line."""
+    return Markup(  # noqa: S704 - the text is escaped first; the spans are ours
+        _NUMBER.sub(lambda m: f'<span class="text-nowrap">{m.group(0)}</span>', str(escape(text)))
+    )
