@@ -229,11 +229,14 @@ def test_every_demo_event_reads_in_words_in_both_languages(app, store, client):
     # are data (shown as the value of "English title"): taken out before the checks
     from app.documents.models import Document
     from app.people.models import Department
+    from app.risks.models import RiskPoint
 
     typed = [
         *db.session.scalars(select(User.username)),
         *db.session.scalars(select(Document.title_en).where(Document.title_en.is_not(None))),
         *db.session.scalars(select(Department.name_en).where(Department.name_en.is_not(None))),
+        # the risk register's process names are data too ("系统账号管理 System accounts")
+        *db.session.scalars(select(RiskPoint.process)),
     ]
     typed += [escape(value) for value in typed]
     usernames = sorted(typed, key=len, reverse=True)

@@ -69,8 +69,19 @@ CHECK_OUTCOMES = {
     "not_met": N_("Criterion not met"),
     "unavailable": N_("Could not be evaluated"),
 }
-# What a link may point at (the object kinds of the audit trail)
-LINK_KINDS = {"document": N_("Document"), "record": N_("Record")}
+# What an NC is linked to (the object kinds of the audit trail), in words
+LINK_KINDS = {
+    "document": N_("Document"),
+    "record": N_("Record"),
+    "risk_point": N_("Risk point"),
+}
+
+
+def _link_words(value, key, ctx) -> str:
+    """``risk_point:RP-001`` as people read it: "Risk point RP-001"."""
+    kind, _, number = str(value).partition(":")
+    label = LINK_KINDS.get(kind)
+    return f"{ctx.gettext(label)} {number}" if label else str(value)
 
 
 def normalise_number(typed: str | None) -> str:
@@ -145,8 +156,11 @@ labels.register_fields(
         "severity": labels.coded(N_("Severity"), SEVERITIES),
         "description": N_("Description"),
         "department": N_("Department"),
-        "links": N_("Concerns"),
-        "link": N_("Link"),
+        "links": labels.Field(
+            N_("Concerns"),
+            format=lambda v, k, ctx: ", ".join(_link_words(item, k, ctx) for item in (v or [])),
+        ),
+        "link": labels.Field(N_("Link"), format=_link_words),
         "containment": N_("Containment"),
         "whys": N_("Why? (5 whys)"),
         "categories": labels.coded(N_("Cause categories"), CAUSE_CATEGORIES),
