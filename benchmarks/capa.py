@@ -81,6 +81,7 @@ import math
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -849,14 +850,20 @@ def run_sweep(app, counter, instance, today: date, args) -> list[Timed]:
         outer = conn.begin()
         session = Session(bind=conn, join_transaction_mode="create_savepoint")
         counter.count = 0
-        start = time.perf_counter()
+        ticks = _backend_ticks() if PG_DATABASE else 0
+        cpu0, start = time.process_time(), time.perf_counter()
         result = reminders.sweep(session, today)
         session.flush()
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
+        db_cpu = (_backend_ticks() - ticks) / os.sysconf("SC_CLK_TCK") if PG_DATABASE else None
         queries = counter.count
         session.close()
         outer.rollback()
-    note = f"{len(result.to_verifying)} to verifying, {result.reminders:,} reminders queued"
+    note = (
+        f"{len(result.to_verifying)} to verifying, {result.reminders:,} reminders queued; "
+        f"CPU {cpu:.2f} s" + ("" if db_cpu is None else f" + PostgreSQL {db_cpu:.2f} s")
+    )
     out.append(
         Timed(
             "`capa.reminders.sweep` (in-process, rolled back; no start-up)",
@@ -867,10 +874,15 @@ def run_sweep(app, counter, instance, today: date, args) -> list[Timed]:
     )
     print(f"capa sweep in-process: {seconds:.2f} s, {queries} statements; {note}", file=sys.stderr)
     for run in range(args.command_runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds, output = _qdms_sweep(instance, today)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         summary = next((x for x in output.splitlines() if x.startswith("sweep ")), "")
         due = sum(1 for x in output.splitlines() if x.startswith("effectiveness check due:"))
-        summary += f"; {due} effectiveness checks due"
+        summary += f"; {due} effectiveness checks due; CPU of the command {cpu:.2f} s"
+        if PG_DATABASE:
+            summary += " (PostgreSQL's backend not counted: it ends with the command)"
         label = "first run" if run == 0 else "again the same day"
         out.append(
             Timed(
