@@ -1181,6 +1181,12 @@ def main(argv=None) -> int:
     PG_DATABASE = instance.pg_name
     app = None
     print(_uptime(), file=sys.stderr)
+    if not (ROOT / "app/translations/zh_Hans_CN/LC_MESSAGES/messages.mo").exists():
+        print(
+            "warning: the Chinese catalog is not compiled (pybabel compile -d "
+            "app/translations): the pages would be measured in English",
+            file=sys.stderr,
+        )
     try:
         app = create_app({**instance.config(), "QDMS_SEARCH_AFTER_COMMIT": False})
         today = local_today()
