@@ -361,7 +361,10 @@ class NcAction(db.Model):
     a due date, and, once done, its evidence."""
 
     __tablename__ = "nc_action"
-    __table_args__ = (Index("ix_nc_action_owner_status_due", "owner_id", "status", "due_date"),)
+    __table_args__ = (
+        Index("ix_nc_action_owner_status_due", "owner_id", "status", "due_date"),
+        Index("ix_nc_action_owner_status_done", "owner_id", "status", "done_at"),  # 0017
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nc_id: Mapped[int] = mapped_column(ForeignKey("nonconformity.id"), index=True)

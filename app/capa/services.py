@@ -852,8 +852,15 @@ def list_stmt(
     severity: str | None = None,
     q: str | None = None,
 ) -> Select:
-    """The register, newest first, filtered; ``where`` is the reader's visibility."""
-    stmt = select(Nonconformity).where(where).order_by(Nonconformity.id.desc())
+    """The register, newest first, filtered; ``where`` is the reader's visibility. The
+    department and the reporter every row shows are loaded with the page (one statement
+    each, not one per row)."""
+    stmt = (
+        select(Nonconformity)
+        .where(where)
+        .order_by(Nonconformity.id.desc())
+        .options(selectinload(Nonconformity.department), selectinload(Nonconformity.reported_by))
+    )
     for value, column, choices in (
         (status, Nonconformity.status, STATUSES),
         (source, Nonconformity.source, SOURCES),
@@ -889,9 +896,19 @@ ACTION_FILTERS = ("open", "overdue", "done")
 
 
 def actions_stmt(owner: User, *, status: str | None = "open", today: date | None = None) -> Select:
-    """One person's actions, soonest due first: ``open`` (default), ``overdue`` or ``done``."""
+    """One person's actions, soonest due first: ``open`` (default), ``overdue`` or ``done``.
+    The NC, owner and doer every row shows are loaded with the page (one statement each at
+    most, not one per row)."""
     today = today or local_today()
-    stmt = select(NcAction).where(NcAction.owner_id == owner.id)
+    stmt = (
+        select(NcAction)
+        .where(NcAction.owner_id == owner.id)
+        .options(
+            selectinload(NcAction.nc),
+            selectinload(NcAction.owner),
+            selectinload(NcAction.done_by),
+        )
+    )
     if status == "done":
         return stmt.where(NcAction.status == "done").order_by(NcAction.done_at.desc())
     stmt = stmt.where(NcAction.status == "open")
