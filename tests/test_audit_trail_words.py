@@ -232,7 +232,7 @@ def test_every_demo_event_reads_in_words_in_both_languages(demo, app, client):
         *db.session.scalars(select(User.username)),
         *db.session.scalars(select(Document.title_en).where(Document.title_en.is_not(None))),
         *db.session.scalars(select(Department.name_en).where(Department.name_en.is_not(None))),
-        # the risk register's process names are data too ("系统账号管理 System accounts")
+        # the risk register's process names are data too (what the organisation calls them)
         *db.session.scalars(select(RiskPoint.process)),
     ]
     typed += [escape(value) for value in typed]
