@@ -165,10 +165,18 @@ def url_builder(endpoint: str, name: str, **values) -> Callable[[str], str]:
 # a qdms number (QP-CS-001, NC-2026-0009, SP-CS-001-F01-2026-0001, a date): browsers break
 # lines after its hyphens, which splits it where a reader looks for it whole
 _NUMBER = re.compile(r"\b(?:[A-Z]{1,4}(?:-[A-Z0-9]{1,4}){2,}|\d{4}-\d{2}-\d{2})\b")
+_TAG = re.compile(r"(<[^>]*>)")
 
 
 def keep_numbers_whole(text) -> Markup:
-    """``text``, escaped, with each number in it kept on one line."""
-    return Markup(  # noqa: S704 - the text is escaped first; the spans are ours
-        _NUMBER.sub(lambda m: f'<span class="text-nowrap">{m.group(0)}</span>', str(escape(text)))
-    )
+    """``text`` (escaped unless it is Markup) with each number in its plain text kept on
+    one line; a link's text is left to the stylesheet (``.trail-sentence a``), a tag's
+    attributes alone."""
+    out, in_link = [], False
+    for part in _TAG.split(str(escape(text))):
+        if part.startswith("<"):
+            in_link = part.startswith("<a ") or (in_link and part != "</a>")
+        elif not in_link:
+            part = _NUMBER.sub(lambda m: f'<span class="text-nowrap">{m.group(0)}</span>', part)
+        out.append(part)
+    return Markup("".join(out))  # noqa: S704 - escaped above; the spans added are ours
