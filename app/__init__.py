@@ -162,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     from app import api as api_pkg  # the factory's imports: see the module docstring
     from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
+    from app.audits import api as audits_api
     from app.auth.routes import bp as auth_bp
     from app.capa import api as capa_api
     from app.capa.routes import bp as capa_bp
@@ -212,6 +213,7 @@ def _register_blueprints(app: Flask) -> None:
             retention_api.blp,
             risks_api.blp,
             capa_api.blp,
+            audits_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,
