@@ -1074,14 +1074,14 @@ def import_criteria(
             )
 
         if not isinstance(row, dict):
-            raise bad("not an object")
+            raise bad(N_("each criterion is an object"))
         code = str(row.get("code") or "").strip()
         title_zh = str(row.get("title_zh") or row.get("title") or "").strip()
         title_en = str(row.get("title_en") or title_zh).strip()
         if not code or len(code) > 32:
-            raise bad("code")
+            raise bad(N_("the code is missing or too long"))
         if not title_zh or len(title_zh) > 200 or len(title_en) > 200:
-            raise bad("title")
+            raise bad(N_("the Chinese title is missing or too long"))
         questions = []
         for q in row.get("questions") or []:
             if isinstance(q, dict):
@@ -1092,7 +1092,7 @@ def import_criteria(
             else:
                 zh, en = str(q).strip(), ""
             if not zh or len(zh) > 2000:
-                raise bad("questions")
+                raise bad(N_("a question is empty or too long"))
             questions.append({"zh": zh, "en": en or None})
         doc_id = None
         if row.get("document"):
@@ -1100,7 +1100,7 @@ def import_criteria(
                 select(Document.id).where(Document.number == str(row["document"]).strip().upper())
             )
             if doc_id is None:
-                raise bad("document")
+                raise bad(N_("no such document"))
         prepared.append((code, title_zh, title_en, questions, doc_id))
     for code, title_zh, title_en, questions, doc_id in prepared:
         found = existing.get(code)
