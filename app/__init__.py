@@ -163,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
     from app.audits import api as audits_api
+    from app.audits.routes import bp as audits_bp
     from app.auth.routes import bp as auth_bp
     from app.capa import api as capa_api
     from app.capa.routes import bp as capa_bp
@@ -201,6 +202,7 @@ def _register_blueprints(app: Flask) -> None:
         retention_bp,
         risks_bp,
         capa_bp,
+        audits_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(

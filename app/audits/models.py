@@ -75,7 +75,7 @@ def _typed_numbers(session, typed: str) -> list[str]:
     return [normalise_number(typed)]
 
 
-labels.register_kind("audit", labels.Kind(find=_typed_numbers))
+labels.register_kind("audit", labels.Kind(endpoint="audits.detail", find=_typed_numbers))
 labels.register_kind("criterion", labels.Kind(typed=False))
 labels.register_actions(
     {
