@@ -130,6 +130,17 @@ PAGES = {
     "/risks/new": {r: 403 for r in ROLES if r != "officer"},
     "/risks/RP-001/edit": {r: 403 for r in ROLES if r != "officer"},
     "/risks/RP-001/review": {r: 403 for r in ROLES if r != "officer"},
+    # internal audits: AUD (QA) is seen by those who see everything; the programme too
+    "/audits": {},
+    f"/audits?year={YEAR}&status=in_progress": {},
+    "/audits/new": {r: 403 for r in ROLES if r not in ("officer", "auditor")},
+    f"/audits/{AUD}": AUD_HIDDEN,
+    f"/audits/{AUD}/checklist": AUD_HIDDEN,
+    f"/audits/{AUD}/report.pdf": AUD_HIDDEN,
+    "/audit-programme": {r: 302 for r in ROLES},  # on to this year's
+    f"/audit-programme/{YEAR}": TRAIL,
+    "/audit-criteria": {},
+    "/audit-criteria?standard=ISO 9001:2015": {},
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
@@ -342,6 +353,19 @@ WRITES = {
     ("PATCH", "/api/v1/risk-points/RP-001"): only("officer"),
     ("POST", "/api/v1/risk-points/RP-001/review"): only("officer"),
     ("POST", "/api/v1/risk-points/RP-001/links"): only("officer"),
+    # internal audits: pages (the writes that succeed: a new audit, a clone, an item)
+    ("POST", "/audits/new"): only("officer", "auditor"),
+    ("POST", f"/audits/{AUD}/justification"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/move/report"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/conclusions"): only(hidden=UNPRIVILEGED),  # the lead auditor
+    ("POST", f"/audits/{AUD}/findings/1/response"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/findings/1/decision"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/sign"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/clone"): only("officer", "auditor", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1/move"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1/remove"): only("officer", hidden=UNPRIVILEGED),
     # internal audits (the writes that succeed: a new audit, a clone, an item's evidence)
     ("POST", "/api/v1/clauses/import"): only("officer"),
     ("POST", "/api/v1/audits"): only("officer", "auditor"),
