@@ -249,8 +249,11 @@ def test_officer_adds_edits_reviews_and_links_through_the_pages(login_as, office
     client.form_post("/risks/RP-001/links", {"object_ref": "nonconformity:NC-2026-0001"})
     html = client.get("/risks/RP-001").get_data(as_text=True)
     assert f'href="/documents/{doc.number}"' in html
-    # a kind without a page (yet): plain text, its kind in words
-    assert '<span data-ref="nonconformity:NC-2026-0001">Nonconformity NC-2026-0001</span>' in html
+    # a nonconformity links to its page (registered by app/capa), its kind in words
+    assert (
+        '<a href="/nonconformities/NC-2026-0001" data-ref="nonconformity:NC-2026-0001">'
+        "Nonconformity NC-2026-0001</a>"
+    ) in html
     assert "升级" in html and "措施有效" in html  # the reason and review in the history
     risk = services.get_risk_point(db.session, "RP-001")
     assert (risk.score, risk.hits) == (20, 2)

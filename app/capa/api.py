@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from app.api import Blueprint, fails, page_of
 from app.capa import permissions as perm
 from app.capa import services
+from app.capa.models import NcAction, Nonconformity
 from app.capa.schemas import (
     NcActionDoneInputSchema,
     NcActionListArgs,
@@ -61,7 +63,7 @@ def list_nonconformities(args):
         source=args.get("source"),
         severity=args.get("severity"),
         q=args.get("q"),
-    )
+    ).options(selectinload(Nonconformity.department), selectinload(Nonconformity.reported_by))
     return page_of(stmt, args)
 
 
@@ -196,7 +198,10 @@ def list_actions(args):
     if args["owner"] not in ("me", current_user.username):
         _may(perm.sees_all_ncs(current_user))
         owner = services.user_by_username(db.session, args["owner"], "owner")
-    return page_of(services.actions_stmt(owner, status=args["status"]), args)
+    stmt = services.actions_stmt(owner, status=args["status"]).options(
+        selectinload(NcAction.nc), selectinload(NcAction.owner), selectinload(NcAction.done_by)
+    )
+    return page_of(stmt, args)
 
 
 @blp.post("/actions/<id:action_id>/done")

@@ -8,7 +8,8 @@
   person who approved the plan, or, when they own an action, the department head and the
   officers.
 
-Every message has a dedupe key, so running the sweep twice on a day sends it once.
+Every message has a dedupe key, so running the sweep twice on a day sends it once; the
+messages are queued together (``notifications.services.queue_each``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from app.capa import services
 from app.capa.models import NcAction, NcPlan, Nonconformity
 from app.errors import N_
 from app.notifications import services as mail
-from app.people.models import User, UserRole
+from app.people.models import Department, User, UserRole
 
 
 @dataclass
@@ -57,7 +58,9 @@ def due_for_verification(session: Session, today: date) -> list[Nonconformity]:
     )
 
 
-def verifiers(session: Session, nc: Nonconformity) -> list[User]:
+def verifiers(
+    session: Session, nc: Nonconformity, officers: list[User] | None = None
+) -> list[User]:
     """Who is asked to verify: the plan's approver, unless they own an action; then the
     department head (if not an owner) and the officers who own none."""
     owners = {a.owner_id for a in nc.actions}
@@ -68,7 +71,8 @@ def verifiers(session: Session, nc: Nonconformity) -> list[User]:
     head = nc.department.head
     if head is not None and head.id not in owners and head.is_active:
         people.append(head)
-    people += [o for o in _officers(session) if o.id not in owners and o not in people]
+    officers = _officers(session) if officers is None else officers
+    people += [o for o in officers if o.id not in owners and o not in people]
     return people
 
 
@@ -77,12 +81,26 @@ def sweep(session: Session, today: date) -> CapaSweep:
     for nc in due_for_verification(session, today):
         services.start_verification(session, nc, today=today)
         moved.append(nc.number)
-    queued = remind_actions(session, today) + remind_verifiers(session, today)
-    return CapaSweep(moved, queued)
+    messages = remind_actions(session, today) + remind_verifiers(session, today)
+    # one query for the dedupe keys and one insert, not two statements a message
+    return CapaSweep(moved, mail.queue_each(session, messages))
 
 
-def remind_actions(session: Session, today: date) -> int:
-    queued = 0
+def _message(recipient: User, kind: str, subject: str, body: str, nc, key: str, **params):
+    return {
+        "recipient": recipient,
+        "kind": kind,
+        "subject": subject,
+        "body": body,
+        "object_ref": nc.ref,
+        "dedupe_key": key,
+        "params": params,
+    }
+
+
+def remind_actions(session: Session, today: date) -> list[dict]:
+    """The reminders of open actions due within 3 days or overdue, and the escalations."""
+    out = []
     actions = session.scalars(
         select(NcAction)
         .join(Nonconformity, Nonconformity.id == NcAction.nc_id)
@@ -91,7 +109,12 @@ def remind_actions(session: Session, today: date) -> int:
             Nonconformity.status == "action_planned",
             NcAction.due_date <= today + timedelta(days=services.REMIND_DAYS_BEFORE),
         )
-        .options(selectinload(NcAction.owner), selectinload(NcAction.nc))
+        .options(
+            selectinload(NcAction.owner),
+            selectinload(NcAction.nc)
+            .selectinload(Nonconformity.department)
+            .selectinload(Department.head),
+        )
         .order_by(NcAction.id)
     )
     for action in actions:
@@ -102,62 +125,68 @@ def remind_actions(session: Session, today: date) -> int:
             "day": action.due_date.isoformat(),
         }
         if action.due_date >= today:
-            message = mail.queue(
-                session,
-                action.owner,
-                kind="nc_action_due",
-                subject=N_("Action due on %(day)s: %(number)s"),
-                body=N_(
-                    "Your action for %(number)s is due on %(day)s: %(text)s. When it is done, "
-                    "record it with its evidence under My actions."
-                ),
-                object_ref=nc.ref,
-                dedupe_key=f"nc_action_due:{action.id}:{action.due_date}",
-                **params,
+            out.append(
+                _message(
+                    action.owner,
+                    "nc_action_due",
+                    N_("Action due on %(day)s: %(number)s"),
+                    N_(
+                        "Your action for %(number)s is due on %(day)s: %(text)s. When it is "
+                        "done, record it with its evidence under My actions."
+                    ),
+                    nc,
+                    f"nc_action_due:{action.id}:{action.due_date}",
+                    **params,
+                )
             )
-            queued += message is not None
             continue
         late = (today - action.due_date).days
-        message = mail.queue(
-            session,
-            action.owner,
-            kind="nc_action_overdue",
-            subject=N_("Action overdue: %(number)s"),
-            body=N_(
-                "Your action for %(number)s was due on %(day)s and is not done: %(text)s. "
-                "Please do it and record the evidence under My actions."
-            ),
-            object_ref=nc.ref,
-            dedupe_key=f"nc_action_overdue:{action.id}:{action.due_date}:w{late // 7}",
-            **params,
-        )
-        queued += message is not None
-        head = nc.department.head
-        if late >= services.ESCALATE_DAYS_OVERDUE and head is not None and head.is_active:
-            message = mail.queue(
-                session,
-                head,
-                kind="nc_action_escalated",
-                subject=N_("Action more than a week overdue: %(number)s"),
-                body=N_(
-                    "An action of %(number)s owned by %(owner)s was due on %(day)s and is "
-                    "still not done: %(text)s."
+        out.append(
+            _message(
+                action.owner,
+                "nc_action_overdue",
+                N_("Action overdue: %(number)s"),
+                N_(
+                    "Your action for %(number)s was due on %(day)s and is not done: %(text)s. "
+                    "Please do it and record the evidence under My actions."
                 ),
-                object_ref=nc.ref,
-                dedupe_key=f"nc_action_escalated:{action.id}:{action.due_date}:{head.id}",
-                owner=action.owner.full_name,
+                nc,
+                f"nc_action_overdue:{action.id}:{action.due_date}:w{late // 7}",
                 **params,
             )
-            queued += message is not None
-    return queued
+        )
+        head = nc.department.head
+        if late >= services.ESCALATE_DAYS_OVERDUE and head is not None and head.is_active:
+            out.append(
+                _message(
+                    head,
+                    "nc_action_escalated",
+                    N_("Action more than a week overdue: %(number)s"),
+                    N_(
+                        "An action of %(number)s owned by %(owner)s was due on %(day)s and is "
+                        "still not done: %(text)s."
+                    ),
+                    nc,
+                    f"nc_action_escalated:{action.id}:{action.due_date}:{head.id}",
+                    owner=action.owner.full_name,
+                    **params,
+                )
+            )
+    return out
 
 
-def remind_verifiers(session: Session, today: date) -> int:
-    queued = 0
+def remind_verifiers(session: Session, today: date) -> list[dict]:
+    """The reminders of effectiveness checks that have come due (weekly until decided)."""
+    out = []
+    officers = _officers(session)
     ncs = session.scalars(
         select(Nonconformity)
         .where(Nonconformity.status == "verifying")
-        .options(selectinload(Nonconformity.plans), selectinload(Nonconformity.actions))
+        .options(
+            selectinload(Nonconformity.plans).selectinload(NcPlan.approved_by),
+            selectinload(Nonconformity.actions),
+            selectinload(Nonconformity.department).selectinload(Department.head),
+        )
         .order_by(Nonconformity.id)
     )
     for nc in ncs:
@@ -165,21 +194,21 @@ def remind_verifiers(session: Session, today: date) -> int:
         if plan is None or plan.check_date > today:
             continue
         week = (today - plan.check_date).days // 7
-        for person in verifiers(session, nc):
-            message = mail.queue(
-                session,
-                person,
-                kind="nc_check_due",
-                subject=N_("Effectiveness check due: %(number)s"),
-                body=N_(
-                    "The effectiveness check of %(number)s was due on %(day)s. Criterion: "
-                    "%(criterion)s. Please record your signed decision."
-                ),
-                object_ref=nc.ref,
-                dedupe_key=f"nc_check_due:{nc.number}:{nc.round}:w{week}:{person.id}",
-                number=nc.number,
-                day=plan.check_date.isoformat(),
-                criterion=plan.criterion[:300],
+        for person in verifiers(session, nc, officers):
+            out.append(
+                _message(
+                    person,
+                    "nc_check_due",
+                    N_("Effectiveness check due: %(number)s"),
+                    N_(
+                        "The effectiveness check of %(number)s was due on %(day)s. Criterion: "
+                        "%(criterion)s. Please record your signed decision."
+                    ),
+                    nc,
+                    f"nc_check_due:{nc.number}:{nc.round}:w{week}:{person.id}",
+                    number=nc.number,
+                    day=plan.check_date.isoformat(),
+                    criterion=plan.criterion[:300],
+                )
             )
-            queued += message is not None
-    return queued
+    return out
