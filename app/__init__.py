@@ -150,6 +150,7 @@ def _connect_features() -> None:
     (nonconformities, documents, external, records: the order of the search page's
     facets)."""
     # the factory's imports: see the module docstring
+    from app.audits import search as _audit_builder  # noqa: F401
     from app.capa import search as _nc_builder  # noqa: F401
     from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
     from app.distribution import services as _receivers  # noqa: F401

@@ -27,6 +27,7 @@ from app.audit_trail import checkpoints
 from app.audit_trail.services import verify_chain
 from app.auth import services as auth
 from app.auth.models import ApiToken
+from app.audits import reminders as audit_reminders
 from app.capa import reminders as capa_reminders
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
@@ -278,7 +279,8 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     the revisions they supersede; review reminders), the register of external documents
     (currency checks due), distribution (overdue acknowledgements, recall reminders), the
     risk register (periodic reviews coming up or due), nonconformities (checks that have
-    come due, action and verifier reminders)."""
+    come due, action and verifier reminders), internal audits (starting within a week,
+    reports unsigned two weeks after the end)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
@@ -288,6 +290,7 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     capa = capa_reminders.sweep(session, day)
     report.to_verifying = capa.to_verifying
     report.reminders += capa.reminders
+    report.reminders += audit_reminders.sweep(session, day)
     return report
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -341,3 +343,30 @@ def test_programme_coverage(org):
     assert [d.code for d in prog["uncovered_departments"]] == ["QA"]
     uncovered = [c.code for c in prog["uncovered_clauses"]]
     assert "7.5.3" not in uncovered and "4.1" in uncovered
+
+
+def test_sweep_reminds_lead_auditor(org, runner):
+    """Does `qdms sweep` remind the lead auditor of an audit starting within 7 days and of
+    a report unsigned 14 days after the end, once a day?"""
+    start = local_today() + timedelta(days=20)
+    a = new_audit(org, start=start)
+    b = walk(org, new_audit(org, start=start), "in_progress")
+
+    def kinds(day):
+        result = runner.invoke(args=["sweep", "--today", day.isoformat()])
+        assert result.exit_code == 0, result.output
+        return sorted(
+            db.session.scalars(
+                select(OutboxMessage.kind).where(
+                    OutboxMessage.to_address == org.auditor.email,
+                    OutboxMessage.kind.in_(("audit_starting", "audit_report_unsigned")),
+                )
+            )
+        )
+
+    assert kinds(start - timedelta(days=10)) == []
+    assert kinds(start - timedelta(days=5)) == ["audit_starting"]
+    assert kinds(start - timedelta(days=5)) == ["audit_starting"]  # once
+    assert a.planned_end == b.planned_end
+    late = b.planned_end + timedelta(days=14)
+    assert kinds(late) == ["audit_report_unsigned", "audit_starting"]
