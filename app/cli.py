@@ -25,9 +25,9 @@ from app import create_app, storage
 from app import demo as demo_data
 from app.audit_trail import checkpoints
 from app.audit_trail.services import verify_chain
+from app.audits import reminders as audit_reminders
 from app.auth import services as auth
 from app.auth.models import ApiToken
-from app.audits import reminders as audit_reminders
 from app.capa import reminders as capa_reminders
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
