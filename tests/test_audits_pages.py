@@ -127,3 +127,19 @@ def test_chinese_pages_have_no_english_left(client, org):
         assert r.status_code == 200, page
         words = set(re.findall(r"[A-Za-z]{2,}", _visible_text(r.get_data(as_text=True))))
         assert words <= allowed, (page, words - allowed)
+
+
+def test_dashboard_card_for_the_auditor(client, org):
+    """Does the auditor's dashboard card count their open audits, items to do and
+    findings awaiting response, and the auditee head's the findings to answer?"""
+    a = walk(org, new_audit(org), "in_progress")
+    services.record_item(
+        db.session, org.auditor, a, a.items[0], verdict="minor_nc", evidence="证据"
+    )
+    db.session.commit()
+    summary = services.my_summary(db.session, org.auditor)
+    assert summary == {"audits": 1, "todo": len(a.items) - 1, "awaiting": 1, "to_answer": 0}
+    assert services.my_summary(db.session, org.head)["to_answer"] == 1
+    _login(client, org.auditor)
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="audit-card"' in page and 'id="count-findings-awaiting"' in page

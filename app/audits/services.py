@@ -1199,3 +1199,33 @@ def priorities(session: Session) -> dict[str, dict]:
 
 def today() -> date:
     return local_today()
+
+
+# The dashboard ------------------------------------------------------------------------------
+
+
+def my_summary(session: Session, user: User) -> dict:
+    """The auditor's card: open audits they lead or are in the team of, their checklist
+    items still to do (audits in progress), findings awaiting the auditee's response in
+    those audits, and findings awaiting this user's own response (as a department head).
+    Four counting queries."""
+    mine = select(Audit.id).where(
+        Audit.status.in_(("planned", "prepared", "in_progress", "reporting")),
+        (Audit.lead_auditor_id == user.id)
+        | Audit.id.in_(select(AuditTeamMember.audit_id).where(AuditTeamMember.user_id == user.id)),
+    )
+    audits = session.scalar(select(func.count()).select_from(mine.subquery()))
+    todo = session.scalar(
+        select(func.count(ChecklistItem.id))
+        .join(Audit, Audit.id == ChecklistItem.audit_id)
+        .where(ChecklistItem.audit_id.in_(mine), Audit.status == "in_progress", ~ChecklistItem.done)
+    )
+    awaiting = session.scalar(
+        select(func.count(Finding.id)).where(Finding.audit_id.in_(mine), Finding.status == "open")
+    )
+    to_answer = session.scalar(
+        select(func.count(Finding.id))
+        .join(Department, Department.id == Finding.department_id)
+        .where(Department.head_id == user.id, Finding.status == "open")
+    )
+    return {"audits": audits, "todo": todo, "awaiting": awaiting, "to_answer": to_answer}
