@@ -114,7 +114,7 @@ def test_chinese_pages_have_no_english_left(client, org):
     reporting = walk(org, new_audit(org), "reporting")
     _login(client, org.auditor)
     client.form_post("/language", {"lang": "zh_CN", "next": "/"})
-    allowed = {"AUD", "NC", "CS", "QA", "PDF", "qdms", "English", "ISO", "SVC"}
+    allowed = {"AUD", "NC", "CS", "QA", "PDF", "CSV", "Excel", "qdms", "English", "ISO", "SVC"}
     allowed |= {"Auditor", "Officer", "Head", "Reporter", "Owner", "Outsider"}
     allowed |= {"auditor", "head", "owner", "officer", "reporter", "outsider"}  # usernames
     allowed |= {"document", "record", "revision", "GB", "OFI", "NC"}
@@ -143,3 +143,17 @@ def test_dashboard_card_for_the_auditor(client, org):
     _login(client, org.auditor)
     page = client.get("/").get_data(as_text=True)
     assert 'id="audit-card"' in page and 'id="count-findings-awaiting"' in page
+
+
+def test_bad_date_and_coverage_downloads(client, org):
+    """Is a malformed date a 400 in the reader's language, and does the programme's
+    coverage matrix download as .xlsx and PDF?"""
+    a = new_audit(org)
+    _login(client, org.officer)
+    r = client.form_post(f"/audits/{a.number}/clone", {"planned_start": "2026-13-45"})
+    assert r.status_code == 400
+    year = a.planned_start.year
+    r = client.get(f"/audit-programme/{year}?format=xlsx")
+    assert r.status_code == 200 and r.data[:2] == b"PK"
+    r = client.get(f"/audit-programme/{year}?format=pdf")
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")

@@ -139,6 +139,8 @@ PAGES = {
     f"/audits/{AUD}/report.pdf": AUD_HIDDEN,
     "/audit-programme": {r: 302 for r in ROLES},  # on to this year's
     f"/audit-programme/{YEAR}": TRAIL,
+    f"/audit-programme/{YEAR}?format=xlsx": TRAIL,
+    f"/audit-programme/{YEAR}?format=pdf": TRAIL,
     "/audit-criteria": {},
     "/audit-criteria?standard=ISO 9001:2015": {},
     "/search": {},

@@ -10,8 +10,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.audits import exports, services
 from app.audits import permissions as perm
-from app.audits import services
 from app.audits.models import (
     CRITERION_KINDS,
     FINDING_STATUSES,
@@ -21,7 +21,7 @@ from app.audits.models import (
     Audit,
 )
 from app.audits.report import report_response
-from app.errors import DomainError, NotFound, ValidationFailed
+from app.errors import N_, DomainError, NotFound, ValidationFailed
 from app.extensions import db, local_today
 from app.i18n import translate_error
 from app.people.forms import department_choices, person_choices
@@ -81,7 +81,9 @@ def _date(name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed("Please give the planned start.", fields={name: "invalid"}) from None
+        raise ValidationFailed(
+            N_("Please give the date as YYYY-MM-DD."), fields={name: N_("invalid")}
+        ) from None
 
 
 def _detail(a: Audit, status: int = 200):
@@ -434,11 +436,15 @@ def programme(year: int):
     if not 1900 <= year <= 9999:
         abort(404)
     prog = services.programme(db.session, year, perm.visible_audits(current_user))
+    priorities = services.priorities(db.session)
+    fmt = request.args.get("format")
+    if fmt:
+        return exports.coverage_download(prog, priorities, fmt)
     return render_template(
         "audits/programme.html",
         prog=prog,
         year=year,
-        priorities=services.priorities(db.session),
+        priorities=priorities,
         months=range(1, 13),
     )
 
