@@ -157,3 +157,27 @@ def test_bad_date_and_coverage_downloads(client, org):
     assert r.status_code == 200 and r.data[:2] == b"PK"
     r = client.get(f"/audit-programme/{year}?format=pdf")
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
+
+
+def test_import_criteria_page(client, org):
+    """Does the officer import criteria from the library page, a bad row answered 400
+    naming its line and nothing written?"""
+    import io
+
+    _login(client, org.officer)
+    bad = io.BytesIO("code,title_zh\nX-1,甲\n,乙\n".encode())
+    r = client.form_post(
+        "/audit-criteria/import",
+        {"standard": "客户规范", "file": (bad, "c.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "3" in r.get_data(as_text=True)
+    assert services.standards(db.session) == ["ISO 9001:2015"]
+    good = io.BytesIO("code,title_zh,questions\nX-1,甲,问一|问二\n".encode())
+    r = client.form_post(
+        "/audit-criteria/import",
+        {"standard": "客户规范", "file": (good, "c.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 302
+    assert services.standards(db.session) == ["ISO 9001:2015", "客户规范"]

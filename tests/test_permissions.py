@@ -357,6 +357,7 @@ WRITES = {
     ("POST", "/api/v1/risk-points/RP-001/links"): only("officer"),
     # internal audits: pages (the writes that succeed: a new audit, a clone, an item)
     ("POST", "/audits/new"): only("officer", "auditor"),
+    ("POST", "/audit-criteria/import"): only("officer"),  # 400 without a file
     ("POST", f"/audits/{AUD}/justification"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/audits/{AUD}/move/report"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/audits/{AUD}/conclusions"): only(hidden=UNPRIVILEGED),  # the lead auditor

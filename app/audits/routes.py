@@ -449,14 +449,52 @@ def programme(year: int):
     )
 
 
+@bp.post("/audit-criteria/import")
+def import_criteria():
+    """Officers import criteria from a .csv or .json file: all rows or none; a bad row is
+    a 400 naming its line."""
+    _require(perm.can_manage_library(current_user))
+    upload = request.files.get("file")
+    standard = request.form.get("standard", "")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed(N_("Please choose a file."), fields={"file": N_("required")})
+        out = services.import_criteria(
+            db.session,
+            current_user,
+            filename=upload.filename,
+            data=upload.read(),
+            standard=standard,
+        )
+    except DomainError as err:
+        _failed(err)
+        return library_page(err.status)
+    flash(
+        _(
+            "%(added)s criteria added, %(updated)s updated.",
+            added=out["added"],
+            updated=out["updated"],
+        ),
+        "success",
+    )
+    return redirect(url_for("audits.library", standard=out["standard"]))
+
+
 @bp.get("/audit-criteria")
 def library():
+    return library_page()
+
+
+def library_page(status: int = 200):
     _require(perm.can_view_library(current_user))
     standard = request.args.get("standard") or None
     crit = db.session.scalars(services.criteria_stmt(standard)).all()
-    return render_template(
-        "audits/library.html",
-        criteria=crit,
-        standards=services.standards(db.session),
-        standard=standard,
+    return (
+        render_template(
+            "audits/library.html",
+            criteria=crit,
+            standards=services.standards(db.session),
+            standard=standard,
+        ),
+        status,
     )
