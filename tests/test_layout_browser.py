@@ -32,6 +32,8 @@ PAGES = {
         "/retention/holds",
         "/retention/destructions",
         "/external",
+        "/risks",
+        "/risks/RP-001",
     ],
     "admin": ["/admin/users", "/admin/departments"],
 }

@@ -10,7 +10,7 @@ import pytest
 
 from app.audit_trail.models import Event
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.extensions import db
+from app.extensions import db, local_today
 from app.risks import services
 from app.risks.models import RiskPoint, RiskReview, band_of
 
@@ -316,6 +316,9 @@ def test_exports_read_back(login_as, make_risk):
     assert r.mimetype == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "风险点清单" in text and "热力图" in text
+    # the heat map's rows: likelihood 5 holds one risk point, likelihood 2 one
+    assert "5 几乎肯定 1\n" in text and "2 不太可能 1\n" in text and "4 很可能\n" in text
+    assert "低风险 中风险 高风险 极高风险" in text  # the legend
     assert "RP-001" in text and "RP-002" in text and "热线受理" in text
 
 
@@ -517,3 +520,25 @@ def test_chinese_pages_have_no_english_left(login_as, officer, make_document):
         assert r.status_code == 200, page
         words = set(re.findall(r"[A-Za-z]{2,}", _visible_text(r.get_data(as_text=True))))
         assert words <= allowed, (page, words - allowed)
+
+
+def test_dashboard_counts_risk_reviews_due(login_as, make_risk):
+    """Does the officer's dashboard count the risk points whose review is due, linking to
+    them?"""
+    make_risk(review_date=date(2026, 12, 3))
+    make_risk()
+    client = login_as("officer")
+    html = client.get("/").get_data(as_text=True)
+    due = len(services.due_reviews(db.session, local_today()))
+    assert f'id="count-risk-reviews-due">{due}<' in html and "/risks?due=1" in html
+
+
+def test_numbers_are_found_as_typed(app, make_risk):
+    """Does "rp-1" typed in the audit trail's filter find RP-001's events, and the API
+    find RP-001 by "rp-1"?"""
+    from app.audit_trail.services import resolve_object
+
+    make_risk()
+    assert resolve_object(db.session, "rp-1")[0] == ["risk_point:RP-001"]
+    assert resolve_object(db.session, "RP-001")[0] == ["risk_point:RP-001"]
+    assert services.get_risk_point(db.session, " rp-001 ").number == "RP-001"

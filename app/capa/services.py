@@ -866,8 +866,13 @@ def list_stmt(
                 )
             stmt = stmt.where(column == value)
     if department:
-        stmt = stmt.join(Department, Department.id == Nonconformity.department_id).where(
-            Department.code == department.strip().upper()
+        # the department's id as a value (a scalar subquery), not a join: the planner then
+        # uses the (status, department, id) index with both values known
+        stmt = stmt.where(
+            Nonconformity.department_id
+            == select(Department.id)
+            .where(Department.code == department.strip().upper())
+            .scalar_subquery()
         )
     q = (q or "").strip()
     if q:

@@ -20,6 +20,7 @@ from app.documents.permissions import can_manage_document, visible_documents
 from app.extensions import db, local_today
 from app.external.services import due_currency_checks
 from app.people.models import Department, User
+from app.risks import services as risks
 
 bp = Blueprint("dashboard", __name__)
 
@@ -56,6 +57,7 @@ def index():
         today = local_today()
         counts["reviews_due"] = len(documents.reviews_due(db.session, today))
         counts["currency_checks_due"] = len(due_currency_checks(db.session, today))
+        counts["risk_reviews_due"] = len(risks.due_reviews(db.session, today))
     summary = audits.my_summary(db.session, current_user)
     if current_user.has_role("auditor") or any(summary.values()):
         counts["audit_summary"] = summary

@@ -49,10 +49,10 @@ BANDS = {
     "critical": (20, 25),
 }
 BAND_LABELS = {
-    "low": N_("Low"),
-    "medium": N_("Medium"),
-    "high": N_("High"),
-    "critical": N_("Critical"),
+    "low": N_("Low risk"),
+    "medium": N_("Medium risk"),
+    "high": N_("High risk"),
+    "critical": N_("Critical risk"),
 }
 
 
@@ -73,6 +73,19 @@ def link_words(object_ref: str, gettext=lambda text: text) -> str:
     kind, _, key = object_ref.partition(":")
     label = LINK_KINDS.get(kind)
     return f"{gettext(label)} {key}" if label else object_ref
+
+
+def normalise_number(typed: str | None) -> str:
+    """``RP-001`` as typed in any case, with or without the prefix and leading zeros."""
+    text = (typed or "").strip().upper()
+    digits = text.removeprefix("RP").lstrip("-").strip()
+    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
+        return format_number(int(digits))
+    return text
+
+
+def format_number(seq: int) -> str:
+    return f"RP-{seq:03}"
 
 
 def band_of(score: int) -> str:
@@ -210,7 +223,14 @@ def hits(risk_point: RiskPoint) -> int:
 
 labels.register_kind(
     "risk_point",
-    labels.Kind(pattern=N_("risk point %(name)s"), endpoint="risks.detail"),
+    labels.Kind(
+        pattern=N_("risk point %(name)s"),
+        endpoint="risks.detail",
+        # "RP-1" or "rp-001" typed in the trail's filter finds RP-001
+        find=lambda session, typed: (
+            [normalise_number(typed)] if typed.strip().upper().startswith("RP") else []
+        ),
+    ),
 )
 labels.register_actions(
     {

@@ -30,7 +30,16 @@ from app.extensions import add_months, local_today, utcnow
 from app.locking import lock
 from app.people.models import Department, User
 from app.records.models import Record
-from app.risks.models import BANDS, SCALE, RiskLink, RiskPoint, RiskReview, band_of
+from app.risks.models import (
+    BANDS,
+    SCALE,
+    RiskLink,
+    RiskPoint,
+    RiskReview,
+    band_of,
+    format_number,
+    normalise_number,
+)
 from app.sequences import next_value
 
 SEQUENCE_KEY = "risk_point"
@@ -52,19 +61,6 @@ def get_risk_point(session: Session, number: str) -> RiskPoint:
     if risk is None:
         raise NotFound(N_("No risk point %(number)s."), number=number)
     return risk
-
-
-def normalise_number(typed: str | None) -> str:
-    """``RP-001`` as typed in any case, with or without the prefix and leading zeros."""
-    text = (typed or "").strip().upper()
-    digits = text.removeprefix("RP").lstrip("-").strip()
-    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
-        return format_number(int(digits))
-    return text
-
-
-def format_number(seq: int) -> str:
-    return f"RP-{seq:03}"
 
 
 def list_stmt(

@@ -58,7 +58,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_nonconformity_reported_by_id'), ['reported_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_nonconformity_severity'), ['severity'], unique=False)
         batch_op.create_index(batch_op.f('ix_nonconformity_source'), ['source'], unique=False)
-        batch_op.create_index('ix_nonconformity_status_department', ['status', 'department_id'], unique=False)
+        batch_op.create_index('ix_nonconformity_status_department', ['status', 'department_id', 'id'], unique=False)
 
     op.create_table('nc_action',
     sa.Column('id', sa.Integer(), nullable=False),
