@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
+from app.audits.models import PRIORITY_LEVELS
 from app.i18n import current_language
 from app.tables import Table, send_table
-
-LEVELS = {"high": "High", "medium": "Medium", "low": "Low"}
 
 
 def coverage_table(prog: dict, priorities: dict) -> Table:
@@ -22,7 +21,7 @@ def coverage_table(prog: dict, priorities: dict) -> Table:
             [
                 d.name_in(language),
                 *(" ".join(months.get(m, [])) for m in range(1, 13)),
-                gettext(LEVELS[p["level"]]) if p else "",
+                gettext(PRIORITY_LEVELS[p["level"]]) if p else "",
                 "" if months else gettext("Not covered"),
             ]
         )

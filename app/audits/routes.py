@@ -15,6 +15,7 @@ from app.audits import permissions as perm
 from app.audits.models import (
     CRITERION_KINDS,
     FINDING_STATUSES,
+    PRIORITY_LEVELS,
     STATUSES,
     TYPES,
     VERDICTS,
@@ -45,6 +46,7 @@ def labels():
         "VERDICTS": VERDICTS,
         "FINDING_STATUSES": FINDING_STATUSES,
         "CRITERION_KINDS": CRITERION_KINDS,
+        "PRIORITY_LEVELS": PRIORITY_LEVELS,
         "audit_perm": perm,
     }
 
