@@ -215,3 +215,28 @@ def test_list_programme_clone_and_import(client, org, tokens):
         client.get("/api/v1/clauses?standard=客户规范", headers=tokens["reporter"]).json[0]["code"]
         == "A-1"
     )
+
+
+def test_attachments_checked_by_content(client, org, tokens, pdf_bytes):
+    """Is a PDF attached to an item in progress stored and downloadable, a file that is
+    no PDF or image a 400 with nothing written, and an attachment before the start a
+    409?"""
+    number = client.post("/api/v1/audits", json=_body(), headers=tokens["officer"]).json["number"]
+    auditor = tokens["auditor"]
+    item = client.get(f"/api/v1/audits/{number}", headers=auditor).json["checklist"][0]["id"]
+    url = f"/api/v1/audits/{number}/checklist/{item}/attachments"
+    r = client.post(url, data={"file": (io.BytesIO(pdf_bytes), "现场.pdf")}, headers=auditor)
+    assert r.status_code == 409
+    for action in ("prepare", "start"):
+        client.post(f"/api/v1/audits/{number}/{action}", json={}, headers=auditor)
+    r = client.post(url, data={"file": (io.BytesIO(b"MZ not a pdf"), "x.pdf")}, headers=auditor)
+    assert r.status_code == 400
+    r = client.post(url, data={"file": (io.BytesIO(pdf_bytes), "现场.pdf")}, headers=auditor)
+    assert r.status_code == 201, r.json
+    att = r.json
+    detail = client.get(f"/api/v1/audits/{number}", headers=auditor).json
+    assert [a["id"] for a in detail["checklist"][0]["attachments"]] == [att["id"]]
+    r = client.get(f"/api/v1/audits/{number}/attachments/{att['id']}", headers=tokens["head"])
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")
+    r = client.get(f"/api/v1/audits/{number}/attachments/{att['id']}", headers=tokens["outsider"])
+    assert r.status_code == 404

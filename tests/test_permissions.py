@@ -137,6 +137,7 @@ PAGES = {
     f"/audits/{AUD}": AUD_HIDDEN,
     f"/audits/{AUD}/checklist": AUD_HIDDEN,
     f"/audits/{AUD}/report.pdf": AUD_HIDDEN,
+    f"/audits/{AUD}/attachments/1": AUD_HIDDEN,
     "/audit-programme": {r: 302 for r in ROLES},  # on to this year's
     f"/audit-programme/{YEAR}": TRAIL,
     f"/audit-programme/{YEAR}?format=xlsx": TRAIL,
@@ -213,6 +214,7 @@ API = {
     f"/api/v1/audits/{AUD}": AUD_HIDDEN,
     f"/api/v1/audits/{YEAR}-1": AUD_HIDDEN,  # typed without the prefix
     f"/api/v1/audits/{AUD}/report": AUD_HIDDEN,
+    f"/api/v1/audits/{AUD}/attachments/1": AUD_HIDDEN,
     "/api/v1/actions": {},
     "/api/v1/actions?owner=matrix_officer": {r: 403 for r in ROLES if r not in PRIVILEGED},
 }
@@ -368,6 +370,7 @@ WRITES = {
     ("POST", f"/audits/{AUD}/checklist"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/audits/{AUD}/checklist/1/move"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/audits/{AUD}/checklist/1/remove"): only("officer", hidden=UNPRIVILEGED),
     # internal audits (the writes that succeed: a new audit, a clone, an item's evidence)
     ("POST", "/api/v1/clauses/import"): only("officer"),
@@ -379,6 +382,7 @@ WRITES = {
     ("PUT", f"/api/v1/audits/{AUD}/checklist/order"): only("officer", hidden=UNPRIVILEGED),
     ("PATCH", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
     ("DELETE", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=UNPRIVILEGED),
     ("POST", f"/api/v1/audits/{AUD}/findings/1/response"): only(hidden=UNPRIVILEGED),
     ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): only(hidden=UNPRIVILEGED),
     ("POST", f"/api/v1/audits/{AUD}/sign"): only(hidden=UNPRIVILEGED),  # the lead auditor
@@ -717,6 +721,9 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
         db.session, officer, aud, aud.items[0], verdict="minor_nc", evidence="矩阵证据"
     )
     assert (aud.number, aud.items[0].id, found.finding.id) == (AUD, 1, 1)
+    photo = check_scan(pdf_bytes, "现场.pdf", max_bytes=10 * 1024 * 1024)
+    att = audits.attach(db.session, store, officer, aud, aud.items[0], photo)
+    assert att.id == 1
     db.session.commit()
     made = (ext.number, ext.editions[0].id, hold.id, batch.number, risk.number)
     assert made == ("EXT-0001", 1, 1, BATCH, "RP-001")

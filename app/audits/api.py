@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import request
+import io
+
+from flask import current_app, request, send_file
 from flask_login import current_user
 
 from app.api import Blueprint, allow, fails, files, page_of, upload_doc
@@ -11,6 +13,8 @@ from app.audits import services
 from app.audits.report import report_response
 from app.audits.schemas import (
     ACTION_NAMES,
+    AuditAttachmentInputSchema,
+    AuditAttachmentSchema,
     AuditChecklistItemSchema,
     AuditClauseArgs,
     AuditCloneInputSchema,
@@ -36,6 +40,8 @@ from app.audits.schemas import (
 )
 from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db
+from app.storage import get_store
+from app.web import checked_scan
 
 blp = Blueprint("audits_api", __name__, tag="audits")
 
@@ -218,6 +224,35 @@ def patch_item(body, number: str, item_id: int):
     out["finding"] = result.finding
     out["nonconformity"] = result.finding.nc.number if result.finding else None
     return out
+
+
+@blp.post("/audits/<number>/checklist/<id:item_id>/attachments")
+@blp.arguments(AuditAttachmentInputSchema, location="json_or_form")
+@blp.response(201, AuditAttachmentSchema)
+@upload_doc(AuditAttachmentInputSchema, required=True)
+@fails(403, 404, 409)
+def attach_file(body, number: str, item_id: int):
+    """Attach a photo or scan (PDF, JPEG or PNG, checked by its content) to an item while
+    the audit is in progress (multipart `file`)."""
+    a = _audit(number)
+    item = services.get_item(a, item_id)
+    allow(perm.can_fill(current_user, a))
+    checked = checked_scan(request.files.get("file"))
+    return services.attach(db.session, get_store(current_app), current_user, a, item, checked)
+
+
+@blp.get("/audits/<number>/attachments/<id:attachment_id>")
+@files("pdf", description="the attached file (PDF, JPEG or PNG)")
+@fails(404)
+def get_attachment(number: str, attachment_id: int):
+    """An item's attachment, as stored."""
+    a = _audit(number)
+    att = services.get_attachment(a, attachment_id)
+    return send_file(
+        io.BytesIO(get_store(current_app).read(att.sha256, att.size)),
+        mimetype=att.mimetype,
+        download_name=att.name,
+    )
 
 
 @blp.delete("/audits/<number>/checklist/<id:item_id>")

@@ -117,6 +117,10 @@ labels.register_actions(
             N_("Disputed finding decided"),
             N_("%(actor)s decided a disputed finding of %(object)s"),
         ),
+        "audit_attachment_added": (
+            N_("Attachment added"),
+            N_("%(actor)s attached %(attachment)s to an item of %(object)s"),
+        ),
         "audit_report_issued": (
             N_("Audit report issued"),
             N_("The report of %(object)s was issued"),
@@ -159,6 +163,8 @@ labels.register_fields(
         "nonconformity": N_("Nonconformity"),
         "decision": labels.coded(N_("Decision"), FINDING_STATUSES),
         "recipients": N_("Issued to"),
+        "attachment": N_("Attachment"),
+        "sha256": labels.internal(N_("SHA-256 of the file")),
     },
     kind="audit",
 )
@@ -347,6 +353,9 @@ class ChecklistItem(db.Model):
 
     audit: Mapped[Audit] = relationship(back_populates="items")
     criterion: Mapped[Criterion | None] = relationship()
+    attachments: Mapped[list[ItemAttachment]] = relationship(
+        back_populates="item", order_by="ItemAttachment.id"
+    )
 
     def __repr__(self) -> str:
         return f"<ChecklistItem {self.id} of {self.audit_id} {self.clause}>"
@@ -408,3 +417,27 @@ class Finding(db.Model):
     @property
     def label(self) -> str:
         return f"{self.audit.number}-F{self.seq:02d}"
+
+
+ATTACHMENT_MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
+
+
+class ItemAttachment(db.Model):
+    """A photo or scan attached to a checklist item: checked by its content (PDF, JPEG,
+    PNG), stored once in docs_store by its SHA-256."""
+
+    __tablename__ = "audit_item_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("audit_checklist_item.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[ChecklistItem] = relationship(back_populates="attachments")
+
+    def __repr__(self) -> str:
+        return f"<ItemAttachment {self.id} of item {self.item_id} {self.name}>"

@@ -4,9 +4,20 @@ year's programme with its coverage matrix (docs/adr/0045)."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -26,7 +37,8 @@ from app.errors import N_, DomainError, NotFound, ValidationFailed
 from app.extensions import db, local_today
 from app.i18n import translate_error
 from app.people.forms import department_choices, person_choices
-from app.web import paginate
+from app.storage import get_store
+from app.web import checked_scan, paginate
 
 bp = Blueprint("audits", __name__)
 PER_PAGE = 50
@@ -391,6 +403,35 @@ def update_item(number: str, item_id: int):
         _failed(err)
         return _checklist(_load(number), err.status)
     return redirect(url_for("audits.checklist", number=a.number, _anchor=f"item-{item.id}"))
+
+
+@bp.post("/audits/<number>/checklist/<id:item_id>/attachments")
+def attach(number: str, item_id: int):
+    """A photo or scan (PDF, JPEG, PNG, checked by its content) for an item in progress."""
+    a = _load(number)
+    item = _item(a, item_id)
+    _require(perm.can_fill(current_user, a))
+    try:
+        checked = checked_scan(request.files.get("file"))
+        services.attach(db.session, get_store(current_app), current_user, a, item, checked)
+    except DomainError as err:
+        _failed(err)
+        return _checklist(_load(number), err.status)
+    return redirect(url_for("audits.checklist", number=a.number, _anchor=f"item-{item.id}"))
+
+
+@bp.get("/audits/<number>/attachments/<id:attachment_id>")
+def attachment(number: str, attachment_id: int):
+    a = _load(number)
+    try:
+        att = services.get_attachment(a, attachment_id)
+    except NotFound:
+        abort(404)
+    return send_file(
+        io.BytesIO(get_store(current_app).read(att.sha256, att.size)),
+        mimetype=att.mimetype,
+        download_name=att.name,
+    )
 
 
 @bp.post("/audits/<number>/checklist/<id:item_id>/move")

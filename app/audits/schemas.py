@@ -19,6 +19,15 @@ class AuditCriterionSchema(Schema):
     document = fields.Function(lambda c: c.document.number if c.document else None)
 
 
+class AuditAttachmentSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    mimetype = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    added_at = UTCTime()
+
+
 class AuditChecklistItemSchema(Schema):
     id = fields.Integer()
     clause = fields.String()
@@ -29,6 +38,7 @@ class AuditChecklistItemSchema(Schema):
     verdict = fields.String(allow_none=True, metadata={"enum": list(VERDICTS)})
     evidence = fields.String(allow_none=True)
     links = fields.List(fields.String())
+    attachments = fields.List(fields.Nested(AuditAttachmentSchema))
 
 
 class AuditFindingSchema(Schema):
@@ -192,6 +202,10 @@ class AuditResponseInputSchema(Input):
 class AuditDecisionInputSchema(Input):
     decision = fields.String(required=True, validate=validate.OneOf(["confirm", "withdraw"]))
     reason = fields.String(required=True)
+
+
+class AuditAttachmentInputSchema(Input):
+    pass
 
 
 class AuditSignInputSchema(Input):

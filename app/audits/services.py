@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit_trail import services as audit
 from app.audit_trail.services import canonical_json
 from app.audits.models import (
+    ATTACHMENT_MIMETYPES,
     DEFAULT_STANDARD,
     NC_VERDICTS,
     STATUSES,
@@ -50,6 +51,7 @@ from app.audits.models import (
     ChecklistItem,
     Criterion,
     Finding,
+    ItemAttachment,
     normalise_number,
 )
 from app.audits.permissions import can_view_audit
@@ -67,6 +69,8 @@ from app.records.permissions import can_view_record
 from app.risks.models import RiskPoint
 from app.sequences import next_value
 from app.signatures.services import sign
+from app.storage import FileStore, store_bytes
+from app.uploads import CheckedFile
 
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "prepare": (frozenset({"planned"}), "prepared"),
@@ -97,6 +101,7 @@ PLANNED_NC = frozenset({"action_planned", "implemented", "verifying", "closed"})
 MAX_TEXT = 8000
 MAX_ITEMS = 500
 MAX_LINKS = 30
+MAX_ATTACHMENTS = 10
 REMIND_DAYS_BEFORE = 7
 UNSIGNED_DAYS_AFTER = 14
 
@@ -527,6 +532,56 @@ def resolve_link(session: Session, auditor: User, typed: str) -> str:
             link=text or "—",
         )
     return ref
+
+
+def attach(
+    session: Session,
+    store: FileStore,
+    actor: User,
+    a: Audit,
+    item: ChecklistItem,
+    checked: CheckedFile | None,
+) -> ItemAttachment:
+    """Attach a photo or scan (PDF, JPEG, PNG, already checked by its content) to an item
+    while the audit is in progress; stored once in docs_store."""
+    lock(session, a)
+    if a.status != "in_progress":
+        raise InvalidTransition(
+            N_("%(number)s is %(status)s: the checklist is filled while the audit is in progress."),
+            number=a.number,
+            status=STATUSES[a.status],
+        )
+    if checked is None:
+        raise ValidationFailed(N_("Please choose a file."), fields={"file": N_("required")})
+    if len(item.attachments) >= MAX_ATTACHMENTS:
+        raise ValidationFailed(N_("Too many attachments."), fields={"file": N_("too long")})
+    blob = store_bytes(session, store, checked.data)
+    att = ItemAttachment(
+        item_id=item.id,
+        sha256=blob.sha256,
+        name=checked.file_name[:255],
+        mimetype=ATTACHMENT_MIMETYPES.get(checked.kind, "application/octet-stream"),
+        size=len(checked.data),
+        added_by_id=actor.id,
+    )
+    session.add(att)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        a.ref,
+        "audit_attachment_added",
+        after={"item": item.id, "attachment": att.name, "sha256": att.sha256},
+    )
+    return att
+
+
+def get_attachment(a: Audit, attachment_id) -> ItemAttachment:
+    for item in a.items:
+        for att in item.attachments:
+            if att.id == attachment_id:
+                return att
+    raise NotFound(N_("No such attachment."))
 
 
 @dataclass
