@@ -46,6 +46,29 @@ from app.web import checked_scan
 blp = Blueprint("audits_api", __name__, tag="audits")
 
 
+ITEM_FIELDS = (
+    "id",
+    "clause",
+    "question",
+    "question_en",
+    "position",
+    "done",
+    "verdict",
+    "evidence",
+    "links",
+    "attachments",
+)
+
+
+def _item_result(item, finding) -> dict:
+    """The item as ``AuditItemResultSchema`` dumps it: its fields, the finding it raised
+    and the NC that finding opened."""
+    out = {name: getattr(item, name) for name in ITEM_FIELDS}
+    out["finding"] = finding
+    out["nonconformity"] = finding.nc.number if finding is not None else None
+    return out
+
+
 def _audit(number: str):
     return services.visible_audit(db.session, current_user, number)
 
@@ -206,7 +229,7 @@ def patch_item(body, number: str, item_id: int):
         item = services.edit_item(
             db.session, current_user, a, item, question=body["question"], clause=body["clause"]
         )
-        return {**AuditChecklistItemSchema().dump(item), "finding": None, "nonconformity": None}
+        return _item_result(item, None)
     allow(perm.can_fill(current_user, a))
     result = services.record_item(
         db.session,
@@ -220,10 +243,7 @@ def patch_item(body, number: str, item_id: int):
         department=body["department"],
         raise_nc=body["raise_nc"],
     )
-    out = AuditChecklistItemSchema().dump(result.item)
-    out["finding"] = result.finding
-    out["nonconformity"] = result.finding.nc.number if result.finding else None
-    return out
+    return _item_result(result.item, result.finding)
 
 
 @blp.post("/audits/<number>/checklist/<id:item_id>/attachments")
