@@ -370,3 +370,18 @@ def test_sweep_reminds_lead_auditor(org, runner):
     assert a.planned_end == b.planned_end
     late = b.planned_end + timedelta(days=14)
     assert kinds(late) == ["audit_report_unsigned", "audit_starting"]
+
+
+def test_criteria_import_from_the_command_line(org, runner, tmp_path):
+    """Does `qdms criteria import` add criteria, and a bad row exit 1 naming its line with
+    nothing written?"""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,title_zh\nA-1,甲\n,乙\n", encoding="utf-8")
+    result = runner.invoke(args=["criteria", "import", str(bad), "--standard", "客户规范"])
+    assert result.exit_code == 1 and "Line 3" in result.output
+    assert services.standards(db.session) == ["ISO 9001:2015"]
+    good = tmp_path / "good.json"
+    good.write_text('[{"code": "A-1", "title_zh": "甲", "questions": ["问一"]}]', encoding="utf-8")
+    result = runner.invoke(args=["criteria", "import", str(good), "--standard", "客户规范"])
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
