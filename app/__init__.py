@@ -163,6 +163,7 @@ def _connect_features() -> None:
     (nonconformities, documents, external, records: the order of the search page's
     facets)."""
     # the factory's imports: see the module docstring
+    from app.audits import search as _audit_builder  # noqa: F401
     from app.capa import search as _nc_builder  # noqa: F401
     from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
     from app.distribution import services as _receivers  # noqa: F401
@@ -175,6 +176,8 @@ def _register_blueprints(app: Flask) -> None:
     from app import api as api_pkg  # the factory's imports: see the module docstring
     from app.audit_trail import api as audit_api
     from app.audit_trail.routes import bp as audit_bp
+    from app.audits import api as audits_api
+    from app.audits.routes import bp as audits_bp
     from app.auth.routes import bp as auth_bp
     from app.capa import api as capa_api
     from app.capa.routes import bp as capa_bp
@@ -213,6 +216,7 @@ def _register_blueprints(app: Flask) -> None:
         retention_bp,
         risks_bp,
         capa_bp,
+        audits_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(
@@ -225,6 +229,7 @@ def _register_blueprints(app: Flask) -> None:
             retention_api.blp,
             risks_api.blp,
             capa_api.blp,
+            audits_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,

@@ -25,6 +25,8 @@ from app import create_app, storage
 from app import demo as demo_data
 from app.audit_trail import checkpoints
 from app.audit_trail.services import verify_chain
+from app.audits import reminders as audit_reminders
+from app.audits import services as audit_services
 from app.auth import services as auth
 from app.auth.models import ApiToken
 from app.capa import reminders as capa_reminders
@@ -70,6 +72,21 @@ def unit_of_work(fn):
 departments_cli = click.Group("departments", help="Departments.")
 users_cli = click.Group("users", help="Users.")
 tokens_cli = click.Group("tokens", help="API tokens.")
+criteria_cli = click.Group("criteria", help="Audit criteria (the clause library).")
+
+
+@criteria_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--standard", required=True, help="The standard the criteria belong to.")
+@with_appcontext
+@unit_of_work
+def criteria_import(file, standard):
+    """Import audit criteria from a .csv or .json file: all rows or none; a bad row exits 1
+    naming its line."""
+    out = audit_services.import_criteria(
+        db.session, None, filename=file.name, data=file.read_bytes(), standard=standard
+    )
+    click.echo(f"{out['standard']}: {out['added']} added, {out['updated']} updated")
 
 
 @departments_cli.command("create")
@@ -278,7 +295,8 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     the revisions they supersede; review reminders), the register of external documents
     (currency checks due), distribution (overdue acknowledgements, recall reminders), the
     risk register (periodic reviews coming up or due), nonconformities (checks that have
-    come due, action and verifier reminders)."""
+    come due, action and verifier reminders), internal audits (starting within a week,
+    reports unsigned two weeks after the end)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
@@ -288,6 +306,7 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     capa = capa_reminders.sweep(session, day)
     report.to_verifying = capa.to_verifying
     report.reminders += capa.reminders
+    report.reminders += audit_reminders.sweep(session, day)
     return report
 
 
@@ -442,6 +461,7 @@ def register_commands(app) -> None:
         departments_cli,
         users_cli,
         tokens_cli,
+        criteria_cli,
         demo,
         demo_logins,
         verify,

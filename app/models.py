@@ -1,6 +1,7 @@
 """Imports every model module, so the metadata (migrations, tests) sees all tables."""
 
 from app.audit_trail import models as audit_trail_models  # noqa: F401
+from app.audits import models as audits_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.capa import models as capa_models  # noqa: F401
 from app.distribution import models as distribution_models  # noqa: F401

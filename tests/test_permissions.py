@@ -41,6 +41,11 @@ TRAIL = {r: 403 for r in ROLES if r not in PRIVILEGED}
 # matrix officer's) open. The matrix users (CS) who see not everything do not see it.
 NC = f"NC-{YEAR}-0001"
 NC_HIDDEN = {r: 404 for r in ROLES if r not in PRIVILEGED}
+# AUD-yyyy-001 audits QA (led by the matrix officer, independence justified), in progress,
+# its item 1 a minor NC with finding 1 (of QA: no matrix user heads QA). The matrix users
+# (CS) who see not everything do not see it.
+AUD = f"AUD-{YEAR}-001"
+AUD_HIDDEN = NC_HIDDEN
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET; anonymous visitors are sent to the login page.
@@ -125,6 +130,20 @@ PAGES = {
     "/risks/new": {r: 403 for r in ROLES if r != "officer"},
     "/risks/RP-001/edit": {r: 403 for r in ROLES if r != "officer"},
     "/risks/RP-001/review": {r: 403 for r in ROLES if r != "officer"},
+    # internal audits: AUD (QA) is seen by those who see everything; the programme too
+    "/audits": {},
+    f"/audits?year={YEAR}&status=in_progress": {},
+    "/audits/new": {r: 403 for r in ROLES if r not in ("officer", "auditor")},
+    f"/audits/{AUD}": AUD_HIDDEN,
+    f"/audits/{AUD}/checklist": AUD_HIDDEN,
+    f"/audits/{AUD}/report.pdf": AUD_HIDDEN,
+    f"/audits/{AUD}/attachments/1": AUD_HIDDEN,
+    "/audit-programme": {r: 302 for r in ROLES},  # on to this year's
+    f"/audit-programme/{YEAR}": TRAIL,
+    f"/audit-programme/{YEAR}?format=xlsx": TRAIL,
+    f"/audit-programme/{YEAR}?format=pdf": TRAIL,
+    "/audit-criteria": {},
+    "/audit-criteria?standard=ISO 9001:2015": {},
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
@@ -187,6 +206,15 @@ API = {
     "/api/v1/nonconformities?status=action_planned&department=QA": {},
     f"/api/v1/nonconformities/{NC}": NC_HIDDEN,
     f"/api/v1/nonconformities/{YEAR}-1": NC_HIDDEN,  # typed without the prefix
+    "/api/v1/clauses": {},
+    "/api/v1/clauses?standard=ISO 9001:2015": {},
+    f"/api/v1/audit-programmes/{YEAR}": TRAIL,  # officers, auditors, administrators
+    "/api/v1/audits": {},
+    f"/api/v1/audits?year={YEAR}&status=in_progress&department=QA": {},
+    f"/api/v1/audits/{AUD}": AUD_HIDDEN,
+    f"/api/v1/audits/{YEAR}-1": AUD_HIDDEN,  # typed without the prefix
+    f"/api/v1/audits/{AUD}/report": AUD_HIDDEN,
+    f"/api/v1/audits/{AUD}/attachments/1": AUD_HIDDEN,
     "/api/v1/actions": {},
     "/api/v1/actions?owner=matrix_officer": {r: 403 for r in ROLES if r not in PRIVILEGED},
 }
@@ -329,6 +357,36 @@ WRITES = {
     ("PATCH", "/api/v1/risk-points/RP-001"): only("officer"),
     ("POST", "/api/v1/risk-points/RP-001/review"): only("officer"),
     ("POST", "/api/v1/risk-points/RP-001/links"): only("officer"),
+    # internal audits: pages (the writes that succeed: a new audit, a clone, an item)
+    ("POST", "/audits/new"): only("officer", "auditor"),
+    ("POST", "/audit-criteria/import"): only("officer"),  # 400 without a file
+    ("POST", f"/audits/{AUD}/justification"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/move/report"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/conclusions"): only(hidden=UNPRIVILEGED),  # the lead auditor
+    ("POST", f"/audits/{AUD}/findings/1/response"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/findings/1/decision"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/sign"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/clone"): only("officer", "auditor", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1/move"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/checklist/1/remove"): only("officer", hidden=UNPRIVILEGED),
+    # internal audits (the writes that succeed: a new audit, a clone, an item's evidence)
+    ("POST", "/api/v1/clauses/import"): only("officer"),
+    ("POST", "/api/v1/audits"): only("officer", "auditor"),
+    ("POST", f"/api/v1/audits/{AUD}/justification"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/audits/{AUD}/report"): only("officer", hidden=UNPRIVILEGED),  # 409
+    ("POST", f"/api/v1/audits/{AUD}/cancel"): only("officer", hidden=UNPRIVILEGED),  # 400
+    ("POST", f"/api/v1/audits/{AUD}/checklist"): only("officer", hidden=UNPRIVILEGED),
+    ("PUT", f"/api/v1/audits/{AUD}/checklist/order"): only("officer", hidden=UNPRIVILEGED),
+    ("PATCH", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
+    ("DELETE", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/audits/{AUD}/findings/1/response"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): only(hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/audits/{AUD}/sign"): only(hidden=UNPRIVILEGED),  # the lead auditor
+    ("POST", f"/api/v1/audits/{AUD}/clone"): only("officer", "auditor", hidden=UNPRIVILEGED),
 }
 # JSON bodies that pass the schema, so that the permission gate answers, not the parser
 # (the API's citation is the one the HTML form removed before)
@@ -380,6 +438,23 @@ BODIES = {
     ("PATCH", "/api/v1/risk-points/RP-001"): {"reason": "矩阵", "severity": 5},
     ("POST", "/api/v1/risk-points/RP-001/review"): {"notes": "矩阵"},
     ("POST", "/api/v1/risk-points/RP-001/links"): {"object": "document:QP-CS-001"},
+    ("POST", "/api/v1/clauses/import"): {"standard": "矩阵"},
+    ("POST", "/api/v1/audits"): {
+        "title": "矩阵审核",
+        "objectives": "矩阵",
+        "scope": "矩阵",
+        "clauses": ["4.1"],
+        "departments": ["QA"],
+        "lead_auditor": "matrix_officer",
+        "planned_start": f"{YEAR}-06-01",
+    },
+    ("POST", f"/api/v1/audits/{AUD}/justification"): {"text": "矩阵"},
+    ("POST", f"/api/v1/audits/{AUD}/checklist"): {"clause": "4.1", "question": "矩阵"},
+    ("PUT", f"/api/v1/audits/{AUD}/checklist/order"): {"order": [1]},
+    ("PATCH", f"/api/v1/audits/{AUD}/checklist/1"): {"evidence": "矩阵"},
+    ("POST", f"/api/v1/audits/{AUD}/findings/1/response"): {"decision": "accept"},
+    ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): {"decision": "confirm", "reason": "x"},
+    ("POST", f"/api/v1/audits/{AUD}/clone"): {"planned_start": f"{YEAR + 1}-06-01"},
 }
 
 # Open to everyone, signed in or not (200 unless a role is named). Logging out comes last:
@@ -448,6 +523,7 @@ def _docx(text: str) -> bytes:
 
 def _seed(store, pdf_bytes) -> dict[str, str]:
     """The matrix's people, documents, copies, records, hold and batch; a token per role."""
+    from app.audits import services as audits
     from app.auth import services as auth
     from app.capa import services as capa
     from app.distribution import services as distribution
@@ -626,6 +702,28 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
         controls="高峰排班",
         owner=officer,
     )
+    # AUD-yyyy-001 of QA, in progress, item 1 a minor NC (finding 1)
+    aud = audits.plan(
+        db.session,
+        officer,
+        title="矩阵审核",
+        objectives="矩阵",
+        scope="矩阵",
+        clauses=["4.1"],
+        departments=["QA"],
+        lead_auditor="matrix_officer",
+        planned_start=local_today(),
+        independence_justification="矩阵：唯一的审核员",
+    )
+    audits.prepare(db.session, officer, aud)
+    audits.start(db.session, officer, aud)
+    found = audits.record_item(
+        db.session, officer, aud, aud.items[0], verdict="minor_nc", evidence="矩阵证据"
+    )
+    assert (aud.number, aud.items[0].id, found.finding.id) == (AUD, 1, 1)
+    photo = check_scan(pdf_bytes, "现场.pdf", max_bytes=10 * 1024 * 1024)
+    att = audits.attach(db.session, store, officer, aud, aud.items[0], photo)
+    assert att.id == 1
     db.session.commit()
     made = (ext.number, ext.editions[0].id, hold.id, batch.number, risk.number)
     assert made == ("EXT-0001", 1, 1, BATCH, "RP-001")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.audit_trail.models import Event
 from app.audit_trail.permissions import can_view_audit_trail
 from app.audit_trail.services import TrailFilters, filtered_events
+from app.audits import services as audits
 from app.distribution import services as distribution
 from app.distribution.models import ControlledCopy
 from app.distribution.permissions import can_view_register
@@ -57,6 +58,9 @@ def index():
         counts["reviews_due"] = len(documents.reviews_due(db.session, today))
         counts["currency_checks_due"] = len(due_currency_checks(db.session, today))
         counts["risk_reviews_due"] = len(risks.due_reviews(db.session, today))
+    summary = audits.my_summary(db.session, current_user)
+    if current_user.has_role("auditor") or any(summary.values()):
+        counts["audit_summary"] = summary
     recent = []
     if can_view_audit_trail(current_user):
         counts["events"] = db.session.scalar(select(func.count(Event.id)))

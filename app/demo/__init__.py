@@ -1,6 +1,6 @@
 """The demo organisation: a plausible service company with its controlled documents,
-register of external documents, distribution, records, risk points and nonconformities
-(``qdms demo``; ``make run`` seeds it on the first start).
+register of external documents, distribution, records, risk points, nonconformities and
+internal audits (``qdms demo``; ``make run`` seeds it on the first start).
 
 The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
 concern plays it through the services as people would in the UI, so every signature and
@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.demo import (
+    audits,
     distribution,
     documents,
     external,
@@ -42,6 +43,7 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     added += records.seed(session, store)
     added += risks.seed(session)
     added += nonconformities.seed(session)
+    added += audits.seed(session)
     return added
 
 

@@ -115,6 +115,10 @@ def nonconformities() -> dict:
     return _read_toml("nonconformities.toml")
 
 
+def audits() -> dict:
+    return _read_toml("audits.toml")
+
+
 def step(data: dict) -> Step:
     """A step from its TOML table (a document's ``[[steps]]`` or the distribution's)."""
     if data.get("outcome", "effective") not in OUTCOMES:

@@ -26,6 +26,7 @@ MEANINGS = {
     "nc_plan_approved": N_("Action plan approved"),
     "nc_verified_effective": N_("Verified as effective"),
     "nc_verified_not_effective": N_("Verified as not effective"),
+    "audit_report_signed": N_("Audit report signed"),
     "nc_rejected": N_("Rejected: not a nonconformity"),
 }
 

@@ -1,0 +1,1 @@
+"""Internal audits: clause library, programme, audits, checklists, findings, report."""
