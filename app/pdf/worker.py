@@ -170,7 +170,16 @@ class Pool:
 
     def _shutdown(self) -> None:
         if self._executor is not None and self._pid == os.getpid():
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            # wait=True, in a thread of its own so that nobody waits: Python 3.11's
+            # shutdown(wait=False) drops the executor's process list while its manager
+            # thread may still be replacing a worker (max_tasks_per_child), which then
+            # fails with a TypeError in that thread
+            threading.Thread(
+                target=self._executor.shutdown,
+                kwargs={"wait": True, "cancel_futures": True},
+                name="qdms-pdf-pool-shutdown",
+                daemon=True,
+            ).start()
         self._executor = None
 
     def context(self) -> _Context:
