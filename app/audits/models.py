@@ -54,7 +54,11 @@ FINDING_STATUSES = {
     "confirmed": N_("Confirmed by the lead auditor"),
     "withdrawn": N_("Withdrawn"),
 }
-PRIORITY_LEVELS = {"high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
+PRIORITY_LEVELS = {
+    "high": N_("High priority"),
+    "medium": N_("Medium priority"),
+    "low": N_("Low priority"),
+}
 CRITERION_KINDS = {"clause": N_("Clause"), "service": N_("Service process")}
 
 # The NC's link back to the audit that raised it reads "Audit AUD-2026-001" on the NC
