@@ -4,3 +4,41 @@ imports none of them). Each function takes the session and plain arguments and r
 plain data: numbers, dicts, small frozen dataclasses."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.distribution.models import Acknowledgement, ControlledCopy
+
+
+@dataclass(frozen=True)
+class DistributionFigures:
+    """Acknowledgement and recall over a period (the management review's document control)."""
+
+    acknowledgements_due: int  # read-and-understood tasks due in the period (not cancelled)
+    acknowledgements_done: int  # of those, done
+    recalls_outstanding: int  # copies whose recall is open at the time of asking
+
+
+def distribution_figures(session: Session, start: date, end: date) -> DistributionFigures:
+    by_status = dict(
+        session.execute(
+            select(Acknowledgement.status, func.count())
+            .where(Acknowledgement.due_date >= start, Acknowledgement.due_date <= end)
+            .group_by(Acknowledgement.status)
+        ).all()
+    )
+    due = sum(n for status, n in by_status.items() if status not in ("cancelled", "superseded"))
+    recalls = session.scalar(
+        select(func.count())
+        .select_from(ControlledCopy)
+        .where(ControlledCopy.status == "recall_open")
+    )
+    return DistributionFigures(
+        acknowledgements_due=due,
+        acknowledgements_done=by_status.get("done", 0),
+        recalls_outstanding=recalls or 0,
+    )

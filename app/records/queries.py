@@ -4,3 +4,54 @@ imports none of them). Each function takes the session and plain arguments and r
 plain data: numbers, dicts, small frozen dataclasses."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.people.models import Department
+from app.records.models import Record, RecordType
+
+
+@dataclass(frozen=True)
+class RecordFigures:
+    """Records completed over a period: the monitoring and measurement results kept
+    (management review 9.3.2 c3, c5)."""
+
+    completed: int
+    by_type: tuple[tuple[str, str, int], ...]  # (code, name, count), most first
+    by_department: dict[str, int]  # department code → completed
+
+
+def record_figures(session: Session, start: date, end: date, *, top: int = 10) -> RecordFigures:
+    lo = datetime.combine(start, time.min, tzinfo=timezone.utc)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    in_period = (Record.completed_at >= lo, Record.completed_at < hi)
+    n = func.count().label("n")
+    by_type_id = session.execute(
+        select(Record.record_type_id, n)
+        .where(*in_period)
+        .group_by(Record.record_type_id)
+        .order_by(n.desc())
+    ).all()
+    names = {
+        t.id: (t.code, t.name)
+        for t in session.scalars(
+            select(RecordType).where(RecordType.id.in_([i for i, _ in by_type_id[:top]]))
+        )
+    }
+    by_department = dict(
+        session.execute(
+            select(Department.code, func.count())
+            .join(Department, Department.id == Record.department_id)
+            .where(*in_period)
+            .group_by(Department.code)
+        ).all()
+    )
+    return RecordFigures(
+        completed=sum(count for _, count in by_type_id),
+        by_type=tuple((*names[i], count) for i, count in by_type_id[:top] if i in names),
+        by_department=by_department,
+    )
