@@ -11,6 +11,7 @@ from app.notifications import models as notification_models  # noqa: F401
 from app.people import models as people_models  # noqa: F401
 from app.records import models as records_models  # noqa: F401
 from app.retention import models as retention_models  # noqa: F401
+from app.reviews import models as review_models  # noqa: F401
 from app.risks import models as risk_models  # noqa: F401
 from app.search import models as search_models  # noqa: F401
 from app.sequences import NumberSequence  # noqa: F401

@@ -14,6 +14,12 @@ from werkzeug.serving import WSGIRequestHandler
 PRIVILEGED_ROLES = ("officer", "auditor", "admin")
 
 
+# Top management (the management role) reads every register of the quality system — the
+# NCs, audits and their reports, risk points, management reviews — because it reviews
+# them (ISO 9001 9.3); it is not privileged over documents, records or search.
+REGISTER_READER_ROLES = (*PRIVILEGED_ROLES, "management")
+
+
 def signed_in(user) -> bool:
     """An authenticated, active user (Flask-Login's anonymous user is neither)."""
     return bool(getattr(user, "is_authenticated", False)) and user.is_active
@@ -22,6 +28,12 @@ def signed_in(user) -> bool:
 def sees_everything(user) -> bool:
     """Officers, auditors and administrators: every document, record and search result."""
     return signed_in(user) and user.has_role(*PRIVILEGED_ROLES)
+
+
+def reads_every_register(user) -> bool:
+    """Officers, auditors, administrators and top management: every NC, audit, audit
+    report and management review (the features' permissions ask this, not the roles)."""
+    return signed_in(user) and user.has_role(*REGISTER_READER_ROLES)
 
 
 CSP = (

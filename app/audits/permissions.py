@@ -1,7 +1,7 @@
 """Who may see and act on internal audits (docs/adr/0045).
 
-- **Seeing** an audit, its checklist, findings and report: those who see everything
-  (officers, auditors, administrators), its lead auditor and team, and the members and
+- **Seeing** an audit, its checklist, findings and report: those who read every register
+  (officers, auditors, administrators, top management), its lead auditor and team, and the members and
   heads of the departments it audits. Everyone else gets 404, as if it did not exist.
 - **Planning** (new audits, clones, checklists before the start): officers and auditors.
 - **Running** (prepare, start, fill the checklist, move to reporting, close): the lead
@@ -11,7 +11,8 @@
 - **Responding** to a finding: the head of the finding's department.
 - **Deciding a disputed finding** and **signing the report**: the lead auditor.
 - **The clause library**: read by anyone signed in; imported and edited by officers.
-- **The programme** (and its coverage matrix): officers, auditors and administrators.
+- **The programme** (and its coverage matrix): officers, auditors, administrators and top
+  management.
 
 ``can_view_audit`` (the predicate), ``visible_audits`` (the SQL filter) and
 ``index_scope`` (the search index's scope terms) state the same rule side by side.
@@ -23,7 +24,7 @@ from sqlalchemy import or_, select, true
 
 from app.audits.models import Audit, AuditDepartment, AuditTeamMember, Finding
 from app.people.models import Department
-from app.security import sees_everything, signed_in
+from app.security import reads_every_register, signed_in
 
 
 def _officer(user) -> bool:
@@ -52,12 +53,12 @@ def is_auditee(user, a: Audit) -> bool:
 def can_view_audit(user, a: Audit) -> bool:
     if not signed_in(user):
         return False
-    return sees_everything(user) or in_team(user, a) or is_auditee(user, a)
+    return reads_every_register(user) or in_team(user, a) or is_auditee(user, a)
 
 
 def visible_audits(user):
     """``can_view_audit`` as a WHERE clause over ``Audit``."""
-    if sees_everything(user):
+    if reads_every_register(user):
         return true()
     audited = select(AuditDepartment.audit_id).join(
         Department, Department.id == AuditDepartment.department_id
@@ -145,4 +146,4 @@ def can_manage_library(user) -> bool:
 
 
 def can_view_programme(user) -> bool:
-    return sees_everything(user)
+    return reads_every_register(user)

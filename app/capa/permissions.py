@@ -2,8 +2,8 @@
 
 - **Seeing**: an NC is seen by its reporter, the members and the head of its department,
   the owners of its actions (they must read what they are to do), and those who see
-  everything (officers, auditors, administrators: top management has no role of its own
-  yet, see the ADR). Everyone else gets 404, as if it did not exist.
+  every register (officers, auditors, administrators and top management:
+  ``app.security.reads_every_register``). Everyone else gets 404, as if it did not exist.
 - **Reporting**: anyone signed in ("Report a problem" is on every page).
 - **Triage** (rejecting as "not a nonconformity", signed): quality officers.
 - **Containment and analysis**: the NC's department (its members and head) and officers.
@@ -27,7 +27,7 @@ from sqlalchemy import or_, select, true, union
 from app.capa.models import NcAction, Nonconformity
 from app.people.models import Department
 from app.risks.permissions import can_create_risk, can_create_risk_in
-from app.security import sees_everything, signed_in
+from app.security import reads_every_register, signed_in
 
 
 def _officer(user) -> bool:
@@ -43,8 +43,8 @@ def _of_department(user, nc: Nonconformity) -> bool:
 
 
 def sees_all_ncs(user) -> bool:
-    """Officers, auditors and administrators see every NC."""
-    return sees_everything(user)
+    """Officers, auditors, administrators and top management see every NC."""
+    return reads_every_register(user)
 
 
 def can_view_nc(user, nc: Nonconformity) -> bool:

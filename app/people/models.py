@@ -10,13 +10,14 @@ from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.names import in_language
 
-ROLES = ("admin", "officer", "author", "approver", "auditor", "staff")
+ROLES = ("admin", "officer", "author", "approver", "auditor", "management", "staff")
 ROLE_LABELS = {
     "admin": N_("Administrator"),
     "officer": N_("Quality officer"),
     "author": N_("Author"),
     "approver": N_("Approver"),
     "auditor": N_("Auditor"),
+    "management": N_("Top management"),
     "staff": N_("Staff"),
 }
 

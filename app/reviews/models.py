@@ -43,6 +43,7 @@ EDITABLE = frozenset({"planned", "inputs_compiled", "held"})
 
 # The minutes are signed by the chair: a meaning of its own in the signature register
 signature_models.MEANINGS.setdefault("review_minutes_approved", N_("Review minutes approved"))
+signature_models.MEANINGS.setdefault("review_attended", N_("Attended the management review"))
 
 
 def normalise_number(typed: str | None) -> str:
