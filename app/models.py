@@ -7,6 +7,7 @@ from app.capa import models as capa_models  # noqa: F401
 from app.distribution import models as distribution_models  # noqa: F401
 from app.documents import models as document_models  # noqa: F401
 from app.external import models as external_models  # noqa: F401
+from app.kpis import models as kpi_models  # noqa: F401
 from app.notifications import models as notification_models  # noqa: F401
 from app.people import models as people_models  # noqa: F401
 from app.records import models as records_models  # noqa: F401

@@ -6,12 +6,14 @@ plain data: numbers, dicts, small frozen dataclasses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audits.models import Audit, Finding
+from app.audits.models import Audit, AuditDepartment, Finding
+from app.extensions import local_day_start
+from app.people.models import Department
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,8 @@ class AuditFigures:
 
 def audit_figures(session: Session, start: date, end: date, *, ofi_limit: int = 20) -> AuditFigures:
     """Programme completion and findings between ``start`` and ``end`` (inclusive)."""
-    lo = datetime.combine(start, time.min, tzinfo=timezone.utc)
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    lo = local_day_start(start)
+    hi = local_day_start(end + timedelta(days=1))
     by_status = dict(
         session.execute(
             select(Audit.status, func.count())
@@ -66,3 +68,25 @@ def audit_figures(session: Session, start: date, end: date, *, ofi_limit: int = 
         findings_by_clause=dict(clauses),
         ofis=tuple(tuple(row) for row in ofis),
     )
+
+
+HELD_STATUSES = ("reporting", "closed")
+
+
+def programme_completion(
+    session: Session, start: date, end: date, *, department: str | None = None
+) -> tuple[int, int]:
+    """``(planned, held)``: the audits of the programme planned to end in [start, end)
+    (cancelled ones aside), and how many of them were carried out (reporting or closed).
+    ``department``: audits of that auditee department."""
+    stmt = select(
+        func.count(Audit.id), func.count(Audit.id).filter(Audit.status.in_(HELD_STATUSES))
+    ).where(Audit.planned_end >= start, Audit.planned_end < end, Audit.status != "cancelled")
+    if department is not None:
+        stmt = (
+            stmt.join(AuditDepartment, AuditDepartment.audit_id == Audit.id)
+            .join(Department, Department.id == AuditDepartment.department_id)
+            .where(Department.code == department)
+        )
+    planned, held = session.execute(stmt).one()
+    return int(planned or 0), int(held or 0)

@@ -8,20 +8,21 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.capa.models import NcAction, Nonconformity, NcVerification
+from app.capa.models import NcAction, NcVerification, Nonconformity
+from app.extensions import local_day_start
 from app.people.models import Department
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """The period's days as a half-open range of UTC instants."""
+    """The period's days (the organisation's calendar) as a half-open range of UTC instants."""
     return (
-        datetime.combine(start, time.min, tzinfo=timezone.utc),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc),
+        local_day_start(start),
+        local_day_start(end + timedelta(days=1)),
     )
 
 
@@ -152,7 +153,46 @@ def improvement_actions(session: Session, start: date, end: date) -> int:
         session.scalar(
             select(func.count())
             .select_from(NcAction)
-            .where(NcAction.type == "improvement", NcAction.due_date >= start, NcAction.due_date <= end)
+            .where(
+                NcAction.type == "improvement", NcAction.due_date >= start, NcAction.due_date <= end
+            )
         )
         or 0
     )
+
+
+def _in_department(stmt, column, department: str | None):
+    if department is None:
+        return stmt
+    return stmt.join(Department, Department.id == column).where(Department.code == department)
+
+
+def closure_days(
+    session: Session, start: date, end: date, *, department: str | None = None
+) -> list[float]:
+    """For each NC closed in [start, end): the days from its report to its closure (the
+    KPI "NC closure time" takes their median)."""
+    stmt = select(Nonconformity.reported_at, Nonconformity.closed_at).where(
+        Nonconformity.status == "closed",
+        Nonconformity.closed_at >= local_day_start(start),
+        Nonconformity.closed_at < local_day_start(end),
+    )
+    stmt = _in_department(stmt, Nonconformity.department_id, department)
+    return [
+        (closed - reported).total_seconds() / 86400 for reported, closed in session.execute(stmt)
+    ]
+
+
+def overdue_action_count(session: Session, at: date, *, department: str | None = None) -> int:
+    """Corrective actions overdue on day ``at``: due before it and not done by then
+    (done later, or still open). ``department``: the NC's department."""
+    stmt = (
+        select(func.count(NcAction.id))
+        .join(Nonconformity, Nonconformity.id == NcAction.nc_id)
+        .where(
+            NcAction.due_date < at,
+            or_(NcAction.status == "open", NcAction.done_at >= local_day_start(at)),
+        )
+    )
+    stmt = _in_department(stmt, Nonconformity.department_id, department)
+    return session.scalar(stmt) or 0

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.distribution.models import Acknowledgement, ControlledCopy
+from app.people.models import Department
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,24 @@ def distribution_figures(session: Session, start: date, end: date) -> Distributi
         acknowledgements_done=by_status.get("done", 0),
         recalls_outstanding=recalls or 0,
     )
+
+
+def acknowledgement_completion(
+    session: Session, start: date, end: date, *, department: str | None = None
+) -> tuple[int, int]:
+    """``(due, done)``: read-and-understood tasks due in [start, end) (those ended by a
+    new revision or cancelled aside), and how many of them are signed."""
+    stmt = select(
+        func.count(Acknowledgement.id),
+        func.count(Acknowledgement.id).filter(Acknowledgement.status == "done"),
+    ).where(
+        Acknowledgement.due_date >= start,
+        Acknowledgement.due_date < end,
+        Acknowledgement.status.in_(("open", "overdue", "done")),
+    )
+    if department is not None:
+        stmt = stmt.join(Department, Department.id == Acknowledgement.department_id).where(
+            Department.code == department
+        )
+    due, done = session.execute(stmt).one()
+    return int(due or 0), int(done or 0)

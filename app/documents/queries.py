@@ -6,12 +6,14 @@ plain data: numbers, dicts, small frozen dataclasses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.documents.models import Document, Revision
+from app.extensions import local_day_start
+from app.people.models import Department
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,8 @@ class DocumentFigures:
 
 
 def document_figures(session: Session, start: date, end: date) -> DocumentFigures:
-    lo = datetime.combine(start, time.min, tzinfo=timezone.utc)
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    lo = local_day_start(start)
+    hi = local_day_start(end + timedelta(days=1))
     by_change = dict(
         session.execute(
             select(Revision.change_type, func.count())
@@ -48,3 +50,16 @@ def document_figures(session: Session, start: date, end: date) -> DocumentFigure
         effective_documents=effective or 0,
         overdue_reviews=overdue or 0,
     )
+
+
+def overdue_review_count(session: Session, at: date, *, department: str | None = None) -> int:
+    """Documents in force whose periodic review was due before ``at`` and is not yet
+    confirmed (a snapshot of today's register: the review date moves when confirmed)."""
+    stmt = select(func.count(Document.id)).where(
+        Document.status == "effective", Document.review_due_date < at
+    )
+    if department is not None:
+        stmt = stmt.join(Department, Department.id == Document.department_id).where(
+            Department.code == department
+        )
+    return session.scalar(stmt) or 0

@@ -6,11 +6,12 @@ plain data: numbers, dicts, small frozen dataclasses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from app.extensions import local_day_start
 from app.people.models import Department
 from app.records.models import Record, RecordType
 
@@ -26,8 +27,8 @@ class RecordFigures:
 
 
 def record_figures(session: Session, start: date, end: date, *, top: int = 10) -> RecordFigures:
-    lo = datetime.combine(start, time.min, tzinfo=timezone.utc)
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    lo = local_day_start(start)
+    hi = local_day_start(end + timedelta(days=1))
     in_period = (Record.completed_at >= lo, Record.completed_at < hi)
     n = func.count().label("n")
     by_type_id = session.execute(
@@ -55,3 +56,51 @@ def record_figures(session: Session, start: date, end: date, *, top: int = 10) -
         by_type=tuple((*names[i], count) for i, count in by_type_id[:top] if i in names),
         by_department=by_department,
     )
+
+
+def number_field_values(
+    session: Session,
+    record_type: str,
+    field: str,
+    start: date,
+    end: date,
+    *,
+    department: str | None = None,
+) -> list[float]:
+    """The numbers in ``field`` of the completed records of type ``record_type`` filed in
+    [start, end), amendments applied; records where the field is empty or not a number
+    are left out."""
+    stmt = (
+        select(Record)
+        .join(RecordType, RecordType.id == Record.record_type_id)
+        .where(
+            RecordType.code == record_type,
+            Record.status == "complete",
+            Record.created_at >= local_day_start(start),
+            Record.created_at < local_day_start(end),
+        )
+        .options(selectinload(Record.amendments))
+    )
+    if department is not None:
+        stmt = stmt.join(Department, Department.id == Record.department_id).where(
+            Department.code == department
+        )
+    out = []
+    for record in session.scalars(stmt):
+        value = record.current_values.get(field)
+        if isinstance(value, bool) or value is None:
+            continue
+        try:
+            out.append(float(value))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def number_fields(session: Session, record_type: str) -> list[str]:
+    """The names of the number fields of the record type's current form (empty when
+    there is no such type)."""
+    rtype = session.scalar(select(RecordType).where(RecordType.code == record_type))
+    if rtype is None:
+        return []
+    return [f["name"] for f in rtype.schema.fields if f.get("type") == "number"]

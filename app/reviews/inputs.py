@@ -113,9 +113,8 @@ def _table(key: str, title: str, columns, rows, *, translate=()) -> dict:
 def section_a(session: Session, r: ManagementReview, today: date) -> dict:
     """Every decision of the earlier reviews, with its status now (open ones carried from any
     earlier review, done ones of the previous review and those done since)."""
-    earlier = (
-        select(ManagementReview.id)
-        .where(ManagementReview.id != r.id, ManagementReview.period_end <= r.period_end)
+    earlier = select(ManagementReview.id).where(
+        ManagementReview.id != r.id, ManagementReview.period_end <= r.period_end
     )
     rows = session.execute(
         select(ReviewDecision, ManagementReview.number)
@@ -154,8 +153,15 @@ def section_a(session: Session, r: ManagementReview, today: date) -> dict:
             _table(
                 "actions",
                 N_("Actions from previous reviews"),
-                [N_("Action"), N_("Decision"), N_("Category"), N_("Owner"), N_("Due date"),
-                 N_("Status"), N_("Evidence")],
+                [
+                    N_("Action"),
+                    N_("Decision"),
+                    N_("Category"),
+                    N_("Owner"),
+                    N_("Due date"),
+                    N_("Status"),
+                    N_("Evidence"),
+                ],
                 table,
                 translate=(2, 5),
             )
@@ -199,15 +205,22 @@ def section_c3(session, cur_nc, prev_nc, cur_rec, prev_rec, names) -> dict:
                 "ncs_per_1000",
                 N_("Nonconformities per 1,000 records"),
                 round(1000 * cur_nc.opened / cur_rec.completed, 1) if cur_rec.completed else None,
-                round(1000 * prev_nc.opened / prev_rec.completed, 1) if prev_rec.completed else None,
+                round(1000 * prev_nc.opened / prev_rec.completed, 1)
+                if prev_rec.completed
+                else None,
             ),
         ],
         tables=[
             _table(
                 "departments",
                 N_("Process performance by department"),
-                [N_("Department"), N_("Nonconformities"), N_("Previous period"),
-                 N_("Records completed"), N_("Previous period")],
+                [
+                    N_("Department"),
+                    N_("Nonconformities"),
+                    N_("Previous period"),
+                    N_("Records completed"),
+                    N_("Previous period"),
+                ],
                 rows,
             )
         ],
@@ -234,25 +247,44 @@ def section_c4(cur, prev) -> dict:
         figures=[
             _fig("opened", N_("Opened"), cur.opened, prev.opened),
             _fig("closed", N_("Closed"), cur.closed, prev.closed),
-            _fig("open_at_end", N_("Open at the end of the period"), cur.open_at_end,
-                 prev.open_at_end),
+            _fig(
+                "open_at_end",
+                N_("Open at the end of the period"),
+                cur.open_at_end,
+                prev.open_at_end,
+            ),
             _fig("major", N_("Major"), cur.major, prev.major),
             _fig("overdue", N_("Actions overdue"), cur.actions_overdue, prev.actions_overdue),
-            _fig("effective", N_("Verified effective"), cur.verified_effective,
-                 prev.verified_effective),
-            _fig("not_effective", N_("Verified not effective"), cur.verified_not_effective,
-                 prev.verified_not_effective),
-            _fig("effectiveness", N_("Effectiveness rate"),
-                 _pct(cur.verified_effective, verified),
-                 _pct(prev.verified_effective, prev_verified), unit="%"),
+            _fig(
+                "effective",
+                N_("Verified effective"),
+                cur.verified_effective,
+                prev.verified_effective,
+            ),
+            _fig(
+                "not_effective",
+                N_("Verified not effective"),
+                cur.verified_not_effective,
+                prev.verified_not_effective,
+            ),
+            _fig(
+                "effectiveness",
+                N_("Effectiveness rate"),
+                _pct(cur.verified_effective, verified),
+                _pct(prev.verified_effective, prev_verified),
+                unit="%",
+            ),
         ],
         tables=[
             _table(
                 "sources",
                 N_("Nonconformities by source"),
                 [N_("Source"), N_("This period"), N_("Previous period")],
-                [[SOURCES[s], cur.by_source.get(s, 0), prev.by_source.get(s, 0)]
-                 for s in SOURCES if cur.by_source.get(s) or prev.by_source.get(s)],
+                [
+                    [SOURCES[s], cur.by_source.get(s, 0), prev.by_source.get(s, 0)]
+                    for s in SOURCES
+                    if cur.by_source.get(s) or prev.by_source.get(s)
+                ],
                 translate=(0,),
             ),
             _table(
@@ -317,18 +349,29 @@ def section_c6(cur, prev) -> dict:
         figures=[
             _fig("planned", N_("Audits planned"), cur.planned, prev.planned),
             _fig("completed", N_("Audits completed"), cur.completed, prev.completed),
-            _fig("completion", N_("Programme completion"), _pct(cur.completed, cur.planned),
-                 _pct(prev.completed, prev.planned), unit="%"),
-            _fig("findings", N_("Findings"), sum(cur.findings_by_grade.values()),
-                 sum(prev.findings_by_grade.values())),
+            _fig(
+                "completion",
+                N_("Programme completion"),
+                _pct(cur.completed, cur.planned),
+                _pct(prev.completed, prev.planned),
+                unit="%",
+            ),
+            _fig(
+                "findings",
+                N_("Findings"),
+                sum(cur.findings_by_grade.values()),
+                sum(prev.findings_by_grade.values()),
+            ),
         ],
         tables=[
             _table(
                 "grades",
                 N_("Findings by grade"),
                 [N_("Grade"), N_("This period"), N_("Previous period")],
-                [[VERDICTS[g], cur.findings_by_grade.get(g, 0), prev.findings_by_grade.get(g, 0)]
-                 for g in grades],
+                [
+                    [VERDICTS[g], cur.findings_by_grade.get(g, 0), prev.findings_by_grade.get(g, 0)]
+                    for g in grades
+                ],
                 translate=(0,),
             ),
             _table(
@@ -360,8 +403,12 @@ def section_c7(cur, prev, names) -> dict:
         figures=[
             _fig("opened", N_("Supplier nonconformities"), cur.opened, prev.opened),
             _fig("closed", N_("Closed"), cur.closed, prev.closed),
-            _fig("open_at_end", N_("Open at the end of the period"), cur.open_at_end,
-                 prev.open_at_end),
+            _fig(
+                "open_at_end",
+                N_("Open at the end of the period"),
+                cur.open_at_end,
+                prev.open_at_end,
+            ),
             _fig("major", N_("Major"), cur.major, prev.major),
         ],
         tables=[
@@ -376,9 +423,7 @@ def section_c7(cur, prev, names) -> dict:
 
 
 def section_e(cur) -> dict:
-    heat = [
-        [LIKELIHOOD_LABELS[5 - i], *row] for i, row in enumerate(cur.heat_map)
-    ]
+    heat = [[LIKELIHOOD_LABELS[5 - i], *row] for i, row in enumerate(cur.heat_map)]
     return _section(
         "e",
         figures=[
@@ -421,10 +466,13 @@ def section_f(audits, prev_audits, improvements: int, prev_improvements: int) ->
     return _section(
         "f",
         figures=[
-            _fig("ofis", N_("Opportunities for improvement from audits"), ofis,
-                 prev_audits.findings_by_grade.get("ofi", 0)),
-            _fig("improvement_actions", N_("Improvement actions"), improvements,
-                 prev_improvements),
+            _fig(
+                "ofis",
+                N_("Opportunities for improvement from audits"),
+                ofis,
+                prev_audits.findings_by_grade.get("ofi", 0),
+            ),
+            _fig("improvement_actions", N_("Improvement actions"), improvements, prev_improvements),
         ],
         tables=[
             _table(
@@ -441,16 +489,27 @@ def section_document_control(docs, prev_docs, dist, prev_dist) -> dict:
     return _section(
         "document_control",
         figures=[
-            _fig("revisions_issued", N_("Revisions issued"), docs.revisions_issued,
-                 prev_docs.revisions_issued),
+            _fig(
+                "revisions_issued",
+                N_("Revisions issued"),
+                docs.revisions_issued,
+                prev_docs.revisions_issued,
+            ),
             _fig("effective_documents", N_("Documents in force"), docs.effective_documents),
             _fig("overdue_reviews", N_("Periodic reviews overdue"), docs.overdue_reviews),
-            _fig("acknowledgements", N_("Acknowledgements due"), dist.acknowledgements_due,
-                 prev_dist.acknowledgements_due),
-            _fig("acknowledgement_rate", N_("Acknowledgement completion"),
-                 _pct(dist.acknowledgements_done, dist.acknowledgements_due),
-                 _pct(prev_dist.acknowledgements_done, prev_dist.acknowledgements_due),
-                 unit="%"),
+            _fig(
+                "acknowledgements",
+                N_("Acknowledgements due"),
+                dist.acknowledgements_due,
+                prev_dist.acknowledgements_due,
+            ),
+            _fig(
+                "acknowledgement_rate",
+                N_("Acknowledgement completion"),
+                _pct(dist.acknowledgements_done, dist.acknowledgements_due),
+                _pct(prev_dist.acknowledgements_done, prev_dist.acknowledgements_due),
+                unit="%",
+            ),
             _fig("recalls", N_("Outstanding recalls"), dist.recalls_outstanding),
         ],
         charts=[
@@ -468,8 +527,10 @@ def section_document_control(docs, prev_docs, dist, prev_dist) -> dict:
 def _not_connected(key: str) -> dict:
     return _section(
         key,
-        note=N_("This input has no data source in this installation yet; the meeting "
-                "records it in the narrative."),
+        note=N_(
+            "This input has no data source in this installation yet; the meeting "
+            "records it in the narrative."
+        ),
     )
 
 
@@ -478,9 +539,7 @@ def _not_connected(key: str) -> dict:
 EXTRA_SOURCES: dict[str, object] = {}
 
 
-def compile_all(
-    session: Session, r: ManagementReview, previous: ManagementReview | None
-) -> dict:
+def compile_all(session: Session, r: ManagementReview, previous: ManagementReview | None) -> dict:
     """Every input of 9.3.2 (a–f) and document control for ``r``'s period, each compared
     with the period of the same length before."""
     start, end = r.period_start, r.period_end

@@ -121,7 +121,8 @@ labels.register_fields(
 
 class ManagementReview(db.Model):
     """One management review, ``MR-{yyyy}-{seq:02}``: its period, chair and planned date,
-    the entered inputs (b, d), narratives by input key, and its snapshots (the latest is current)."""
+    the entered inputs (b, d), narratives by input key, and its snapshots (the latest is
+    current)."""
 
     __tablename__ = "management_review"
     __table_args__ = (UniqueConstraint("year", "seq"),)

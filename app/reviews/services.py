@@ -224,7 +224,9 @@ def plan(
             N_("A review covers at most three years."), fields={"period_end": N_("invalid")}
         )
     if held_on.year > 9999 or held_on.year < 1900:
-        raise ValidationFailed(N_("Please give the planned date."), fields={"planned_date": "invalid"})
+        raise ValidationFailed(
+            N_("Please give the planned date."), fields={"planned_date": "invalid"}
+        )
     chair_user = _chair(session, chair)
     year = held_on.year
     seq = next_value(session, f"management_review:{year}")
@@ -274,8 +276,10 @@ def compile_inputs(
     if r.status not in sources:
         if r.status == "inputs_compiled":
             raise InvalidTransition(
-                N_("The inputs of %(number)s are already compiled; compile them again to "
-                   "replace them."),
+                N_(
+                    "The inputs of %(number)s are already compiled; compile them again to "
+                    "replace them."
+                ),
                 number=r.number,
             )
         raise InvalidTransition(
@@ -425,7 +429,10 @@ def add_decision(
         raise ValidationFailed(N_("Please give a due date."), fields={"due_date": "invalid"})
     if len(r.decisions) >= MAX_DECISIONS:
         raise ValidationFailed(N_("Too many decisions."), fields={"text": N_("too many")})
-    seq = (session.scalar(select(func.max(ReviewDecision.seq)).where(ReviewDecision.review_id == r.id)) or 0) + 1
+    seq = (
+        session.scalar(select(func.max(ReviewDecision.seq)).where(ReviewDecision.review_id == r.id))
+        or 0
+    ) + 1
     d = ReviewDecision(
         review_id=r.id,
         seq=seq,
@@ -481,8 +488,13 @@ def minutes_content(r: ManagementReview) -> str:
             "resources": r.resources or "",
             "attendees": sorted(a.user.username for a in r.attendees),
             "decisions": [
-                [d.seq, d.text, d.category, d.owner.username if d.owner else None,
-                 d.due_date.isoformat() if d.due_date else None]
+                [
+                    d.seq,
+                    d.text,
+                    d.category,
+                    d.owner.username if d.owner else None,
+                    d.due_date.isoformat() if d.due_date else None,
+                ]
                 for d in r.decisions
             ],
             "decision": "review_minutes_approved",
@@ -521,9 +533,7 @@ def close_blockers(r: ManagementReview) -> list[tuple[str, dict]]:
     out = []
     for d in r.decisions:
         if d.owner_id is None or d.due_date is None:
-            out.append(
-                (N_("Decision %(label)s has no owner or due date yet."), {"label": d.label})
-            )
+            out.append((N_("Decision %(label)s has no owner or due date yet."), {"label": d.label}))
     return out
 
 

@@ -6,11 +6,12 @@ plain data: numbers, dicts, small frozen dataclasses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.extensions import local_day_start
 from app.risks.models import BANDS, RiskLink, RiskPoint, RiskReview
 
 
@@ -28,8 +29,8 @@ class RiskFigures:
 
 
 def risk_figures(session: Session, start: date, end: date, *, top: int = 5) -> RiskFigures:
-    lo = datetime.combine(start, time.min, tzinfo=timezone.utc)
-    hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    lo = local_day_start(start)
+    hi = local_day_start(end + timedelta(days=1))
     cells = session.execute(
         select(RiskPoint.likelihood, RiskPoint.severity, func.count()).group_by(
             RiskPoint.likelihood, RiskPoint.severity

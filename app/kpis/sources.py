@@ -1,0 +1,223 @@
+"""The computed KPI sources: each a small named function over live data.
+
+A source takes the session, the period's half-open date range [start, end), the KPI's
+department code (None: the organisation) and its parameters, and returns the period's
+value, or ``None`` when the period has no data (no complaint received, no NC closed, no
+survey filed, …): a rate of nothing is not 0 % nor 100 %. Counts (complaints received,
+overdue actions, overdue reviews) are 0 when nothing is counted — zero overdue actions is
+a measurement, not a gap.
+
+Sources read the other features only through their ``queries.py``. A period that has not
+begun has no data; snapshot sources (overdue actions, overdue reviews) count as of the
+period's end, or today for the current period.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from app.audits import queries as audits
+from app.capa import queries as capa
+from app.distribution import queries as distribution
+from app.documents import queries as documents
+from app.errors import N_, ValidationFailed
+from app.extensions import local_today
+from app.records import queries as records
+
+SERVQUAL = {
+    "tangibles": N_("Tangibles"),
+    "reliability": N_("Reliability"),
+    "responsiveness": N_("Responsiveness"),
+    "assurance": N_("Assurance"),
+    "empathy": N_("Empathy"),
+}
+
+Compute = Callable[[Session, date, date, "str | None", dict], "float | None"]
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    title: str  # message id
+    unit: str
+    direction: str  # the usual direction: higher | lower
+    compute: Compute
+    params: tuple[str, ...] = field(default=())  # parameters a KPI may (or must) give
+    required: tuple[str, ...] = field(default=())
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def _mean(total: float, count: int) -> float | None:
+    return round(total / count, 2) if count else None
+
+
+def _snapshot_day(end: date) -> date:
+    return min(end, local_today())
+
+
+# Nonconformities, documents, acknowledgements, audits ---------------------------------
+
+
+def nc_closure_days(session, start, end, department, params):
+    """The median number of days from report to closure of the NCs closed in the period."""
+    days = capa.closure_days(session, start, end, department=department)
+    return round(statistics.median(days), 1) if days else None
+
+
+def capa_overdue_actions(session, start, end, department, params):
+    """Corrective actions overdue at the period's end (today for the current period)."""
+    return float(capa.overdue_action_count(session, _snapshot_day(end), department=department))
+
+
+def documents_overdue_reviews(session, start, end, department, params):
+    """Documents in force whose periodic review is overdue (a snapshot: frozen at close)."""
+    return float(documents.overdue_review_count(session, _snapshot_day(end), department=department))
+
+
+def acknowledgement_completion(session, start, end, department, params):
+    """Of the read-and-understood tasks due in the period, the share signed (%)."""
+    due, done = distribution.acknowledgement_completion(session, start, end, department=department)
+    return _rate(done, due)
+
+
+def audit_programme_completion(session, start, end, department, params):
+    """Of the audits planned to end in the period, the share carried out (%)."""
+    planned, held = audits.programme_completion(session, start, end, department=department)
+    return _rate(held, planned)
+
+
+def _servqual(dimension: str) -> Compute:
+    def compute(session, start, end, department, params):
+        values = records.number_field_values(
+            session,
+            params["record_type"],
+            params.get("field") or dimension,
+            start,
+            end,
+            department=department,
+        )
+        return _mean(sum(values), len(values))
+
+    compute.__name__ = f"servqual_{dimension}"
+    compute.__doc__ = f"The mean {dimension} score of the survey records filed in the period."
+    return compute
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register(source: Source) -> None:
+    SOURCES[source.name] = source
+
+
+for _source in (
+    Source("nc_closure_days", N_("NC closure time (median days)"), "d", "lower", nc_closure_days),
+    Source(
+        "capa_overdue_actions",
+        N_("Overdue corrective actions"),
+        "",
+        "lower",
+        capa_overdue_actions,
+    ),
+    Source(
+        "documents_overdue_reviews",
+        N_("Overdue periodic reviews of documents"),
+        "",
+        "lower",
+        documents_overdue_reviews,
+    ),
+    Source(
+        "acknowledgement_completion",
+        N_("Acknowledgement completion rate"),
+        "%",
+        "higher",
+        acknowledgement_completion,
+    ),
+    Source(
+        "audit_programme_completion",
+        N_("Audit programme completion"),
+        "%",
+        "higher",
+        audit_programme_completion,
+    ),
+):
+    register(_source)
+for _dimension, _title in SERVQUAL.items():
+    register(
+        Source(
+            f"servqual_{_dimension}",
+            _title,
+            "",
+            "higher",
+            _servqual(_dimension),
+            params=("record_type", "field"),
+            required=("record_type",),
+        )
+    )
+
+
+def servqual_title(name: str) -> str | None:
+    """The dimension's message id for a SERVQUAL source (None for the others)."""
+    return SERVQUAL.get(name.removeprefix("servqual_")) if name.startswith("servqual_") else None
+
+
+def clean_params(session: Session, name: str, raw: dict | None) -> dict:
+    """The source's parameters, checked (a 400 naming ``params.<key>``)."""
+    source = SOURCES[name]
+    raw = raw or {}
+    unknown = set(raw) - set(source.params)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ValidationFailed(
+            N_("This source takes no parameter %(name)s."),
+            fields={f"params.{key}": N_("invalid")},
+            name=key,
+        )
+    cleaned = {}
+    for key in source.params:
+        value = raw.get(key)
+        value = value.strip() if isinstance(value, str) else value
+        if value in (None, ""):
+            if key in source.required:
+                raise ValidationFailed(
+                    N_("This source needs the parameter %(name)s."),
+                    fields={f"params.{key}": N_("required")},
+                    name=key,
+                )
+            continue
+        if not isinstance(value, str) or len(value) > 80:
+            raise ValidationFailed(
+                N_("The parameter %(name)s is not valid."),
+                fields={f"params.{key}": N_("invalid")},
+                name=key,
+            )
+        cleaned[key] = value
+    if "record_type" in source.params and "record_type" in cleaned:
+        cleaned["record_type"] = cleaned["record_type"].upper()
+        dimension = name.removeprefix("servqual_")
+        wanted = cleaned.get("field") or dimension
+        if wanted not in records.number_fields(session, cleaned["record_type"]):
+            raise ValidationFailed(
+                N_("The record type %(code)s has no number field %(field)s."),
+                fields={"params.field": N_("invalid")},
+                code=cleaned["record_type"],
+                field=wanted,
+            )
+    return cleaned
+
+
+def compute(
+    session: Session, name: str, start: date, end: date, department: str | None, params: dict
+) -> float | None:
+    """The value of source ``name`` for [start, end): None before the period begins."""
+    if start > local_today():
+        return None
+    return SOURCES[name].compute(session, start, end, department, params)
