@@ -2,7 +2,8 @@
 
 - **Seeing** an audit, its checklist, findings and report: those who read every register
   (officers, auditors, administrators, top management), its lead auditor and team, and
-  the members and heads of the departments it audits. Everyone else gets 404, as if it did not exist.
+  the members and heads of the departments it audits. Everyone else gets 404, as if it did
+  not exist.
 - **Planning** (new audits, clones, checklists before the start): officers and auditors.
 - **Running** (prepare, start, fill the checklist, move to reporting, close): the lead
   auditor, the team for the checklist, and officers.
