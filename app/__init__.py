@@ -170,6 +170,9 @@ def _connect_features() -> None:
     from app.documents import search as _document_builder  # noqa: F401
     from app.external import search as _external_builder  # noqa: F401
     from app.records import search as _record_builder  # noqa: F401
+    from app.reviews import actions as review_actions
+
+    review_actions.register()  # the review's outputs in "My actions" (app.capa.action_sources)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -195,6 +198,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.records.routes import bp as records_bp
     from app.retention import api as retention_api
     from app.retention.routes import bp as retention_bp
+    from app.reviews import api as reviews_api
+    from app.reviews.routes import bp as reviews_bp
     from app.risks import api as risks_api
     from app.risks.routes import bp as risks_bp
     from app.search import api as search_api
@@ -217,6 +222,7 @@ def _register_blueprints(app: Flask) -> None:
         risks_bp,
         capa_bp,
         audits_bp,
+        reviews_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(
@@ -230,6 +236,7 @@ def _register_blueprints(app: Flask) -> None:
             risks_api.blp,
             capa_api.blp,
             audits_api.blp,
+            reviews_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from app.api import Blueprint, fails, page_of
+from app.capa import action_sources, services
 from app.capa import permissions as perm
-from app.capa import services
 from app.capa.models import NcAction, Nonconformity
 from app.capa.schemas import (
     NcActionDoneInputSchema,
@@ -29,7 +31,7 @@ from app.capa.schemas import (
     NcVerificationInputSchema,
 )
 from app.errors import N_, NotFound, PermissionDenied
-from app.extensions import db
+from app.extensions import db, local_today
 
 blp = Blueprint("capa_api", __name__, tag="nonconformities")
 
@@ -201,7 +203,19 @@ def list_actions(args):
     stmt = services.actions_stmt(owner, status=args["status"]).options(
         selectinload(NcAction.nc), selectinload(NcAction.owner), selectinload(NcAction.done_by)
     )
-    return page_of(stmt, args)
+    others = action_sources.rows_for(db.session, owner, args["status"], local_today())
+    if not others:
+        return page_of(stmt, args)
+    # NC actions and the registered sources' rows in one list, in the same order: a
+    # person's actions are few enough to merge here
+    rows = [*db.session.scalars(stmt).all(), *others]
+    if args["status"] == "done":
+        rows.sort(key=lambda a: a.done_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+    else:
+        rows.sort(key=lambda a: (a.due_date or date.max, getattr(a, "reference", "")))
+    page, per_page = args["page"], args["per_page"]
+    items = rows[(page - 1) * per_page : page * per_page]
+    return {"items": items, "page": page, "per_page": per_page, "total": len(rows)}
 
 
 @blp.post("/actions/<id:action_id>/done")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from app.audit_trail.services import events_for
-from app.capa import exports, rules, services
+from app.capa import action_sources, exports, rules, services
 from app.capa import permissions as perm
 from app.capa.forms import (
     PLAN_ROWS,
@@ -419,6 +419,7 @@ def my_actions():
         status=status,
         today=local_today(),
         done_form=ActionDoneForm(formdata=None),
+        other_actions=action_sources.rows_for(db.session, current_user, status, local_today()),
     )
 
 
@@ -450,6 +451,9 @@ def action_done(action_id: int):
                 today=local_today(),
                 done_form=form,
                 failed_action=action.id,
+                other_actions=action_sources.rows_for(
+                    db.session, current_user, "open", local_today()
+                ),
             ),
             status,
         )

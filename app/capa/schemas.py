@@ -33,16 +33,30 @@ class NcLinkSchema(Schema):
 
 class NcActionSchema(Schema):
     id = fields.Integer()
-    nc = fields.Function(lambda a: a.nc.number)
-    round = fields.Integer()
+    source = fields.Function(
+        lambda a: getattr(a, "source", "nonconformity"),
+        metadata={"enum": ["nonconformity", "management_review"]},
+    )
+    reference = fields.Function(
+        lambda a: getattr(a, "reference", None) or a.nc.number,
+        metadata={"description": "the NC's number, or the review decision's label"},
+    )
+    nc = fields.Function(lambda a: a.nc.number if getattr(a, "nc", None) else None)
+    round = fields.Integer(allow_none=True)
     type = fields.String(metadata={"enum": list(ACTION_TYPES)})
     text = fields.String()
-    owner = fields.Function(lambda a: a.owner.username)
-    due_date = fields.Date()
+    owner = fields.Function(lambda a: a.owner if isinstance(a.owner, str) else a.owner.username)
+    due_date = fields.Date(allow_none=True)
     status = fields.String(metadata={"enum": ["open", "done"]})
-    overdue = fields.Function(lambda a: a.is_overdue(local_today()))
+    overdue = fields.Function(
+        lambda a: a.overdue if hasattr(a, "overdue") else a.is_overdue(local_today())
+    )
     evidence = fields.String(allow_none=True)
-    done_by = fields.Function(lambda a: _username(a.done_by))
+    done_by = fields.Function(
+        lambda a: (
+            a.done_by if a.done_by is None or isinstance(a.done_by, str) else a.done_by.username
+        )
+    )
     done_at = UTCTime()
 
 

@@ -1,0 +1,91 @@
+"""A review's frozen inputs as people read them: the snapshot's message ids translated and
+its charts drawn (``app.charts``) — the same function for the page and the PDF, so the
+screen and the report show the same SVG. Flask-side (translations)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from app import charts
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return f"{value}{unit}"
+
+
+def _change(value, previous) -> str:
+    if not isinstance(value, int | float) or not isinstance(previous, int | float):
+        return ""
+    diff = value - previous
+    if diff == 0:
+        return "±0"
+    return f"{'+' if diff > 0 else ''}{diff:g}" if isinstance(diff, float) else f"{diff:+d}"
+
+
+def chart(spec: dict, *, width: int = 640, height: int = 280):
+    """The SVG of one chart of a snapshot (numbers and labels as frozen)."""
+    labels = [gettext(x) if spec.get("translate_labels") else x for x in spec["labels"]]
+    series = [(gettext(s["name"]), s["values"]) for s in spec["series"]]
+    return charts.bars(
+        gettext(spec["title"]),
+        labels,
+        series,
+        no_data=gettext("No data"),
+        width=width,
+        height=height,
+    )
+
+
+def section(spec: dict, *, width: int = 640, height: int = 280) -> dict:
+    """One input, translated, with its charts drawn: what the page and the PDF show."""
+    return {
+        "key": spec["key"],
+        "clause": spec["clause"],
+        "title": gettext(spec["title"]),
+        "text": spec.get("text"),
+        "note": gettext(spec["note"]) if spec.get("note") else None,
+        "figures": [
+            {
+                "key": f["key"],
+                "label": gettext(f["label"]),
+                "value": _fmt(f["value"], f.get("unit", "")),
+                "previous": _fmt(f["previous"], f.get("unit", ""))
+                if f.get("previous") is not None
+                else "",
+                "change": _change(f["value"], f.get("previous")),
+                "raw": f["value"],
+            }
+            for f in spec["figures"]
+        ],
+        "tables": [
+            {
+                "key": t["key"],
+                "title": gettext(t["title"]),
+                "columns": [gettext(c) for c in t["columns"]],
+                "rows": [
+                    [
+                        gettext(cell) if i in t["translate"] and isinstance(cell, str) else cell
+                        for i, cell in enumerate(row)
+                    ]
+                    for row in t["rows"]
+                ],
+            }
+            for t in spec["tables"]
+        ],
+        "charts": [
+            {
+                "key": c["key"],
+                "title": gettext(c["title"]),
+                "svg": chart(c, width=width, height=height),
+            }
+            for c in spec["charts"]
+        ],
+    }
+
+
+def sections(content: dict | None, **size) -> list[dict]:
+    return [section(s, **size) for s in (content or {}).get("sections", [])]
