@@ -67,6 +67,7 @@ def nc_figures(session: Session, start: date, end: date, *, source: str | None =
     by_department = dict(
         session.execute(
             select(Department.code, func.count())
+            .select_from(Nonconformity)
             .join(Department, Department.id == Nonconformity.department_id)
             .where(in_period)
             .group_by(Department.code)

@@ -46,6 +46,7 @@ def record_figures(session: Session, start: date, end: date, *, top: int = 10) -
     by_department = dict(
         session.execute(
             select(Department.code, func.count())
+            .select_from(Record)
             .join(Department, Department.id == Record.department_id)
             .where(*in_period)
             .group_by(Department.code)

@@ -18,6 +18,7 @@ from app.reviews.schemas import (
     ReviewAmendmentSchema,
     ReviewCompileInputSchema,
     ReviewDecisionInputSchema,
+    ReviewDecisionPatchSchema,
     ReviewDecisionSchema,
     ReviewDetailSchema,
     ReviewInputSchema,
@@ -102,6 +103,21 @@ def add_decision(body, number: str):
     r = _review(number)
     allow(perm.can_prepare(current_user, r))
     return services.add_decision(db.session, current_user, r, **body)
+
+
+@blp.patch("/management-reviews/<number>/decisions/<id:seq>")
+@blp.arguments(ReviewDecisionPatchSchema)
+@blp.response(200, ReviewDecisionSchema)
+@fails(403, 404, 409)
+def set_decision(body, number: str, seq: int):
+    """Give a decision its owner and due date; after approval an amendment (`reason`)."""
+    r = _review(number)
+    allow(perm.can_prepare(current_user, r))
+    d = services.decision_of(r, seq)
+    services.set_decision(db.session, current_user, d, **body)
+    if not r.is_editable:
+        report.keep(db.session, services.get_review(db.session, r.number))
+    return d
 
 
 @blp.post("/management-reviews/<number>/amendments")

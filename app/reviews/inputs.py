@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit_trail import labels
 from app.audits import queries as audit_queries
 from app.audits.models import VERDICTS
 from app.capa import queries as capa_queries
@@ -55,6 +56,8 @@ SECTIONS = (
     ("document_control", "7.5", N_("Document control")),
 )
 SECTION_KEYS = frozenset(key for key, _, _ in SECTIONS)
+# the narratives' keys, as the trail names them
+labels.register_fields({key: title for key, _, title in SECTIONS}, kind="management_review")
 DECISION_STATUSES = {"open": N_("Open"), "done": N_("Done"), "overdue": N_("Overdue")}
 
 

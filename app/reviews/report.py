@@ -2,8 +2,8 @@
 Flask-side (templates, translations, send_file).
 
 Before the minutes are approved the report is drawn on request in the reader's language
-(a working copy). When the chair approves, ``keep`` draws it once in the organisation's
-language (QDMS_DEFAULT_LANGUAGE), writes it to docs_store (content-addressed, SHA-256),
+(a working copy). When the chair approves, ``keep`` draws it once in the chair's language
+(else QDMS_DEFAULT_LANGUAGE), writes it to docs_store (content-addressed, SHA-256),
 notes the hash on the review and audits it: from then on the report is that record,
 served as stored and verified on read; an amendment keeps a new one (docs/adr/0048).
 """
@@ -104,9 +104,10 @@ def render_report(r: ManagementReview) -> bytes:
 
 
 def keep(session: Session, r: ManagementReview) -> str:
-    """Draw the approved review's report in the organisation's language, store it in
-    docs_store and note (and audit) its SHA-256: the report kept as a record."""
-    with force_locale(current_app.config["QDMS_DEFAULT_LANGUAGE"]):
+    """Draw the approved review's report in the chair's language (the minutes as the
+    chair signed them; else the organisation's), store it in docs_store and note (and
+    audit) its SHA-256: the report kept as a record."""
+    with force_locale(r.chair.language or current_app.config["QDMS_DEFAULT_LANGUAGE"]):
         data = render_report(r)
     blob = store_bytes(session, get_store(current_app), data)
     before = r.report_sha256

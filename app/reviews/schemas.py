@@ -126,6 +126,14 @@ class ReviewDecisionInputSchema(Input):
     due_date = fields.Date(load_default=None)
 
 
+class ReviewDecisionPatchSchema(Input):
+    owner = fields.String(required=True, metadata={"description": "username"})
+    due_date = fields.Date(required=True)
+    reason = fields.String(
+        load_default=None, metadata={"description": "required once the minutes are approved"}
+    )
+
+
 class ReviewTransitionInputSchema(Input):
     password = fields.String(load_default="", metadata={"description": "approve: the chair's"})
 

@@ -151,6 +151,13 @@ def list_stmt(*, where, year: int | None = None, status: str | None = None) -> S
     return stmt.order_by(ManagementReview.period_end.desc(), ManagementReview.id.desc())
 
 
+def decision_of(r: ManagementReview, seq: int) -> ReviewDecision:
+    d = next((d for d in r.decisions if d.seq == seq), None)
+    if d is None:
+        raise NotFound(N_("No such decision."))
+    return d
+
+
 def get_decision(session: Session, decision_id: int) -> ReviewDecision:
     d = session.get(ReviewDecision, decision_id)
     if d is None:
@@ -441,7 +448,7 @@ def add_decision(
         owner=owner_user,
         due_date=due_date,
         status="open",
-        created_by=actor,
+        created_by_id=actor.id,
     )
     session.add(d)
     session.flush()
@@ -457,16 +464,39 @@ def set_decision(
     *,
     owner: str | None,
     due_date: date | None,
+    reason: str | None = None,
 ) -> ReviewDecision:
-    """Give a decision its owner and due date (before the minutes are approved)."""
+    """Give a decision its owner and due date. Once the minutes are approved this is an
+    amendment: it needs a reason, which is kept with the review and audited."""
     r = d.review
     lock(session, r)
-    _require_editable(r)
+    if r.status == "planned":
+        _require_editable(r)
+    if d.status != "open":
+        raise InvalidTransition(N_("This action is already done."))
+    amending = not r.is_editable
+    reason = _text(reason, "reason", N_("Please give the reason."), required=amending)
     before = d.audit_state()
     d.owner = capa.user_by_username(session, owner, "owner")
     d.due_date = _date(due_date, "due_date", N_("Please give a due date."))
     session.flush()
-    audit.record(session, actor, r.ref, "review_changed", before=before, after=d.audit_state())
+    after = d.audit_state()
+    if amending:
+        session.add(
+            ReviewAmendment(
+                review_id=r.id,
+                text=f"{d.label}: {d.owner.full_name}, {d.due_date.isoformat()}",
+                reason=reason,
+                user_id=actor.id,
+            )
+        )
+        session.flush()
+        audit.record(
+            session, actor, r.ref, "review_amended", before=before, after=after, reason=reason
+        )
+    else:
+        audit.record(session, actor, r.ref, "review_changed", before=before, after=after)
+    session.expire(r, ["amendments"])
     return d
 
 
