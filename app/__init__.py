@@ -182,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.capa import api as capa_api
     from app.capa.routes import bp as capa_bp
     from app.complaints import api as complaints_api
+    from app.complaints.routes import bp as complaints_bp
     from app.dashboard.routes import bp as dashboard_bp
     from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
@@ -218,6 +219,7 @@ def _register_blueprints(app: Flask) -> None:
         risks_bp,
         capa_bp,
         audits_bp,
+        complaints_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(
