@@ -609,6 +609,8 @@ def record_step(
         clock = next((k for k in c.clocks if k.step == step and k.done_at is None), None)
         if clock is not None:
             clock.done_at = moment
+            if moment > clock.due_at:
+                c.breached = True
     audit.record(
         session,
         actor,
@@ -698,7 +700,8 @@ def close(session: Session, actor: User, c: Complaint, *, reason: str | None = N
 def escalate(session: Session, actor: User | None, c: Complaint, *, reason: str | None = None):
     """Escalate the case to the department head (by hand, or the sweep on a breach)."""
     lock(session, c)
-    reason = _text(reason, "reason", "", required=False)
+    if actor is not None:
+        reason = _text(reason, "reason", "", required=False)
     _move(session, actor, c, "escalate", reason=reason or None)
     return c
 
