@@ -282,3 +282,38 @@ def test_the_next_review_lists_the_previous_decisions_with_their_status(client, 
     assert _figure(a, "done") == 1 and _figure(a, "open") == 1
     # on the page, in Chinese
     client.post("/language", data={"language": "zh_CN"})
+
+
+def test_customer_feedback_figures_match_hand_built_complaints(client, app):
+    """Three complaints of the period, two with every decided commitment met: does input c1
+    say 3 received and 66.7 % commitment fulfilment (by category and channel), and does c2
+    list the KPIs?"""
+    from datetime import datetime
+
+    from app.extensions import local_zone
+    from tests.complaint_helpers import make_complaint_org, step, take
+
+    org = make_complaint_org()
+    make_chair(org)
+    tokens = tokens_for(org.officer)
+    now = datetime.now(local_zone()).replace(microsecond=0)
+    at = now - timedelta(hours=3)
+    a = take(org, at=at)
+    step(org, a, "apology", at=at + timedelta(minutes=10))
+    b = take(org, channel="counter", name="李雷", contact="13700000002", at=at)
+    step(org, b, "apology", at=at + timedelta(minutes=20))
+    c = take(org, channel="online", name="周明", contact="13600000004", at=at)
+    step(org, c, "apology", at=at + timedelta(hours=2))  # an hour late
+    number = _plan(client, tokens, days=30)
+    body = client.post(
+        f"/api/v1/management-reviews/{number}/compile", json={}, headers=tokens["officer"]
+    ).json
+    c1 = _section(body, "c1")
+    assert _figure(c1, "received") == 3
+    assert _figure(c1, "commitment") == 66.7
+    tables = {t["key"]: t["rows"] for t in c1["tables"]}
+    assert tables["categories"] == [["Service manner", 3, 0]]
+    assert sorted(tables["channels"]) == [["Counter", 1, 0], ["Hotline", 1, 0], ["Online", 1, 0]]
+    assert {ch["key"] for ch in c1["charts"]} == {"categories", "channels"}
+    c2 = _section(body, "c2")
+    assert _figure(c2, "kpis") == len(c2["tables"][0]["rows"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask_babel import gettext
 
 from app import charts
+from app.kpis import queries as kpi_queries
 
 
 def _fmt(value, unit: str = "") -> str:
@@ -27,7 +28,20 @@ def _change(value, previous) -> str:
 
 
 def chart(spec: dict, *, width: int = 640, height: int = 280):
-    """The SVG of one chart of a snapshot (numbers and labels as frozen)."""
+    """The SVG of one chart of a snapshot (numbers and labels as frozen). A KPI's trend is
+    drawn by the KPI dashboard's own function from the frozen values."""
+    if spec["kind"] == "kpi_trend":
+        k = spec["kpi"]
+        summary = kpi_queries.KpiSummary(
+            code=k["code"],
+            name=k["name"],
+            unit=k["unit"],
+            direction=k["direction"],
+            department=k["department"],
+            objective=k["objective"],
+            values=tuple(kpi_queries.KpiPeriodValue(*v) for v in k["values"]),
+        )
+        return kpi_queries.kpi_trend(summary, width=width, height=height)
     labels = [gettext(x) if spec.get("translate_labels") else x for x in spec["labels"]]
     series = [(gettext(s["name"]), s["values"]) for s in spec["series"]]
     return charts.bars(

@@ -29,10 +29,14 @@ from app.audits import queries as audit_queries
 from app.audits.models import VERDICTS
 from app.capa import queries as capa_queries
 from app.capa.models import CAUSE_CATEGORIES, SOURCES
+from app.complaints import queries as complaint_queries
+from app.complaints.models import CHANNELS, STEPS
 from app.distribution import queries as distribution_queries
 from app.documents import queries as document_queries
 from app.errors import N_
 from app.extensions import local_today
+from app.kpis import queries as kpi_queries
+from app.kpis.models import Kpi
 from app.people.models import Department
 from app.records import queries as record_queries
 from app.reviews.models import CATEGORIES, ManagementReview, ReviewDecision
@@ -527,6 +531,230 @@ def section_document_control(docs, prev_docs, dist, prev_dist) -> dict:
     )
 
 
+SERVQUAL_DIMENSIONS = {
+    "tangibles": N_("Tangibles"),
+    "reliability": N_("Reliability"),
+    "responsiveness": N_("Responsiveness"),
+    "assurance": N_("Assurance"),
+    "empathy": N_("Empathy"),
+}
+
+
+def _servqual(session: Session, start: date, end: date) -> dict[str, tuple[float | None, int]]:
+    """The SERVQUAL means of the survey records filed in [start, end]: the survey record
+    type and fields are those the KPIs read (``servqual_<dimension>`` sources)."""
+    out: dict[str, tuple[float | None, int]] = {}
+    for kpi in session.scalars(
+        select(Kpi).where(Kpi.source.like("servqual_%"), Kpi.is_active.is_(True))
+    ):
+        dimension = kpi.source.removeprefix("servqual_")
+        params = kpi.params
+        if dimension in out or not params.get("record_type"):
+            continue
+        values = record_queries.number_field_values(
+            session,
+            params["record_type"],
+            params.get("field") or dimension,
+            start,
+            end + timedelta(days=1),
+        )
+        out[dimension] = (round(sum(values) / len(values), 2) if values else None, len(values))
+    return out
+
+
+def section_c1(session: Session, start, end, p_start, p_end) -> dict:
+    """Complaints (by category and channel), commitment fulfilment, follow-up satisfaction
+    and the SERVQUAL survey means, this period against the previous one."""
+    cur = complaint_queries.figures(session, start, end + timedelta(days=1))
+    prev = complaint_queries.figures(session, p_start, p_end + timedelta(days=1))
+    names = complaint_queries.category_names(session)
+    sq, p_sq = _servqual(session, start, end), _servqual(session, p_start, p_end)
+    categories = sorted(
+        set(cur.by_category) | set(prev.by_category), key=lambda c: -cur.by_category.get(c, 0)
+    )
+    channels = [c for c in CHANNELS if cur.by_channel.get(c) or prev.by_channel.get(c)]
+
+    def sat(f):
+        return round(f.satisfaction_sum / f.satisfaction_count, 2) if f.satisfaction_count else None
+
+    figures = [
+        _fig("received", N_("Complaints received"), cur.received, prev.received),
+        _fig("resolved", N_("Complaints resolved"), cur.resolved, prev.resolved),
+        _fig(
+            "first_contact",
+            N_("First-contact resolution"),
+            _pct(cur.first_contact, cur.resolved),
+            _pct(prev.first_contact, prev.resolved),
+            unit="%",
+        ),
+        _fig(
+            "commitment",
+            N_("Service-commitment fulfilment"),
+            _pct(cur.commitment_cases_met, cur.commitment_cases),
+            _pct(prev.commitment_cases_met, prev.commitment_cases),
+            unit="%",
+        ),
+        _fig("satisfaction", N_("Mean follow-up satisfaction"), sat(cur), sat(prev)),
+        _fig("breaches", N_("Commitment clocks breached"), cur.breaches, prev.breaches),
+        _fig("repeats", N_("Repeat complaints"), cur.repeats, prev.repeats),
+    ]
+    for dim, label in SERVQUAL_DIMENSIONS.items():
+        if dim in sq or dim in p_sq:
+            figures.append(
+                _fig(
+                    f"servqual_{dim}", label, sq.get(dim, (None, 0))[0], p_sq.get(dim, (None, 0))[0]
+                )
+            )
+    return _section(
+        "c1",
+        figures=figures,
+        tables=[
+            _table(
+                "categories",
+                N_("Complaints by category"),
+                [N_("Category"), N_("This period"), N_("Previous period")],
+                [
+                    [names.get(c, c), cur.by_category.get(c, 0), prev.by_category.get(c, 0)]
+                    for c in categories
+                ],
+            ),
+            _table(
+                "channels",
+                N_("Complaints by channel"),
+                [N_("Channel"), N_("This period"), N_("Previous period")],
+                [
+                    [CHANNELS[c], cur.by_channel.get(c, 0), prev.by_channel.get(c, 0)]
+                    for c in channels
+                ],
+                translate=(0,),
+            ),
+            _table(
+                "clocks",
+                N_("Service commitments by recovery step"),
+                [N_("Recovery step"), N_("Decided"), N_("Met"), N_("Rate")],
+                [
+                    [
+                        STEPS.get(step, step),
+                        n,
+                        cur.clocks_met.get(step, 0),
+                        _pct(cur.clocks_met.get(step, 0), n),
+                    ]
+                    for step, n in cur.clocks_due.items()
+                ],
+                translate=(0,),
+            ),
+        ],
+        charts=[
+            _bars(
+                "categories",
+                N_("Complaints by category"),
+                [names.get(c, c) for c in categories],
+                [
+                    (N_("This period"), [cur.by_category.get(c, 0) for c in categories]),
+                    (N_("Previous period"), [prev.by_category.get(c, 0) for c in categories]),
+                ],
+            ),
+            _bars(
+                "channels",
+                N_("Complaints by channel"),
+                [CHANNELS[c] for c in channels],
+                [
+                    (N_("This period"), [cur.by_channel.get(c, 0) for c in channels]),
+                    (N_("Previous period"), [prev.by_channel.get(c, 0) for c in channels]),
+                ],
+                translate_labels=True,
+            ),
+        ],
+    )
+
+
+KPI_STATUSES = {
+    "green": N_("Met"),
+    "amber": N_("Warning"),
+    "red": N_("Missed"),
+    "none": N_("No data"),
+}
+
+
+def section_c2(session: Session, start, end) -> dict:
+    """Every active KPI: its last 12 periods up to the review's end (as the KPI dashboard
+    shows them), met / missed, and its trend (drawn with ``app.kpis.queries.kpi_trend``
+    from the frozen values)."""
+    summaries = kpi_queries.kpi_summaries(session, start, end)
+    counts = {status: 0 for status in KPI_STATUSES}
+    rows, charts = [], []
+    for k in summaries:
+        latest = k.latest
+        counts[k.status] += 1
+        with_data = [v for v in k.values if v.value is not None]
+        rows.append(
+            [
+                k.code,
+                k.name,
+                k.department or "",
+                kpi_queries.format_value(latest.value, k.unit) if latest else "—",
+                kpi_queries.format_value(latest.target, k.unit)
+                if latest and latest.target is not None
+                else "—",
+                KPI_STATUSES[k.status],
+                f"{sum(v.status == 'green' for v in with_data)}/{len(with_data)}",
+            ]
+        )
+        charts.append(
+            {
+                "key": k.code,
+                "kind": "kpi_trend",
+                "title": f"{k.code} {k.name}",
+                "kpi": {
+                    "code": k.code,
+                    "name": k.name,
+                    "unit": k.unit,
+                    "direction": k.direction,
+                    "department": k.department,
+                    "objective": k.objective,
+                    "values": [
+                        [v.period, v.value, v.target, v.warning, v.status, v.frozen]
+                        for v in k.values
+                    ],
+                },
+            }
+        )
+    return _section(
+        "c2",
+        figures=[
+            _fig("kpis", N_("KPIs"), len(summaries)),
+            _fig("met", N_("Met"), counts["green"]),
+            _fig("warning", N_("Warning"), counts["amber"]),
+            _fig("missed", N_("Missed"), counts["red"]),
+            _fig("no_data", N_("No data"), counts["none"]),
+            _fig(
+                "met_rate",
+                N_("KPIs met"),
+                _pct(counts["green"], len(summaries) - counts["none"]),
+                unit="%",
+            ),
+        ],
+        tables=[
+            _table(
+                "kpis",
+                N_("Quality objectives and KPIs"),
+                [
+                    N_("Code"),
+                    N_("KPI"),
+                    N_("Department"),
+                    N_("Latest value"),
+                    N_("Target"),
+                    N_("Status"),
+                    N_("Periods met"),
+                ],
+                rows,
+                translate=(5,),
+            ),
+        ],
+        charts=charts,
+    )
+
+
 def _not_connected(key: str) -> dict:
     return _section(
         key,
@@ -575,6 +803,8 @@ def compile_all(session: Session, r: ManagementReview, previous: ManagementRevie
     )
     sections = {
         "a": section_a(session, r, today),
+        "c1": section_c1(session, start, end, p_start, p_end),
+        "c2": section_c2(session, start, end),
         "b": _section("b", text=r.external_issues or ""),
         "c3": section_c3(session, nc, p_nc, rec, p_rec, names),
         "c4": section_c4(nc, p_nc),
