@@ -40,12 +40,20 @@ TRAIL = {r: 403 for r in ROLES if r not in PRIVILEGED}
 # NC-yyyy-0001 of QA, reported by the matrix officer, its plan approved: action 1 (the
 # matrix officer's) open. The matrix users (CS) who see not everything do not see it.
 NC = f"NC-{YEAR}-0001"
-NC_HIDDEN = {r: 404 for r in ROLES if r not in PRIVILEGED}
+# Top management reads every register (NCs, audits, risk points, reviews) but is not
+# privileged otherwise: the NCs and the audit are hidden from the other CS users only.
+READERS = (*PRIVILEGED, "management")
+NC_HIDDEN = {r: 404 for r in ROLES if r not in READERS}
 # AUD-yyyy-001 audits QA (led by the matrix officer, independence justified), in progress,
 # its item 1 a minor NC with finding 1 (of QA: no matrix user heads QA). The matrix users
 # (CS) who see not everything do not see it.
 AUD = f"AUD-{YEAR}-001"
 AUD_HIDDEN = NC_HIDDEN
+PROGRAMME = {r: 403 for r in ROLES if r not in READERS}
+# MR-yyyy-01, planned by the matrix officer, chaired by matrix_gm (no matrix role), its
+# inputs compiled; decision 1 owned by the matrix officer
+MR = f"MR-{YEAR}-01"
+MR_HIDDEN = {r: 404 for r in ROLES if r not in READERS}
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET; anonymous visitors are sent to the login page.
@@ -139,9 +147,16 @@ PAGES = {
     f"/audits/{AUD}/report.pdf": AUD_HIDDEN,
     f"/audits/{AUD}/attachments/1": AUD_HIDDEN,
     "/audit-programme": {r: 302 for r in ROLES},  # on to this year's
-    f"/audit-programme/{YEAR}": TRAIL,
-    f"/audit-programme/{YEAR}?format=xlsx": TRAIL,
-    f"/audit-programme/{YEAR}?format=pdf": TRAIL,
+    f"/audit-programme/{YEAR}": PROGRAMME,
+    f"/audit-programme/{YEAR}?format=xlsx": PROGRAMME,
+    f"/audit-programme/{YEAR}?format=pdf": PROGRAMME,
+    # management reviews: MR seen by those who read every register
+    "/management-reviews": {},
+    "/management-reviews?status=inputs_compiled": {},
+    "/management-reviews/new": {r: 403 for r in ROLES if r not in ("officer", "management")},
+    f"/management-reviews/{MR}": MR_HIDDEN,
+    f"/management-reviews/{MR}/report.pdf": MR_HIDDEN,
+    f"/management-reviews/{MR}/figures.xlsx": MR_HIDDEN,
     "/audit-criteria": {},
     "/audit-criteria?standard=ISO 9001:2015": {},
     "/search": {},
@@ -208,7 +223,14 @@ API = {
     f"/api/v1/nonconformities/{YEAR}-1": NC_HIDDEN,  # typed without the prefix
     "/api/v1/clauses": {},
     "/api/v1/clauses?standard=ISO 9001:2015": {},
-    f"/api/v1/audit-programmes/{YEAR}": TRAIL,  # officers, auditors, administrators
+    f"/api/v1/audit-programmes/{YEAR}": PROGRAMME,  # and top management
+    "/api/v1/management-reviews": {},
+    f"/api/v1/management-reviews?year={YEAR}&status=planned": {},
+    f"/api/v1/management-reviews/{MR}": MR_HIDDEN,
+    f"/api/v1/management-reviews/{YEAR}-1": MR_HIDDEN,  # typed without the prefix
+    f"/api/v1/management-reviews/{MR}/report": MR_HIDDEN,
+    "/api/v1/management-review-actions": {},
+    "/api/v1/management-review-actions?status=done": {},
     "/api/v1/audits": {},
     f"/api/v1/audits?year={YEAR}&status=in_progress&department=QA": {},
     f"/api/v1/audits/{AUD}": AUD_HIDDEN,
@@ -238,6 +260,7 @@ def only(*roles: str, hidden: tuple[str, ...] = ()) -> dict:
 
 
 UNPRIVILEGED = tuple(r for r in ROLES if r not in PRIVILEGED)
+NOT_READERS = tuple(r for r in ROLES if r not in READERS)
 NOT_HOLDER = only(hidden=UNPRIVILEGED)  # the privileged see it, the others do not
 DRAFT_HIDDEN = ("approver", "staff")  # QP-CS-002, a draft: its department's authors see it
 SIGNER = only("approver", hidden=("staff",))  # staff see no revision in review
@@ -290,16 +313,16 @@ WRITES = {
     ("POST", f"/retention/destructions/{BATCH}/approve"): only("approver"),
     ("POST", f"/retention/destructions/{BATCH}/reject"): only("approver"),
     ("POST", "/nonconformities/report"): {},  # anyone may report
-    ("POST", f"/nonconformities/{NC}/containment"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/analysis"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/plan"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/verification"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/reject"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/amend"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", "/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/risk-points/link"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/nonconformities/{NC}/risk-points/new"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/nonconformities/{NC}/containment"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/analysis"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/plan"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/verification"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/reject"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/amend"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/links"): only("officer", hidden=NOT_READERS),
+    ("POST", "/actions/1/done"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/risk-points/link"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/nonconformities/{NC}/risk-points/new"): only("officer", hidden=NOT_READERS),
     ("POST", "/risks/new"): only("officer"),
     ("POST", "/risks/RP-001/edit"): only("officer"),
     ("POST", "/risks/RP-001/review"): only("officer"),
@@ -345,14 +368,14 @@ WRITES = {
     ("POST", f"/api/v1/destructions/{BATCH}/approve"): only("approver"),
     ("POST", f"/api/v1/destructions/{BATCH}/reject"): only("approver"),
     ("POST", "/api/v1/nonconformities"): {},  # anyone may report
-    ("POST", f"/api/v1/nonconformities/{NC}/containment"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/nonconformities/{NC}/analysis"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/nonconformities/{NC}/plan"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/nonconformities/{NC}/verification"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/nonconformities/{NC}/reject"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/nonconformities/{NC}/amendments"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/nonconformities/{NC}/links"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", "/api/v1/actions/1/done"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/nonconformities/{NC}/containment"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/nonconformities/{NC}/analysis"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/nonconformities/{NC}/plan"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/nonconformities/{NC}/verification"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/nonconformities/{NC}/reject"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/nonconformities/{NC}/amendments"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/nonconformities/{NC}/links"): only("officer", hidden=NOT_READERS),
+    ("POST", "/api/v1/actions/1/done"): only("officer", hidden=NOT_READERS),
     ("POST", "/api/v1/risk-points"): only("officer"),
     ("PATCH", "/api/v1/risk-points/RP-001"): only("officer"),
     ("POST", "/api/v1/risk-points/RP-001/review"): only("officer"),
@@ -360,33 +383,33 @@ WRITES = {
     # internal audits: pages (the writes that succeed: a new audit, a clone, an item)
     ("POST", "/audits/new"): only("officer", "auditor"),
     ("POST", "/audit-criteria/import"): only("officer"),  # 400 without a file
-    ("POST", f"/audits/{AUD}/justification"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/move/report"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/conclusions"): only(hidden=UNPRIVILEGED),  # the lead auditor
-    ("POST", f"/audits/{AUD}/findings/1/response"): only(hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/findings/1/decision"): only(hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/sign"): only(hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/clone"): only("officer", "auditor", hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/checklist"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/checklist/1/move"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/audits/{AUD}/checklist/1/remove"): only("officer", hidden=UNPRIVILEGED),
+    ("POST", f"/audits/{AUD}/justification"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/move/report"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/conclusions"): only(hidden=NOT_READERS),  # the lead auditor
+    ("POST", f"/audits/{AUD}/findings/1/response"): only(hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/findings/1/decision"): only(hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/sign"): only(hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/clone"): only("officer", "auditor", hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/checklist"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/checklist/1"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/checklist/1/move"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/audits/{AUD}/checklist/1/remove"): only("officer", hidden=NOT_READERS),
     # internal audits (the writes that succeed: a new audit, a clone, an item's evidence)
     ("POST", "/api/v1/clauses/import"): only("officer"),
     ("POST", "/api/v1/audits"): only("officer", "auditor"),
-    ("POST", f"/api/v1/audits/{AUD}/justification"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/audits/{AUD}/report"): only("officer", hidden=UNPRIVILEGED),  # 409
-    ("POST", f"/api/v1/audits/{AUD}/cancel"): only("officer", hidden=UNPRIVILEGED),  # 400
-    ("POST", f"/api/v1/audits/{AUD}/checklist"): only("officer", hidden=UNPRIVILEGED),
-    ("PUT", f"/api/v1/audits/{AUD}/checklist/order"): only("officer", hidden=UNPRIVILEGED),
-    ("PATCH", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
-    ("DELETE", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/audits/{AUD}/findings/1/response"): only(hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): only(hidden=UNPRIVILEGED),
-    ("POST", f"/api/v1/audits/{AUD}/sign"): only(hidden=UNPRIVILEGED),  # the lead auditor
-    ("POST", f"/api/v1/audits/{AUD}/clone"): only("officer", "auditor", hidden=UNPRIVILEGED),
+    ("POST", f"/api/v1/audits/{AUD}/justification"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/audits/{AUD}/report"): only("officer", hidden=NOT_READERS),  # 409
+    ("POST", f"/api/v1/audits/{AUD}/cancel"): only("officer", hidden=NOT_READERS),  # 400
+    ("POST", f"/api/v1/audits/{AUD}/checklist"): only("officer", hidden=NOT_READERS),
+    ("PUT", f"/api/v1/audits/{AUD}/checklist/order"): only("officer", hidden=NOT_READERS),
+    ("PATCH", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=NOT_READERS),
+    ("DELETE", f"/api/v1/audits/{AUD}/checklist/1"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/audits/{AUD}/checklist/1/attachments"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/audits/{AUD}/findings/1/response"): only(hidden=NOT_READERS),
+    ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): only(hidden=NOT_READERS),
+    ("POST", f"/api/v1/audits/{AUD}/sign"): only(hidden=NOT_READERS),  # the lead auditor
+    ("POST", f"/api/v1/audits/{AUD}/clone"): only("officer", "auditor", hidden=NOT_READERS),
 }
 # JSON bodies that pass the schema, so that the permission gate answers, not the parser
 # (the API's citation is the one the HTML form removed before)
@@ -455,6 +478,24 @@ BODIES = {
     ("POST", f"/api/v1/audits/{AUD}/findings/1/response"): {"decision": "accept"},
     ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): {"decision": "confirm", "reason": "x"},
     ("POST", f"/api/v1/audits/{AUD}/clone"): {"planned_start": f"{YEAR + 1}-06-01"},
+    ("POST", "/api/v1/management-reviews"): {
+        "period_start": f"{YEAR}-01-01",
+        "period_end": f"{YEAR}-06-30",
+        "planned_date": f"{YEAR}-07-15",
+        "chair": "matrix_gm",
+    },
+    ("PATCH", f"/api/v1/management-reviews/{MR}"): {"resources": "矩阵"},
+    ("POST", f"/api/v1/management-reviews/{MR}/decisions"): {
+        "text": "矩阵",
+        "category": "improvement",
+    },
+    ("PATCH", f"/api/v1/management-reviews/{MR}/decisions/1"): {
+        "owner": "matrix_officer",
+        "due_date": f"{YEAR + 1}-01-31",
+    },
+    ("POST", f"/api/v1/management-reviews/{MR}/amendments"): {"text": "矩阵", "reason": "矩阵"},
+    ("POST", f"/api/v1/management-reviews/{MR}/approve"): {"password": PASSWORD},
+    ("POST", "/api/v1/management-review-actions/1/done"): {"evidence": "矩阵"},
 }
 
 # Open to everyone, signed in or not (200 unless a role is named). Logging out comes last:
@@ -534,6 +575,7 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     from app.records import services as records
     from app.records.models import Record
     from app.retention import services as retention
+    from app.reviews import services as reviews
     from app.risks import services as risks
     from app.uploads import check_scan, check_upload
 
@@ -724,6 +766,27 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     photo = check_scan(pdf_bytes, "现场.pdf", max_bytes=10 * 1024 * 1024)
     att = audits.attach(db.session, store, officer, aud, aud.items[0], photo)
     assert att.id == 1
+    # MR-yyyy-01, its inputs compiled, decision 1 owned by the matrix officer
+    gm = person("matrix_gm", ("management",), "QA")
+    review = reviews.plan(
+        db.session,
+        officer,
+        period_start=date(YEAR, 1, 1),
+        period_end=local_today(),
+        planned_date=local_today() + timedelta(days=7),
+        chair=gm.username,
+    )
+    reviews.compile_inputs(db.session, officer, review)
+    decision = reviews.add_decision(
+        db.session,
+        officer,
+        review,
+        text="矩阵决定",
+        category="improvement",
+        owner="matrix_officer",
+        due_date=local_today() + timedelta(days=30),
+    )
+    assert (review.number, decision.id) == (MR, 1)
     db.session.commit()
     made = (ext.number, ext.editions[0].id, hold.id, batch.number, risk.number)
     assert made == ("EXT-0001", 1, 1, BATCH, "RP-001")

@@ -11,21 +11,21 @@ from app.reviews import permissions as perm
 from app.reviews import report, services
 from app.reviews.schemas import (
     ACTION_NAMES,
-    ReviewActionDoneInputSchema,
-    ReviewActionListArgs,
-    ReviewActionPageSchema,
-    ReviewAmendmentInputSchema,
-    ReviewAmendmentSchema,
-    ReviewCompileInputSchema,
-    ReviewDecisionInputSchema,
-    ReviewDecisionPatchSchema,
-    ReviewDecisionSchema,
-    ReviewDetailSchema,
-    ReviewInputSchema,
-    ReviewListArgs,
-    ReviewPageSchema,
-    ReviewPatchSchema,
-    ReviewTransitionInputSchema,
+    ManagementReviewActionDoneInputSchema,
+    ManagementReviewActionListArgs,
+    ManagementReviewActionPageSchema,
+    ManagementReviewAmendmentInputSchema,
+    ManagementReviewAmendmentSchema,
+    ManagementReviewCompileInputSchema,
+    ManagementReviewDecisionInputSchema,
+    ManagementReviewDecisionPatchSchema,
+    ManagementReviewDecisionSchema,
+    ManagementReviewDetailSchema,
+    ManagementReviewInputSchema,
+    ManagementReviewListArgs,
+    ManagementReviewPageSchema,
+    ManagementReviewPatchSchema,
+    ManagementReviewTransitionInputSchema,
 )
 
 blp = Blueprint("reviews_api", __name__, tag="management-reviews")
@@ -36,8 +36,8 @@ def _review(number: str):
 
 
 @blp.get("/management-reviews")
-@blp.arguments(ReviewListArgs, location="query")
-@blp.response(200, ReviewPageSchema)
+@blp.arguments(ManagementReviewListArgs, location="query")
+@blp.response(200, ManagementReviewPageSchema)
 def list_reviews(args):
     """The management reviews the reader may see, latest period first."""
     allow(perm.can_view_list(current_user))
@@ -48,8 +48,8 @@ def list_reviews(args):
 
 
 @blp.post("/management-reviews")
-@blp.arguments(ReviewInputSchema)
-@blp.response(201, ReviewDetailSchema)
+@blp.arguments(ManagementReviewInputSchema)
+@blp.response(201, ManagementReviewDetailSchema)
 @fails(403)
 def plan_review(body):
     """Plan a review of a period, chaired by top management (officers and top management):
@@ -59,7 +59,7 @@ def plan_review(body):
 
 
 @blp.get("/management-reviews/<number>")
-@blp.response(200, ReviewDetailSchema)
+@blp.response(200, ManagementReviewDetailSchema)
 @fails(404)
 def get_review(number: str):
     """One review with its frozen inputs, narratives, attendees, decisions and status."""
@@ -67,8 +67,8 @@ def get_review(number: str):
 
 
 @blp.patch("/management-reviews/<number>")
-@blp.arguments(ReviewPatchSchema)
-@blp.response(200, ReviewDetailSchema)
+@blp.arguments(ManagementReviewPatchSchema)
+@blp.response(200, ManagementReviewDetailSchema)
 @fails(403, 404, 409)
 def patch_review(body, number: str):
     """Narratives by input key, attendees (usernames), external and internal issues (b)
@@ -80,8 +80,8 @@ def patch_review(body, number: str):
 
 
 @blp.post("/management-reviews/<number>/compile")
-@blp.arguments(ReviewCompileInputSchema)
-@blp.response(200, ReviewDetailSchema)
+@blp.arguments(ManagementReviewCompileInputSchema)
+@blp.response(200, ManagementReviewDetailSchema)
 @fails(403, 404, 409)
 def compile_review(body, number: str):
     """Freeze the inputs of 9.3.2 a–f and document control from live data (a snapshot with
@@ -94,8 +94,8 @@ def compile_review(body, number: str):
 
 
 @blp.post("/management-reviews/<number>/decisions")
-@blp.arguments(ReviewDecisionInputSchema)
-@blp.response(201, ReviewDecisionSchema)
+@blp.arguments(ManagementReviewDecisionInputSchema)
+@blp.response(201, ManagementReviewDecisionSchema)
 @fails(403, 404, 409)
 def add_decision(body, number: str):
     """A decision (9.3.3: `improvement`, `qms_change`, `resources`) and its action, with
@@ -106,8 +106,8 @@ def add_decision(body, number: str):
 
 
 @blp.patch("/management-reviews/<number>/decisions/<id:seq>")
-@blp.arguments(ReviewDecisionPatchSchema)
-@blp.response(200, ReviewDecisionSchema)
+@blp.arguments(ManagementReviewDecisionPatchSchema)
+@blp.response(200, ManagementReviewDecisionSchema)
 @fails(403, 404, 409)
 def set_decision(body, number: str, seq: int):
     """Give a decision its owner and due date; after approval an amendment (`reason`)."""
@@ -121,8 +121,8 @@ def set_decision(body, number: str, seq: int):
 
 
 @blp.post("/management-reviews/<number>/amendments")
-@blp.arguments(ReviewAmendmentInputSchema)
-@blp.response(201, ReviewAmendmentSchema)
+@blp.arguments(ManagementReviewAmendmentInputSchema)
+@blp.response(201, ManagementReviewAmendmentSchema)
 @fails(403, 404, 409)
 def amend_review(body, number: str):
     """Amend approved minutes: text and reason, audited; the kept report is renewed."""
@@ -134,8 +134,8 @@ def amend_review(body, number: str):
 
 
 @blp.post("/management-reviews/<number>/<action>")
-@blp.arguments(ReviewTransitionInputSchema)
-@blp.response(200, ReviewDetailSchema)
+@blp.arguments(ManagementReviewTransitionInputSchema)
+@blp.response(200, ManagementReviewDetailSchema)
 @fails(403, 404, 409)
 def move_review(body, number: str, action: str):
     """`hold`, `approve` (the chair, with `password`: the minutes are signed and the report
@@ -165,16 +165,16 @@ def review_report(number: str):
 
 
 @blp.get("/management-review-actions")
-@blp.arguments(ReviewActionListArgs, location="query")
-@blp.response(200, ReviewActionPageSchema)
+@blp.arguments(ManagementReviewActionListArgs, location="query")
+@blp.response(200, ManagementReviewActionPageSchema)
 def list_review_actions(args):
     """The reader's review actions (their part of `GET /actions`), soonest due first."""
     return page_of(services.actions_stmt(current_user, status=args["status"]), args)
 
 
 @blp.post("/management-review-actions/<id:decision_id>/done")
-@blp.arguments(ReviewActionDoneInputSchema)
-@blp.response(200, ReviewDecisionSchema)
+@blp.arguments(ManagementReviewActionDoneInputSchema)
+@blp.response(200, ManagementReviewDecisionSchema)
 @fails(403, 404, 409)
 def complete_review_action(body, decision_id: int):
     """Record a review action done with its evidence (its owner or an officer)."""

@@ -668,6 +668,19 @@ def section_c1(session: Session, start, end, p_start, p_end) -> dict:
     )
 
 
+def _kpi_summaries(session: Session, start: date, end: date):
+    # kpi_summaries names the KPIs in the reader's language and needs a request for it;
+    # a compile from the command line, the demo or a benchmark has none: it then reads
+    # them in the organisation's language (a request context made for that alone)
+    from flask import current_app, has_request_context  # the one Flask need here
+
+    if has_request_context():
+        return kpi_queries.kpi_summaries(session, start, end)
+    language = current_app.config["QDMS_DEFAULT_LANGUAGE"].replace("_", "-")
+    with current_app.test_request_context(headers={"Accept-Language": language}):
+        return kpi_queries.kpi_summaries(session, start, end)
+
+
 KPI_STATUSES = {
     "green": N_("Met"),
     "amber": N_("Warning"),
@@ -680,7 +693,7 @@ def section_c2(session: Session, start, end) -> dict:
     """Every active KPI: its last 12 periods up to the review's end (as the KPI dashboard
     shows them), met / missed, and its trend (drawn with ``app.kpis.queries.kpi_trend``
     from the frozen values)."""
-    summaries = kpi_queries.kpi_summaries(session, start, end)
+    summaries = _kpi_summaries(session, start, end)
     counts = {status: 0 for status in KPI_STATUSES}
     rows, charts = [], []
     for k in summaries:

@@ -14,7 +14,7 @@ def _username(user) -> str | None:
     return user.username if user is not None else None
 
 
-class ReviewDecisionSchema(Schema):
+class ManagementReviewDecisionSchema(Schema):
     """A decision of the review and its action (one object: the output of 9.3.3)."""
 
     id = fields.Integer()
@@ -31,20 +31,20 @@ class ReviewDecisionSchema(Schema):
     done_at = UTCTime()
 
 
-class ReviewAttendeeSchema(Schema):
+class ManagementReviewAttendeeSchema(Schema):
     username = fields.Function(lambda a: a.user.username)
     name = fields.Function(lambda a: a.user.full_name)
     signed = fields.Function(lambda a: a.signature_id is not None)
 
 
-class ReviewAmendmentSchema(Schema):
+class ManagementReviewAmendmentSchema(Schema):
     text = fields.String()
     reason = fields.String()
     username = fields.Function(lambda a: a.user.username)
     at = UTCTime()
 
 
-class ReviewSchema(Schema):
+class ManagementReviewSchema(Schema):
     number = fields.String(metadata={"example": "MR-2026-01"})
     period_start = fields.Date()
     period_end = fields.Date()
@@ -56,7 +56,7 @@ class ReviewSchema(Schema):
     closed_at = UTCTime()
 
 
-class ReviewDetailSchema(ReviewSchema):
+class ManagementReviewDetailSchema(ManagementReviewSchema):
     inputs = fields.Function(
         lambda r: r.snapshot.content["sections"] if r.snapshot else [],
         metadata={
@@ -75,37 +75,39 @@ class ReviewDetailSchema(ReviewSchema):
     narratives = fields.Dict(keys=fields.String(), values=fields.String())
     external_issues = fields.String(allow_none=True)
     resources = fields.String(allow_none=True)
-    attendees = fields.List(fields.Nested(ReviewAttendeeSchema))
-    decisions = fields.List(fields.Nested(ReviewDecisionSchema))
-    amendments = fields.List(fields.Nested(ReviewAmendmentSchema))
+    attendees = fields.List(fields.Nested(ManagementReviewAttendeeSchema))
+    decisions = fields.List(fields.Nested(ManagementReviewDecisionSchema))
+    amendments = fields.List(fields.Nested(ManagementReviewAmendmentSchema))
     minutes_signed_by = fields.Function(
         lambda r: r.minutes_signature.username if r.minutes_signature else None
     )
     report_sha256 = fields.String(allow_none=True)
 
 
-ReviewPageSchema = page_schema(ReviewSchema, "ReviewPageSchema")
-ReviewActionPageSchema = page_schema(ReviewDecisionSchema, "ReviewActionPageSchema")
+ManagementReviewPageSchema = page_schema(ManagementReviewSchema, "ManagementReviewPageSchema")
+ManagementReviewActionPageSchema = page_schema(
+    ManagementReviewDecisionSchema, "ManagementReviewActionPageSchema"
+)
 
 
 # Input ----------------------------------------------------------------------------------
 
 
-class ReviewInputSchema(Input):
+class ManagementReviewInputSchema(Input):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     planned_date = fields.Date(required=True)
     chair = fields.String(required=True, metadata={"description": "username (top management)"})
 
 
-class ReviewCompileInputSchema(Input):
+class ManagementReviewCompileInputSchema(Input):
     recompile = fields.Boolean(
         load_default=False,
         metadata={"description": "compile again before the meeting (a new snapshot)"},
     )
 
 
-class ReviewPatchSchema(Input):
+class ManagementReviewPatchSchema(Input):
     narratives = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
@@ -119,14 +121,14 @@ class ReviewPatchSchema(Input):
     resources = fields.String(load_default=None)
 
 
-class ReviewDecisionInputSchema(Input):
+class ManagementReviewDecisionInputSchema(Input):
     text = fields.String(required=True)
     category = fields.String(required=True, validate=validate.OneOf(list(CATEGORIES)))
     owner = fields.String(load_default=None, metadata={"description": "username"})
     due_date = fields.Date(load_default=None)
 
 
-class ReviewDecisionPatchSchema(Input):
+class ManagementReviewDecisionPatchSchema(Input):
     owner = fields.String(required=True, metadata={"description": "username"})
     due_date = fields.Date(required=True)
     reason = fields.String(
@@ -134,25 +136,25 @@ class ReviewDecisionPatchSchema(Input):
     )
 
 
-class ReviewTransitionInputSchema(Input):
+class ManagementReviewTransitionInputSchema(Input):
     password = fields.String(load_default="", metadata={"description": "approve: the chair's"})
 
 
-class ReviewAmendmentInputSchema(Input):
+class ManagementReviewAmendmentInputSchema(Input):
     text = fields.String(required=True)
     reason = fields.String(required=True)
 
 
-class ReviewActionDoneInputSchema(Input):
+class ManagementReviewActionDoneInputSchema(Input):
     evidence = fields.String(required=True)
 
 
-class ReviewListArgs(PageArgs):
+class ManagementReviewListArgs(PageArgs):
     year = fields.Integer(load_default=None, validate=validate.Range(min=1900, max=9999))
     status = fields.String(load_default=None, validate=validate.OneOf(list(STATUSES)))
 
 
-class ReviewActionListArgs(PageArgs):
+class ManagementReviewActionListArgs(PageArgs):
     status = fields.String(load_default="open", validate=validate.OneOf(list(ACTION_FILTERS)))
 
 
