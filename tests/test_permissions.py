@@ -54,17 +54,29 @@ PROGRAMME = {r: 403 for r in ROLES if r not in READERS}
 # inputs compiled; decision 1 owned by the matrix officer
 MR = f"MR-{YEAR}-01"
 MR_HIDDEN = {r: 404 for r in ROLES if r not in READERS}
+# QP-CS-002, a draft: its department's authors see it (top management is not privileged
+# over documents and records: it sees what staff see)
+DRAFT_HIDDEN = ("approver", "management", "staff")
+# CMP-yyyy-00001 of QA, received by the matrix officer: every signed-in user reads it (its
+# personal data masked for the matrix users of CS who see not everything); only officers
+# handle it (QA has no head, and no matrix user is in QA)
+CMP = f"CMP-{YEAR}-00001"
+OFFICER_ONLY = {r: 403 for r in ROLES if r != "officer"}
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET; anonymous visitors are sent to the login page.
 PAGES = {
     "/": {},
     "/profile": {},
-    "/audit-trail": {"author": 403, "approver": 403, "staff": 403},
+    "/audit-trail": {"author": 403, "approver": 403, "management": 403, "staff": 403},
     # filters and downloads: the same rule; a typed name never widens it (staff: their own)
     "/audit-trail?object=QP-CS-001&from=2020-01-01&include_logins=1": TRAIL,
     "/audit-trail?user=matrix_officer&action=signed&format=csv": TRAIL,
-    "/audit-trail?object=user_staff&format=xlsx": {"author": 403, "approver": 403},
+    "/audit-trail?object=user_staff&format=xlsx": {
+        "author": 403,
+        "approver": 403,
+        "management": 403,
+    },
     "/audit-trail?from=yesterday": {r: 400 if r in PRIVILEGED else 403 for r in ROLES},
     "/admin/departments": {r: 403 for r in ROLES if r != "admin"},
     "/admin/departments/new": {r: 403 for r in ROLES if r != "admin"},
@@ -83,7 +95,7 @@ PAGES = {
     "/documents/QP-CS-001/revisions/A0/pdf?copy=C01": {r: 403 for r in ROLES if r != "officer"},
     # a draft is seen by those who see everything, the people working on it and the
     # authors of its department (who may start its revisions: the matrix users are in CS)
-    "/documents/QP-CS-002": {r: 404 for r in ("approver", "staff")},
+    "/documents/QP-CS-002": {r: 404 for r in DRAFT_HIDDEN},
     "/my-work": {},
     "/master-list": {},
     "/admin/document-types": {r: 403 for r in ROLES if r != "admin"},
@@ -167,15 +179,25 @@ PAGES = {
     "/nonconformities/report": {},
     f"/nonconformities/{NC}": NC_HIDDEN,
     "/my-actions": {},
+    # customer complaints
+    "/complaints": {},
+    "/complaints?status=received&channel=hotline&breached=1&from=2020-01-01&format=xlsx": {},
+    "/complaints/new": {},
+    "/complaints/categories": OFFICER_ONLY,
+    f"/complaints/{CMP}": {},
 }
 
 API = {
     "/api/v1/me": {},
     "/api/v1/departments": {},
     "/api/v1/users": {},
-    "/api/v1/audit-trail": {"author": 403, "approver": 403, "staff": 403},
+    "/api/v1/audit-trail": {"author": 403, "approver": 403, "management": 403, "staff": 403},
     "/api/v1/audit-trail?object=qp-cs-001&action=revision_approved&format=csv": TRAIL,
-    "/api/v1/audit-trail?object=user_staff&to=2030-12-31": {"author": 403, "approver": 403},
+    "/api/v1/audit-trail?object=user_staff&to=2030-12-31": {
+        "author": 403,
+        "approver": 403,
+        "management": 403,
+    },
     "/api/v1/audit-trail?to=2020-13-01": {r: 400 for r in ROLES},  # checked before anything
     "/api/v1/documents": {},
     "/api/v1/documents/QP-CS-001": {},
@@ -185,7 +207,7 @@ API = {
     "/api/v1/documents/QP-CS-001/revisions/A0/pdf?copy=C01": {
         r: 403 for r in ROLES if r != "officer"
     },
-    "/api/v1/documents/QP-CS-002": {r: 404 for r in ("approver", "staff")},
+    "/api/v1/documents/QP-CS-002": {r: 404 for r in DRAFT_HIDDEN},
     "/api/v1/master-list": {},
     "/api/v1/document-types": {},
     "/api/v1/search": {r: 400 for r in ROLES},  # q is required
@@ -238,7 +260,14 @@ API = {
     f"/api/v1/audits/{AUD}/report": AUD_HIDDEN,
     f"/api/v1/audits/{AUD}/attachments/1": AUD_HIDDEN,
     "/api/v1/actions": {},
-    "/api/v1/actions?owner=matrix_officer": {r: 403 for r in ROLES if r not in PRIVILEGED},
+    # another's actions: those who read every NC (top management too)
+    "/api/v1/actions?owner=matrix_officer": {r: 403 for r in ROLES if r not in READERS},
+    "/api/v1/complaints": {},
+    "/api/v1/complaints?status=received&department=QA&breached=false&from=2020-01-01": {},
+    "/api/v1/complaints/export.xlsx": {},
+    f"/api/v1/complaints/{CMP}": {},
+    f"/api/v1/complaints/{YEAR}-1": {},  # typed without the prefix
+    "/api/v1/complaint-categories": {},
 }
 
 # Every other method, with an empty form (and its CSRF token) or a JSON body (empty, or
@@ -262,9 +291,8 @@ def only(*roles: str, hidden: tuple[str, ...] = ()) -> dict:
 UNPRIVILEGED = tuple(r for r in ROLES if r not in PRIVILEGED)
 NOT_READERS = tuple(r for r in ROLES if r not in READERS)
 NOT_HOLDER = only(hidden=UNPRIVILEGED)  # the privileged see it, the others do not
-DRAFT_HIDDEN = ("approver", "staff")  # QP-CS-002, a draft: its department's authors see it
-SIGNER = only("approver", hidden=("staff",))  # staff see no revision in review
-SECRET_HIDDEN = ("author", "approver", "staff")  # confidential to QA
+SIGNER = only("approver", hidden=("management", "staff"))  # no revision in review for them
+SECRET_HIDDEN = ("author", "approver", "management", "staff")  # confidential to QA
 WRITES = {
     # HTML forms
     ("POST", "/acknowledgements/1"): NOT_HOLDER,  # the matrix officer's task
@@ -410,6 +438,44 @@ WRITES = {
     ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): only(hidden=NOT_READERS),
     ("POST", f"/api/v1/audits/{AUD}/sign"): only(hidden=NOT_READERS),  # the lead auditor
     ("POST", f"/api/v1/audits/{AUD}/clone"): only("officer", "auditor", hidden=NOT_READERS),
+    # management reviews (the writes that pass the gate: 400 or 409 past it)
+    ("POST", "/management-reviews/new"): only("officer", "management"),
+    ("POST", f"/management-reviews/{MR}/compile"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/management-reviews/{MR}/minutes"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/management-reviews/{MR}/decisions"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/management-reviews/{MR}/move/close"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/management-reviews/{MR}/move/approve"): only(hidden=NOT_READERS),  # the chair
+    ("POST", f"/management-reviews/{MR}/amendments"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/management-reviews/{MR}/attendance"): only(hidden=NOT_READERS),
+    ("POST", "/management-review-actions/1/done"): only("officer", hidden=NOT_READERS),
+    ("POST", "/api/v1/management-reviews"): only("officer", "management"),
+    ("PATCH", f"/api/v1/management-reviews/{MR}"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/management-reviews/{MR}/compile"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/management-reviews/{MR}/decisions"): only("officer", hidden=NOT_READERS),
+    ("PATCH", f"/api/v1/management-reviews/{MR}/decisions/1"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/management-reviews/{MR}/amendments"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/management-reviews/{MR}/close"): only("officer", hidden=NOT_READERS),
+    ("POST", f"/api/v1/management-reviews/{MR}/approve"): only(hidden=NOT_READERS),
+    ("POST", "/api/v1/management-review-actions/1/done"): only("officer", hidden=NOT_READERS),
+    # customer complaints: pages (anyone takes one; only officers handle CMP, of QA)
+    ("POST", "/complaints/new"): {},
+    ("POST", f"/complaints/{CMP}/steps"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/close"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/approve"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/nonconformity"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/escalate"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/reopen"): OFFICER_ONLY,
+    ("POST", "/complaints/categories"): OFFICER_ONLY,
+    ("POST", "/complaints/settings"): OFFICER_ONLY,
+    # customer complaints: the API
+    ("POST", "/api/v1/complaints"): {},
+    ("POST", f"/api/v1/complaints/{CMP}/steps"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/close"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/compensation/approve"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/nonconformity"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/escalate"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/reopen"): OFFICER_ONLY,
+    ("POST", "/api/v1/complaint-categories"): OFFICER_ONLY,
 }
 # JSON bodies that pass the schema, so that the permission gate answers, not the parser
 # (the API's citation is the one the HTML form removed before)
@@ -496,6 +562,15 @@ BODIES = {
     ("POST", f"/api/v1/management-reviews/{MR}/amendments"): {"text": "矩阵", "reason": "矩阵"},
     ("POST", f"/api/v1/management-reviews/{MR}/approve"): {"password": PASSWORD},
     ("POST", "/api/v1/management-review-actions/1/done"): {"evidence": "矩阵"},
+    ("POST", "/api/v1/complaints"): {
+        "category": "MX",
+        "customer": {"name": "矩阵顾客"},
+        "request": "矩阵诉求",
+        "department": "QA",
+    },
+    ("POST", f"/api/v1/complaints/{CMP}/steps"): {"step": "empathy", "note": "矩阵"},
+    ("POST", f"/api/v1/complaints/{CMP}/reopen"): {"reason": "矩阵"},
+    ("POST", "/api/v1/complaint-categories"): {"code": "MX2", "name": "矩阵类别"},
 }
 
 # Open to everyone, signed in or not (200 unless a role is named). Logging out comes last:
@@ -567,6 +642,7 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     from app.audits import services as audits
     from app.auth import services as auth
     from app.capa import services as capa
+    from app.complaints import services as complaints
     from app.distribution import services as distribution
     from app.documents import services as documents
     from app.external import services as external
@@ -763,6 +839,24 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
         db.session, officer, aud, aud.items[0], verdict="minor_nc", evidence="矩阵证据"
     )
     assert (aud.number, aud.items[0].id, found.finding.id) == (AUD, 1, 1)
+    # CMP-yyyy-00001 of QA (category MX), received by the matrix officer
+    complaints.save_category(
+        db.session,
+        officer,
+        code="MX",
+        name="矩阵类别",
+        clocks=[{"step": "apology", "within_hours": 1}],
+    )
+    case = complaints.intake(
+        db.session,
+        officer,
+        category="MX",
+        customer_name="矩阵顾客",
+        customer_contact="13800000000",
+        department=officer.department,
+        request="矩阵诉求",
+    )
+    assert case.number == CMP
     photo = check_scan(pdf_bytes, "现场.pdf", max_bytes=10 * 1024 * 1024)
     att = audits.attach(db.session, store, officer, aud, aud.items[0], photo)
     assert att.id == 1
