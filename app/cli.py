@@ -44,6 +44,7 @@ from app.people import services as people
 from app.people.models import User, UserRole
 from app.records.services import verify_records
 from app.retention import services as retention
+from app.reviews import reminders as review_reminders
 from app.risks import reminders as risk_reminders
 from app.search import registry, sync
 from app.signatures.services import verify_signatures
@@ -298,7 +299,7 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     risk register (periodic reviews coming up or due), nonconformities (checks that have
     come due, action and verifier reminders), internal audits (starting within a week,
     reports unsigned two weeks after the end), complaints (commitments breached: marked,
-    mailed, escalated)."""
+    mailed, escalated), management reviews (actions due within a week or overdue)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
@@ -310,6 +311,7 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     report.reminders += capa.reminders
     report.reminders += audit_reminders.sweep(session, day)
     report.reminders += complaint_reminders.sweep(session, day)
+    report.reminders += review_reminders.sweep(session, day)
     return report
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import current_app, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -672,8 +673,6 @@ def _kpi_summaries(session: Session, start: date, end: date):
     # kpi_summaries names the KPIs in the reader's language and needs a request for it;
     # a compile from the command line, the demo or a benchmark has none: it then reads
     # them in the organisation's language (a request context made for that alone)
-    from flask import current_app, has_request_context  # the one Flask need here
-
     if has_request_context():
         return kpi_queries.kpi_summaries(session, start, end)
     language = current_app.config["QDMS_DEFAULT_LANGUAGE"].replace("_", "-")
