@@ -20,6 +20,9 @@ from app.documents.permissions import can_manage_document, visible_documents
 from app.extensions import db, local_today
 from app.external.services import due_currency_checks
 from app.people.models import Department, User
+from app.reviews import permissions as review_perm
+from app.reviews import services as reviews
+from app.reviews.models import STATUSES as REVIEW_STATUSES
 from app.risks import services as risks
 
 bp = Blueprint("dashboard", __name__)
@@ -61,6 +64,8 @@ def index():
     summary = audits.my_summary(db.session, current_user)
     if current_user.has_role("auditor") or any(summary.values()):
         counts["audit_summary"] = summary
+    if review_perm.is_management(current_user):
+        counts["review_summary"] = reviews.management_summary(db.session, current_user)
     recent = []
     if can_view_audit_trail(current_user):
         counts["events"] = db.session.scalar(select(func.count(Event.id)))
@@ -68,4 +73,6 @@ def index():
         recent = db.session.scalars(
             filtered_events(TrailFilters(), newest_first=True).limit(8)
         ).all()
-    return render_template("dashboard/index.html", counts=counts, recent=recent)
+    return render_template(
+        "dashboard/index.html", counts=counts, recent=recent, REVIEW_STATUSES_ALL=REVIEW_STATUSES
+    )

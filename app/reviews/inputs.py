@@ -164,7 +164,7 @@ def section_a(session: Session, r: ManagementReview, today: date) -> dict:
                 [
                     N_("Action"),
                     N_("Decision"),
-                    N_("Category"),
+                    N_("Decision category"),
                     N_("Owner"),
                     N_("Due date"),
                     N_("Status"),
@@ -298,7 +298,7 @@ def section_c4(cur, prev) -> dict:
             _table(
                 "root_causes",
                 N_("Top root-cause categories"),
-                [N_("Category"), N_("Nonconformities")],
+                [N_("Cause category"), N_("Nonconformities")],
                 [[CAUSE_CATEGORIES.get(c, c), n] for c, n in causes],
                 translate=(0,),
             ),

@@ -109,7 +109,7 @@ labels.register_fields(
         "resources": N_("Adequacy of resources"),
         "decision": labels.internal(N_("Decision no.")),
         "text": N_("Text"),
-        "category": labels.coded(N_("Category"), CATEGORIES),
+        "category": labels.coded(N_("Decision category"), CATEGORIES),
         "owner": labels.user(N_("Owner")),
         "due_date": labels.date(N_("Due date")),
         "evidence": N_("Evidence"),

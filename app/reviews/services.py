@@ -649,3 +649,24 @@ def actions_stmt(owner: User, *, status: str | None = "open", today: date | None
 
 def is_chair_or_officer(user: User, r: ManagementReview) -> bool:
     return is_officer(user) or user.id == r.chair_id
+
+
+def management_summary(session: Session, user: User, today: date | None = None) -> dict:
+    """The dashboard card of top management: the next review (not yet approved) and the
+    open and overdue review actions across all reviews."""
+    today = today or local_today()
+    upcoming = session.scalar(
+        select(ManagementReview)
+        .where(ManagementReview.status.in_(("planned", "inputs_compiled", "held")))
+        .order_by(ManagementReview.planned_date, ManagementReview.id)
+        .limit(1)
+    )
+    open_actions = session.scalar(
+        select(func.count()).select_from(ReviewDecision).where(ReviewDecision.status == "open")
+    )
+    overdue = session.scalar(
+        select(func.count())
+        .select_from(ReviewDecision)
+        .where(ReviewDecision.status == "open", ReviewDecision.due_date < today)
+    )
+    return {"next": upcoming, "open_actions": open_actions or 0, "overdue": overdue or 0}
