@@ -1,6 +1,6 @@
 """The demo organisation: a plausible service company with its controlled documents,
-register of external documents, distribution, records, risk points, nonconformities and
-internal audits (``qdms demo``; ``make run`` seeds it on the first start).
+register of external documents, distribution, records, risk points, nonconformities,
+internal audits and management reviews (``qdms demo``; ``make run`` seeds it on the first start).
 
 The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
 concern plays it through the services as people would in the UI, so every signature and
@@ -21,6 +21,7 @@ from app.demo import (
     nonconformities,
     organisation,
     records,
+    reviews,
     risks,
 )
 from app.demo.loader import DEMO_PASSWORD
@@ -44,6 +45,7 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     added += risks.seed(session)
     added += nonconformities.seed(session)
     added += audits.seed(session)
+    added += reviews.seed(session)  # last: its inputs read all the others
     return added
 
 

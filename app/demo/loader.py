@@ -178,3 +178,7 @@ def parse_body(text: str) -> tuple[Block, ...]:
     if rows is not None:
         blocks.append(("table", tuple(rows)))
     return tuple(blocks)
+
+
+def reviews() -> dict:
+    return _read_toml("reviews.toml")
