@@ -169,7 +169,10 @@ def _connect_features() -> None:
     from app.distribution import services as _receivers  # noqa: F401
     from app.documents import search as _document_builder  # noqa: F401
     from app.external import search as _external_builder  # noqa: F401
+    from app.kpis import rules as kpi_rules
     from app.records import search as _record_builder  # noqa: F401
+
+    kpi_rules.install()  # the NC rule "KPI at or above T" (capa cannot import the KPIs)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -188,6 +191,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.documents.routes import bp as documents_bp
     from app.external import api as external_api
     from app.external.routes import bp as external_bp
+    from app.kpis import api as kpis_api
+    from app.kpis.routes import bp as kpis_bp
     from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api
     from app.people.routes import bp as people_bp
@@ -217,6 +222,7 @@ def _register_blueprints(app: Flask) -> None:
         risks_bp,
         capa_bp,
         audits_bp,
+        kpis_bp,
     ):
         app.register_blueprint(bp)
     api_pkg.init_app(
@@ -230,6 +236,7 @@ def _register_blueprints(app: Flask) -> None:
             risks_api.blp,
             capa_api.blp,
             audits_api.blp,
+            kpis_api.blp,
             people_api.blp,
             audit_api.blp,
             search_api.blp,

@@ -757,3 +757,12 @@ def breaches_for(session: Session, kpi: Kpi) -> list[KpiBreach]:
             .order_by(KpiBreach.period.desc())
         )
     )
+
+
+def kpis_stmt(department: Department | None = None):
+    stmt = select(Kpi).options(
+        selectinload(Kpi.targets), selectinload(Kpi.department), selectinload(Kpi.objective)
+    )
+    if department is not None:
+        stmt = stmt.where(Kpi.department_id == department.id)
+    return stmt.order_by(Kpi.code)
