@@ -184,6 +184,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth.routes import bp as auth_bp
     from app.capa import api as capa_api
     from app.capa.routes import bp as capa_bp
+    from app.complaints import api as complaints_api
+    from app.complaints.routes import bp as complaints_bp
     from app.dashboard.routes import bp as dashboard_bp
     from app.distribution import api as distribution_api
     from app.distribution.routes import bp as distribution_bp
@@ -222,6 +224,7 @@ def _register_blueprints(app: Flask) -> None:
         risks_bp,
         capa_bp,
         audits_bp,
+        complaints_bp,
         kpis_bp,
     ):
         app.register_blueprint(bp)
@@ -236,6 +239,7 @@ def _register_blueprints(app: Flask) -> None:
             risks_api.blp,
             capa_api.blp,
             audits_api.blp,
+            complaints_api.blp,
             kpis_api.blp,
             people_api.blp,
             audit_api.blp,

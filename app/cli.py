@@ -30,6 +30,7 @@ from app.audits import services as audit_services
 from app.auth import services as auth
 from app.auth.models import ApiToken
 from app.capa import reminders as capa_reminders
+from app.complaints import reminders as complaint_reminders
 from app.distribution import reminders as distribution_reminders
 from app.documents import reminders as document_reminders
 from app.documents.services import verify_signed_content
@@ -296,7 +297,8 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     (currency checks due), distribution (overdue acknowledgements, recall reminders), the
     risk register (periodic reviews coming up or due), nonconformities (checks that have
     come due, action and verifier reminders), internal audits (starting within a week,
-    reports unsigned two weeks after the end)."""
+    reports unsigned two weeks after the end), complaints (commitments breached: marked,
+    mailed, escalated)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
@@ -307,6 +309,7 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     report.to_verifying = capa.to_verifying
     report.reminders += capa.reminders
     report.reminders += audit_reminders.sweep(session, day)
+    report.reminders += complaint_reminders.sweep(session, day)
     return report
 
 

@@ -49,6 +49,11 @@ def set_timezone(name: str) -> None:
     _Calendar.zone = ZoneInfo(name)
 
 
+def local_zone() -> ZoneInfo:
+    """The organisation's time zone (QDMS_TIMEZONE)."""
+    return _Calendar.zone
+
+
 def local_today() -> date:
     """Today in the organisation's time zone (QDMS_TIMEZONE), neither the server's nor
     UTC's: the day that numbers ({yyyy}), effective dates, due dates and retention are

@@ -4,6 +4,7 @@ from app.audit_trail import models as audit_trail_models  # noqa: F401
 from app.audits import models as audits_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.capa import models as capa_models  # noqa: F401
+from app.complaints import models as complaints_models  # noqa: F401
 from app.distribution import models as distribution_models  # noqa: F401
 from app.documents import models as document_models  # noqa: F401
 from app.external import models as external_models  # noqa: F401

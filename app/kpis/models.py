@@ -107,7 +107,7 @@ _FIELDS = {
     "what": N_("What will be done"),
     "resources": N_("Resources"),
     "who": N_("Who is responsible"),
-    "when": N_("When"),
+    "when": N_("When it will be completed"),
     "evaluation": N_("How results are evaluated"),
     "kpis": N_("KPIs"),
 }

@@ -93,10 +93,16 @@ def summaries_of(
         ):
             stored.setdefault(v.kpi_id, {})[v.period] = v
     closed = services.closed_periods(session, names)
+    memo: dict = {}  # the complaint figures of a period, read once for all its KPIs
     out = []
     for kpi in kpis:
         rows = services.values(
-            session, kpi, wanted[kpi.period_kind], stored=stored.get(kpi.id, {}), closed=closed
+            session,
+            kpi,
+            wanted[kpi.period_kind],
+            stored=stored.get(kpi.id, {}),
+            closed=closed,
+            memo=memo,
         )
         out.append(
             KpiSummary(

@@ -28,6 +28,7 @@ MEANINGS = {
     "nc_verified_not_effective": N_("Verified as not effective"),
     "audit_report_signed": N_("Audit report signed"),
     "nc_rejected": N_("Rejected: not a nonconformity"),
+    "complaint_compensation_approved": N_("Compensation approved"),
 }
 
 labels.register_actions(

@@ -1,0 +1,1 @@
+"""Customer complaints and service recovery (docs/adr/0046)."""

@@ -1,0 +1,237 @@
+"""Read-only questions other features ask of the complaints feature: the KPIs and the
+management review read it through these functions and nothing else (they import this
+module; it imports none of them). Each function takes the session and plain arguments and
+returns plain data: numbers, dicts, small frozen dataclasses.
+
+Every figure is a SQL aggregate (a handful of grouped queries whatever the number of
+cases: benchmarks/complaints.py runs them over 1,000,000).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app, has_request_context
+from flask_babel import force_locale, gettext
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from app.complaints.models import (
+    CHANNELS,
+    Complaint,
+    ComplaintCategory,
+    ComplaintClock,
+)
+from app.extensions import local_day_start, utcnow
+from app.i18n import current_language
+from app.people.models import Department
+
+
+@dataclass(frozen=True)
+class ComplaintFigures:
+    """What happened to the complaints received in a period (see :func:`figures`)."""
+
+    received: int  # cases received in [start, end)
+    by_category: dict[str, int]  # category code -> cases
+    by_channel: dict[str, int]  # channel code -> cases
+    resolved: int  # of those, reached resolved (or later)
+    first_contact: int  # of those resolved, resolved at first contact
+    commitment_cases: int  # cases with at least one decided clock (met or breached)
+    commitment_cases_met: int  # of those, every decided clock met
+    clocks_due: dict[str, int]  # step -> decided clocks (met or breached)
+    clocks_met: dict[str, int]  # step -> clocks met
+    satisfaction_count: int  # follow-ups with a satisfaction score
+    satisfaction_sum: int
+    breaches: int  # clocks breached
+    repeats: int  # repeat complaints
+
+
+def _cases(start: date, end: date, department: str | None, category: str | None):
+    """The WHERE clause of the cases received in [start, end) (organisation's dates)."""
+    where = [
+        Complaint.received_at >= local_day_start(start),
+        Complaint.received_at < local_day_start(end),
+    ]
+    if department is not None:
+        where.append(
+            Complaint.department_id
+            == select(Department.id).where(Department.code == department).scalar_subquery()
+        )
+    if category is not None:
+        where.append(
+            Complaint.category_id
+            == select(ComplaintCategory.id)
+            .where(ComplaintCategory.code == category)
+            .scalar_subquery()
+        )
+    return and_(*where)
+
+
+def figures(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    department: str | None = None,
+    category: str | None = None,
+    now: datetime | None = None,
+) -> ComplaintFigures:
+    """The figures of the cases received from ``start`` (included) to ``end`` (excluded),
+    dates in the organisation's time zone, optionally of one handling department and one
+    category (codes). A clock is *met* when its step was recorded at or before its due
+    time, *breached* when recorded after it or not recorded and the due time has passed
+    (``now``, default the current time); a pending clock is not decided. Four queries."""
+    now = now or utcnow()
+    where = _cases(start, end, department, category)
+
+    row = session.execute(
+        select(
+            func.count(Complaint.id),
+            func.count(Complaint.resolved_at),
+            func.coalesce(
+                func.sum(
+                    case((and_(Complaint.resolved_at.is_not(None), Complaint.first_contact), 1))
+                ),
+                0,
+            ),
+            func.count(Complaint.satisfaction),
+            func.coalesce(func.sum(Complaint.satisfaction), 0),
+            func.coalesce(func.sum(case((Complaint.is_repeat, 1))), 0),
+        ).where(where)
+    ).one()
+    received, resolved, first_contact, sat_count, sat_sum, repeats = (int(v) for v in row)
+
+    by_category = {
+        code: int(n)
+        for code, n in session.execute(
+            select(ComplaintCategory.code, func.count(Complaint.id))
+            .join(ComplaintCategory, ComplaintCategory.id == Complaint.category_id)
+            .where(where)
+            .group_by(ComplaintCategory.code)
+        )
+    }
+    by_channel = {
+        code: int(n)
+        for code, n in session.execute(
+            select(Complaint.channel, func.count(Complaint.id))
+            .where(where)
+            .group_by(Complaint.channel)
+        )
+    }
+
+    decided = case(
+        (ComplaintClock.done_at.is_not(None), 1), (ComplaintClock.due_at < now, 1), else_=0
+    )
+    met = case(
+        (
+            and_(
+                ComplaintClock.done_at.is_not(None), ComplaintClock.done_at <= ComplaintClock.due_at
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    clocks_due: dict[str, int] = {}
+    clocks_met: dict[str, int] = {}
+    for step, n_due, n_met in session.execute(
+        select(ComplaintClock.step, func.sum(decided), func.sum(met))
+        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
+        .where(where)
+        .group_by(ComplaintClock.step)
+    ):
+        if n_due:
+            clocks_due[step] = int(n_due)
+            clocks_met[step] = int(n_met or 0)
+
+    per_case = (
+        select(
+            ComplaintClock.complaint_id,
+            func.sum(decided).label("decided"),
+            func.sum(met).label("met"),
+        )
+        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
+        .where(where)
+        .group_by(ComplaintClock.complaint_id)
+        .subquery()
+    )
+    cases_row = session.execute(
+        select(
+            func.coalesce(func.sum(case((per_case.c.decided > 0, 1))), 0),
+            func.coalesce(
+                func.sum(
+                    case((and_(per_case.c.decided > 0, per_case.c.decided == per_case.c.met), 1))
+                ),
+                0,
+            ),
+        )
+    ).one()
+
+    total_due = sum(clocks_due.values())
+    return ComplaintFigures(
+        received=received,
+        by_category=by_category,
+        by_channel=by_channel,
+        resolved=resolved,
+        first_contact=first_contact,
+        commitment_cases=int(cases_row[0]),
+        commitment_cases_met=int(cases_row[1]),
+        clocks_due=clocks_due,
+        clocks_met=clocks_met,
+        satisfaction_count=sat_count,
+        satisfaction_sum=sat_sum,
+        breaches=total_due - sum(clocks_met.values()),
+        repeats=repeats,
+    )
+
+
+def _english() -> bool:
+    # outside a request (the command line, a report worker): the organisation's default
+    if has_request_context():
+        return current_language() == "en"
+    return current_app.config["QDMS_DEFAULT_LANGUAGE"] == "en"
+
+
+def category_names(session: Session) -> dict[str, str]:
+    """Category code -> its name in the current locale (every category, active or not, so
+    old figures keep their names)."""
+    english = _english()
+    return {
+        code: (en if english else zh)
+        for code, zh, en in session.execute(
+            select(
+                ComplaintCategory.code, ComplaintCategory.name_zh, ComplaintCategory.name_en
+            ).order_by(ComplaintCategory.code)
+        )
+    }
+
+
+def channel_names() -> dict[str, str]:
+    """Channel code -> its name in the current locale (outside a request: the
+    organisation's default language; needs an application context)."""
+    if has_request_context():
+        return {code: gettext(label) for code, label in CHANNELS.items()}
+    with force_locale(current_app.config["QDMS_DEFAULT_LANGUAGE"]):
+        return {code: gettext(label) for code, label in CHANNELS.items()}
+
+
+def open_by_department(session: Session, since: datetime) -> dict[int, int]:
+    """Department id -> open cases received since ``since`` (the audit programme's
+    priorities read it)."""
+    return {
+        dept: int(n)
+        for dept, n in session.execute(
+            select(Complaint.department_id, func.count(Complaint.id))
+            .where(Complaint.status != "closed", Complaint.received_at >= since)
+            .group_by(Complaint.department_id)
+        )
+    }
+
+
+def commitment_steps() -> tuple[str, ...]:
+    """The recovery steps a service-commitment clock may time (the KPIs' ``step``)."""
+    # appended by the KPIs below the module's own code (the file merges by union), so the
+    # import stays here rather than in the header another branch also edits
+    from app.complaints.models import STEPS  # noqa: PLC0415
+
+    return tuple(STEPS)

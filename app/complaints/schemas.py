@@ -1,0 +1,193 @@
+"""Marshmallow schemas of the complaints API: input (load) and output (dump).
+
+Personal data (the customer's name and contact) is dumped only for those who may see it
+(``permissions.can_see_personal_data``); others get it masked.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+
+from app.api.schemas import Input, PageArgs, UTCTime, page_schema
+from app.complaints import permissions as perm
+from app.complaints.models import CHANNELS, STATUSES, STEPS
+from app.complaints.services import clock_view, missing_steps
+
+
+def _username(user) -> str | None:
+    return user.username if user is not None else None
+
+
+def customer(c) -> dict:
+    """The customer as the reader may see them."""
+    if perm.can_see_personal_data(current_user, c):
+        return {"name": c.customer_name, "contact": c.customer_contact, "masked": False}
+    return {"name": perm.mask_name(c.customer_name), "contact": perm.MASK, "masked": True}
+
+
+# Output -------------------------------------------------------------------------------
+
+
+class CustomerSchema(Schema):
+    name = fields.String()
+    contact = fields.String()
+    masked = fields.Boolean(metadata={"description": "true when hidden from this reader"})
+
+
+class ClockSchema(Schema):
+    step = fields.String(metadata={"enum": list(STEPS)})
+    within_hours = fields.Integer()
+    due_at = UTCTime()
+    done_at = UTCTime()
+    met = fields.Boolean(allow_none=True, metadata={"description": "null while pending"})
+    seconds_left = fields.Integer(allow_none=True, metadata={"description": "while pending"})
+
+
+class StepSchema(Schema):
+    id = fields.Integer()
+    step = fields.String(metadata={"enum": list(STEPS)})
+    round = fields.Integer()
+    in_progress = fields.Boolean()
+    at = UTCTime()
+    by = fields.Function(lambda s: s.user.username)
+    note = fields.String()
+    value = fields.Decimal(as_string=True, allow_none=True)
+    approval = fields.String(metadata={"enum": ["not_needed", "pending", "approved"]})
+    approved_by = fields.Function(lambda s: _username(s.approved_by))
+    approved_at = UTCTime()
+    satisfaction = fields.Integer(allow_none=True)
+
+
+class ComplaintSchema(Schema):
+    number = fields.String(metadata={"example": "CMP-2026-00001"})
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    channel = fields.String(metadata={"enum": list(CHANNELS)})
+    category = fields.Function(lambda c: c.category.code)
+    department = fields.Function(lambda c: c.department.code)
+    site = fields.String()
+    customer = fields.Function(customer, metadata={"description": "name, contact, masked"})
+    request = fields.String()
+    handler = fields.Function(lambda c: _username(c.handler))
+    received_at = UTCTime()
+    breached = fields.Boolean()
+    repeat = fields.Boolean(attribute="is_repeat")
+    nonconformity = fields.String(attribute="nc_number", allow_none=True)
+    clocks = fields.Function(lambda c: ClockSchema(many=True).dump(clock_view(c)))
+
+
+class ComplaintDetailSchema(ComplaintSchema):
+    commitment = fields.String()
+    received_by = fields.Function(lambda c: c.received_by.username)
+    resolved_at = UTCTime()
+    closed_at = UTCTime()
+    close_reason = fields.String(allow_none=True)
+    satisfaction = fields.Integer(allow_none=True)
+    first_contact_resolution = fields.Boolean(attribute="first_contact")
+    reopened = fields.Integer()
+    repeat_of = fields.Function(lambda c: c.repeat_of.number if c.repeat_of else None)
+    steps = fields.List(fields.Nested(StepSchema))
+    missing_steps = fields.Function(missing_steps)
+
+
+class CategoryClockSchema(Schema):
+    step = fields.String(metadata={"enum": list(STEPS)})
+    within_hours = fields.Integer()
+
+
+class CategorySchema(Schema):
+    code = fields.String(metadata={"example": "SERVICE"})
+    name = fields.String(attribute="name_zh")
+    name_en = fields.String()
+    active = fields.Boolean(attribute="is_active")
+    clocks = fields.List(fields.Nested(CategoryClockSchema))
+
+
+class CategoryListSchema(Schema):
+    items = fields.List(fields.Nested(CategorySchema))
+
+
+ComplaintPageSchema = page_schema(ComplaintSchema, "ComplaintPageSchema")
+
+
+# Input --------------------------------------------------------------------------------
+
+
+class ComplaintListArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(list(STATUSES)))
+    category = fields.String(metadata={"description": "category code"})
+    channel = fields.String(validate=validate.OneOf(list(CHANNELS)))
+    department = fields.String(metadata={"description": "department code"})
+    breached = fields.Boolean()
+    received_from = fields.Date(data_key="from", metadata={"description": "received on or after"})
+    received_to = fields.Date(data_key="to", metadata={"description": "received on or before"})
+
+
+class ExportArgs(ComplaintListArgs):
+    pass
+
+
+class CustomerInputSchema(Input):
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    contact = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class ComplaintInputSchema(Input):
+    channel = fields.String(load_default="hotline", validate=validate.OneOf(list(CHANNELS)))
+    category = fields.String(required=True, metadata={"description": "category code"})
+    customer = fields.Nested(CustomerInputSchema, required=True)
+    department = fields.String(
+        load_default=None, metadata={"description": "handling department (default: yours)"}
+    )
+    site = fields.String(load_default="", validate=validate.Length(max=200))
+    commitment = fields.String(load_default="", metadata={"description": "commitment concerned"})
+    request = fields.String(required=True, metadata={"description": "what the customer asks for"})
+    received_at = fields.AwareDateTime(load_default=None, default_timezone=None)
+    handler = fields.String(
+        load_default=None, metadata={"description": "username (default: the department head)"}
+    )
+
+
+class StepInputSchema(Input):
+    step = fields.String(required=True, validate=validate.OneOf(list(STEPS)))
+    note = fields.String(load_default="")
+    at = fields.AwareDateTime(load_default=None)
+    value = fields.Decimal(load_default=None, allow_nan=False, as_string=True)
+    satisfaction = fields.Integer(load_default=None, validate=validate.Range(1, 5))
+    done = fields.Boolean(
+        load_default=True, metadata={"description": "restoration: false while under way"}
+    )
+
+
+class CloseInputSchema(Input):
+    reason = fields.String(load_default=None)
+
+
+class ReasonInputSchema(Input):
+    reason = fields.String(load_default=None)
+
+
+class ReopenInputSchema(Input):
+    reason = fields.String(required=True)
+
+
+class ApproveInputSchema(Input):
+    password = fields.String(load_default="")
+
+
+class OpenNcInputSchema(Input):
+    description = fields.String(load_default=None)
+    severity = fields.String(load_default="minor", validate=validate.OneOf(["major", "minor"]))
+
+
+class ClockInputSchema(Input):
+    step = fields.String(required=True, validate=validate.OneOf(list(STEPS)))
+    within_hours = fields.Integer(required=True, validate=validate.Range(1, 24 * 366))
+
+
+class CategoryInputSchema(Input):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(load_default=None)
+    clocks = fields.List(fields.Nested(ClockInputSchema), load_default=list)
+    active = fields.Boolean(load_default=True)
