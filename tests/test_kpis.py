@@ -4,7 +4,8 @@ the NC for a KPI below target, the NC rule "KPI at or above T", the API and the 
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from app.kpis import services
 from app.kpis.models import KpiValue
 from app.kpis.queries import kpi_summaries, kpi_trend
 from tests.capa_helpers import make_org, walk
+from tests.complaint_helpers import make_complaint_org, step, take
 from tests.conftest import PASSWORD
 
 YEAR = local_today().year
@@ -230,7 +232,7 @@ def test_kpi_summaries_and_trend_for_the_management_review(app):
     db.session.commit()
     (summary,) = kpi_summaries(db.session, date(LAST_YEAR, 1, 1), date(LAST_YEAR, 12, 31))
     assert summary.code == kpi.code and summary.department == "CS"
-    assert [v.period for v in summary.values][0] == f"{LAST_YEAR}-01"
+    assert summary.values[0].period == f"{LAST_YEAR}-01"
     assert summary.values[-1].value == 95 and summary.values[-1].status == "green"
     assert summary.values[0].status == "none"
     assert (
@@ -386,3 +388,41 @@ def test_pages_in_chinese(app, client, login_as):
     assert row.value == 88
     r = client.form_post("/kpis/CS-SAT/values", {"period": "bad", "value": "88"})
     assert r.status_code == 400
+
+
+def _card_latest(html: str, code: str) -> str:
+    card = html.split(f'data-code="{code}"', 1)[1].split('class="kpi-chart"', 1)[0]
+    return re.search(r'class="kpi-latest">([^<]*)<', card).group(1)
+
+
+def test_dashboard_commitment_fulfilment_follows_complaint_activity(app, client, login_as):
+    """Acceptance (1): complaints taken through the complaints services move the KPI
+    dashboard's commitment fulfilment rate. No decided clock yet: no data; one case whose
+    apology came in time: 100%; a second whose apology clock ran out: 50%."""
+    org = make_complaint_org()
+    services.create_kpi(
+        db.session,
+        org.officer,
+        code="CMP-CF",
+        name="服务承诺履行率",
+        unit="%",
+        direction="higher",
+        period_kind="month",
+        source="complaint_commitment_fulfilment",
+        params={"step": "apology"},
+        targets=[{"period": str(YEAR), "target": 95, "warning": 85}],
+    )
+    db.session.commit()
+    login_as("officer")
+    assert _card_latest(client.get("/kpis").get_data(as_text=True), "CMP-CF") == "No data"
+    now = datetime.now(UTC)
+    first = take(org, category="FAC", at=now - timedelta(minutes=10))
+    step(org, first, "apology", at=now - timedelta(minutes=5))
+    html = client.get("/kpis").get_data(as_text=True)
+    assert _card_latest(html, "CMP-CF") == "100%"
+    assert 'data-code="CMP-CF" data-status="green"' in html
+    # its apology was due within 1 hour (the SVC clock) and is not recorded: breached
+    take(org, at=now - timedelta(minutes=70), name="李雷", contact="13700000002")
+    html = client.get("/kpis").get_data(as_text=True)
+    assert _card_latest(html, "CMP-CF") == "50%"
+    assert 'data-code="CMP-CF" data-status="red"' in html
