@@ -46,6 +46,11 @@ NC_HIDDEN = {r: 404 for r in ROLES if r not in PRIVILEGED}
 # (CS) who see not everything do not see it.
 AUD = f"AUD-{YEAR}-001"
 AUD_HIDDEN = NC_HIDDEN
+# CMP-yyyy-00001 of QA, received by the matrix officer: every signed-in user reads it (its
+# personal data masked for the matrix users of CS who see not everything); only officers
+# handle it (QA has no head, and no matrix user is in QA)
+CMP = f"CMP-{YEAR}-00001"
+OFFICER_ONLY = {r: 403 for r in ROLES if r != "officer"}
 
 # The HTML routes that exist, with the expected status for each role (default 200).
 # GET; anonymous visitors are sent to the login page.
@@ -152,6 +157,12 @@ PAGES = {
     "/nonconformities/report": {},
     f"/nonconformities/{NC}": NC_HIDDEN,
     "/my-actions": {},
+    # customer complaints
+    "/complaints": {},
+    "/complaints?status=received&channel=hotline&breached=1&from=2020-01-01&format=xlsx": {},
+    "/complaints/new": {},
+    "/complaints/categories": OFFICER_ONLY,
+    f"/complaints/{CMP}": {},
     # quality objectives and KPIs: read by everyone, kept by officers
     "/kpis": {},
     "/kpis?department=QA": {},
@@ -229,6 +240,12 @@ API = {
     f"/api/v1/audits/{AUD}/attachments/1": AUD_HIDDEN,
     "/api/v1/actions": {},
     "/api/v1/actions?owner=matrix_officer": {r: 403 for r in ROLES if r not in PRIVILEGED},
+    "/api/v1/complaints": {},
+    "/api/v1/complaints?status=received&department=QA&breached=false&from=2020-01-01": {},
+    "/api/v1/complaints/export.xlsx": {},
+    f"/api/v1/complaints/{CMP}": {},
+    f"/api/v1/complaints/{YEAR}-1": {},  # typed without the prefix
+    "/api/v1/complaint-categories": {},
     "/api/v1/objectives": {},
     f"/api/v1/objectives?year={YEAR}&department=QA": {},
     "/api/v1/kpis": {},
@@ -408,6 +425,25 @@ WRITES = {
     ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): only(hidden=UNPRIVILEGED),
     ("POST", f"/api/v1/audits/{AUD}/sign"): only(hidden=UNPRIVILEGED),  # the lead auditor
     ("POST", f"/api/v1/audits/{AUD}/clone"): only("officer", "auditor", hidden=UNPRIVILEGED),
+    # customer complaints: pages (anyone takes one; only officers handle CMP, of QA)
+    ("POST", "/complaints/new"): {},
+    ("POST", f"/complaints/{CMP}/steps"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/close"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/approve"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/nonconformity"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/escalate"): OFFICER_ONLY,
+    ("POST", f"/complaints/{CMP}/reopen"): OFFICER_ONLY,
+    ("POST", "/complaints/categories"): OFFICER_ONLY,
+    ("POST", "/complaints/settings"): OFFICER_ONLY,
+    # customer complaints: the API
+    ("POST", "/api/v1/complaints"): {},
+    ("POST", f"/api/v1/complaints/{CMP}/steps"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/close"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/compensation/approve"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/nonconformity"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/escalate"): OFFICER_ONLY,
+    ("POST", f"/api/v1/complaints/{CMP}/reopen"): OFFICER_ONLY,
+    ("POST", "/api/v1/complaint-categories"): OFFICER_ONLY,
     # quality objectives and KPIs: kept by officers (heads of a KPI's department enter its
     # values: tests/test_kpis.py); the period closed is last year's December
     ("POST", "/kpis/objectives/new"): only("officer"),
@@ -494,6 +530,15 @@ BODIES = {
     ("POST", f"/api/v1/audits/{AUD}/findings/1/response"): {"decision": "accept"},
     ("POST", f"/api/v1/audits/{AUD}/findings/1/decision"): {"decision": "confirm", "reason": "x"},
     ("POST", f"/api/v1/audits/{AUD}/clone"): {"planned_start": f"{YEAR + 1}-06-01"},
+    ("POST", "/api/v1/complaints"): {
+        "category": "MX",
+        "customer": {"name": "矩阵顾客"},
+        "request": "矩阵诉求",
+        "department": "QA",
+    },
+    ("POST", f"/api/v1/complaints/{CMP}/steps"): {"step": "empathy", "note": "矩阵"},
+    ("POST", f"/api/v1/complaints/{CMP}/reopen"): {"reason": "矩阵"},
+    ("POST", "/api/v1/complaint-categories"): {"code": "MX2", "name": "矩阵类别"},
     ("POST", "/api/v1/objectives"): {
         "year": YEAR,
         "title": "矩阵目标二",
@@ -585,6 +630,7 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     from app.audits import services as audits
     from app.auth import services as auth
     from app.capa import services as capa
+    from app.complaints import services as complaints
     from app.distribution import services as distribution
     from app.documents import services as documents
     from app.external import services as external
@@ -781,6 +827,24 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
         db.session, officer, aud, aud.items[0], verdict="minor_nc", evidence="矩阵证据"
     )
     assert (aud.number, aud.items[0].id, found.finding.id) == (AUD, 1, 1)
+    # CMP-yyyy-00001 of QA (category MX), received by the matrix officer
+    complaints.save_category(
+        db.session,
+        officer,
+        code="MX",
+        name="矩阵类别",
+        clocks=[{"step": "apology", "within_hours": 1}],
+    )
+    case = complaints.intake(
+        db.session,
+        officer,
+        category="MX",
+        customer_name="矩阵顾客",
+        customer_contact="13800000000",
+        department=officer.department,
+        request="矩阵诉求",
+    )
+    assert case.number == CMP
     photo = check_scan(pdf_bytes, "现场.pdf", max_bytes=10 * 1024 * 1024)
     att = audits.attach(db.session, store, officer, aud, aud.items[0], photo)
     assert att.id == 1

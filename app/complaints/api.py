@@ -11,20 +11,20 @@ from app.complaints import exports, services
 from app.complaints import permissions as perm
 from app.complaints.models import Complaint
 from app.complaints.schemas import (
-    ApproveInputSchema,
-    CategoryInputSchema,
-    CategoryListSchema,
-    CategorySchema,
-    CloseInputSchema,
+    ComplaintApproveInputSchema,
+    ComplaintCategoryInputSchema,
+    ComplaintCategoryListSchema,
+    ComplaintCategorySchema,
+    ComplaintCloseInputSchema,
     ComplaintDetailSchema,
+    ComplaintExportArgs,
     ComplaintInputSchema,
     ComplaintListArgs,
+    ComplaintOpenNcInputSchema,
     ComplaintPageSchema,
-    ExportArgs,
-    OpenNcInputSchema,
-    ReasonInputSchema,
-    ReopenInputSchema,
-    StepInputSchema,
+    ComplaintReasonInputSchema,
+    ComplaintReopenInputSchema,
+    ComplaintStepInputSchema,
 )
 from app.errors import N_, PermissionDenied
 from app.extensions import db, local_day_start
@@ -108,7 +108,7 @@ def create_complaint(body):
 
 
 @blp.get("/complaints/export.xlsx")
-@blp.arguments(ExportArgs, location="query")
+@blp.arguments(ComplaintExportArgs, location="query")
 @files("xlsx", description="the filtered cases; personal data masked for those who may not see it")
 @fails(403)
 def export_complaints(args):
@@ -127,7 +127,7 @@ def get_complaint(number: str):
 
 
 @blp.post("/complaints/<number>/steps")
-@blp.arguments(StepInputSchema)
+@blp.arguments(ComplaintStepInputSchema)
 @blp.response(200, ComplaintDetailSchema)
 @fails(403, 404, 409)
 def record_step(body, number: str):
@@ -141,7 +141,7 @@ def record_step(body, number: str):
 
 
 @blp.post("/complaints/<number>/close")
-@blp.arguments(CloseInputSchema)
+@blp.arguments(ComplaintCloseInputSchema)
 @blp.response(200, ComplaintDetailSchema)
 @fails(403, 404, 409)
 def close_complaint(body, number: str):
@@ -152,7 +152,7 @@ def close_complaint(body, number: str):
 
 
 @blp.post("/complaints/<number>/escalate")
-@blp.arguments(ReasonInputSchema)
+@blp.arguments(ComplaintReasonInputSchema)
 @blp.response(200, ComplaintDetailSchema)
 @fails(403, 404, 409)
 def escalate_complaint(body, number: str):
@@ -163,7 +163,7 @@ def escalate_complaint(body, number: str):
 
 
 @blp.post("/complaints/<number>/reopen")
-@blp.arguments(ReopenInputSchema)
+@blp.arguments(ComplaintReopenInputSchema)
 @blp.response(200, ComplaintDetailSchema)
 @fails(403, 404, 409)
 def reopen_complaint(body, number: str):
@@ -174,7 +174,7 @@ def reopen_complaint(body, number: str):
 
 
 @blp.post("/complaints/<number>/compensation/approve")
-@blp.arguments(ApproveInputSchema)
+@blp.arguments(ComplaintApproveInputSchema)
 @blp.response(200, ComplaintDetailSchema)
 @fails(403, 404, 409)
 def approve_compensation(body, number: str):
@@ -187,7 +187,7 @@ def approve_compensation(body, number: str):
 
 
 @blp.post("/complaints/<number>/nonconformity")
-@blp.arguments(OpenNcInputSchema)
+@blp.arguments(ComplaintOpenNcInputSchema)
 @blp.response(201, ComplaintDetailSchema)
 @fails(403, 404, 409)
 def open_nonconformity(body, number: str):
@@ -202,7 +202,7 @@ def open_nonconformity(body, number: str):
 
 
 @blp.get("/complaint-categories")
-@blp.response(200, CategoryListSchema)
+@blp.response(200, ComplaintCategoryListSchema)
 @fails(403)
 def list_categories():
     """The complaint categories with their commitment clocks."""
@@ -211,8 +211,8 @@ def list_categories():
 
 
 @blp.post("/complaint-categories")
-@blp.arguments(CategoryInputSchema)
-@blp.response(201, CategorySchema)
+@blp.arguments(ComplaintCategoryInputSchema)
+@blp.response(201, ComplaintCategorySchema)
 @fails(403)
 def save_category(body):
     """Create or change a category and its clocks (officers); cases already received keep

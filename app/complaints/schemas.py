@@ -29,13 +29,13 @@ def customer(c) -> dict:
 # Output -------------------------------------------------------------------------------
 
 
-class CustomerSchema(Schema):
+class ComplaintCustomerSchema(Schema):
     name = fields.String()
     contact = fields.String()
     masked = fields.Boolean(metadata={"description": "true when hidden from this reader"})
 
 
-class ClockSchema(Schema):
+class ComplaintClockSchema(Schema):
     step = fields.String(metadata={"enum": list(STEPS)})
     within_hours = fields.Integer()
     due_at = UTCTime()
@@ -44,7 +44,7 @@ class ClockSchema(Schema):
     seconds_left = fields.Integer(allow_none=True, metadata={"description": "while pending"})
 
 
-class StepSchema(Schema):
+class ComplaintStepSchema(Schema):
     id = fields.Integer()
     step = fields.String(metadata={"enum": list(STEPS)})
     round = fields.Integer()
@@ -73,7 +73,7 @@ class ComplaintSchema(Schema):
     breached = fields.Boolean()
     repeat = fields.Boolean(attribute="is_repeat")
     nonconformity = fields.String(attribute="nc_number", allow_none=True)
-    clocks = fields.Function(lambda c: ClockSchema(many=True).dump(clock_view(c)))
+    clocks = fields.Function(lambda c: ComplaintClockSchema(many=True).dump(clock_view(c)))
 
 
 class ComplaintDetailSchema(ComplaintSchema):
@@ -86,25 +86,25 @@ class ComplaintDetailSchema(ComplaintSchema):
     first_contact_resolution = fields.Boolean(attribute="first_contact")
     reopened = fields.Integer()
     repeat_of = fields.Function(lambda c: c.repeat_of.number if c.repeat_of else None)
-    steps = fields.List(fields.Nested(StepSchema))
+    steps = fields.List(fields.Nested(ComplaintStepSchema))
     missing_steps = fields.Function(missing_steps)
 
 
-class CategoryClockSchema(Schema):
+class ComplaintCategoryClockSchema(Schema):
     step = fields.String(metadata={"enum": list(STEPS)})
     within_hours = fields.Integer()
 
 
-class CategorySchema(Schema):
+class ComplaintCategorySchema(Schema):
     code = fields.String(metadata={"example": "SERVICE"})
     name = fields.String(attribute="name_zh")
     name_en = fields.String()
     active = fields.Boolean(attribute="is_active")
-    clocks = fields.List(fields.Nested(CategoryClockSchema))
+    clocks = fields.List(fields.Nested(ComplaintCategoryClockSchema))
 
 
-class CategoryListSchema(Schema):
-    items = fields.List(fields.Nested(CategorySchema))
+class ComplaintCategoryListSchema(Schema):
+    items = fields.List(fields.Nested(ComplaintCategorySchema))
 
 
 ComplaintPageSchema = page_schema(ComplaintSchema, "ComplaintPageSchema")
@@ -123,11 +123,11 @@ class ComplaintListArgs(PageArgs):
     received_to = fields.Date(data_key="to", metadata={"description": "received on or before"})
 
 
-class ExportArgs(ComplaintListArgs):
+class ComplaintExportArgs(ComplaintListArgs):
     pass
 
 
-class CustomerInputSchema(Input):
+class ComplaintCustomerInputSchema(Input):
     name = fields.String(required=True, validate=validate.Length(max=200))
     contact = fields.String(load_default="", validate=validate.Length(max=200))
 
@@ -135,7 +135,7 @@ class CustomerInputSchema(Input):
 class ComplaintInputSchema(Input):
     channel = fields.String(load_default="hotline", validate=validate.OneOf(list(CHANNELS)))
     category = fields.String(required=True, metadata={"description": "category code"})
-    customer = fields.Nested(CustomerInputSchema, required=True)
+    customer = fields.Nested(ComplaintCustomerInputSchema, required=True)
     department = fields.String(
         load_default=None, metadata={"description": "handling department (default: yours)"}
     )
@@ -148,7 +148,7 @@ class ComplaintInputSchema(Input):
     )
 
 
-class StepInputSchema(Input):
+class ComplaintStepInputSchema(Input):
     step = fields.String(required=True, validate=validate.OneOf(list(STEPS)))
     note = fields.String(load_default="")
     at = fields.AwareDateTime(load_default=None)
@@ -159,35 +159,35 @@ class StepInputSchema(Input):
     )
 
 
-class CloseInputSchema(Input):
+class ComplaintCloseInputSchema(Input):
     reason = fields.String(load_default=None)
 
 
-class ReasonInputSchema(Input):
+class ComplaintReasonInputSchema(Input):
     reason = fields.String(load_default=None)
 
 
-class ReopenInputSchema(Input):
+class ComplaintReopenInputSchema(Input):
     reason = fields.String(required=True)
 
 
-class ApproveInputSchema(Input):
+class ComplaintApproveInputSchema(Input):
     password = fields.String(load_default="")
 
 
-class OpenNcInputSchema(Input):
+class ComplaintOpenNcInputSchema(Input):
     description = fields.String(load_default=None)
     severity = fields.String(load_default="minor", validate=validate.OneOf(["major", "minor"]))
 
 
-class ClockInputSchema(Input):
+class ComplaintClockInputSchema(Input):
     step = fields.String(required=True, validate=validate.OneOf(list(STEPS)))
     within_hours = fields.Integer(required=True, validate=validate.Range(1, 24 * 366))
 
 
-class CategoryInputSchema(Input):
+class ComplaintCategoryInputSchema(Input):
     code = fields.String(required=True)
     name = fields.String(required=True)
     name_en = fields.String(load_default=None)
-    clocks = fields.List(fields.Nested(ClockInputSchema), load_default=list)
+    clocks = fields.List(fields.Nested(ComplaintClockInputSchema), load_default=list)
     active = fields.Boolean(load_default=True)
