@@ -111,6 +111,10 @@ def risks() -> dict:
     return _read_toml("risks.toml")
 
 
+def kpis() -> dict:
+    return _read_toml("kpis.toml")
+
+
 def nonconformities() -> dict:
     return _read_toml("nonconformities.toml")
 
