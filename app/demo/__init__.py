@@ -1,6 +1,6 @@
 """The demo organisation: a plausible service company with its controlled documents,
-register of external documents, distribution, records, risk points, nonconformities and
-internal audits (``qdms demo``; ``make run`` seeds it on the first start).
+register of external documents, distribution, records, risk points, nonconformities,
+internal audits and customer complaints (``qdms demo``; ``make run`` seeds it on the first start).
 
 The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
 concern plays it through the services as people would in the UI, so every signature and
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.demo import (
     audits,
+    complaints,
     distribution,
     documents,
     external,
@@ -44,6 +45,7 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     added += risks.seed(session)
     added += nonconformities.seed(session)
     added += audits.seed(session)
+    added += complaints.seed(session)
     return added
 
 
