@@ -165,6 +165,7 @@ def _connect_features() -> None:
     # the factory's imports: see the module docstring
     from app.audits import search as _audit_builder  # noqa: F401
     from app.capa import search as _nc_builder  # noqa: F401
+    from app.complaints import search as _complaint_builder  # noqa: F401
     from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
     from app.distribution import services as _receivers  # noqa: F401
     from app.documents import search as _document_builder  # noqa: F401

@@ -1,7 +1,7 @@
 """The demo organisation: a plausible service company with its controlled documents,
 register of external documents, distribution, records, risk points, nonconformities,
-internal audits, quality objectives and KPIs (``qdms demo``; ``make run`` seeds it on the
-first start).
+internal audits, customer complaints, quality objectives and KPIs (``qdms demo``; ``make
+run`` seeds it on the first start).
 
 The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
 concern plays it through the services as people would in the UI, so every signature and
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.demo import (
     audits,
+    complaints,
     distribution,
     documents,
     external,
@@ -46,6 +47,7 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     added += risks.seed(session)
     added += nonconformities.seed(session)
     added += audits.seed(session)
+    added += complaints.seed(session)
     added += kpis.seed(session)
     return added
 

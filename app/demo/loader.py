@@ -123,6 +123,10 @@ def audits() -> dict:
     return _read_toml("audits.toml")
 
 
+def complaints() -> dict:
+    return _read_toml("complaints.toml")
+
+
 def step(data: dict) -> Step:
     """A step from its TOML table (a document's ``[[steps]]`` or the distribution's)."""
     if data.get("outcome", "effective") not in OUTCOMES:
