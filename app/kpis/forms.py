@@ -23,7 +23,9 @@ class ObjectiveForm(FlaskForm):
     what = TextAreaField(_l("What will be done"), validators=[DataRequired(), Length(max=4000)])
     resources = TextAreaField(_l("Resources"), validators=[DataRequired(), Length(max=4000)])
     who = TextAreaField(_l("Who is responsible"), validators=[DataRequired(), Length(max=4000)])
-    when = TextAreaField(_l("When it will be completed"), validators=[DataRequired(), Length(max=4000)])
+    when = TextAreaField(
+        _l("When it will be completed"), validators=[DataRequired(), Length(max=4000)]
+    )
     evaluation = TextAreaField(
         _l("How results are evaluated"), validators=[DataRequired(), Length(max=4000)]
     )
