@@ -426,3 +426,30 @@ def test_dashboard_commitment_fulfilment_follows_complaint_activity(app, client,
     html = client.get("/kpis").get_data(as_text=True)
     assert _card_latest(html, "CMP-CF") == "50%"
     assert 'data-code="CMP-CF" data-status="red"' in html
+
+
+def test_sweep_offers_the_nc_of_a_run_below_target_once(app):
+    """The sweep finds a KPI below target in its last 3 periods, mails each officer once
+    (a second sweep adds nothing), opens no NC itself; once the NC is raised, no more."""
+    from app.cli import scheduled_work  # the sweep as `qdms sweep` runs it
+    from app.notifications.models import OutboxMessage
+
+    org = make_org()
+    kpi = _entered(org)
+    today = local_today()
+    last = P.containing(today, "month").previous()
+    services.set_targets(db.session, org.officer, kpi, [{"period": str(last.year), "target": 90}])
+    for period in P.last_n(last, 3):
+        services.enter_value(db.session, org.officer, kpi, str(period), 80)
+    db.session.commit()
+    report = scheduled_work(db.session, today)
+    db.session.commit()
+    assert report.kpi_runs == [f"CS-SAT {last}"]
+    mails = select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "kpi_below_target")
+    assert db.session.scalar(mails) == 1  # the one officer
+    scheduled_work(db.session, today)
+    assert db.session.scalar(mails) == 1
+    assert db.session.scalar(select(func.count(NcLink.id))) == 0
+    services.raise_breach_nc(db.session, org.officer, kpi, last)
+    db.session.commit()
+    assert scheduled_work(db.session, today).kpi_runs == []
