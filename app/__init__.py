@@ -165,14 +165,18 @@ def _connect_features() -> None:
     # the factory's imports: see the module docstring
     from app.audits import search as _audit_builder  # noqa: F401
     from app.capa import search as _nc_builder  # noqa: F401
+    from app.complaints import search as _complaint_builder  # noqa: F401
     from app.distribution import permissions as _grant  # noqa: F401  (issued → readable)
     from app.distribution import services as _receivers  # noqa: F401
     from app.documents import search as _document_builder  # noqa: F401
     from app.external import search as _external_builder  # noqa: F401
+    from app.kpis import rules as kpi_rules
     from app.records import search as _record_builder  # noqa: F401
     from app.reviews import actions as review_actions
 
     review_actions.register()  # the review's outputs in "My actions" (app.capa.action_sources)
+
+    kpi_rules.install()  # the NC rule "KPI at or above T" (capa cannot import the KPIs)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -193,6 +197,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.documents.routes import bp as documents_bp
     from app.external import api as external_api
     from app.external.routes import bp as external_bp
+    from app.kpis import api as kpis_api
+    from app.kpis.routes import bp as kpis_bp
     from app.notifications.routes import bp as notifications_bp
     from app.people import api as people_api
     from app.people.routes import bp as people_bp
@@ -225,6 +231,7 @@ def _register_blueprints(app: Flask) -> None:
         capa_bp,
         audits_bp,
         complaints_bp,
+        kpis_bp,
         reviews_bp,
     ):
         app.register_blueprint(bp)
@@ -240,6 +247,7 @@ def _register_blueprints(app: Flask) -> None:
             capa_api.blp,
             audits_api.blp,
             complaints_api.blp,
+            kpis_api.blp,
             reviews_api.blp,
             people_api.blp,
             audit_api.blp,

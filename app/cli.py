@@ -37,6 +37,7 @@ from app.documents.services import verify_signed_content
 from app.errors import N_, DomainError
 from app.extensions import db, local_today, utcnow
 from app.external import reminders as external_reminders
+from app.kpis import reminders as kpi_reminders
 from app.notifications import services as mail
 from app.notifications.services import deliver_pending
 from app.pdf import PdfCache
@@ -262,6 +263,8 @@ def sweep(today):
         click.echo(f"effective: {item}")
     for item in report.to_verifying:
         click.echo(f"effectiveness check due: {item}")
+    for item in report.kpi_runs:
+        click.echo(f"KPI below target for its run: {item}")
     click.echo(
         f"sweep {day.isoformat()}: {len(report.made_effective)} made effective, "
         f"{report.overdue_acknowledgements} acknowledgements overdue, "
@@ -289,6 +292,7 @@ class SweepReport:
     reminders: int = 0
     overdue_acknowledgements: int = 0
     to_verifying: list[str] = field(default_factory=list)
+    kpi_runs: list[str] = field(default_factory=list)  # KPIs below target for their run
 
 
 def scheduled_work(session: Session, day: date) -> SweepReport:
@@ -299,7 +303,8 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     risk register (periodic reviews coming up or due), nonconformities (checks that have
     come due, action and verifier reminders), internal audits (starting within a week,
     reports unsigned two weeks after the end), complaints (commitments breached: marked,
-    mailed, escalated), management reviews (actions due within a week or overdue)."""
+    mailed, escalated), KPIs (runs below target offered as NCs, periods to close),
+    management reviews (actions due within a week or overdue)."""
     documents = document_reminders.sweep(session, day)
     report = SweepReport(documents.made_effective, documents.reminders)
     report.reminders += external_reminders.remind_currency_checks(session, day)
@@ -311,6 +316,9 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     report.reminders += capa.reminders
     report.reminders += audit_reminders.sweep(session, day)
     report.reminders += complaint_reminders.sweep(session, day)
+    kpis = kpi_reminders.sweep(session, day)
+    report.reminders += kpis.reminders
+    report.kpi_runs = kpis.runs
     report.reminders += review_reminders.sweep(session, day)
     return report
 

@@ -122,3 +122,14 @@ def test_categories_page_for_officers(client, org):
     )
     assert r.status_code == 302
     assert services.settings(db.session).repeat_days == 60
+
+
+def test_dashboard_card_for_handlers(client, org):
+    """Does the handler's dashboard show their open cases and the clocks about to breach,
+    and a person handling nothing no card?"""
+    take(org)
+    _login(client, org.head)
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="complaint-card"' in page and 'id="count-clocks-due"' in page
+    other = _login(client.application.test_client(), org.outsider)
+    assert 'id="complaint-card"' not in other.get("/").get_data(as_text=True)

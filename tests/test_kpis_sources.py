@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from flask import current_app
 from sqlalchemy import update
 
@@ -13,6 +14,7 @@ from app.capa import services as capa
 from app.capa.models import NcAction, Nonconformity
 from app.distribution.models import Acknowledgement, Issue
 from app.documents.models import Document
+from app.errors import ValidationFailed
 from app.extensions import db
 from app.kpis import sources as S
 from app.kpis.periods import parse
@@ -22,6 +24,7 @@ from app.storage import get_store
 from tests.audit_helpers import new_audit
 from tests.audit_helpers import walk as walk_audit
 from tests.capa_helpers import make_org, walk
+from tests.complaint_helpers import local, make_complaint_org, step, take
 
 MARCH = parse("2026-03")
 APRIL = parse("2026-04")
@@ -190,3 +193,92 @@ def test_servqual_is_the_mean_score_of_the_dimension(app):
     assert value("servqual_empathy", MARCH, params={**params, "field": "care"}) == 3
     assert value("servqual_reliability", APRIL, params=params) is None
     assert value("servqual_reliability", MARCH, "QA", params=params) is None
+
+
+@pytest.fixture
+def complaints_march(app):
+    """Three cases received in March 2026, one in February (left out); April has none.
+
+    ====  ===  ====  ==========================================================
+    case  cat  dept  steps (SVC clocks: apology 1 h, restoration 24 h,
+                     follow-up 168 h; FAC: apology 2 h)
+    ====  ===  ====  ==========================================================
+    A     SVC  CS    received 03-02 09:00; apology 09:10, restoration 09:20
+                     (first contact), follow-up 03-05 satisfaction 5: 3 of 3 met
+    B     SVC  CS    received 03-03 10:00; apology 12:00 (late), restoration
+                     03-04 09:00, follow-up 03-19 (late) satisfaction 3: 1 of 3
+    C     FAC  QA    received 03-10 08:00; apology 08:30: 1 of 1 met
+    ====  ===  ====  ==========================================================
+
+    By hand — first contact 1 of 3 (33.33 %), CS 1 of 2 (50 %); cases with every decided
+    clock met: A and C of 3 (66.67 %), CS 1 of 2 (50 %); apology clocks met 2 of 3
+    (66.67 %), restoration 2 of 2 (100 %), follow-up 1 of 2 (50 %); satisfaction (5 + 3)
+    / 2 = 4; received 3 (SVC 2, FAC 1)."""
+    org = make_complaint_org()
+    take(org, at=local(2026, 2, 27, 9, 0), name="钱七", contact="13100000007")
+    a = take(org, at=local(2026, 3, 2, 9, 0))
+    step(org, a, "apology", at=local(2026, 3, 2, 9, 10))
+    step(org, a, "restoration", at=local(2026, 3, 2, 9, 20))
+    step(org, a, "follow_up", at=local(2026, 3, 5, 10, 0), satisfaction=5)
+    b = take(org, at=local(2026, 3, 3, 10, 0), name="李雷", contact="13700000002")
+    step(org, b, "apology", at=local(2026, 3, 3, 12, 0))
+    step(org, b, "restoration", at=local(2026, 3, 4, 9, 0))
+    step(org, b, "follow_up", at=local(2026, 3, 19, 12, 0), satisfaction=3)
+    c = take(
+        org,
+        category="FAC",
+        department=org.qa,
+        at=local(2026, 3, 10, 8, 0),
+        name="周明",
+        contact="13600000004",
+    )
+    step(org, c, "apology", at=local(2026, 3, 10, 8, 30), actor=org.officer)
+    return org
+
+
+def test_complaint_first_contact_resolution(complaints_march):
+    """1 of 3 received in March resolved at first contact; CS 1 of 2; April: no data."""
+    assert value("complaint_first_contact_resolution", MARCH) == 33.33
+    assert value("complaint_first_contact_resolution", MARCH, "CS") == 50
+    assert value("complaint_first_contact_resolution", APRIL) is None
+
+
+def test_complaint_commitment_fulfilment_overall_and_per_commitment(complaints_march):
+    """Cases 2 of 3 (CS 1 of 2); apology 2 of 3, restoration 2 of 2, follow-up 1 of 2;
+    a commitment no case of the period had (compensation): no data; April: no data."""
+    name = "complaint_commitment_fulfilment"
+    assert value(name, MARCH) == 66.67
+    assert value(name, MARCH, "CS") == 50
+    assert value(name, MARCH, params={"step": "apology"}) == 66.67
+    assert value(name, MARCH, params={"step": "restoration"}) == 100
+    assert value(name, MARCH, params={"step": "follow_up"}) == 50
+    assert value(name, MARCH, params={"step": "compensation"}) is None
+    assert value(name, APRIL) is None
+
+
+def test_complaint_satisfaction_and_counts(complaints_march):
+    """Satisfaction (5 + 3) / 2 = 4, FAC none scored → no data; received 3, SVC 2, FAC
+    1; April: satisfaction no data, received 0 (a count)."""
+    assert value("complaint_satisfaction", MARCH) == 4
+    assert value("complaint_satisfaction", MARCH, params={"category": "FAC"}) is None
+    assert value("complaint_satisfaction", APRIL) is None
+    assert value("complaint_count", MARCH) == 3
+    assert value("complaint_count", MARCH, params={"category": "SVC"}) == 2
+    assert value("complaint_count", MARCH, params={"category": "FAC"}) == 1
+    assert value("complaint_count", APRIL) == 0
+    assert value("complaint_count", Q1) == 4  # with February's
+
+
+def test_source_parameters_are_checked(complaints_march):
+    """An unknown category or step, a parameter the source does not take, a SERVQUAL
+    source without its record type: a 400 naming the parameter."""
+    for name, params, field in (
+        ("complaint_count", {"category": "NOPE"}, "params.category"),
+        ("complaint_commitment_fulfilment", {"step": "dance"}, "params.step"),
+        ("nc_closure_days", {"category": "SVC"}, "params.category"),
+        ("servqual_empathy", {}, "params.record_type"),
+    ):
+        with pytest.raises(ValidationFailed) as err:
+            S.clean_params(db.session, name, params)
+        assert field in err.value.fields
+    assert S.clean_params(db.session, "complaint_count", {"category": "svc"}) == {"category": "SVC"}

@@ -185,6 +185,18 @@ PAGES = {
     "/complaints/new": {},
     "/complaints/categories": OFFICER_ONLY,
     f"/complaints/{CMP}": {},
+    # quality objectives and KPIs: read by everyone, kept by officers
+    "/kpis": {},
+    "/kpis?department=QA": {},
+    "/kpis?format=pdf": {},
+    "/kpis/objectives": {},
+    f"/kpis/objectives?year={YEAR}&department=QA": {},
+    "/kpis/objectives/new": {r: 403 for r in ROLES if r != "officer"},
+    "/kpis/new": {r: 403 for r in ROLES if r != "officer"},
+    "/kpis/KPI-QA": {},
+    "/kpis/NOPE": {r: 404 for r in ROLES},
+    "/kpis/close": {r: 403 for r in ROLES if r != "officer"},
+    "/kpis/import": {r: 403 for r in ROLES if r != "officer"},  # no matrix user heads one
 }
 
 API = {
@@ -268,6 +280,15 @@ API = {
     f"/api/v1/complaints/{CMP}": {},
     f"/api/v1/complaints/{YEAR}-1": {},  # typed without the prefix
     "/api/v1/complaint-categories": {},
+    "/api/v1/objectives": {},
+    f"/api/v1/objectives?year={YEAR}&department=QA": {},
+    "/api/v1/kpis": {},
+    "/api/v1/kpis?department=QA": {},
+    "/api/v1/kpis/KPI-QA": {},
+    "/api/v1/kpis/NOPE": {r: 404 for r in ROLES},
+    "/api/v1/kpi-sources": {},
+    f"/api/v1/kpis/KPI-QA/values?from={YEAR}-01&to={YEAR}-12": {},
+    "/api/v1/kpis/KPI-QA/values?from=bad": {r: 400 for r in ROLES},
 }
 
 # Every other method, with an empty form (and its CSRF token) or a JSON body (empty, or
@@ -476,6 +497,24 @@ WRITES = {
     ("POST", f"/api/v1/complaints/{CMP}/escalate"): OFFICER_ONLY,
     ("POST", f"/api/v1/complaints/{CMP}/reopen"): OFFICER_ONLY,
     ("POST", "/api/v1/complaint-categories"): OFFICER_ONLY,
+    # quality objectives and KPIs: kept by officers (heads of a KPI's department enter its
+    # values: tests/test_kpis.py); the period closed is last year's December
+    ("POST", "/kpis/objectives/new"): only("officer"),
+    ("POST", "/kpis/new"): only("officer"),
+    ("POST", "/kpis/KPI-QA/values"): only("officer"),
+    ("POST", "/kpis/KPI-QA/amendments"): only("officer"),
+    ("POST", "/kpis/KPI-QA/targets"): only("officer"),
+    ("POST", "/kpis/KPI-QA/nonconformity"): only("officer"),
+    ("POST", "/kpis/close"): only("officer"),
+    ("POST", "/kpis/import"): only("officer"),
+    ("POST", "/api/v1/objectives"): only("officer"),
+    ("POST", "/api/v1/kpis"): only("officer"),
+    ("PUT", "/api/v1/kpis/KPI-QA/targets"): only("officer"),
+    ("PUT", f"/api/v1/kpis/KPI-QA/values/{YEAR}-01"): only("officer"),
+    ("POST", f"/api/v1/kpis/KPI-QA/values/{YEAR}-01/amendments"): only("officer"),  # 409
+    ("POST", f"/api/v1/kpi-periods/{YEAR - 1}-12/close"): only("officer"),
+    ("POST", "/api/v1/kpis/import"): only("officer"),  # 400 without a file
+    ("POST", "/api/v1/kpis/KPI-QA/nonconformities"): only("officer"),  # 400: not below
 }
 # JSON bodies that pass the schema, so that the permission gate answers, not the parser
 # (the API's citation is the one the HTML form removed before)
@@ -571,6 +610,26 @@ BODIES = {
     ("POST", f"/api/v1/complaints/{CMP}/steps"): {"step": "empathy", "note": "矩阵"},
     ("POST", f"/api/v1/complaints/{CMP}/reopen"): {"reason": "矩阵"},
     ("POST", "/api/v1/complaint-categories"): {"code": "MX2", "name": "矩阵类别"},
+    ("POST", "/api/v1/objectives"): {
+        "year": YEAR,
+        "title": "矩阵目标二",
+        "plan": {"what": "x", "resources": "x", "who": "x", "when": "x", "evaluation": "x"},
+    },
+    ("POST", "/api/v1/kpis"): {
+        "code": "KPI-M2",
+        "name": "矩阵指标二",
+        "direction": "lower",
+        "period": "quarter",
+        "source": "entered",
+    },
+    ("PUT", "/api/v1/kpis/KPI-QA/targets"): {"targets": [{"period": str(YEAR), "target": 91}]},
+    ("PUT", f"/api/v1/kpis/KPI-QA/values/{YEAR}-01"): {"value": 88},
+    ("POST", f"/api/v1/kpis/KPI-QA/values/{YEAR}-01/amendments"): {
+        "value": 89,
+        "reason": "矩阵",
+        "password": PASSWORD,
+    },
+    ("POST", "/api/v1/kpis/KPI-QA/nonconformities"): {"period": f"{YEAR}-01"},
 }
 
 # Open to everyone, signed in or not (200 unless a role is named). Logging out comes last:
@@ -646,6 +705,7 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     from app.distribution import services as distribution
     from app.documents import services as documents
     from app.external import services as external
+    from app.kpis import services as kpis
     from app.people import services as people
     from app.people.models import Department, User
     from app.records import services as records
@@ -860,6 +920,29 @@ def _seed(store, pdf_bytes) -> dict[str, str]:
     photo = check_scan(pdf_bytes, "现场.pdf", max_bytes=10 * 1024 * 1024)
     att = audits.attach(db.session, store, officer, aud, aud.items[0], photo)
     assert att.id == 1
+    # KPI-QA, entered monthly, of QA (no matrix user heads QA), and objective 1 measured by it
+    qa = db.session.scalar(select(Department).where(Department.code == "QA"))
+    kpi = kpis.create_kpi(
+        db.session,
+        officer,
+        code="KPI-QA",
+        name="矩阵指标",
+        direction="higher",
+        period_kind="month",
+        source="entered",
+        department=qa,
+        targets=[{"period": str(YEAR), "target": 90, "warning": 80}],
+    )
+    objective = kpis.create_objective(
+        db.session,
+        officer,
+        year=YEAR,
+        department=qa,
+        title="矩阵目标",
+        plan={"what": "x", "resources": "x", "who": "x", "when": "x", "evaluation": "x"},
+        kpis=[kpi.code],
+    )
+    assert objective.id == 1
     # MR-yyyy-01, its inputs compiled, decision 1 owned by the matrix officer
     gm = person("matrix_gm", ("management",), "QA")
     review = reviews.plan(

@@ -138,6 +138,7 @@ def plan_nonconformity(body, number: str):
         check_date=eff["check_date"],
         rule=eff["rule"],
         kpi=eff["kpi"],
+        threshold=eff["threshold"],
         password=body["password"],
     )
     return nc

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -112,6 +113,8 @@ class PlanForm(FlaskForm):
     rule_record_type = StringField(_l("Record type"), validators=[Optional(), Length(max=40)])
     rule_field = StringField(_l("Field"), validators=[Optional(), Length(max=100)])
     rule_value = StringField(_l("Value"), validators=[Optional(), Length(max=200)])
+    rule_kpi = StringField(_l("KPI code"), validators=[Optional(), Length(max=40)])
+    rule_threshold = DecimalField(_l("Threshold"), validators=[Optional()])
     password = PasswordField(_l("Your password (signature)"), validators=[DataRequired()])
 
 

@@ -314,6 +314,10 @@ def _rule_from(form: PlanForm) -> dict | None:
         "record_type": form.rule_record_type.data,
         "field": form.rule_field.data,
         "value": form.rule_value.data,
+        "kpi": form.rule_kpi.data,
+        "threshold": float(form.rule_threshold.data)
+        if form.rule_threshold.data is not None
+        else None,
     }
 
 

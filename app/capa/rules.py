@@ -160,7 +160,7 @@ def _evaluate_no_record_value(session, nc, params, window_from, today):
     return ("not_met" if evidence else "met"), evidence
 
 
-# "KPI K at or above T for the window": no KPIs yet -----------------------------------------
+# "KPI K at or above T for the window": supplied by the KPIs (a layer above) ------------------
 
 
 def _validate_unavailable(session: Session, raw: dict) -> dict:
@@ -184,6 +184,7 @@ KINDS: dict[str, RuleKind] = {
         _validate_no_record_value,
         _evaluate_no_record_value,
     ),
+    # until the KPIs supply it (provide_kind at app start), refused at approval
     "kpi_threshold": RuleKind(
         N_("KPI at or above a threshold for the window (not available yet)"),
         False,
@@ -191,6 +192,13 @@ KINDS: dict[str, RuleKind] = {
         _evaluate_unavailable,
     ),
 }
+
+
+def provide_kind(name: str, kind: RuleKind) -> None:
+    """Register (or replace) the rule kind ``name``: the registration point through which
+    a feature built on capa supplies a check of its own data, which capa cannot import
+    (app.kpis supplies ``kpi_threshold`` when the app starts)."""
+    KINDS[name] = kind
 
 
 def validate(session: Session, raw: dict | None) -> dict | None:

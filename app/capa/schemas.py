@@ -219,6 +219,8 @@ class NcRuleInputSchema(Input):
     record_type = fields.String(load_default=None)
     field = fields.String(load_default=None)
     value = fields.String(load_default=None)
+    kpi = fields.String(load_default=None, metadata={"description": "kpi_threshold: KPI code"})
+    threshold = fields.Float(load_default=None, metadata={"description": "kpi_threshold"})
 
 
 class NcEffectivenessInputSchema(Input):
@@ -226,7 +228,11 @@ class NcEffectivenessInputSchema(Input):
     check_date = fields.Date(required=True)
     rule = fields.Nested(NcRuleInputSchema, load_default=None, allow_none=True)
     kpi = fields.String(
-        load_default=None, metadata={"description": "not available yet: qdms has no KPIs"}
+        load_default=None,
+        metadata={
+            "description": "KPI code: the KPI must be at or better than `threshold` in every "
+            "period of the window up to the check date"
+        },
     )
     threshold = fields.Float(load_default=None)
 

@@ -485,6 +485,7 @@ def approve_plan(
     check_date: date | None,
     rule: dict | None = None,
     kpi: str | None = None,
+    threshold: float | None = None,
     password: str,
     today: date | None = None,
 ) -> NcPlan:
@@ -513,7 +514,7 @@ def approve_plan(
         "effectiveness.criterion",
         N_("Please state how effectiveness will be judged (the criterion)."),
     )
-    if kpi:
+    if kpi and not rules.KINDS["kpi_threshold"].available:
         raise ValidationFailed(
             N_("KPI rules are not available yet: qdms has no KPIs so far."),
             fields={"effectiveness.kpi": N_("invalid")},
@@ -530,6 +531,15 @@ def approve_plan(
             fields={"effectiveness.check_date": N_("invalid")},
             date=last_due.isoformat(),
         )
+    if kpi and rule is None:
+        # {"kpi", "threshold"} of the API's plan body: the KPI rule over the days up to
+        # the check date
+        rule = {
+            "kind": "kpi_threshold",
+            "kpi": kpi,
+            "threshold": threshold,
+            "days": max((check_date - today).days, 1),
+        }
     cleaned = rules.validate(session, rule)
     round_ = nc.round if step == "replan" else 1
     sig = sign(

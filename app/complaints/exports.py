@@ -51,7 +51,7 @@ def register_table(user, cases: list[Complaint], subtitle: str = "") -> Table:
         subtitle=subtitle,
         headers=[
             gettext("Number"),
-            gettext("Received"),
+            gettext("Received at"),
             gettext("Channel"),
             gettext("Category"),
             gettext("Department"),

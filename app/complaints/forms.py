@@ -40,7 +40,7 @@ class IntakeForm(FlaskForm):
     department = SelectField(_l("Handling department"), choices=[], validate_choice=False)
     commitment = StringField(_l("Commitment concerned"), validators=[Optional(), Length(max=4000)])
     received_at = DateTimeLocalField(
-        _l("Received"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        _l("Received at"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
 
 
@@ -52,7 +52,7 @@ class StepForm(FlaskForm):
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)])
     at = DateTimeLocalField(_l("When"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    value = DecimalField(_l("Value (compensation)"), validators=[Optional()], places=2)
+    value = DecimalField(_l("Amount (compensation)"), validators=[Optional()], places=2)
     satisfaction = SelectField(
         _l("Customer's satisfaction (follow-up)"),
         choices=[SelectChoice("", "—")] + [SelectChoice(str(n), str(n)) for n in range(5, 0, -1)],

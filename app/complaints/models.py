@@ -50,7 +50,7 @@ STEPS = {
     "follow_up": N_("Follow-up"),
 }
 STATUSES = {
-    "received": N_("Received"),
+    "received": N_("Newly received"),
     "acknowledged": N_("Acknowledged"),
     "restoring": N_("Restoring"),
     "resolved": N_("Resolved"),
@@ -152,7 +152,7 @@ labels.register_fields(
         "request": N_("What the customer asks for"),
         "handler": labels.user(N_("Handler")),
         "note": N_("Note"),
-        "value": N_("Value"),
+        "value": N_("Amount"),
         "satisfaction": N_("Satisfaction"),
         "nonconformity": N_("Nonconformity"),
         "clocks": N_("Commitment clocks"),
@@ -403,4 +403,6 @@ class ComplaintClock(db.Model):
         """True when recorded in time, False when late or overdue, None while pending."""
         if self.done_at is not None:
             return self.done_at <= self.due_at
+        if self.breach_noticed_at is not None:  # the sweep (perhaps run for a later day)
+            return False
         return False if now > self.due_at else None

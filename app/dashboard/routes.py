@@ -11,6 +11,7 @@ from app.audit_trail.models import Event
 from app.audit_trail.permissions import can_view_audit_trail
 from app.audit_trail.services import TrailFilters, filtered_events
 from app.audits import services as audits
+from app.complaints import services as complaints
 from app.distribution import services as distribution
 from app.distribution.models import ControlledCopy
 from app.distribution.permissions import can_view_register
@@ -64,6 +65,9 @@ def index():
     summary = audits.my_summary(db.session, current_user)
     if current_user.has_role("auditor") or any(summary.values()):
         counts["audit_summary"] = summary
+    handling = complaints.my_summary(db.session, current_user)
+    if any(handling.values()):  # handlers only: a card of zeros helps nobody
+        counts["complaint_summary"] = handling
     if review_perm.is_management(current_user):
         counts["review_summary"] = reviews.management_summary(db.session, current_user)
     recent = []

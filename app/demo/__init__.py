@@ -1,6 +1,7 @@
 """The demo organisation: a plausible service company with its controlled documents,
 register of external documents, distribution, records, risk points, nonconformities,
-internal audits and management reviews (``qdms demo``; ``make run`` seeds it on the first start).
+internal audits, customer complaints, quality objectives and KPIs and management reviews
+(``qdms demo``; ``make run`` seeds it on the first start).
 
 The content is data under ``app/demo/data/``, read by :mod:`app.demo.loader`; one module per
 concern plays it through the services as people would in the UI, so every signature and
@@ -14,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from app.demo import (
     audits,
+    complaints,
     distribution,
     documents,
     external,
+    kpis,
     loader,
     nonconformities,
     organisation,
@@ -45,6 +48,8 @@ def seed(session: Session, store: FileStore | None = None) -> list[str]:
     added += risks.seed(session)
     added += nonconformities.seed(session)
     added += audits.seed(session)
+    added += complaints.seed(session)
+    added += kpis.seed(session)
     added += reviews.seed(session)  # last: its inputs read all the others
     return added
 

@@ -111,12 +111,20 @@ def risks() -> dict:
     return _read_toml("risks.toml")
 
 
+def kpis() -> dict:
+    return _read_toml("kpis.toml")
+
+
 def nonconformities() -> dict:
     return _read_toml("nonconformities.toml")
 
 
 def audits() -> dict:
     return _read_toml("audits.toml")
+
+
+def complaints() -> dict:
+    return _read_toml("complaints.toml")
 
 
 def step(data: dict) -> Step:

@@ -30,7 +30,7 @@ from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
 from app.names import in_language
 from app.people.models import Department, User
-from app.signatures.models import Signature
+from app.signatures.models import MEANINGS, Signature
 
 DIRECTIONS = {"higher": N_("Higher is better"), "lower": N_("Lower is better")}
 PERIOD_KINDS = {"month": N_("Monthly"), "quarter": N_("Quarterly")}
@@ -42,6 +42,8 @@ STATUSES = {
 }
 DEFAULT_BREACH_PERIODS = 3
 
+# The signature of an amendment of a frozen value (registered here, beside the feature)
+MEANINGS.setdefault("kpi_value_amended", N_("Frozen KPI value amended"))
 # An NC raised by a KPI reads "KPI CS-FCR" in its links
 capa_models.LINK_KINDS.setdefault("kpi", N_("KPI"))
 
@@ -91,6 +93,8 @@ _FIELDS = {
     "objective": N_("Objective"),
     "breach_periods": N_("Periods below target before an NC"),
     "targets": N_("Targets"),
+    "target": N_("Target"),
+    "warning": N_("Warning threshold"),
     "period": N_("Period"),
     "value": N_("Value"),
     "previous": N_("Previous value"),
@@ -103,7 +107,7 @@ _FIELDS = {
     "what": N_("What will be done"),
     "resources": N_("Resources"),
     "who": N_("Who is responsible"),
-    "when": N_("When"),
+    "when": N_("When it will be completed"),
     "evaluation": N_("How results are evaluated"),
     "kpis": N_("KPIs"),
 }

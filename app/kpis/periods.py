@@ -94,6 +94,8 @@ def between(first: Period, last: Period) -> list[Period]:
 
 def last_n(last: Period, n: int) -> list[Period]:
     """The ``n`` periods up to and including ``last``, oldest first."""
+    if n <= 0:
+        return []
     out = [last]
     while len(out) < n:
         out.append(out[-1].previous())

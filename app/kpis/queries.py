@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import has_request_context
 from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
@@ -79,7 +80,8 @@ def summaries_of(
     session: Session, kpis: list[Kpi], end: date, *, n: int = TREND_PERIODS
 ) -> list[KpiSummary]:
     """The summaries of ``kpis``: their last ``n`` periods up to the one holding ``end``."""
-    language = current_language()
+    # outside a request (a command compiling a review), names are the organisation's: Chinese
+    language = current_language() if has_request_context() else "zh_CN"
     wanted = {kind: P.last_n(P.containing(end, kind), n) for kind in {k.period_kind for k in kpis}}
     names = {str(p) for ps in wanted.values() for p in ps}
     stored: dict[int, dict[str, KpiValue]] = {}
@@ -91,10 +93,16 @@ def summaries_of(
         ):
             stored.setdefault(v.kpi_id, {})[v.period] = v
     closed = services.closed_periods(session, names)
+    memo: dict = {}  # the complaint figures of a period, read once for all its KPIs
     out = []
     for kpi in kpis:
         rows = services.values(
-            session, kpi, wanted[kpi.period_kind], stored=stored.get(kpi.id, {}), closed=closed
+            session,
+            kpi,
+            wanted[kpi.period_kind],
+            stored=stored.get(kpi.id, {}),
+            closed=closed,
+            memo=memo,
         )
         out.append(
             KpiSummary(

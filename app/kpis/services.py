@@ -369,8 +369,9 @@ def is_closed(session: Session, period: P.Period) -> bool:
     return bool(closed_periods(session, [str(period)]))
 
 
-def compute(session: Session, kpi: Kpi, period: P.Period) -> float | None:
-    """The computed source's value of ``period`` (live)."""
+def compute(session: Session, kpi: Kpi, period: P.Period, memo: dict | None = None):
+    """The computed source's value of ``period`` (live); ``memo`` shares figures between
+    the KPIs computed together."""
     return S.compute(
         session,
         kpi.source,
@@ -378,6 +379,7 @@ def compute(session: Session, kpi: Kpi, period: P.Period) -> float | None:
         period.end,
         kpi.department.code if kpi.department else None,
         kpi.params,
+        memo,
     )
 
 
@@ -388,6 +390,7 @@ def values(
     *,
     stored: dict[str, KpiValue] | None = None,
     closed: set[str] | None = None,
+    memo: dict | None = None,
 ) -> list[PeriodValue]:
     """The value, target and status of each period of ``wanted``: stored values where
     there are (entered, or frozen at close), computed live for the open periods of a
@@ -414,7 +417,7 @@ def values(
         elif kpi.is_entered or frozen:
             value = None
         else:
-            value = compute(session, kpi, period)
+            value = compute(session, kpi, period, memo)
         target, warning = target_for(kpi, period)
         out.append(
             PeriodValue(
@@ -606,13 +609,14 @@ def close_period(
     }
     now = utcnow()
     frozen = []
+    memo: dict = {}
     for kpi in kpis:
         row = stored.get(kpi.id)
         if row is None:
             row = KpiValue(kpi=kpi, period=str(p))
             session.add(row)
         if not kpi.is_entered:
-            row.value = compute(session, kpi, p)
+            row.value = compute(session, kpi, p, memo)
         row.frozen, row.frozen_at = True, now
         frozen.append({"code": kpi.code, "value": row.value})
     session.flush()
@@ -757,3 +761,12 @@ def breaches_for(session: Session, kpi: Kpi) -> list[KpiBreach]:
             .order_by(KpiBreach.period.desc())
         )
     )
+
+
+def kpis_stmt(department: Department | None = None):
+    stmt = select(Kpi).options(
+        selectinload(Kpi.targets), selectinload(Kpi.department), selectinload(Kpi.objective)
+    )
+    if department is not None:
+        stmt = stmt.where(Kpi.department_id == department.id)
+    return stmt.order_by(Kpi.code)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.audits import queries as audits
 from app.capa import queries as capa
+from app.complaints import queries as complaints
 from app.distribution import queries as distribution
 from app.documents import queries as documents
 from app.errors import N_, ValidationFailed
@@ -34,10 +35,12 @@ SERVQUAL = {
     "reliability": N_("Reliability"),
     "responsiveness": N_("Responsiveness"),
     "assurance": N_("Assurance"),
-    "empathy": N_("Empathy"),
+    "empathy": N_("Empathy (SERVQUAL)"),
 }
 
-Compute = Callable[[Session, date, date, "str | None", dict], "float | None"]
+# session, start, end, department code, parameters, memo (figures shared by the sources
+# computed together: one dict per batch, e.g. a dashboard) → the value or None
+Compute = Callable[[Session, date, date, "str | None", dict, dict], "float | None"]
 
 
 @dataclass(frozen=True)
@@ -66,36 +69,76 @@ def _snapshot_day(end: date) -> date:
 # Nonconformities, documents, acknowledgements, audits ---------------------------------
 
 
-def nc_closure_days(session, start, end, department, params):
+def nc_closure_days(session, start, end, department, params, memo):
     """The median number of days from report to closure of the NCs closed in the period."""
     days = capa.closure_days(session, start, end, department=department)
     return round(statistics.median(days), 1) if days else None
 
 
-def capa_overdue_actions(session, start, end, department, params):
+def capa_overdue_actions(session, start, end, department, params, memo):
     """Corrective actions overdue at the period's end (today for the current period)."""
     return float(capa.overdue_action_count(session, _snapshot_day(end), department=department))
 
 
-def documents_overdue_reviews(session, start, end, department, params):
+def documents_overdue_reviews(session, start, end, department, params, memo):
     """Documents in force whose periodic review is overdue (a snapshot: frozen at close)."""
     return float(documents.overdue_review_count(session, _snapshot_day(end), department=department))
 
 
-def acknowledgement_completion(session, start, end, department, params):
+def acknowledgement_completion(session, start, end, department, params, memo):
     """Of the read-and-understood tasks due in the period, the share signed (%)."""
     due, done = distribution.acknowledgement_completion(session, start, end, department=department)
     return _rate(done, due)
 
 
-def audit_programme_completion(session, start, end, department, params):
+def audit_programme_completion(session, start, end, department, params, memo):
     """Of the audits planned to end in the period, the share carried out (%)."""
     planned, held = audits.programme_completion(session, start, end, department=department)
     return _rate(held, planned)
 
 
+# Complaints ---------------------------------------------------------------------------
+
+
+def _figures(session, start, end, department, params, memo) -> complaints.ComplaintFigures:
+    key = ("complaints", start, end, department, params.get("category"))
+    if key not in memo:
+        memo[key] = complaints.figures(
+            session, start, end, department=department, category=params.get("category")
+        )
+    return memo[key]
+
+
+def complaint_first_contact_resolution(session, start, end, department, params, memo):
+    """Of the complaints received in the period, the share resolved at first contact (%)."""
+    f = _figures(session, start, end, department, params, memo)
+    return _rate(f.first_contact, f.received)
+
+
+def complaint_commitment_fulfilment(session, start, end, department, params, memo):
+    """Overall: of the complaints received in the period with a decided commitment clock,
+    the share whose every decided clock was met (%). With ``step``: of that commitment's
+    decided clocks, the share met (%)."""
+    f = _figures(session, start, end, department, params, memo)
+    step = params.get("step")
+    if step:
+        return _rate(f.clocks_met.get(step, 0), f.clocks_due.get(step, 0))
+    return _rate(f.commitment_cases_met, f.commitment_cases)
+
+
+def complaint_satisfaction(session, start, end, department, params, memo):
+    """The mean follow-up satisfaction (1–5) of the complaints received in the period."""
+    f = _figures(session, start, end, department, params, memo)
+    return _mean(f.satisfaction_sum, f.satisfaction_count)
+
+
+def complaint_count(session, start, end, department, params, memo):
+    """Complaints received in the period (of one category with ``category``): a count."""
+    return float(_figures(session, start, end, department, params, memo).received)
+
+
 def _servqual(dimension: str) -> Compute:
-    def compute(session, start, end, department, params):
+    def compute(session, start, end, department, params, memo):
         values = records.number_field_values(
             session,
             params["record_type"],
@@ -119,6 +162,38 @@ def register(source: Source) -> None:
 
 
 for _source in (
+    Source(
+        "complaint_first_contact_resolution",
+        N_("Complaints resolved at first contact"),
+        "%",
+        "higher",
+        complaint_first_contact_resolution,
+        params=("category",),
+    ),
+    Source(
+        "complaint_commitment_fulfilment",
+        N_("Service commitments fulfilled"),
+        "%",
+        "higher",
+        complaint_commitment_fulfilment,
+        params=("category", "step"),
+    ),
+    Source(
+        "complaint_satisfaction",
+        N_("Mean follow-up satisfaction"),
+        "",
+        "higher",
+        complaint_satisfaction,
+        params=("category",),
+    ),
+    Source(
+        "complaint_count",
+        N_("Complaints received"),
+        "",
+        "lower",
+        complaint_count,
+        params=("category",),
+    ),
     Source("nc_closure_days", N_("NC closure time (median days)"), "d", "lower", nc_closure_days),
     Source(
         "capa_overdue_actions",
@@ -200,6 +275,20 @@ def clean_params(session: Session, name: str, raw: dict | None) -> dict:
                 name=key,
             )
         cleaned[key] = value
+    if "category" in cleaned:
+        cleaned["category"] = cleaned["category"].upper()
+        if cleaned["category"] not in complaints.category_names(session):
+            raise ValidationFailed(
+                N_("No complaint category %(code)s."),
+                fields={"params.category": N_("invalid")},
+                code=cleaned["category"],
+            )
+    if "step" in cleaned and cleaned["step"] not in complaints.commitment_steps():
+        raise ValidationFailed(
+            N_("No service commitment step %(step)s."),
+            fields={"params.step": N_("invalid")},
+            step=cleaned["step"],
+        )
     if "record_type" in source.params and "record_type" in cleaned:
         cleaned["record_type"] = cleaned["record_type"].upper()
         dimension = name.removeprefix("servqual_")
@@ -215,9 +304,18 @@ def clean_params(session: Session, name: str, raw: dict | None) -> dict:
 
 
 def compute(
-    session: Session, name: str, start: date, end: date, department: str | None, params: dict
+    session: Session,
+    name: str,
+    start: date,
+    end: date,
+    department: str | None,
+    params: dict,
+    memo: dict | None = None,
 ) -> float | None:
-    """The value of source ``name`` for [start, end): None before the period begins."""
+    """The value of source ``name`` for [start, end): None before the period begins.
+    ``memo``: a dict shared by the values computed together (figures read once)."""
     if start > local_today():
         return None
-    return SOURCES[name].compute(session, start, end, department, params)
+    return SOURCES[name].compute(
+        session, start, end, department, params, {} if memo is None else memo
+    )

@@ -2,7 +2,7 @@
 actions) and amendments (docs/adr/0048)
 
 Revision ID: 0021
-Revises: 0019, 0020
+Revises: 0020
 Create Date: 2026-12-02 18:30:00
 
 """
@@ -11,9 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-# complaints (0019) and KPIs (0020) both follow 0018 until the KPI branch takes 0019 in;
-# this revision joins them (then it follows 0020 alone)
-down_revision = ('0019', '0020')
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

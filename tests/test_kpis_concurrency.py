@@ -1,0 +1,71 @@
+"""Parallel requests close a KPI period once and raise a KPI's NC once: twenty at once,
+one 201, nineteen 409, one closing, one event (PostgreSQL and SQLite)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.auth import services as auth
+from app.capa.models import Nonconformity
+from app.extensions import db, local_today
+from app.kpis import services
+from app.kpis.models import KpiBreach, KpiPeriodClose, KpiValue
+from tests.capa_helpers import make_org
+from tests.test_concurrency import _events, _one_won, _race
+
+LAST_YEAR = local_today().year - 1
+
+
+def _headers(user) -> dict:
+    token = auth.create_token(db.session, None, user, "race")
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _kpi(org):
+    kpi = services.create_kpi(
+        db.session,
+        org.officer,
+        code="CS-SAT",
+        name="顾客满意度",
+        direction="higher",
+        period_kind="month",
+        source="entered",
+        department=org.cs,
+        targets=[{"period": str(LAST_YEAR), "target": 90, "warning": 80}],
+    )
+    db.session.commit()
+    return kpi
+
+
+def test_parallel_closings_close_once(app, app_config):
+    """Do twenty simultaneous closings of one month give one closing and nineteen 409s?"""
+    org = make_org()
+    kpi = _kpi(org)
+    services.enter_value(db.session, org.officer, kpi, f"{LAST_YEAR}-03", 91)
+    db.session.commit()
+    answers = _race(app_config, f"/api/v1/kpi-periods/{LAST_YEAR}-03/close", _headers(org.officer))
+    _one_won(answers, ok=201, code="conflict")
+    assert db.session.scalar(select(func.count(KpiPeriodClose.id))) == 1
+    assert db.session.scalar(select(func.count(KpiValue.id))) == 1
+    assert _events("kpi_period_closed") == 1
+
+
+def test_parallel_breach_ncs_raise_one(app, app_config):
+    """Do twenty simultaneous requests to raise the NC of one run below target give one
+    NC and nineteen 409s?"""
+    org = make_org()
+    kpi = _kpi(org)
+    for month in ("01", "02", "03"):
+        services.enter_value(db.session, org.officer, kpi, f"{LAST_YEAR}-{month}", 70)
+    db.session.commit()
+    answers = _race(
+        app_config,
+        "/api/v1/kpis/CS-SAT/nonconformities",
+        _headers(org.officer),
+        json={"period": f"{LAST_YEAR}-03"},
+    )
+    _one_won(answers, ok=201, code="conflict")
+    assert db.session.scalar(select(func.count(KpiBreach.id))) == 1
+    assert db.session.scalar(select(func.count(Nonconformity.id))) == 1
+    assert _events("kpi_breach_nc") == 1
