@@ -36,6 +36,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
+from app.audit_trail.lifecycle import Lifecycle
 from app.audit_trail.services import canonical_json
 from app.audits.models import (
     ATTACHMENT_MIMETYPES,
@@ -106,38 +107,8 @@ REMIND_DAYS_BEFORE = 7
 UNSIGNED_DAYS_AFTER = 14
 
 
-def _move(
-    session: Session,
-    actor: User | None,
-    a: Audit,
-    action: str,
-    *,
-    reason: str | None = None,
-    after: dict | None = None,
-) -> None:
-    """The only place an audit's status changes: check the table, stamp the time, log."""
-    sources, target = TRANSITIONS[action]
-    if a.status not in sources:
-        raise InvalidTransition(
-            N_("%(number)s is %(status)s; it cannot be %(action)s."),
-            number=a.number,
-            status=STATUSES[a.status],
-            action=ACTION_LABELS[action],
-        )
-    before = a.status
-    a.status = target
-    if target in STAMPS:
-        setattr(a, STAMPS[target], utcnow())
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        a.ref,
-        EVENTS[action],
-        before={"status": before},
-        after={"status": target, **(after or {})},
-        reason=reason,
-    )
+# the only place a status changes: the table checked, the time stamped, the trail written
+_move = Lifecycle(TRANSITIONS, STATUSES, ACTION_LABELS, EVENTS, STAMPS).move
 
 
 # Loading ---------------------------------------------------------------------------------
