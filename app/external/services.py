@@ -36,6 +36,7 @@ from app.external.models import (
 )
 from app.locking import lock
 from app.people.models import Department, User
+from app.people.services import chosen_department, chosen_person
 from app.storage import FileStore, store_bytes
 from app.uploads import CheckedFile
 
@@ -192,26 +193,13 @@ def _interval(months) -> int:
     return months
 
 
-def _department(department: Department | None) -> Department:
-    if department is None:
-        raise ValidationFailed(
-            N_("Please choose the owning department."), fields={"department": N_("required")}
-        )
-    if not department.is_active:
-        raise ValidationFailed(
-            N_("The department is inactive."), fields={"department": N_("invalid")}
-        )
-    return department
-
-
 def _holder(holder: User | None) -> User:
-    if holder is None:
-        raise ValidationFailed(N_("Please choose the holder."), fields={"holder": N_("required")})
-    if not holder.is_active:
-        raise ValidationFailed(
-            N_("The holder must be an active user."), fields={"holder": N_("invalid")}
-        )
-    return holder
+    return chosen_person(
+        holder,
+        "holder",
+        missing=N_("Please choose the holder."),
+        inactive=N_("The holder must be an active user."),
+    )
 
 
 def _reference(session: Session, reference: str | None, *, exclude_id: int | None = None) -> str:
@@ -323,7 +311,7 @@ def register(
     title = _text(title, "title", max_len=300, message=N_("Please give the title."))
     publisher = _text(publisher, "publisher", max_len=200, message=N_("Please name the publisher."))
     kind = _kind(kind)
-    department = _department(department)
+    department = chosen_department(department, missing=N_("Please choose the owning department."))
     holder = _holder(holder)
     location = _text(location, "location", max_len=200, required=False)
     interval = _interval(check_interval_months)
@@ -394,7 +382,9 @@ def update_details(
         publisher, "publisher", max_len=200, message=N_("Please name the publisher.")
     )
     ext.kind = _kind(kind)
-    ext.department = _department(department)
+    ext.department = chosen_department(
+        department, missing=N_("Please choose the owning department.")
+    )
     ext.holder = _holder(holder)
     ext.location = _text(location, "location", max_len=200, required=False)
     interval = _interval(check_interval_months)

@@ -29,6 +29,30 @@ def get_department(session: Session, code: str) -> Department:
     return dept
 
 
+def chosen_department(
+    department: Department | None, *, missing: str = N_("Please choose the department.")
+) -> Department:
+    """The department a form or request chose, which must be active (a 400 on the
+    ``department`` field otherwise)."""
+    if department is None:
+        raise ValidationFailed(missing, fields={"department": N_("required")})
+    if not department.is_active:
+        raise ValidationFailed(
+            N_("The department is inactive."), fields={"department": N_("invalid")}
+        )
+    return department
+
+
+def chosen_person(user: User | None, field: str, *, missing: str, inactive: str) -> User:
+    """The person a form or request chose for ``field`` (an owner, a holder …), who must be
+    an active user (a 400 on ``field`` otherwise, with the caller's words)."""
+    if user is None:
+        raise ValidationFailed(missing, fields={field: N_("required")})
+    if not user.is_active:
+        raise ValidationFailed(inactive, fields={field: N_("invalid")})
+    return user
+
+
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:
