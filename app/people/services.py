@@ -29,6 +29,35 @@ def get_department(session: Session, code: str) -> Department:
     return dept
 
 
+def department_by_code(
+    session: Session, code: str | None, field: str = "department"
+) -> Department | None:
+    """The department with ``code``; None when none is given; a field error when the code
+    is unknown (a name in a form or body is input, not a path: 400, not 404)."""
+    code = (code or "").strip().upper()
+    if not code:
+        return None
+    dept = session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise ValidationFailed(
+            N_("No department with code %(code)s."), fields={field: N_("invalid")}, code=code
+        )
+    return dept
+
+
+def user_by_username(session: Session, username: str | None, field: str) -> User | None:
+    """The user named ``username``; None when none is given; a field error when unknown."""
+    username = (username or "").strip().lower()
+    if not username:
+        return None
+    user = session.scalar(select(User).where(func.lower(User.username) == username))
+    if user is None:
+        raise ValidationFailed(
+            N_("No user named %(username)s."), fields={field: N_("invalid")}, username=username
+        )
+    return user
+
+
 def chosen_department(
     department: Department | None, *, missing: str = N_("Please choose the department.")
 ) -> Department:

@@ -484,32 +484,3 @@ def unlink(session: Session, actor: User, risk_point: RiskPoint, object_ref: str
     session.flush()
     session.expire(risk_point, ["hits", "links"])
     audit.record(session, actor, risk_point.ref, "risk_unlinked", before={"linked_object": ref})
-
-
-# Resolving names given in forms and API bodies ------------------------------------
-
-
-def department_by_code(session: Session, code: str | None) -> Department | None:
-    """The department with ``code``; None when none is given; a field error when unknown."""
-    code = (code or "").strip().upper()
-    if not code:
-        return None
-    dept = session.scalar(select(Department).where(Department.code == code))
-    if dept is None:
-        raise ValidationFailed(
-            N_("No department with code %(code)s."), fields={"department": N_("invalid")}, code=code
-        )
-    return dept
-
-
-def user_by_username(session: Session, username: str | None, field: str = "owner") -> User | None:
-    """The user named ``username``; None when none is given; a field error when unknown."""
-    username = (username or "").strip().lower()
-    if not username:
-        return None
-    user = session.scalar(select(User).where(func.lower(User.username) == username))
-    if user is None:
-        raise ValidationFailed(
-            N_("No user named %(username)s."), fields={field: N_("invalid")}, username=username
-        )
-    return user
