@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.audit_trail import services as audit
 from app.audit_trail.models import ChainHead, Event
 from app.extensions import db
-from app.people.models import User
+from app.people.models import Department, User
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,6 +220,10 @@ def test_a_document_trail_in_chinese_reads_as_sentences_with_labels(
         assert "状态：</span><del>审批中</del> → 已批准" in html
         assert "陈建国 签署了 <a" in html and "：已批准" in html  # signed, meaning in words
         _assert_readable(_trail_text(html), "zh_CN", path)
+    html = client.get("/audit-trail?object=QP-CS-001").get_data(as_text=True)
+    cs = db.session.scalar(select(Department).where(Department.code == "CS"))
+    assert f"部门：</span>{cs.name}" in html  # the department's name, not its code
+    assert "部门：</span>CS" not in html
 
 
 def test_hashes_and_ids_only_in_details_and_only_for_auditors(
