@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -310,6 +310,7 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     report.reminders += capa.reminders
     report.reminders += audit_reminders.sweep(session, day)
     report.reminders += complaint_reminders.sweep(session, day)
+    auth.forget_unknown_names(session, utcnow(), timedelta(days=1))
     return report
 
 
