@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -320,6 +320,7 @@ def scheduled_work(session: Session, day: date) -> SweepReport:
     report.reminders += kpis.reminders
     report.kpi_runs = kpis.runs
     report.reminders += review_reminders.sweep(session, day)
+    auth.forget_unknown_names(session, utcnow(), timedelta(days=1))
     return report
 
 

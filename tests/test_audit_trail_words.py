@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.audit_trail import services as audit
 from app.audit_trail.models import ChainHead, Event
 from app.extensions import db
-from app.people.models import User
+from app.people.models import Department, User
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,12 +62,36 @@ def test_record_refuses_what_the_trail_cannot_put_into_words(app, ref, action, a
     assert db.session.scalar(select(func.count(Event.id))) == head
 
 
+def _lifecycles() -> list:
+    """Every ``Lifecycle`` a feature's services module builds (its one state-change point)."""
+    import importlib
+    import pkgutil
+    import types
+
+    import app
+    from app.audit_trail.lifecycle import Lifecycle
+
+    found = []
+    for info in pkgutil.walk_packages(app.__path__, "app."):
+        if not info.name.endswith(".services"):  # where a feature's lifecycle lives
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():  # type(): a module may hold a Flask proxy
+            if type(value) is types.MethodType:  # ``_move = Lifecycle(...).move``
+                value = value.__self__
+            if type(value) is Lifecycle and value not in found:
+                found.append(value)
+    assert len(found) >= 2  # nonconformities and audits at least
+    return found
+
+
 def _written_actions() -> tuple[set[str], list[str]]:
-    """Every action code passed to ``audit.record(...)`` anywhere in app/: literals, names
+    """Every action code passed to ``audit.record(...)`` anywhere in app/: literals (or a
+    choice of two), names
     assigned literals in the same function, parameters given literals by the function's
-    callers, the documents' ``f"revision_{target}"`` and the NCs' ``EVENTS[action]``.
+    callers, the documents' ``f"revision_{target}"`` and the lifecycles' events
+    (``Lifecycle.move``).
     Anything else is reported."""
-    from app.capa.services import EVENTS as CAPA_EVENTS
     from app.documents.services import TRANSITIONS
 
     found, unresolved = set(), []
@@ -117,6 +141,12 @@ def _written_actions() -> tuple[set[str], list[str]]:
                 where = f"{path.relative_to(ROOT)}:{call.lineno}"
                 if isinstance(action, ast.Constant):
                     found.add(action.value)
+                elif (
+                    isinstance(action, ast.IfExp)
+                    and isinstance(action.body, ast.Constant)
+                    and isinstance(action.orelse, ast.Constant)
+                ):  # "criterion_added" if before is None else "criterion_changed"
+                    found |= {action.body.value, action.orelse.value}
                 elif isinstance(action, ast.Name) and literals_for(function, action.id):
                     found |= literals_for(function, action.id)
                 elif isinstance(action, ast.JoinedStr) and ast.unparse(action) == (
@@ -124,9 +154,9 @@ def _written_actions() -> tuple[set[str], list[str]]:
                 ):
                     found |= {f"revision_{target}" for _, target in TRANSITIONS.values()}
                 elif isinstance(action, ast.Subscript) and ast.unparse(action) == (
-                    "EVENTS[action]"
-                ):  # the nonconformity's _move: one event per transition
-                    found |= set(CAPA_EVENTS.values())
+                    "self.events[action]"
+                ):  # Lifecycle.move: the events of every lifecycle built in app/
+                    found |= {e for cycle in _lifecycles() for e in cycle.events.values()}
                 else:
                     unresolved.append(where)
     assert functions  # the scan saw the code
@@ -136,6 +166,7 @@ def _written_actions() -> tuple[set[str], list[str]]:
 def test_every_action_written_in_app_has_a_label_in_both_languages():
     """Does every action code a service writes have a label and a sentence, both
     translated into Chinese in the catalog?"""
+    import app.models  # noqa: F401 - every feature registers its words when its models load
     from app.audit_trail.labels import ACTIONS
 
     found, unresolved = _written_actions()
@@ -189,6 +220,10 @@ def test_a_document_trail_in_chinese_reads_as_sentences_with_labels(
         assert "状态：</span><del>审批中</del> → 已批准" in html
         assert "陈建国 签署了 <a" in html and "：已批准" in html  # signed, meaning in words
         _assert_readable(_trail_text(html), "zh_CN", path)
+    html = client.get("/audit-trail?object=QP-CS-001").get_data(as_text=True)
+    cs = db.session.scalar(select(Department).where(Department.code == "CS"))
+    assert f"部门：</span>{cs.name}" in html  # the department's name, not its code
+    assert "部门：</span>CS" not in html
 
 
 def test_hashes_and_ids_only_in_details_and_only_for_auditors(

@@ -385,3 +385,58 @@ def test_criteria_import_from_the_command_line(org, runner, tmp_path):
     result = runner.invoke(args=["criteria", "import", str(good), "--standard", "客户规范"])
     assert result.exit_code == 0, result.output
     assert "1 added" in result.output
+
+
+def test_priority_counts_recent_document_changes(org, make_document):
+    """Does a department's priority count its documents' revisions that took effect in the
+    last twelve months (9.2.2a "changes affecting the organisation"), as a reason, and
+    stop counting them a year later?"""
+    before = services.priorities(db.session)["CS"]
+    make_document(department="CS", effective=True)
+    after = services.priorities(db.session)["CS"]
+    assert after["document_changes"] == before["document_changes"] + 1
+    assert after["score"] == before["score"] + 1
+    later = services.priorities(db.session, today=local_today() + timedelta(days=400))["CS"]
+    assert later["document_changes"] == 0
+
+
+def test_officer_edits_and_adds_a_single_criterion(org):
+    """Can the officer edit one criterion (titles, questions, source document; the code
+    stays; audited with before and after) and add one, with the import's rules — a
+    missing title or a second criterion of the same code is a 400 and writes nothing?"""
+    crit = next(c for c in db.session.scalars(services.criteria_stmt()) if c.code == "8.5")
+    planned = new_audit(org, clauses=("8.5",))
+    questions_before = [i.question for i in planned.items]
+    services.save_criterion(
+        db.session,
+        org.officer,
+        criterion=crit,
+        standard="",
+        values={"code": "99", "questions": [{"zh": "抽查两份交接班记录", "en": "Sample two"}]},
+    )
+    db.session.commit()
+    assert crit.code == "8.5" and crit.title_zh  # the code and the untouched title stay
+    assert crit.questions == [{"zh": "抽查两份交接班记录", "en": "Sample two"}]
+    assert [i.question for i in planned.items] == questions_before
+    event = db.session.scalars(
+        select(Event).where(Event.action == "criterion_changed").order_by(Event.seq.desc())
+    ).first()
+    assert event.object_ref.endswith(":8.5") and event.before and event.after
+
+    added = services.save_criterion(
+        db.session,
+        org.officer,
+        criterion=None,
+        standard="服务规范",
+        values={"code": "SV-1", "title_zh": "热线接通率", "questions": ["接通率如何统计？"]},
+    )
+    db.session.commit()
+    assert (added.standard, added.code, added.title_en) == ("服务规范", "SV-1", "热线接通率")
+    for values in ({"code": "SV-1", "title_zh": "重复"}, {"code": "SV-2", "title_zh": ""}):
+        with pytest.raises(ValidationFailed):
+            services.save_criterion(
+                db.session, org.officer, criterion=None, standard="服务规范", values=values
+            )
+        db.session.rollback()
+    codes = [c.code for c in db.session.scalars(services.criteria_stmt("服务规范"))]
+    assert codes == ["SV-1"]

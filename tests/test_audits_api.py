@@ -240,3 +240,26 @@ def test_attachments_checked_by_content(client, org, tokens, pdf_bytes):
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
     r = client.get(f"/api/v1/audits/{number}/attachments/{att['id']}", headers=tokens["outsider"])
     assert r.status_code == 404
+
+
+def test_add_and_edit_one_clause(client, org, tokens):
+    """Does POST /clauses add one criterion (201; a code the standard has is a 400) and
+    PATCH /clauses/{id} change only what it sends (officers; others 403)?"""
+    body = {"standard": "服务规范", "code": "SV-1", "title_zh": "热线接通率"}
+    r = client.post("/api/v1/clauses", json=body, headers=tokens["officer"])
+    assert r.status_code == 201 and r.json["title"] == {"zh": "热线接通率", "en": "热线接通率"}
+    assert client.post("/api/v1/clauses", json=body, headers=tokens["officer"]).status_code == 400
+    cid = r.json["id"]
+    patch = {"title_en": "Hotline answer rate", "questions": [{"zh": "怎么统计？", "en": "How?"}]}
+    assert (
+        client.patch(f"/api/v1/clauses/{cid}", json=patch, headers=tokens["auditor"]).status_code
+        == 403
+    )
+    r = client.patch(f"/api/v1/clauses/{cid}", json=patch, headers=tokens["officer"])
+    assert r.status_code == 200
+    assert r.json["title"] == {"zh": "热线接通率", "en": "Hotline answer rate"}
+    assert r.json["questions"] == [{"zh": "怎么统计？", "en": "How?"}]
+    r = client.patch("/api/v1/clauses/999999", json=patch, headers=tokens["officer"])
+    assert r.status_code == 404
+    r = client.patch(f"/api/v1/clauses/{cid}", json={"document": "XX-9"}, headers=tokens["officer"])
+    assert r.status_code == 400 and r.json["error"]["fields"].get("document")

@@ -181,3 +181,38 @@ def test_import_criteria_page(client, org):
     )
     assert r.status_code == 302
     assert services.standards(db.session) == ["ISO 9001:2015", "客户规范"]
+
+
+def test_officer_edits_a_criterion_on_its_page(client, org):
+    """Does the library offer the officer an Edit button per criterion, does the form show
+    the questions one a line ("中文 | English") and save them, and is an emptied title a 400
+    in Chinese that changes nothing?"""
+    crit = next(c for c in db.session.scalars(services.criteria_stmt()) if c.code == "9.2")
+    _login(client, org.officer)
+    page = client.get("/audit-criteria").get_data(as_text=True)
+    assert f"/audit-criteria/{crit.id}/edit" in page and "/audit-criteria/new" in page
+    form = client.get(f"/audit-criteria/{crit.id}/edit").get_data(as_text=True)
+    assert f"{crit.questions[0]['zh']} | {crit.questions[0]['en']}" in form
+    r = client.form_post(
+        f"/audit-criteria/{crit.id}/edit",
+        {"title_zh": "", "title_en": "Internal audit", "questions": "问一", "document": ""},
+    )
+    assert r.status_code == 400 and "the Chinese title is missing" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert crit.title_zh and len(crit.questions) >= 2
+    r = client.form_post(
+        f"/audit-criteria/{crit.id}/edit",
+        {
+            "title_zh": "内部审核",
+            "title_en": "Internal audit",
+            "questions": "审核方案是否覆盖全部部门？ | Does the programme cover every department?"
+            "\n\n问二",
+            "document": "",
+        },
+    )
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert crit.questions == [
+        {"zh": "审核方案是否覆盖全部部门？", "en": "Does the programme cover every department?"},
+        {"zh": "问二", "en": None},
+    ]

@@ -212,3 +212,29 @@ def test_security_headers(client):
     assert r.headers["X-Frame-Options"] == "DENY"
     assert "<script>" not in r.get_data(as_text=True)
     assert 'style="' not in r.get_data(as_text=True)
+
+
+def test_the_sweep_forgets_old_counters_of_unknown_names(app, runner):
+    """Does `qdms sweep` drop the failure counters of names that are no account once a day
+    has passed since their last failure, and keep recent ones and those still locked?"""
+    from app.auth.models import LoginThrottle
+
+    now = utcnow()
+    db.session.add_all(
+        [
+            LoginThrottle(username="old", failed_logins=2, last_failed_at=now - timedelta(days=2)),
+            LoginThrottle(username="recent", failed_logins=2, last_failed_at=now),
+            LoginThrottle(
+                username="locked",
+                failed_logins=0,
+                last_failed_at=now - timedelta(days=2),
+                locked_until=now + timedelta(minutes=10),
+            ),
+        ]
+    )
+    db.session.commit()
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    names = set(db.session.scalars(select(LoginThrottle.username)))
+    assert names == {"recent", "locked"}

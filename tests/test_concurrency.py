@@ -31,7 +31,7 @@ from app.people.models import User
 from app.records import services as records
 from app.records.models import Record
 from app.retention import services as retention
-from app.retention.models import Destruction
+from app.retention.models import Destruction, LegalHold
 from app.signatures.models import Signature
 from app.uploads import check_upload
 from tests.conftest import PASSWORD
@@ -357,6 +357,22 @@ def test_parallel_destruction_approvals_sign_once(app_config, api_token, make_us
     _one_won(answers)
     assert _signatures("destruction_approved") == 1
     assert _events("destruction_approved") == 1
+
+
+def test_parallel_legal_holds_place_one(app_config, api_token, complaint):
+    """Do 20 parallel identical legal holds of one record (a double-click) place one hold
+    with one signature, while a second matter (another reason) may still hold it?"""
+    body = {"kind": "record", "key": complaint.number, "reason": "诉讼保全", "password": PASSWORD}
+    answers = _race(app_config, "/api/v1/legal-holds", api_token("officer"), json=body)
+    _one_won(answers, ok=201)
+    assert db.session.scalar(select(func.count()).select_from(LegalHold)) == 1
+    assert _signatures("legal_hold") == 1
+    assert _events("legal_hold_placed") == 1
+    retention.place_hold(
+        db.session, _user("officer"), "record", complaint.number, "审计调取", PASSWORD
+    )
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(LegalHold)) == 2
 
 
 def test_a_second_session_sees_the_first_approval_and_is_refused(

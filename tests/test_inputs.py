@@ -112,6 +112,8 @@ def test_hostile_json_is_a_400_in_the_error_shape(client, api_token):
         error = response.get_json()["error"]
         assert error["code"] == "validation_failed", error
         assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), error
+        if "\\u0000" in body or "\\ud800" in body:  # the field named, in the same words
+            assert error["fields"]["title"] == "含有无效字符", error
     response = client.get("/api/v1/documents?q=%00", headers=headers)
     assert response.status_code == 400
     assert response.get_json()["error"]["fields"] == {"q": "invalid character"}

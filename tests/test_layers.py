@@ -71,6 +71,7 @@ def test_features_are_connected_once_however_often_an_app_is_built(app, app_conf
     # each kind once (the order is that of the imports, which says nothing)
     assert sorted(b.kind for b in registry.builders()) == [
         "audit",
+        "complaint",
         "document",
         "external",
         "finding",

@@ -139,3 +139,45 @@ def test_tables_fit_at_1280_and_scroll_inside_on_a_phone(live_server, demo):  # 
             browser.close()
     assert not found, "\n".join(found)
     assert problems == [], "browser reported errors:\n" + "\n".join(problems)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_file_fields_speak_the_page_language(live_server, demo):  # noqa: F811
+    """Does a file field on a Chinese page offer "选择文件" and "未选择文件" (not the
+    browser's own English "Choose File"), show the chosen file's name, and still send it?"""
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+            page = _watch(context, problems)
+            _log_in(page, live_server, "officer")
+            page.goto(f"{live_server}/audit-criteria")
+            picker = page.locator("#import-criteria .file-picker")
+            assert picker.locator("button").inner_text() == "选择文件"
+            assert picker.locator(".file-picker-names").inner_text() == "未选择文件"
+            native = page.locator("#import-criteria input[type=file]").bounding_box()
+            assert native["width"] <= 1  # the browser's own button is out of sight
+            page.set_input_files(
+                "#import-criteria input[type=file]",
+                files=[
+                    {
+                        "name": "服务规范.csv",
+                        "mimeType": "text/csv",
+                        "buffer": "code,title_zh\nSV-1,热线接通率\n".encode(),
+                    }
+                ],
+            )
+            assert picker.locator(".file-picker-names").inner_text() == "服务规范.csv"
+            page.fill("#import-criteria input[name=standard]", "服务规范")
+            page.click("#import-criteria button:not(.file-picker-button)")
+            page.wait_for_load_state("load")
+            assert "SV-1" in page.inner_text("#library")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0
+        finally:
+            browser.close()
+    assert not problems, problems

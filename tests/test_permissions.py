@@ -171,6 +171,8 @@ PAGES = {
     f"/management-reviews/{MR}/figures.xlsx": MR_HIDDEN,
     "/audit-criteria": {},
     "/audit-criteria?standard=ISO 9001:2015": {},
+    "/audit-criteria/new": {r: 403 for r in ROLES if r != "officer"},
+    "/audit-criteria/1/edit": {r: 403 for r in ROLES if r != "officer"},
     "/search": {},
     "/search?q=QP-CS-001": {r: 302 for r in ROLES},  # a number typed exactly opens it
     "/search?q=投诉&include_history=1": {},  # ignored for those who may not see history
@@ -432,6 +434,8 @@ WRITES = {
     # internal audits: pages (the writes that succeed: a new audit, a clone, an item)
     ("POST", "/audits/new"): only("officer", "auditor"),
     ("POST", "/audit-criteria/import"): only("officer"),  # 400 without a file
+    ("POST", "/audit-criteria/new"): only("officer"),  # 400: no code, no title
+    ("POST", "/audit-criteria/1/edit"): only("officer"),  # 400: the title emptied
     ("POST", f"/audits/{AUD}/justification"): only("officer", hidden=NOT_READERS),
     ("POST", f"/audits/{AUD}/move/report"): only("officer", hidden=NOT_READERS),
     ("POST", f"/audits/{AUD}/conclusions"): only(hidden=NOT_READERS),  # the lead auditor
@@ -446,6 +450,8 @@ WRITES = {
     ("POST", f"/audits/{AUD}/checklist/1/remove"): only("officer", hidden=NOT_READERS),
     # internal audits (the writes that succeed: a new audit, a clone, an item's evidence)
     ("POST", "/api/v1/clauses/import"): only("officer"),
+    ("POST", "/api/v1/clauses"): only("officer"),  # 400: no code
+    ("PATCH", "/api/v1/clauses/1"): only("officer"),
     ("POST", "/api/v1/audits"): only("officer", "auditor"),
     ("POST", f"/api/v1/audits/{AUD}/justification"): only("officer", hidden=NOT_READERS),
     ("POST", f"/api/v1/audits/{AUD}/report"): only("officer", hidden=NOT_READERS),  # 409
@@ -567,6 +573,7 @@ BODIES = {
     ("POST", "/api/v1/risk-points/RP-001/review"): {"notes": "矩阵"},
     ("POST", "/api/v1/risk-points/RP-001/links"): {"object": "document:QP-CS-001"},
     ("POST", "/api/v1/clauses/import"): {"standard": "矩阵"},
+    ("PATCH", "/api/v1/clauses/1"): {"title_en": "Context of the organisation"},
     ("POST", "/api/v1/audits"): {
         "title": "矩阵审核",
         "objectives": "矩阵",

@@ -101,6 +101,8 @@ _PROBLEMS = {
     "Not a valid list.": N_("must be a list"),
     "Not a valid mapping type.": N_("must be an object"),
     "Invalid input type.": N_("must be an object"),  # a nested schema's value
+    # Input._no_nul: a NUL character or a lone surrogate
+    "Contains a NUL character.": N_("invalid character"),
 }
 
 

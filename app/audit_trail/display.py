@@ -266,6 +266,8 @@ def _value(ctx: Context, prefix: str, key: str, spec, value) -> str:
         return gettext(label) if label else ctx.unlabelled(str(value))
     if spec.type == "user" and isinstance(value, str):
         return ctx.user(value)
+    if spec.type == "department" and isinstance(value, str):
+        return ctx.names("department", None).get(value, value)
     if spec.type == "datetime" and isinstance(value, str) and _ISO_MOMENT.match(value):
         try:
             return localtime(datetime.fromisoformat(value))

@@ -42,7 +42,8 @@ class Action:
 class Field:
     """One before/after key. ``type``: ``text`` (shown as written), ``date``,
     ``datetime`` (ISO, shown in the organisation's time zone), ``user`` (a username, shown
-    as the full name), ``internal`` (hashes and ids: only in the auditors' details)."""
+    as the full name), ``department`` (a code, shown as the department's name in the
+    reader's language), ``internal`` (hashes and ids: only in the auditors' details)."""
 
     label: str
     type: str = "text"
@@ -106,6 +107,10 @@ def datetime_(label: str) -> Field:
 
 def user(label: str) -> Field:
     return Field(label, type="user")
+
+
+def department(label: str) -> Field:
+    return Field(label, type="department")
 
 
 def register_actions(actions: Mapping[str, tuple[str, str]]) -> None:

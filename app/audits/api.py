@@ -18,6 +18,7 @@ from app.audits.schemas import (
     AuditChecklistItemSchema,
     AuditClauseArgs,
     AuditCloneInputSchema,
+    AuditCriterionInputSchema,
     AuditCriterionSchema,
     AuditDecisionInputSchema,
     AuditDetailSchema,
@@ -101,6 +102,37 @@ def import_clauses(body):
         filename=upload.filename or "",
         data=upload.read(),
         standard=body["standard"],
+    )
+
+
+@blp.post("/clauses")
+@blp.arguments(AuditCriterionInputSchema)
+@blp.response(201, AuditCriterionSchema)
+@fails(403)
+def add_clause(body):
+    """Add one criterion to the library of `standard` (officers); a code the standard
+    already has is a 400."""
+    allow(perm.can_manage_library(current_user))
+    return services.save_criterion(
+        db.session,
+        current_user,
+        criterion=None,
+        standard=body.get("standard") or services.DEFAULT_STANDARD,
+        values=body,
+    )
+
+
+@blp.patch("/clauses/<int:criterion_id>")
+@blp.arguments(AuditCriterionInputSchema)
+@blp.response(200, AuditCriterionSchema)
+@fails(403, 404)
+def edit_clause(body, criterion_id: int):
+    """Edit one criterion's titles, questions and source document (officers); its code
+    and standard stay. Audits already planned keep their checklist."""
+    allow(perm.can_manage_library(current_user))
+    criterion = services.get_criterion(db.session, criterion_id)
+    return services.save_criterion(
+        db.session, current_user, criterion=criterion, standard="", values=body
     )
 
 

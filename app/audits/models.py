@@ -130,6 +130,7 @@ labels.register_actions(
             N_("The report of %(object)s was issued"),
         ),
         "criteria_imported": (N_("Criteria imported"), N_("%(actor)s imported audit criteria")),
+        "criterion_added": (N_("Criterion added"), N_("%(actor)s added criterion %(object)s")),
         "criterion_changed": (
             N_("Criterion changed"),
             N_("%(actor)s changed criterion %(object)s"),
@@ -178,7 +179,9 @@ labels.register_fields(
         "count": N_("Number of criteria"),
         "code": N_("Clause"),
         "title": N_("Title"),
+        "title_en": N_("English title"),
         "questions": N_("Questions"),
+        "document": N_("Source document"),
     },
     kind="criterion",
 )

@@ -523,6 +523,61 @@ def import_criteria():
     return redirect(url_for("audits.library", standard=out["standard"]))
 
 
+def _criterion_form(form) -> dict:
+    """The form's fields as the service takes them: one question a line, its English after
+    a " | " (as in the CSV import)."""
+    questions = []
+    for line in form.get("questions", "").splitlines():
+        zh, _sep, en = line.partition("|")
+        if zh.strip() or en.strip():
+            questions.append({"zh": zh.strip(), "en": en.strip() or None})
+    return {
+        "code": form.get("code", ""),
+        "title_zh": form.get("title_zh", ""),
+        "title_en": form.get("title_en", ""),
+        "questions": questions,
+        "document": form.get("document", "").strip() or None,
+    }
+
+
+@bp.route("/audit-criteria/new", methods=["GET", "POST"])
+@bp.route("/audit-criteria/<int:criterion_id>/edit", methods=["GET", "POST"])
+def edit_criterion(criterion_id: int | None = None):
+    """Officers add a criterion to the library or edit one (its code stays)."""
+    _require(perm.can_manage_library(current_user))
+    criterion = None
+    if criterion_id is not None:
+        try:
+            criterion = services.get_criterion(db.session, criterion_id)
+        except NotFound:
+            abort(404)
+    status = 200
+    if request.method == "POST":
+        try:
+            saved = services.save_criterion(
+                db.session,
+                current_user,
+                criterion=criterion,
+                standard=request.form.get("standard", ""),
+                values=_criterion_form(request.form),
+            )
+        except DomainError as err:
+            _failed(err)
+            status = err.status
+        else:
+            flash(_("Criterion %(code)s saved.", code=saved.code), "success")
+            return redirect(url_for("audits.library", standard=saved.standard) + f"#c{saved.id}")
+    return (
+        render_template(
+            "audits/criterion_form.html",
+            criterion=criterion,
+            form=request.form if request.method == "POST" else None,
+            standards=services.standards(db.session),
+        ),
+        status,
+    )
+
+
 @bp.get("/audit-criteria")
 def library():
     return library_page()

@@ -11,6 +11,7 @@ from app.audits.services import ACTIONS, warnings_for
 
 
 class AuditCriterionSchema(Schema):
+    id = fields.Integer()
     standard = fields.String()
     code = fields.String(metadata={"example": "7.5.3"})
     kind = fields.String(metadata={"enum": ["clause", "service"]})
@@ -134,6 +135,22 @@ class AuditClauseArgs(Input):
 
 class AuditImportArgs(Input):
     standard = fields.String(required=True)
+
+
+class AuditQuestionSchema(Input):
+    zh = fields.String(required=True)
+    en = fields.String(allow_none=True)
+
+
+class AuditCriterionInputSchema(Input):
+    """A criterion the officer adds (``standard`` and ``code`` needed) or edits (they stay)."""
+
+    standard = fields.String(metadata={"example": "ISO 9001:2015"})
+    code = fields.String(metadata={"example": "SVC-9"})
+    title_zh = fields.String()
+    title_en = fields.String()
+    questions = fields.List(fields.Nested(AuditQuestionSchema))
+    document = fields.String(allow_none=True, metadata={"description": "document number"})
 
 
 class AuditListArgs(PageArgs):

@@ -30,12 +30,13 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
+from app.audit_trail.lifecycle import Lifecycle
 from app.audit_trail.services import canonical_json
 from app.audits.models import (
     ATTACHMENT_MIMETYPES,
@@ -106,38 +107,8 @@ REMIND_DAYS_BEFORE = 7
 UNSIGNED_DAYS_AFTER = 14
 
 
-def _move(
-    session: Session,
-    actor: User | None,
-    a: Audit,
-    action: str,
-    *,
-    reason: str | None = None,
-    after: dict | None = None,
-) -> None:
-    """The only place an audit's status changes: check the table, stamp the time, log."""
-    sources, target = TRANSITIONS[action]
-    if a.status not in sources:
-        raise InvalidTransition(
-            N_("%(number)s is %(status)s; it cannot be %(action)s."),
-            number=a.number,
-            status=STATUSES[a.status],
-            action=ACTION_LABELS[action],
-        )
-    before = a.status
-    a.status = target
-    if target in STAMPS:
-        setattr(a, STAMPS[target], utcnow())
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        a.ref,
-        EVENTS[action],
-        before={"status": before},
-        after={"status": target, **(after or {})},
-        reason=reason,
-    )
+# the only place a status changes: the table checked, the time stamped, the trail written
+_move = Lifecycle(TRANSITIONS, STATUSES, ACTION_LABELS, EVENTS, STAMPS).move
 
 
 # Loading ---------------------------------------------------------------------------------
@@ -1102,6 +1073,119 @@ def _parse_rows(filename: str, data: bytes) -> list[tuple[int, dict]]:
     )
 
 
+class _BadCriterion(Exception):
+    """A criterion's values are not acceptable: ``problem`` says why (an N_ message)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(problem)
+        self.field, self.problem = field, problem
+
+
+def _criterion_values(session: Session, row) -> tuple[str, str, str, list[dict], int | None]:
+    """One criterion's code, titles, questions and document id, checked: the same rules
+    for an imported row and for the officer's form."""
+    if not isinstance(row, dict):
+        raise _BadCriterion("file", N_("each criterion is an object"))
+    code = str(row.get("code") or "").strip()
+    title_zh = str(row.get("title_zh") or row.get("title") or "").strip()
+    title_en = str(row.get("title_en") or title_zh).strip()
+    if not code or len(code) > 32:
+        raise _BadCriterion("code", N_("the code is missing or too long"))
+    if not title_zh or len(title_zh) > 200 or len(title_en) > 200:
+        raise _BadCriterion("title_zh", N_("the Chinese title is missing or too long"))
+    questions = []
+    for q in row.get("questions") or []:
+        if isinstance(q, dict):
+            zh, en = str(q.get("zh") or q.get("en") or "").strip(), str(q.get("en") or "").strip()
+        else:
+            zh, en = str(q).strip(), ""
+        if not zh or len(zh) > 2000:
+            raise _BadCriterion("questions", N_("a question is empty or too long"))
+        questions.append({"zh": zh, "en": en or None})
+    doc_id = None
+    if row.get("document"):
+        doc_id = session.scalar(
+            select(Document.id).where(Document.number == str(row["document"]).strip().upper())
+        )
+        if doc_id is None:
+            raise _BadCriterion("document", N_("no such document"))
+    return code, title_zh, title_en, questions, doc_id
+
+
+def get_criterion(session: Session, criterion_id: int) -> Criterion:
+    found = session.get(Criterion, criterion_id)
+    if found is None:
+        raise NotFound(N_("No such criterion."))
+    return found
+
+
+def save_criterion(
+    session: Session, actor: User, *, criterion: Criterion | None, standard: str, values: dict
+) -> Criterion:
+    """The officer edits one criterion of the library (its titles, questions and source
+    document; the code stays), or adds one to ``standard``. Audited with before and after;
+    audits already planned keep their own checklist questions."""
+    if criterion is not None:  # what the edit leaves out stays as it was
+        values = {
+            "title_zh": criterion.title_zh,
+            "title_en": criterion.title_en,
+            "questions": criterion.questions,
+            "document": criterion.document.number if criterion.document else None,
+            **values,
+            "code": criterion.code,
+        }
+        standard = criterion.standard
+    standard = _text(standard, "standard", N_("Please name the standard."), max_len=64)
+    try:
+        code, title_zh, title_en, questions, doc_id = _criterion_values(session, values)
+    except _BadCriterion as why:
+        raise ValidationFailed(why.problem, fields={why.field: N_("invalid")}) from None
+    before = None
+    if criterion is None:
+        if session.scalar(
+            select(Criterion.id).where(Criterion.standard == standard, Criterion.code == code)
+        ):
+            raise ValidationFailed(
+                N_("The library already has criterion %(code)s in %(standard)s."),
+                fields={"code": N_("invalid")},
+                code=code,
+                standard=standard,
+            )
+        position = session.scalar(
+            select(func.max(Criterion.position)).where(Criterion.standard == standard)
+        )
+        criterion = Criterion(
+            standard=standard, code=code, kind="clause", position=(position or 0) + 1
+        )
+        session.add(criterion)
+    else:
+        before = _criterion_snapshot(criterion)
+    criterion.title_zh, criterion.title_en = title_zh, title_en
+    criterion.questions_json = json.dumps(questions, ensure_ascii=False)
+    criterion.document = session.get(Document, doc_id) if doc_id else None
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"criterion:{standard}:{code}",
+        "criterion_added" if before is None else "criterion_changed",
+        before=before,
+        after=_criterion_snapshot(criterion),
+    )
+    return criterion
+
+
+def _criterion_snapshot(c: Criterion) -> dict:
+    """What the trail keeps of a criterion: its titles, its questions as they read in
+    Chinese (with the English after " | ") and its source document's number."""
+    return {
+        "title": c.title_zh,
+        "title_en": c.title_en,
+        "questions": [q["zh"] + (f" | {q['en']}" if q.get("en") else "") for q in c.questions],
+        "document": c.document.number if c.document else None,
+    }
+
+
 def import_criteria(
     session: Session, actor: User, *, filename: str, data: bytes, standard: str
 ) -> dict:
@@ -1119,44 +1203,15 @@ def import_criteria(
     added = updated = 0
     prepared = []
     for line, row in rows:
-
-        def bad(why, line=line):
-            return ValidationFailed(
+        try:
+            prepared.append(_criterion_values(session, row))
+        except _BadCriterion as why:
+            raise ValidationFailed(
                 N_("Line %(line)s: %(problem)s"),
                 fields={"file": N_("invalid")},
                 line=line,
-                problem=why,
-            )
-
-        if not isinstance(row, dict):
-            raise bad(N_("each criterion is an object"))
-        code = str(row.get("code") or "").strip()
-        title_zh = str(row.get("title_zh") or row.get("title") or "").strip()
-        title_en = str(row.get("title_en") or title_zh).strip()
-        if not code or len(code) > 32:
-            raise bad(N_("the code is missing or too long"))
-        if not title_zh or len(title_zh) > 200 or len(title_en) > 200:
-            raise bad(N_("the Chinese title is missing or too long"))
-        questions = []
-        for q in row.get("questions") or []:
-            if isinstance(q, dict):
-                zh, en = (
-                    str(q.get("zh") or q.get("en") or "").strip(),
-                    str(q.get("en") or "").strip(),
-                )
-            else:
-                zh, en = str(q).strip(), ""
-            if not zh or len(zh) > 2000:
-                raise bad(N_("a question is empty or too long"))
-            questions.append({"zh": zh, "en": en or None})
-        doc_id = None
-        if row.get("document"):
-            doc_id = session.scalar(
-                select(Document.id).where(Document.number == str(row["document"]).strip().upper())
-            )
-            if doc_id is None:
-                raise bad(N_("no such document"))
-        prepared.append((code, title_zh, title_en, questions, doc_id))
+                problem=why.problem,
+            ) from None
     for code, title_zh, title_en, questions, doc_id in prepared:
         found = existing.get(code)
         if found is None:
@@ -1224,9 +1279,12 @@ def programme(session: Session, year: int, where) -> dict:
     }
 
 
-def priorities(session: Session) -> dict[str, dict]:
-    """A priority per department (9.2.2a) from its open nonconformities and open risk
-    points, with the reasons: counts by one grouped query each."""
+def priorities(session: Session, today: date | None = None) -> dict[str, dict]:
+    """A priority per department (9.2.2a: the processes' importance, changes affecting the
+    organisation, results of previous audits) from its open nonconformities, its risk
+    points and its documents' revisions that took effect in the last twelve months, with
+    the reasons: one grouped count each."""
+    since = (today or local_today()) - timedelta(days=365)
     ncs = dict(
         session.execute(
             select(Nonconformity.department_id, func.count())
@@ -1239,15 +1297,24 @@ def priorities(session: Session) -> dict[str, dict]:
             select(RiskPoint.department_id, func.count()).group_by(RiskPoint.department_id)
         ).all()
     )
+    changes = dict(
+        session.execute(
+            select(Document.department_id, func.count(Revision.id))
+            .join(Revision, Revision.document_id == Document.id)
+            .where(Revision.effective_date.is_not(None), Revision.effective_date >= since)
+            .group_by(Document.department_id)
+        ).all()
+    )
     out = {}
     for d in session.scalars(select(Department).where(Department.is_active.is_(True))):
-        n, r = ncs.get(d.id, 0), risks.get(d.id, 0)
-        score = 2 * n + r
+        n, r, c = ncs.get(d.id, 0), risks.get(d.id, 0), changes.get(d.id, 0)
+        score = 2 * n + r + c
         out[d.code] = {
             "score": score,
             "level": "high" if score >= 6 else "medium" if score >= 2 else "low",
             "open_ncs": n,
             "risk_points": r,
+            "document_changes": c,
         }
     return out
 

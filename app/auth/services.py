@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -159,6 +159,21 @@ def _unknown_name(
         .values(failed_logins=0, locked_until=now + timedelta(minutes=lock_minutes))
     )
     return LoginResult(None, LOCKED % {"minutes": lock_minutes})
+
+
+def forget_unknown_names(session: Session, now: datetime, after: timedelta) -> int:
+    """Drop the failure counters of names that are no account once their last failure is
+    ``after`` old and no lock holds (``qdms sweep``): guessed names would otherwise pile up
+    for ever. A counter is a brake on guessing, not history; the failures themselves are
+    not in the trail (there is no account to record them against)."""
+    table = LoginThrottle.__table__
+    gone = session.execute(
+        delete(table).where(
+            or_(table.c.last_failed_at.is_(None), table.c.last_failed_at < now - after),
+            or_(table.c.locked_until.is_(None), table.c.locked_until <= now),
+        )
+    )
+    return gone.rowcount or 0
 
 
 def authenticate(

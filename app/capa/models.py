@@ -155,7 +155,7 @@ labels.register_fields(
         "source": labels.coded(N_("Source"), SOURCES),
         "severity": labels.coded(N_("Severity"), SEVERITIES),
         "description": N_("Description"),
-        "department": N_("Department"),
+        "department": labels.department(N_("Department")),
         "links": labels.Field(
             N_("Concerns"),
             format=lambda v, k, ctx: ", ".join(_link_words(item, k, ctx) for item in (v or [])),

@@ -35,6 +35,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
+from app.audit_trail.lifecycle import Lifecycle
 from app.audit_trail.services import canonical_json
 from app.capa import rules
 from app.capa.models import (
@@ -114,38 +115,8 @@ REMIND_DAYS_BEFORE = 3
 ESCALATE_DAYS_OVERDUE = 7
 
 
-def _move(
-    session: Session,
-    actor: User | None,
-    nc: Nonconformity,
-    action: str,
-    *,
-    reason: str | None = None,
-    after: dict | None = None,
-) -> None:
-    """The only place an NC's status changes: check the table, stamp the time, log."""
-    sources, target = TRANSITIONS[action]
-    if nc.status not in sources:
-        raise InvalidTransition(
-            N_("%(number)s is %(status)s; it cannot be %(action)s."),
-            number=nc.number,
-            status=STATUSES[nc.status],
-            action=ACTION_LABELS[action],
-        )
-    before = nc.status
-    nc.status = target
-    if target in STAMPS:
-        setattr(nc, STAMPS[target], utcnow())
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        nc.ref,
-        EVENTS[action],
-        before={"status": before},
-        after={"status": target, **(after or {})},
-        reason=reason,
-    )
+# the only place a status changes: the table checked, the time stamped, the trail written
+_move = Lifecycle(TRANSITIONS, STATUSES, ACTION_LABELS, EVENTS, STAMPS).move
 
 
 # Loading -----------------------------------------------------------------------------

@@ -162,11 +162,26 @@ labels.register_fields(
     },
     kind="complaint",
 )
+
+
+def _clock_words(value, key, ctx) -> str:
+    """``["apology:1", "restoration:24"]`` as people read it: "Apology 1 h, …"."""
+    out = []
+    for item in value or []:
+        step, _, hours = str(item).partition(":")
+        label = STEPS.get(step)
+        if label is None or not hours.isdigit():
+            out.append(str(item))
+        else:
+            out.append(f"{ctx.gettext(label)} {ctx.gettext(N_('%(h)s h')) % {'h': hours}}")
+    return ", ".join(out)
+
+
 labels.register_fields(
     {
         "code": N_("Code"),
         "name": N_("Name"),
-        "clocks": N_("Commitment clocks"),
+        "clocks": labels.Field(N_("Commitment clocks"), format=_clock_words),
     },
     kind="complaint_category",
 )
@@ -261,6 +276,12 @@ class Complaint(db.Model):
         Index("ix_complaint_status_department_received", "status", "department_id", "received_at"),
         Index("ix_complaint_department_received", "department_id", "received_at"),
         Index("ix_complaint_category_received", "category_id", "received_at"),
+        Index(
+            "ix_complaint_channel_department_received", "channel", "department_id", "received_at"
+        ),
+        Index(
+            "ix_complaint_breached_department_received", "breached", "department_id", "received_at"
+        ),
         # repeat detection: the same customer (or site) and category lately
         Index("ix_complaint_customer_category", "customer_key", "category_id", "received_at"),
         Index("ix_complaint_site_category", "site", "category_id", "received_at"),
@@ -270,7 +291,7 @@ class Complaint(db.Model):
     number: Mapped[str] = mapped_column(String(32), unique=True)
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
     category_id: Mapped[int] = mapped_column(ForeignKey("complaint_category.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
     site: Mapped[str] = mapped_column(String(200), default="")

@@ -6,6 +6,8 @@ Personal data (the customer's name and contact) is dumped only for those who may
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
@@ -29,19 +31,20 @@ def customer(c) -> dict:
 # Output -------------------------------------------------------------------------------
 
 
+def _z(moment) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def clocks_json(c) -> list[dict]:
+    """The case's clocks as plain JSON values (a list shows 50 cases × 3 clocks: built
+    directly, not through a nested schema, which cost a third of the list's time)."""
+    return [{**k, "due_at": _z(k["due_at"]), "done_at": _z(k["done_at"])} for k in clock_view(c)]
+
+
 class ComplaintCustomerSchema(Schema):
     name = fields.String()
     contact = fields.String()
     masked = fields.Boolean(metadata={"description": "true when hidden from this reader"})
-
-
-class ComplaintClockSchema(Schema):
-    step = fields.String(metadata={"enum": list(STEPS)})
-    within_hours = fields.Integer()
-    due_at = UTCTime()
-    done_at = UTCTime()
-    met = fields.Boolean(allow_none=True, metadata={"description": "null while pending"})
-    seconds_left = fields.Integer(allow_none=True, metadata={"description": "while pending"})
 
 
 class ComplaintStepSchema(Schema):
@@ -73,7 +76,13 @@ class ComplaintSchema(Schema):
     breached = fields.Boolean()
     repeat = fields.Boolean(attribute="is_repeat")
     nonconformity = fields.String(attribute="nc_number", allow_none=True)
-    clocks = fields.Function(lambda c: ComplaintClockSchema(many=True).dump(clock_view(c)))
+    clocks = fields.Function(
+        lambda c: clocks_json(c),
+        metadata={
+            "description": "each commitment: step, within_hours, due_at, done_at, met "
+            "(true/false, null while pending), seconds_left (while pending)"
+        },
+    )
 
 
 class ComplaintDetailSchema(ComplaintSchema):

@@ -459,7 +459,8 @@ def intake(
         is_repeat=False,
         breached=False,
     )
-    earlier = _repeat_of(session, cat.id, key, site, received, settings(session).repeat_days)
+    rules = settings(session)
+    earlier = _repeat_of(session, cat.id, key, site, received, rules.repeat_days)
     if earlier is not None:
         c.repeat_of_id, c.is_repeat = earlier, True
     session.add(c)
@@ -477,7 +478,7 @@ def intake(
     if c.is_repeat:
         state["repeat_of"] = session.scalar(select(Complaint.number).where(Complaint.id == earlier))
     audit.record(session, actor, c.ref, "complaint_received", after=state)
-    if c.is_repeat and settings(session).auto_nc_on_repeat:
+    if c.is_repeat and rules.auto_nc_on_repeat:
         open_nc(session, None, c, reason="complaint_repeat")
     return c
 

@@ -41,6 +41,7 @@ from app.errors import N_, Conflict, InvalidTransition, NotFound, PermissionDeni
 from app.extensions import add_months, local_today, utcnow
 from app.locking import lock
 from app.people.models import Department, User
+from app.people.services import chosen_department
 from app.sequences import next_value
 from app.signatures.services import content_hash, sign
 from app.storage import FileStore, store_bytes
@@ -297,15 +298,10 @@ def create_document(
             N_("A form belongs to a procedure: choose its parent document."),
             fields={"parent": N_("required")},
         )
-    department = department or (parent.department if parent else None)
-    if department is None:
-        raise ValidationFailed(
-            N_("Please choose the owning department."), fields={"department": N_("required")}
-        )
-    if not department.is_active:
-        raise ValidationFailed(
-            N_("The department is inactive."), fields={"department": N_("invalid")}
-        )
+    department = chosen_department(
+        department or (parent.department if parent else None),
+        missing=N_("Please choose the owning department."),
+    )
     if confidentiality not in CONFIDENTIALITY:
         raise ValidationFailed(
             N_("Unknown confidentiality level."), fields={"confidentiality": N_("invalid")}

@@ -16,6 +16,7 @@ from app.extensions import db, local_today
 from app.external import services
 from app.external.models import FILE_MIMETYPES
 from app.external.permissions import can_manage_external, can_view_external
+from app.people import services as people
 from app.storage import get_store
 from app.web import checked_upload
 
@@ -201,8 +202,8 @@ def create_external_document(body):
         title=body["title"],
         publisher=body["publisher"],
         kind=body["kind"],
-        department=services.department_by_code(db.session, body["department"]),
-        holder=services.user_by_username(db.session, body["holder"]),
+        department=people.department_by_code(db.session, body["department"]),
+        holder=people.user_by_username(db.session, body["holder"], "holder"),
         location=body["location"],
         check_interval_months=body["check_interval_months"],
         edition=body["edition"],

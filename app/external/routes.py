@@ -43,6 +43,7 @@ from app.external.models import (
 )
 from app.external.permissions import can_manage_external, can_view_external
 from app.i18n import current_language
+from app.people import services as people
 from app.people.forms import department_choices, person_choices
 from app.storage import get_store
 from app.web import checked_upload, paginate, run_form
@@ -167,8 +168,8 @@ def new():
             title=form.title.data,
             publisher=form.publisher.data,
             kind=form.kind.data,
-            department=services.department_by_code(db.session, form.department.data),
-            holder=services.user_by_username(db.session, form.holder.data),
+            department=people.department_by_code(db.session, form.department.data),
+            holder=people.user_by_username(db.session, form.holder.data, "holder"),
             location=form.location.data,
             check_interval_months=form.check_interval_months.data,
             edition=form.edition.data,
@@ -222,8 +223,8 @@ def edit(number: str):
             title=form.title.data,
             publisher=form.publisher.data,
             kind=form.kind.data,
-            department=services.department_by_code(db.session, form.department.data),
-            holder=services.user_by_username(db.session, form.holder.data),
+            department=people.department_by_code(db.session, form.department.data),
+            holder=people.user_by_username(db.session, form.holder.data, "holder"),
             location=form.location.data,
             check_interval_months=form.check_interval_months.data,
         )

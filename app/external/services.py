@@ -36,6 +36,7 @@ from app.external.models import (
 )
 from app.locking import lock
 from app.people.models import Department, User
+from app.people.services import chosen_department, chosen_person
 from app.storage import FileStore, store_bytes
 from app.uploads import CheckedFile
 
@@ -192,26 +193,13 @@ def _interval(months) -> int:
     return months
 
 
-def _department(department: Department | None) -> Department:
-    if department is None:
-        raise ValidationFailed(
-            N_("Please choose the owning department."), fields={"department": N_("required")}
-        )
-    if not department.is_active:
-        raise ValidationFailed(
-            N_("The department is inactive."), fields={"department": N_("invalid")}
-        )
-    return department
-
-
 def _holder(holder: User | None) -> User:
-    if holder is None:
-        raise ValidationFailed(N_("Please choose the holder."), fields={"holder": N_("required")})
-    if not holder.is_active:
-        raise ValidationFailed(
-            N_("The holder must be an active user."), fields={"holder": N_("invalid")}
-        )
-    return holder
+    return chosen_person(
+        holder,
+        "holder",
+        missing=N_("Please choose the holder."),
+        inactive=N_("The holder must be an active user."),
+    )
 
 
 def _reference(session: Session, reference: str | None, *, exclude_id: int | None = None) -> str:
@@ -323,7 +311,7 @@ def register(
     title = _text(title, "title", max_len=300, message=N_("Please give the title."))
     publisher = _text(publisher, "publisher", max_len=200, message=N_("Please name the publisher."))
     kind = _kind(kind)
-    department = _department(department)
+    department = chosen_department(department, missing=N_("Please choose the owning department."))
     holder = _holder(holder)
     location = _text(location, "location", max_len=200, required=False)
     interval = _interval(check_interval_months)
@@ -394,7 +382,9 @@ def update_details(
         publisher, "publisher", max_len=200, message=N_("Please name the publisher.")
     )
     ext.kind = _kind(kind)
-    ext.department = _department(department)
+    ext.department = chosen_department(
+        department, missing=N_("Please choose the owning department.")
+    )
     ext.holder = _holder(holder)
     ext.location = _text(location, "location", max_len=200, required=False)
     interval = _interval(check_interval_months)
@@ -660,33 +650,3 @@ def uncite(session: Session, actor: User, ext: ExternalDocument, document_number
         "external_uncited",
         before={"external": ext.number, "reference": ext.reference},
     )
-
-
-# Resolving names given in forms and API bodies ------------------------------------
-
-
-def department_by_code(session: Session, code: str | None) -> Department | None:
-    """The department with ``code``; None when no code is given; a field error when the
-    code is unknown (a name in a form or body is input, not a path: 400, not 404)."""
-    code = (code or "").strip().upper()
-    if not code:
-        return None
-    dept = session.scalar(select(Department).where(Department.code == code))
-    if dept is None:
-        raise ValidationFailed(
-            N_("No department with code %(code)s."), fields={"department": N_("invalid")}, code=code
-        )
-    return dept
-
-
-def user_by_username(session: Session, username: str | None, field: str = "holder") -> User | None:
-    """The user named ``username``; None when none is given; a field error when unknown."""
-    username = (username or "").strip().lower()
-    if not username:
-        return None
-    user = session.scalar(select(User).where(func.lower(User.username) == username))
-    if user is None:
-        raise ValidationFailed(
-            N_("No user named %(username)s."), fields={field: N_("invalid")}, username=username
-        )
-    return user

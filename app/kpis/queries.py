@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
@@ -77,9 +77,11 @@ def _kpis_stmt(department: str | None):
 
 
 def summaries_of(
-    session: Session, kpis: list[Kpi], end: date, *, n: int = TREND_PERIODS
+    session: Session, kpis: list[Kpi], end: date, *, n: int = TREND_PERIODS, cache: bool = True
 ) -> list[KpiSummary]:
-    """The summaries of ``kpis``: their last ``n`` periods up to the one holding ``end``."""
+    """The summaries of ``kpis``: their last ``n`` periods up to the one holding ``end``.
+    Live values are reused while nothing is recorded (``cache``; QDMS_KPI_LIVE_CACHE_SECONDS
+    at most)."""
     # outside a request (a command compiling a review), names are the organisation's: Chinese
     language = current_language() if has_request_context() else "zh_CN"
     wanted = {kind: P.last_n(P.containing(end, kind), n) for kind in {k.period_kind for k in kpis}}
@@ -94,6 +96,8 @@ def summaries_of(
             stored.setdefault(v.kpi_id, {})[v.period] = v
     closed = services.closed_periods(session, names)
     memo: dict = {}  # the complaint figures of a period, read once for all its KPIs
+    seconds = current_app.config["QDMS_KPI_LIVE_CACHE_SECONDS"] if cache else 0
+    version = services.live_version(session, seconds) if kpis else None
     out = []
     for kpi in kpis:
         rows = services.values(
@@ -103,6 +107,7 @@ def summaries_of(
             stored=stored.get(kpi.id, {}),
             closed=closed,
             memo=memo,
+            version=version,
         )
         out.append(
             KpiSummary(

@@ -21,15 +21,19 @@ import io
 import json
 import math
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
+from app.audit_trail.models import Event
 from app.capa import services as capa
 from app.capa.models import NcLink
 from app.errors import N_, Conflict, NotFound, ValidationFailed
@@ -369,6 +373,35 @@ def is_closed(session: Session, period: P.Period) -> bool:
     return bool(closed_periods(session, [str(period)]))
 
 
+# Live values of open periods, reused while nothing changes: keyed by the database, the
+# latest audit event (every recorded change writes one) and a time bucket (clocks and due
+# dates run out without an event), so a cached value is never older than the bucket.
+LIVE_CACHE: OrderedDict = OrderedDict()
+LIVE_CACHE_SIZE = 8192
+_LIVE_LOCK = threading.Lock()
+
+
+def live_version(session: Session, seconds: int) -> tuple | None:
+    """The key under which live values may be reused (None: no reuse)."""
+    if seconds <= 0:
+        return None
+    latest = session.scalar(select(func.max(Event.id)))
+    return (str(session.get_bind().url), latest, int(time.time() // seconds))
+
+
+def _cached(key, make):
+    with _LIVE_LOCK:
+        if key in LIVE_CACHE:
+            LIVE_CACHE.move_to_end(key)
+            return LIVE_CACHE[key]
+    value = make()
+    with _LIVE_LOCK:
+        LIVE_CACHE[key] = value
+        while len(LIVE_CACHE) > LIVE_CACHE_SIZE:
+            LIVE_CACHE.popitem(last=False)
+    return value
+
+
 def compute(session: Session, kpi: Kpi, period: P.Period, memo: dict | None = None):
     """The computed source's value of ``period`` (live); ``memo`` shares figures between
     the KPIs computed together."""
@@ -391,10 +424,12 @@ def values(
     stored: dict[str, KpiValue] | None = None,
     closed: set[str] | None = None,
     memo: dict | None = None,
+    version: tuple | None = None,
 ) -> list[PeriodValue]:
     """The value, target and status of each period of ``wanted``: stored values where
     there are (entered, or frozen at close), computed live for the open periods of a
-    computed KPI. ``stored``/``closed`` may be given when loaded in bulk."""
+    computed KPI. ``stored``/``closed`` may be given when loaded in bulk; with ``version``
+    (``live_version``) live values are reused from ``LIVE_CACHE``."""
     names = [str(p) for p in wanted]
     if stored is None:
         stored = {
@@ -416,6 +451,9 @@ def values(
             value = row.current
         elif kpi.is_entered or frozen:
             value = None
+        elif version is not None:
+            key = (version, kpi.id, kpi.source, kpi.params_json, kpi.department_id, name)
+            value = _cached(key, lambda period=period: compute(session, kpi, period, memo))
         else:
             value = compute(session, kpi, period, memo)
         target, warning = target_for(kpi, period)
@@ -592,11 +630,15 @@ def close_period(
             period=str(p),
             date=p.end.isoformat(),
         )
+    if is_closed(session, p):
+        raise Conflict(N_("%(period)s is already closed."), period=str(p))
+    # one row per period: of two closings at once, the second insert waits for the first
+    # and fails on the unique period (the request then rolls back: 409, nothing written).
+    # No savepoint: on SQLite a savepoint opened first would be the transaction itself.
     closing = KpiPeriodClose(period=str(p), closed_by=actor)
+    session.add(closing)
     try:
-        with session.begin_nested():
-            session.add(closing)
-            session.flush()
+        session.flush()
     except IntegrityError:
         raise Conflict(N_("%(period)s is already closed."), period=str(p)) from None
     kpis = session.scalars(
@@ -735,10 +777,9 @@ def raise_breach_nc(
     )
     session.add(NcLink(nc=nc, object_ref=kpi.ref, created_by_id=actor.id))
     breach = KpiBreach(kpi=kpi, period=str(last), periods=len(run), nc=nc)
-    try:
-        with session.begin_nested():
-            session.add(breach)
-            session.flush()
+    session.add(breach)
+    try:  # one NC per run: the unique (KPI, period) decides between parallel requests
+        session.flush()
     except IntegrityError:
         raise Conflict(N_("A nonconformity was already raised for this run.")) from None
     audit.record(session, actor, nc.ref, "nc_linked", after={"link": kpi.ref})

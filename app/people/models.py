@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.audit_trail import labels
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
+from app.i18n import current_language
 from app.names import in_language
 
 ROLES = ("admin", "officer", "author", "approver", "auditor", "management", "staff")
@@ -150,10 +151,12 @@ def _find_users(session, typed: str) -> list[str]:
 
 
 def _department_names(session, keys: set[str] | None) -> dict[str, str]:
-    stmt = select(Department.code, Department.name)
+    """{code: name in the reader's language}; ``None``: every department (a small table)."""
+    stmt = select(Department)
     if keys is not None:
         stmt = stmt.where(Department.code.in_(sorted(keys)))
-    return dict(session.execute(stmt).all())
+    language = current_language()
+    return {d.code: d.name_in(language) for d in session.scalars(stmt)}
 
 
 labels.register_kind("user", labels.Kind(names=_user_names, find=_find_users))
@@ -165,7 +168,7 @@ labels.register_fields(
         "username": N_("Username"),
         "full_name": N_("Full name"),
         "email": N_("E-mail"),
-        "department": N_("Department"),
+        "department": labels.department(N_("Department")),
         # the languages' own names, as the language switch shows them
         "language": labels.coded(N_("Language"), {"zh_CN": "简体中文", "en": "English"}),
         "roles": labels.coded(N_("Roles"), ROLE_LABELS),

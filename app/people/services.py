@@ -29,6 +29,59 @@ def get_department(session: Session, code: str) -> Department:
     return dept
 
 
+def department_by_code(
+    session: Session, code: str | None, field: str = "department"
+) -> Department | None:
+    """The department with ``code``; None when none is given; a field error when the code
+    is unknown (a name in a form or body is input, not a path: 400, not 404)."""
+    code = (code or "").strip().upper()
+    if not code:
+        return None
+    dept = session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise ValidationFailed(
+            N_("No department with code %(code)s."), fields={field: N_("invalid")}, code=code
+        )
+    return dept
+
+
+def user_by_username(session: Session, username: str | None, field: str) -> User | None:
+    """The user named ``username``; None when none is given; a field error when unknown."""
+    username = (username or "").strip().lower()
+    if not username:
+        return None
+    user = session.scalar(select(User).where(func.lower(User.username) == username))
+    if user is None:
+        raise ValidationFailed(
+            N_("No user named %(username)s."), fields={field: N_("invalid")}, username=username
+        )
+    return user
+
+
+def chosen_department(
+    department: Department | None, *, missing: str = N_("Please choose the department.")
+) -> Department:
+    """The department a form or request chose, which must be active (a 400 on the
+    ``department`` field otherwise)."""
+    if department is None:
+        raise ValidationFailed(missing, fields={"department": N_("required")})
+    if not department.is_active:
+        raise ValidationFailed(
+            N_("The department is inactive."), fields={"department": N_("invalid")}
+        )
+    return department
+
+
+def chosen_person(user: User | None, field: str, *, missing: str, inactive: str) -> User:
+    """The person a form or request chose for ``field`` (an owner, a holder …), who must be
+    an active user (a 400 on ``field`` otherwise, with the caller's words)."""
+    if user is None:
+        raise ValidationFailed(missing, fields={field: N_("required")})
+    if not user.is_active:
+        raise ValidationFailed(inactive, fields={field: N_("invalid")})
+    return user
+
+
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:

@@ -346,8 +346,8 @@ def _count(stmt):
 # -- legal holds --------------------------------------------------------------------
 
 
-def _target(session: Session, kind: str | None, key: str | None) -> tuple[str, str]:
-    """(kind, key) of an existing hold target."""
+def _target(session: Session, kind: str | None, key: str | None) -> tuple[str, str, object]:
+    """(kind, key, the object) of an existing hold target."""
     kind = (kind or "").strip()
     key = (key or "").strip().upper()
     if kind not in HOLD_KINDS:
@@ -365,7 +365,7 @@ def _target(session: Session, kind: str | None, key: str | None) -> tuple[str, s
         raise ValidationFailed(
             N_("Nothing with the number %(key)s."), fields={"key": N_("not found")}, key=key
         )
-    return kind, key
+    return kind, key, obj
 
 
 def _reason(reason: str | None, name: str = "reason") -> str:
@@ -404,9 +404,22 @@ def _audit_hold(session: Session, actor: User, hold: LegalHold, action: str, sig
 def place_hold(
     session: Session, actor: User, kind: str | None, key: str | None, reason: str | None, password
 ) -> LegalHold:
-    """Put ``kind:key`` on hold (signed with ``password``)."""
-    kind, key = _target(session, kind, key)
+    """Put ``kind:key`` on hold (signed with ``password``). The same hold twice (a
+    double-click: same target, same reason, still in force) is refused (409) before it
+    signs; a second matter with its own reason may hold the same target too."""
+    kind, key, target = _target(session, kind, key)
     reason = _reason(reason)
+    lock(session, target)
+    twin = session.scalar(
+        select(LegalHold.id).where(
+            LegalHold.kind == kind,
+            LegalHold.key == key,
+            LegalHold.reason == reason,
+            LegalHold.lifted_at.is_(None),
+        )
+    )
+    if twin is not None:
+        raise InvalidTransition(N_("%(key)s is already on legal hold for this reason."), key=key)
     hold = LegalHold(kind=kind, key=key, reason=reason, placed_by_id=actor.id, placed_at=utcnow())
     sig = _sign_hold(session, actor, hold, "legal_hold", reason, password)
     hold.placed_signature_id = sig.id

@@ -7,6 +7,7 @@ from flask_login import current_user
 from app.api import Blueprint, allow, fails, page_of
 from app.errors import N_, ValidationFailed
 from app.extensions import db, local_today
+from app.people import services as people
 from app.risks import services
 from app.risks.permissions import (
     can_create_risk,
@@ -43,7 +44,7 @@ FIELDS = (
 
 def _filtered(args: dict, *, cell: bool = True):
     return services.list_stmt(
-        department=services.department_by_code(db.session, args.get("department")),
+        department=people.department_by_code(db.session, args.get("department")),
         process=args.get("process"),
         band=args.get("band"),
         likelihood=args.get("likelihood") if cell else None,
@@ -54,7 +55,7 @@ def _filtered(args: dict, *, cell: bool = True):
 
 
 def _department_for(user, code: str | None):
-    dept = services.department_by_code(db.session, code)
+    dept = people.department_by_code(db.session, code)
     if dept is not None:
         allow(can_create_risk_in(user, dept))
     return dept
@@ -97,7 +98,7 @@ def create_risk_point(body):
         raise ValidationFailed(
             N_("Please choose the department."), fields={"department": N_("required")}
         )
-    owner = services.user_by_username(db.session, body["owner"]) or current_user
+    owner = people.user_by_username(db.session, body["owner"], "owner") or current_user
     return services.create_risk_point(
         db.session,
         current_user,
@@ -136,7 +137,11 @@ def update_risk_point(body, number: str):
         if "department" in body
         else risk.department
     )
-    owner = services.user_by_username(db.session, body["owner"]) if "owner" in body else risk.owner
+    owner = (
+        people.user_by_username(db.session, body["owner"], "owner")
+        if "owner" in body
+        else risk.owner
+    )
     return services.update_risk_point(
         db.session,
         current_user,

@@ -17,6 +17,7 @@ from app.audit_trail.services import events_for
 from app.errors import N_, DomainError, NotFound, ValidationFailed
 from app.extensions import db, local_today
 from app.i18n import current_language
+from app.people import services as people
 from app.people.forms import department_choices, person_choices
 from app.risks import exports, services
 from app.risks.forms import (
@@ -109,7 +110,7 @@ def _filters() -> dict:
 
 def _stmt(filters: dict, *, cell: bool = True):
     return services.list_stmt(
-        department=services.department_by_code(db.session, filters["department"]),
+        department=people.department_by_code(db.session, filters["department"]),
         process=filters["process"],
         band=filters["band"],
         likelihood=filters["likelihood"] if cell else None,
@@ -213,7 +214,7 @@ def _department_choices():
 def _department(code: str | None):
     """The department chosen in the form; one the user may not add to is refused here
     (a head adds to the departments they head)."""
-    dept = services.department_by_code(db.session, code)
+    dept = people.department_by_code(db.session, code)
     if dept is not None and not can_create_risk_in(current_user, dept):
         raise ValidationFailed(
             N_("You may only add risk points to the departments you head."),
@@ -238,7 +239,7 @@ def _form_fields(form) -> dict:
         "likelihood": form.likelihood.data,
         "severity": form.severity.data,
         "controls": form.controls.data,
-        "owner": services.user_by_username(db.session, form.owner.data),
+        "owner": people.user_by_username(db.session, form.owner.data, "owner"),
         "review_date": form.review_date.data,
     }
 

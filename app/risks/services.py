@@ -29,6 +29,7 @@ from app.errors import N_, Conflict, NotFound, ValidationFailed
 from app.extensions import add_months, local_today, utcnow
 from app.locking import lock
 from app.people.models import Department, User
+from app.people.services import chosen_department, chosen_person
 from app.records.models import Record
 from app.risks.models import (
     BANDS,
@@ -199,26 +200,13 @@ def _level(value, field: str) -> int:
     return level
 
 
-def _department(department: Department | None) -> Department:
-    if department is None:
-        raise ValidationFailed(
-            N_("Please choose the department."), fields={"department": N_("required")}
-        )
-    if not department.is_active:
-        raise ValidationFailed(
-            N_("The department is inactive."), fields={"department": N_("invalid")}
-        )
-    return department
-
-
 def _owner(owner: User | None) -> User:
-    if owner is None:
-        raise ValidationFailed(N_("Please choose the owner."), fields={"owner": N_("required")})
-    if not owner.is_active:
-        raise ValidationFailed(
-            N_("The owner must be an active user."), fields={"owner": N_("invalid")}
-        )
-    return owner
+    return chosen_person(
+        owner,
+        "owner",
+        missing=N_("Please choose the owner."),
+        inactive=N_("The owner must be an active user."),
+    )
 
 
 def _review_date(value: date | None, today: date, field: str = "review_date") -> date:
@@ -315,7 +303,7 @@ def create_risk_point(
     )
     risk = RiskPoint(
         number=format_number(next_value(session, SEQUENCE_KEY)),
-        department=_department(department),
+        department=chosen_department(department),
         owner=_owner(owner),
         review_date=_review_date(review_date, today),
         score=values["likelihood"] * values["severity"],
@@ -359,7 +347,7 @@ def update_risk_point(
         severity=severity,
         controls=controls,
     )
-    department = _department(department)
+    department = chosen_department(department)
     owner = _owner(owner)
     lock(session, risk)
     before = risk.audit_state()
@@ -496,32 +484,3 @@ def unlink(session: Session, actor: User, risk_point: RiskPoint, object_ref: str
     session.flush()
     session.expire(risk_point, ["hits", "links"])
     audit.record(session, actor, risk_point.ref, "risk_unlinked", before={"linked_object": ref})
-
-
-# Resolving names given in forms and API bodies ------------------------------------
-
-
-def department_by_code(session: Session, code: str | None) -> Department | None:
-    """The department with ``code``; None when none is given; a field error when unknown."""
-    code = (code or "").strip().upper()
-    if not code:
-        return None
-    dept = session.scalar(select(Department).where(Department.code == code))
-    if dept is None:
-        raise ValidationFailed(
-            N_("No department with code %(code)s."), fields={"department": N_("invalid")}, code=code
-        )
-    return dept
-
-
-def user_by_username(session: Session, username: str | None, field: str = "owner") -> User | None:
-    """The user named ``username``; None when none is given; a field error when unknown."""
-    username = (username or "").strip().lower()
-    if not username:
-        return None
-    user = session.scalar(select(User).where(func.lower(User.username) == username))
-    if user is None:
-        raise ValidationFailed(
-            N_("No user named %(username)s."), fields={field: N_("invalid")}, username=username
-        )
-    return user

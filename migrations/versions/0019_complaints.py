@@ -116,7 +116,16 @@ def upgrade():
         batch_op.create_index(
             "ix_complaint_category_received", ["category_id", "received_at"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_complaint_channel"), ["channel"], unique=False)
+        batch_op.create_index(
+            "ix_complaint_channel_department_received",
+            ["channel", "department_id", "received_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_complaint_breached_department_received",
+            ["breached", "department_id", "received_at"],
+            unique=False,
+        )
         batch_op.create_index(
             "ix_complaint_customer_category",
             ["customer_key", "category_id", "received_at"],
@@ -218,7 +227,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_complaint_handler_id"))
         batch_op.drop_index("ix_complaint_department_received")
         batch_op.drop_index("ix_complaint_customer_category")
-        batch_op.drop_index(batch_op.f("ix_complaint_channel"))
+        batch_op.drop_index("ix_complaint_channel_department_received")
+        batch_op.drop_index("ix_complaint_breached_department_received")
         batch_op.drop_index("ix_complaint_category_received")
 
     op.drop_table("complaint")
