@@ -4,8 +4,9 @@ Lifecycle::
 
     planned → inputs_compiled → held → minutes_approved → closed
 
-``TRANSITIONS`` is the whole table; ``_move`` is the only place a review's status changes
-and refuses anything not in the table with :class:`InvalidTransition` (409). Gates:
+``TRANSITIONS`` is the whole table; ``_move`` (``app.audit_trail.lifecycle``) is the only
+place a review's status changes and refuses anything not in the table with
+:class:`InvalidTransition` (409). Gates:
 
 - ``compile``: freezes a snapshot of the inputs of 9.3.2 (``app.reviews.inputs``) as
   canonical JSON with its SHA-256; from ``inputs_compiled`` only with ``recompile`` (a new
@@ -29,6 +30,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
+from app.audit_trail.lifecycle import Lifecycle
 from app.audit_trail.services import canonical_json
 from app.capa import services as capa
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
@@ -83,36 +85,8 @@ MAX_DECISIONS = 100
 ACTION_FILTERS = ("open", "overdue", "done")
 
 
-def _move(
-    session: Session,
-    actor: User | None,
-    r: ManagementReview,
-    action: str,
-    *,
-    after: dict | None = None,
-) -> None:
-    """The only place a review's status changes: check the table, stamp the time, log."""
-    sources, target = TRANSITIONS[action]
-    if r.status not in sources:
-        raise InvalidTransition(
-            N_("%(number)s is %(status)s; it cannot be %(action)s."),
-            number=r.number,
-            status=STATUSES[r.status],
-            action=ACTION_LABELS[action],
-        )
-    before = r.status
-    r.status = target
-    if target in STAMPS:
-        setattr(r, STAMPS[target], utcnow())
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        r.ref,
-        EVENTS[action],
-        before={"status": before},
-        after={"status": target, **(after or {})},
-    )
+# the one place a review's status changes: the table checked, the time stamped, the trail
+_move = Lifecycle(TRANSITIONS, STATUSES, ACTION_LABELS, EVENTS, STAMPS).move
 
 
 # Loading ---------------------------------------------------------------------------------
