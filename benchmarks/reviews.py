@@ -343,7 +343,7 @@ def seed(args, today: date) -> dict:
             for m in months:
                 targets.append({"kpi_id": n, "period": m, "target": 90.0, "warning": 80.0})
                 if source == "entered":
-                    values.append({"kpi_id": n, "period": m, "value": rng.uniform(70, 100),
+                    values.append({"kpi_id": n, "period": m, "value": rng.uniform(84, 100),
                                    "frozen": False, "entered_by_id": officer, "entered_at": now})
         _bulk(conn, Kpi.__table__, kpis)
         _bulk(conn, KpiTarget.__table__, targets)

@@ -690,8 +690,8 @@ KPI_STATUSES = {
 
 def section_c2(session: Session, start, end) -> dict:
     """Every active KPI: its last 12 periods up to the review's end (as the KPI dashboard
-    shows them), met / missed, and its trend (drawn with ``app.kpis.queries.kpi_trend``
-    from the frozen values)."""
+    shows them), met / missed; the trend (drawn with ``app.kpis.queries.kpi_trend`` from
+    the frozen values) of each KPI missed or in warning, and the KPIs by status."""
     summaries = _kpi_summaries(session, start, end)
     counts = {status: 0 for status in KPI_STATUSES}
     rows, charts = [], []
@@ -712,6 +712,8 @@ def section_c2(session: Session, start, end) -> dict:
                 f"{sum(v.status == 'green' for v in with_data)}/{len(with_data)}",
             ]
         )
+        if k.status not in ("red", "amber"):
+            continue  # the trends of the KPIs that need attention; the table lists all
         charts.append(
             {
                 "key": k.code,
@@ -763,7 +765,18 @@ def section_c2(session: Session, start, end) -> dict:
                 translate=(5,),
             ),
         ],
-        charts=charts,
+        charts=[
+            _bars(
+                "statuses",
+                N_("KPIs by status"),
+                [KPI_STATUSES[k] for k in KPI_STATUSES],
+                [(N_("KPIs"), [counts[k] for k in KPI_STATUSES])],
+                translate_labels=True,
+            ),
+            *charts,
+        ]
+        if summaries
+        else [],
     )
 
 
