@@ -146,6 +146,9 @@ class Record(db.Model):
         # the record list (services.list_stmt): by type and/or year, newest first
         Index("ix_record_type_year_id", "record_type_id", "year", "id"),
         Index("ix_record_year_id", "year", "id"),
+        # the management review's records completed in a period, by type and department
+        # (records.queries.record_figures), read from the index alone
+        Index("ix_record_completed_at", "completed_at", "record_type_id", "department_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

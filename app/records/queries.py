@@ -105,3 +105,39 @@ def number_fields(session: Session, record_type: str) -> list[str]:
     if rtype is None:
         return []
     return [f["name"] for f in rtype.schema.fields if f.get("type") == "number"]
+
+
+def number_field_means(
+    session: Session, record_type: str, fields: list[str], start: date, end: date
+) -> dict[str, tuple[float | None, int]]:
+    """Field → (mean, count) of the numbers in ``fields`` of the completed records of type
+    ``record_type`` filed in [start, end), amendments applied: ``number_field_values`` for
+    several fields in one pass over the records (a survey's dimensions)."""
+    stmt = (
+        select(Record)
+        .join(RecordType, RecordType.id == Record.record_type_id)
+        .where(
+            RecordType.code == record_type,
+            Record.status == "complete",
+            Record.created_at >= local_day_start(start),
+            Record.created_at < local_day_start(end),
+        )
+        .options(selectinload(Record.amendments))
+    )
+    sums = dict.fromkeys(fields, 0.0)
+    counts = dict.fromkeys(fields, 0)
+    for record in session.scalars(stmt):
+        values = record.current_values
+        for name in fields:
+            value = values.get(name)
+            if isinstance(value, bool) or value is None:
+                continue
+            try:
+                sums[name] += float(value)
+            except (TypeError, ValueError):
+                continue
+            counts[name] += 1
+    return {
+        name: (round(sums[name] / counts[name], 2) if counts[name] else None, counts[name])
+        for name in fields
+    }

@@ -543,23 +543,24 @@ SERVQUAL_DIMENSIONS = {
 
 def _servqual(session: Session, start: date, end: date) -> dict[str, tuple[float | None, int]]:
     """The SERVQUAL means of the survey records filed in [start, end]: the survey record
-    type and fields are those the KPIs read (``servqual_<dimension>`` sources)."""
-    out: dict[str, tuple[float | None, int]] = {}
+    type and fields are those the KPIs read (``servqual_<dimension>`` sources); one pass
+    over each survey type's records for all its dimensions."""
+    wanted: dict[str, dict[str, str]] = {}  # record type → {dimension: field}
     for kpi in session.scalars(
         select(Kpi).where(Kpi.source.like("servqual_%"), Kpi.is_active.is_(True))
     ):
         dimension = kpi.source.removeprefix("servqual_")
         params = kpi.params
-        if dimension in out or not params.get("record_type"):
-            continue
-        values = record_queries.number_field_values(
-            session,
-            params["record_type"],
-            params.get("field") or dimension,
-            start,
-            end + timedelta(days=1),
+        if params.get("record_type"):
+            fields = wanted.setdefault(params["record_type"], {})
+            fields.setdefault(dimension, params.get("field") or dimension)
+    out: dict[str, tuple[float | None, int]] = {}
+    for record_type, fields in wanted.items():
+        means = record_queries.number_field_means(
+            session, record_type, sorted(set(fields.values())), start, end + timedelta(days=1)
         )
-        out[dimension] = (round(sum(values) / len(values), 2) if values else None, len(values))
+        for dimension, field in fields.items():
+            out.setdefault(dimension, means[field])
     return out
 
 

@@ -1,5 +1,5 @@
 """management reviews: the review, its frozen input snapshots, attendees, decisions (its
-actions) and amendments (docs/adr/0048)
+actions) and amendments (docs/adr/0048); an index of records by completion time
 
 Revision ID: 0021
 Revises: 0020
@@ -17,6 +17,10 @@ depends_on = None
 
 
 def upgrade():
+    # records completed in a period, by type and department (records.queries.record_figures)
+    with op.batch_alter_table('record', schema=None) as batch_op:
+        batch_op.create_index('ix_record_completed_at', ['completed_at', 'record_type_id', 'department_id'], unique=False)
+
     op.create_table('management_review',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=16), nullable=False),
@@ -126,3 +130,5 @@ def downgrade():
     op.drop_table('management_review_attendee')
     op.drop_table('management_review_snapshot')
     op.drop_table('management_review')
+    with op.batch_alter_table('record', schema=None) as batch_op:
+        batch_op.drop_index('ix_record_completed_at')
