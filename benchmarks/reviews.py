@@ -578,7 +578,7 @@ def seed(args, today: date) -> dict:
                 "risk_point",
                 "kpi",
             ):
-                conn.exec_driver_sql(  # noqa: S608 - our own table names
+                conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                 )

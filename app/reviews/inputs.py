@@ -692,7 +692,7 @@ KPI_STATUSES = {
 def section_c2(session: Session, start, end) -> dict:
     """Every active KPI: its last 12 periods up to the review's end (as the KPI dashboard
     shows them), met / missed; the trend (drawn with ``app.kpis.queries.kpi_trend`` from
-    the frozen values) of each KPI missed or in warning, and the KPIs by status."""
+    the frozen values) of each KPI missed, and the KPIs by status."""
     summaries = _kpi_summaries(session, start, end)
     counts = {status: 0 for status in KPI_STATUSES}
     rows, charts = [], []
@@ -713,8 +713,8 @@ def section_c2(session: Session, start, end) -> dict:
                 f"{sum(v.status == 'green' for v in with_data)}/{len(with_data)}",
             ]
         )
-        if k.status not in ("red", "amber"):
-            continue  # the trends of the KPIs that need attention; the table lists all
+        if k.status != "red":
+            continue  # the trends of the KPIs missed (the table lists all, with warnings)
         charts.append(
             {
                 "key": k.code,
