@@ -578,10 +578,11 @@ def seed(args, today: date) -> dict:
                 "risk_point",
                 "kpi",
             ):
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                sql = (
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
+                    "(SELECT COALESCE(MAX(id), 1) FROM {t}))"
                 )
+                conn.exec_driver_sql(sql.format(t=table))  # our own table names, not input
             conn.exec_driver_sql("ANALYZE")
     else:
         with db.engine.begin() as conn:
