@@ -116,3 +116,21 @@ def test_review_page_in_chinese_and_my_actions(org, client, login_as):
     assert response.status_code == 302
     db.session.expire_all()
     assert services.get_decision(db.session, d.id).status == "done"
+
+
+def test_attendance_is_signed_once_by_an_attendee(org):
+    """May an attendee sign their attendance once (password), and nobody else?"""
+    from app.errors import PermissionDenied
+
+    chair = make_chair(org)
+    r = new_review(org, chair)
+    services.update(db.session, org.officer, r, attendees=[org.owner.username])
+    db.session.commit()
+    with pytest.raises(PermissionDenied):
+        services.sign_attendance(db.session, org.reporter, r, password=PASSWORD)
+    db.session.rollback()
+    sig = services.sign_attendance(db.session, org.owner, r, password=PASSWORD)
+    db.session.commit()
+    assert sig.meaning == "review_attended" and r.attendees[0].signature_id == sig.id
+    with pytest.raises(InvalidTransition):
+        services.sign_attendance(db.session, org.owner, r, password=PASSWORD)
