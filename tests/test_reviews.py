@@ -4,6 +4,7 @@ review actions, the review page in Chinese with its sections, charts and the sha
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -106,6 +107,13 @@ def test_review_page_in_chinese_and_my_actions(org, client, login_as):
     for title in ("以往管理评审所采取措施的情况", "不合格以及纠正措施", "审核结果", "文件控制"):
         assert title in page
     assert page.count('src="data:image/svg+xml;base64,') >= 5 and "完善回访制度" in page
+    xlsx = client.get(f"/management-reviews/{r.number}/figures.xlsx")
+    assert xlsx.status_code == 200
+    from openpyxl import load_workbook  # the download read back
+
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("条款", "输入", "指标") and any(row[0] == "9.3.2 c4" for row in rows)
     client.form_post("/logout")
     login_as("owner")
     mine = client.get("/my-actions").get_data(as_text=True)
