@@ -8,8 +8,11 @@ electronic audience was carried forward (issue 18, point 5).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from app.extensions import local_today
 from tests.test_browser import (  # live_server is a fixture used by name
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -34,6 +37,8 @@ PAGES = {
         "/external",
         "/risks",
         "/risks/RP-001",
+        "/management-reviews",
+        f"/management-reviews/MR-{(local_today() + timedelta(days=14)).year}-01",
     ],
     "admin": ["/admin/users", "/admin/departments"],
 }

@@ -31,6 +31,27 @@ def _change(value, previous) -> str:
     return f"{'+' if diff > 0 else ''}{diff:g}" if isinstance(diff, float) else f"{diff:+d}"
 
 
+# dates and numbers (MR-2026-01-D01, QP-CS-001) are never broken across lines in a table
+_UNBREAKABLE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?|\b[A-Z]{1,4}(?:-[A-Z0-9]{1,4}){2,}\b"
+)
+
+
+def _cell(value) -> dict:
+    """A table cell as shown: short values (numbers, codes, dates, names) on one line;
+    text wraps, its dates and numbers kept whole."""
+    text = "" if value is None else str(value)
+    if isinstance(value, int | float) or (" " not in text and len(text) <= 24):
+        return {"html": escape(text), "wrap": False}
+    html, last = [], 0
+    for m in _UNBREAKABLE.finditer(text):
+        html.append(str(escape(text[last : m.start()])))
+        html.append(f'<span class="text-nowrap">{escape(m.group(0))}</span>')
+        last = m.end()
+    html.append(str(escape(text[last:])))
+    return {"html": Markup("".join(html)), "wrap": True}  # noqa: S704 - escaped above
+
+
 _TOOLTIP = re.compile(r"<desc\b.*?</desc>", re.S)
 
 
@@ -108,7 +129,9 @@ def section(spec: dict, *, width: int = 640, height: int = 280) -> dict:
                 "columns": [gettext(c) for c in t["columns"]],
                 "rows": [
                     [
-                        gettext(cell) if i in t["translate"] and isinstance(cell, str) else cell
+                        _cell(
+                            gettext(cell) if i in t["translate"] and isinstance(cell, str) else cell
+                        )
                         for i, cell in enumerate(row)
                     ]
                     for row in t["rows"]
