@@ -28,6 +28,7 @@ from app.capa import models as capa_models
 from app.capa.models import Nonconformity
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
+from app.kpis.sources import SOURCES
 from app.names import in_language
 from app.people.models import Department, User
 from app.signatures.models import MEANINGS, Signature
@@ -80,6 +81,14 @@ labels.register_actions(
         ),
     }
 )
+def _source_words(value, key, ctx) -> str:
+    """A KPI's source as people read it: "Entered", or the computed source's title."""
+    source = SOURCES.get(str(value))
+    if source is not None:
+        return ctx.gettext(source.title)
+    return ctx.gettext(N_("Entered")) if value == "entered" else str(value)
+
+
 _FIELDS = {
     "code": N_("Code"),
     "name": N_("Name"),
@@ -87,7 +96,7 @@ _FIELDS = {
     "unit": N_("Unit"),
     "direction": labels.coded(N_("Direction"), DIRECTIONS),
     "period_kind": labels.coded(N_("Period"), PERIOD_KINDS),
-    "source": N_("Source"),
+    "source": labels.Field(N_("Source"), format=_source_words),
     "params": labels.internal(N_("Source parameters")),
     "department": N_("Department"),
     "objective": N_("Objective"),
