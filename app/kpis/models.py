@@ -48,9 +48,11 @@ MEANINGS.setdefault("kpi_value_amended", N_("Frozen KPI value amended"))
 # An NC raised by a KPI reads "KPI CS-FCR" in its links
 capa_models.LINK_KINDS.setdefault("kpi", N_("KPI"))
 
-labels.register_kind("kpi", labels.Kind(endpoint="kpis.detail", arg="code"))
-labels.register_kind("objective", labels.Kind())
-labels.register_kind("kpi_period", labels.Kind())
+labels.register_kind(
+    "kpi", labels.Kind(pattern=N_("KPI %(name)s"), endpoint="kpis.detail", arg="code")
+)
+labels.register_kind("objective", labels.Kind(pattern=N_("quality objective %(name)s")))
+labels.register_kind("kpi_period", labels.Kind(pattern=N_("KPI period %(name)s")))
 labels.register_actions(
     {
         "objective_created": (N_("Objective set"), N_("%(actor)s set %(object)s")),
@@ -81,6 +83,8 @@ labels.register_actions(
         ),
     }
 )
+
+
 def _source_words(value, key, ctx) -> str:
     """A KPI's source as people read it: "Entered", or the computed source's title."""
     source = SOURCES.get(str(value))
