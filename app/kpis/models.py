@@ -102,7 +102,7 @@ _FIELDS = {
     "period_kind": labels.coded(N_("Period"), PERIOD_KINDS),
     "source": labels.Field(N_("Source"), format=_source_words),
     "params": labels.internal(N_("Source parameters")),
-    "department": N_("Department"),
+    "department": labels.department(N_("Department")),
     "objective": N_("Objective"),
     "breach_periods": N_("Periods below target before an NC"),
     "targets": N_("Targets"),
