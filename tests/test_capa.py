@@ -107,9 +107,12 @@ def test_report_numbers_and_walks_to_closed(org):
         (
             "analysed",
             lambda o, nc: services.approve_plan(
-                db.session, o.head, nc, **plan_body(o, rule={"kind": "kpi_threshold"})
+                db.session,
+                o.head,
+                nc,
+                **plan_body(o, rule={"kind": "kpi_threshold", "days": 30}),
             ),
-            {"rule.kind"},
+            {"rule.kpi"},  # the KPI rule (supplied by app.kpis) names its KPI
         ),
         (
             "action_planned",

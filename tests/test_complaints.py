@@ -129,3 +129,22 @@ def test_steps_follow_the_table(org):
     db.session.commit()
     with pytest.raises(InvalidTransition):
         services.record_step(db.session, org.head, c, step="empathy")
+
+
+def test_the_audit_programme_counts_open_complaints_as_a_reason(org):
+    """Does a department's audit priority count its complaints of the last twelve months
+    still open, and stop counting one once it is closed?"""
+    from app.audits import services as audits
+
+    before = audits.priorities(db.session)["CS"]
+    c = take(org)
+    take(org, department=org.qa)
+    after = audits.priorities(db.session)["CS"]
+    assert after["open_complaints"] == before["open_complaints"] + 1
+    assert after["score"] == before["score"] + 1
+    step(org, c, "apology")
+    services.close(db.session, org.head, c, reason="轻微")
+    db.session.commit()
+    assert audits.priorities(db.session)["CS"]["open_complaints"] == before["open_complaints"]
+    later = audits.priorities(db.session, today=local_today() + timedelta(days=400))
+    assert later["QA"]["open_complaints"] == 0

@@ -58,10 +58,11 @@ from app.audits.models import (
 from app.audits.permissions import can_view_audit
 from app.capa import services as capa
 from app.capa.models import OPEN_STATUSES, NcLink, Nonconformity
+from app.complaints import queries as complaint_queries
 from app.documents.models import Document, Revision
 from app.documents.permissions import can_view_document, can_view_revision
 from app.errors import N_, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from app.extensions import local_today, utcnow
+from app.extensions import local_day_start, local_today, utcnow
 from app.locking import lock
 from app.notifications import services as mail
 from app.people.models import Department, User, UserRole
@@ -1282,9 +1283,11 @@ def programme(session: Session, year: int, where) -> dict:
 def priorities(session: Session, today: date | None = None) -> dict[str, dict]:
     """A priority per department (9.2.2a: the processes' importance, changes affecting the
     organisation, results of previous audits) from its open nonconformities, its risk
-    points and its documents' revisions that took effect in the last twelve months, with
-    the reasons: one grouped count each."""
+    points, its documents' revisions that took effect in the last twelve months and its
+    customer complaints of the last twelve months still open, with the reasons: one
+    grouped count each."""
     since = (today or local_today()) - timedelta(days=365)
+    complaints = complaint_queries.open_by_department(session, local_day_start(since))
     ncs = dict(
         session.execute(
             select(Nonconformity.department_id, func.count())
@@ -1308,13 +1311,15 @@ def priorities(session: Session, today: date | None = None) -> dict[str, dict]:
     out = {}
     for d in session.scalars(select(Department).where(Department.is_active.is_(True))):
         n, r, c = ncs.get(d.id, 0), risks.get(d.id, 0), changes.get(d.id, 0)
-        score = 2 * n + r + c
+        k = complaints.get(d.id, 0)
+        score = 2 * n + r + c + k
         out[d.code] = {
             "score": score,
             "level": "high" if score >= 6 else "medium" if score >= 2 else "low",
             "open_ncs": n,
             "risk_points": r,
             "document_changes": c,
+            "open_complaints": k,
         }
     return out
 

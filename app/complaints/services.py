@@ -42,6 +42,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
+from app.audit_trail.lifecycle import Lifecycle
 from app.capa import services as capa
 from app.capa.models import NcLink
 from app.complaints.models import (
@@ -108,6 +109,15 @@ CLOCK_SKEW = timedelta(minutes=5)  # a step's time may be a little ahead of the 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 
 
+LIFECYCLE = Lifecycle(
+    transitions=TRANSITIONS,
+    statuses=STATUSES,
+    action_labels=ACTION_LABELS,
+    events=EVENTS,
+    stamps={"closed": "closed_at", "escalated": "escalated_at"},
+)
+
+
 def _move(
     session: Session,
     actor: User | None,
@@ -117,32 +127,9 @@ def _move(
     reason: str | None = None,
     after: dict | None = None,
 ) -> None:
-    """The only place a case's status changes: check the table, stamp the time, log."""
-    sources, target = TRANSITIONS[action]
-    if c.status not in sources:
-        raise InvalidTransition(
-            N_("%(number)s is %(status)s; it cannot be %(action)s."),
-            number=c.number,
-            status=STATUSES[c.status],
-            action=ACTION_LABELS[action],
-        )
-    before = c.status
-    c.status = target
-    now = utcnow()
-    if target == "closed":
-        c.closed_at = now
-    elif target == "escalated":
-        c.escalated_at = now
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        c.ref,
-        EVENTS[action],
-        before={"status": before},
-        after={"status": target, **(after or {})},
-        reason=reason,
-    )
+    """The only place a case's status changes (``LIFECYCLE``: the table checked, the time
+    stamped, the trail written)."""
+    LIFECYCLE.move(session, actor, c, action, reason=reason, after=after)
 
 
 # Loading ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from app.capa import models as capa_models
 from app.capa.models import Nonconformity
 from app.errors import N_
 from app.extensions import UTCDateTime, db, utcnow
+from app.kpis.sources import SOURCES
 from app.names import in_language
 from app.people.models import Department, User
 from app.signatures.models import MEANINGS, Signature
@@ -47,9 +48,11 @@ MEANINGS.setdefault("kpi_value_amended", N_("Frozen KPI value amended"))
 # An NC raised by a KPI reads "KPI CS-FCR" in its links
 capa_models.LINK_KINDS.setdefault("kpi", N_("KPI"))
 
-labels.register_kind("kpi", labels.Kind(endpoint="kpis.detail", arg="code"))
-labels.register_kind("objective", labels.Kind())
-labels.register_kind("kpi_period", labels.Kind())
+labels.register_kind(
+    "kpi", labels.Kind(pattern=N_("KPI %(name)s"), endpoint="kpis.detail", arg="code")
+)
+labels.register_kind("objective", labels.Kind(pattern=N_("quality objective %(name)s")))
+labels.register_kind("kpi_period", labels.Kind(pattern=N_("KPI period %(name)s")))
 labels.register_actions(
     {
         "objective_created": (N_("Objective set"), N_("%(actor)s set %(object)s")),
@@ -80,6 +83,16 @@ labels.register_actions(
         ),
     }
 )
+
+
+def _source_words(value, key, ctx) -> str:
+    """A KPI's source as people read it: "Entered", or the computed source's title."""
+    source = SOURCES.get(str(value))
+    if source is not None:
+        return ctx.gettext(source.title)
+    return ctx.gettext(N_("Entered")) if value == "entered" else str(value)
+
+
 _FIELDS = {
     "code": N_("Code"),
     "name": N_("Name"),
@@ -87,9 +100,9 @@ _FIELDS = {
     "unit": N_("Unit"),
     "direction": labels.coded(N_("Direction"), DIRECTIONS),
     "period_kind": labels.coded(N_("Period"), PERIOD_KINDS),
-    "source": N_("Source"),
+    "source": labels.Field(N_("Source"), format=_source_words),
     "params": labels.internal(N_("Source parameters")),
-    "department": N_("Department"),
+    "department": labels.department(N_("Department")),
     "objective": N_("Objective"),
     "breach_periods": N_("Periods below target before an NC"),
     "targets": N_("Targets"),

@@ -133,8 +133,12 @@ def complaint_satisfaction(session, start, end, department, params, memo):
 
 
 def complaint_count(session, start, end, department, params, memo):
-    """Complaints received in the period (of one category with ``category``): a count."""
-    return float(_figures(session, start, end, department, params, memo).received)
+    """Complaints received in the period (of one category with ``category``): a count.
+    Read from the figures of all categories (``by_category``), so the counts of every
+    category share one reading."""
+    figures = _figures(session, start, end, department, {}, memo)
+    category = params.get("category")
+    return float(figures.by_category.get(category, 0) if category else figures.received)
 
 
 def _servqual(dimension: str) -> Compute:
