@@ -112,6 +112,8 @@ def seed(session: Session, store: FileStore) -> list[str]:
     added: list[str] = []
     created: list[tuple[RecordType, list[dict]]] = []
     for spec in loader.records()["type"]:
+        if spec.get("retired"):  # its records live on elsewhere (the complaint register)
+            continue
         if session.scalar(select(RecordType).where(RecordType.name == spec["name"])):
             continue
         rtype = services.create_type(
