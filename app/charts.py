@@ -1,9 +1,9 @@
 """Charts as server-side SVG: one code path for the screen and the PDF.
 
 Every chart of qdms (KPI trends, complaint and finding counts, the management review's
-figures) is drawn here with pygal and embedded inline in the page or in the PDF's HTML:
-no chart JavaScript in the browser, and WeasyPrint draws the same SVG (its text in the
-Noto CJK font the PDFs use, so Chinese labels render). Charts take plain data and
+figures) is drawn here with pygal: a page shows the SVG as an image (``image``), a PDF
+embeds it inline; no chart JavaScript in the browser, and WeasyPrint draws the same SVG
+(its text in the Noto CJK font the PDFs use, so Chinese labels render). Charts take plain data and
 already-translated labels; they know no feature.
 
 Rendering costs about 6 ms per chart, so a page of 40 trend charts stays well within its
@@ -12,13 +12,14 @@ budget; the SVG of identical data is cached (an LRU keyed by the arguments).
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 from collections.abc import Sequence
 from functools import lru_cache
 
 import pygal
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygal.style import Style
 
 # pygal appends a ``sys.meta_path`` finder for its map plugins (pygal.maps.*, unused
@@ -68,14 +69,27 @@ def _common(title: str, no_data: str, width: int, height: int, colors=PALETTE) -
     }
 
 
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+# pygal writes its configuration as a script even with ``js=[]``, and a hidden tooltip
+# (<desc>) for every value: a picture needs neither (the pages' Content-Security-Policy
+# would refuse the script, and WeasyPrint spends most of a chart's time laying out the
+# tooltips: a 40-chart report ×3).
+_UNSEEN = re.compile(r"<script\b.*?</script>|<desc\b.*?</desc>", re.S)
 
 
 def _svg(chart) -> Markup:
-    # pygal writes its configuration as a script even with ``js=[]``: a picture needs none
-    # (and the pages' Content-Security-Policy would refuse it). The SVG is pygal's own
-    # output from numbers and already-escaped labels, hence Markup.
-    return Markup(_SCRIPT.sub("", chart.render(is_unicode=True)))  # noqa: S704
+    # pygal's own output from numbers and already-escaped labels, hence Markup
+    return Markup(_UNSEEN.sub("", chart.render(is_unicode=True)))  # noqa: S704
+
+
+def image(svg: str, title: str) -> Markup:
+    """A chart as an image for a page: the pages' Content-Security-Policy (``style-src
+    'self'``) refuses the styles pygal writes inside an inline SVG, not those of an image
+    (``img-src data:``). The PDFs embed the same SVG inline."""
+    data = base64.b64encode(str(svg).encode("utf-8")).decode("ascii")
+    return Markup(  # noqa: S704 - base64 and an escaped title
+        f'<img class="img-fluid chart-img" alt="{escape(title)}" '
+        f'src="data:image/svg+xml;base64,{data}">'
+    )
 
 
 @lru_cache(maxsize=512)

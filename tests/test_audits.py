@@ -253,7 +253,17 @@ def test_response_dispute_and_lead_decision(org):
 
 def test_sign_report_and_close_gate(org):
     """Is the report signed by the lead auditor only (wrong password writes nothing), issued
-    to the auditee head and officers, and does `close` wait for every raised NC's plan?"""
+    to the auditee head, top management and officers, and does `close` wait for every
+    raised NC's plan?"""
+    gm = people.create_user(
+        db.session,
+        None,
+        username="gm",
+        full_name="总经理",
+        password=PASSWORD,
+        roles=["management"],
+        department=org.qa,
+    )
     a = walk(org, new_audit(org), "in_progress")
     f = services.record_item(
         db.session, org.auditor, a, a.items[0], verdict="minor_nc", evidence="缺少交接记录"
@@ -278,7 +288,7 @@ def test_sign_report_and_close_gate(org):
             select(OutboxMessage.to_address).where(OutboxMessage.kind == "audit_report")
         )
     )
-    assert {org.head.email, org.officer.email} <= to
+    assert {org.head.email, org.officer.email, gm.email} <= to  # auditee, officer, top management
     with pytest.raises(InvalidTransition) as err:
         services.close(db.session, org.auditor, a)
     assert f.nc.number in str(err.value)

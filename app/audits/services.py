@@ -950,13 +950,14 @@ def sign_report(session: Session, actor: User, a: Audit, *, password: str):
 
 
 def report_recipients(session: Session, a: Audit) -> list[User]:
-    """The heads of the audited departments and the quality officers (top management has
-    no role of its own yet: docs/adr/0045)."""
+    """The heads of the audited departments, top management and the quality officers."""
     people = [d.head for d in a.departments if d.head is not None and d.head.is_active]
     officers = session.scalars(
         select(User)
         .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == "officer", User.is_active.is_(True))
+        .where(UserRole.role.in_(("management", "officer")), User.is_active.is_(True))
+        .distinct()
+        .order_by(User.username)
     )
     for u in officers:
         if u not in people:

@@ -4,7 +4,6 @@ screen and the report show the same SVG. Flask-side (translations)."""
 
 from __future__ import annotations
 
-import base64
 import re
 
 from flask_babel import gettext
@@ -52,15 +51,6 @@ def _cell(value) -> dict:
     return {"html": Markup("".join(html)), "wrap": True}  # noqa: S704 - escaped above
 
 
-_TOOLTIP = re.compile(r"<desc\b.*?</desc>", re.S)
-
-
-def _picture(svg) -> Markup:
-    # pygal writes a hidden tooltip (<desc>) for every value: a picture shows none, and
-    # WeasyPrint spends most of a chart's time laying them out (a 40-chart report: ×3)
-    return Markup(_TOOLTIP.sub("", str(svg)))  # noqa: S704 - pygal's own SVG, less markup
-
-
 def chart(spec: dict, *, width: int = 640, height: int = 280):
     """The SVG of one chart of a snapshot (numbers and labels as frozen). A KPI's trend is
     drawn by the KPI dashboard's own function from the frozen values."""
@@ -75,29 +65,16 @@ def chart(spec: dict, *, width: int = 640, height: int = 280):
             objective=k["objective"],
             values=tuple(kpi_queries.KpiPeriodValue(*v) for v in k["values"]),
         )
-        return _picture(kpi_queries.kpi_trend(summary, width=width, height=height))
+        return kpi_queries.kpi_trend(summary, width=width, height=height)
     labels = [gettext(x) if spec.get("translate_labels") else x for x in spec["labels"]]
     series = [(gettext(s["name"]), s["values"]) for s in spec["series"]]
-    return _picture(
-        charts.bars(
-            gettext(spec["title"]),
-            labels,
-            series,
-            no_data=gettext("No data"),
-            width=width,
-            height=height,
-        )
-    )
-
-
-def as_image(svg: str, title: str) -> Markup:
-    """The chart's SVG as an image for the page: the pages' Content-Security-Policy
-    (``style-src 'self'``) refuses the styles pygal writes inside an inline SVG, but not
-    those of an image (``img-src data:``). The PDF embeds the same SVG inline."""
-    data = base64.b64encode(str(svg).encode("utf-8")).decode("ascii")
-    return Markup(  # noqa: S704 - base64 and an escaped title
-        f'<img class="img-fluid chart-img" alt="{escape(title)}" '
-        f'src="data:image/svg+xml;base64,{data}">'
+    return charts.bars(
+        gettext(spec["title"]),
+        labels,
+        series,
+        no_data=gettext("No data"),
+        width=width,
+        height=height,
     )
 
 
@@ -144,7 +121,7 @@ def section(spec: dict, *, width: int = 640, height: int = 280) -> dict:
                 "key": c["key"],
                 "title": gettext(c["title"]),
                 "svg": (svg := chart(c, width=width, height=height)),
-                "img": as_image(svg, c["title"]),
+                "img": charts.image(svg, c["title"]),
             }
             for c in spec["charts"]
         ],
