@@ -2,7 +2,8 @@
 complaint through quick intake (keyboard only, Enter submits); the department head, its
 default handler, records the apology and the restoration inside their clocks; a later
 sweep marks another case's follow-up as breached and the officer opens a nonconformity
-from it. No console error, no CSP violation."""
+from it; the KPI dashboard's commitment fulfilment rate follows (100 % → 0 %). No console
+error, no CSP violation."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from app.complaints import services
 from app.extensions import db, local_today, utcnow
+from app.kpis import services as kpis
 from app.people.models import Department
 from tests.test_browser import (  # live_server is a fixture used by name
     CHROMIUM,
@@ -28,7 +30,8 @@ from tests.test_pdf_browser import _log_in
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_hotline_intake_recovery_and_a_breach_to_an_nc(app, live_server, make_user):  # noqa: F811
     """Can the hotline take a complaint in one short form, the handler record apology and
-    restoration in time, and the officer open an NC from a case the sweep found breached?"""
+    restoration in time, the officer open an NC from a case the sweep found breached, and
+    does the KPI dashboard's commitment fulfilment rate show the change?"""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make install` does)")
     from playwright.sync_api import expect, sync_playwright
@@ -50,6 +53,17 @@ def test_hotline_intake_recovery_and_a_breach_to_an_nc(app, live_server, make_us
             {"step": "follow_up", "within_hours": 168},
         ],
     )
+    kpis.create_kpi(
+        db.session,
+        officer,
+        code="CMP-CF",
+        name="服务承诺履行率",
+        unit="%",
+        direction="higher",
+        period_kind="month",
+        source="complaint_commitment_fulfilment",
+        targets=[{"period": str(local_today().year), "target": 95, "warning": 85}],
+    )
     # another case, restored but never followed up
     other = services.intake(
         db.session,
@@ -61,8 +75,9 @@ def test_hotline_intake_recovery_and_a_breach_to_an_nc(app, live_server, make_us
         request="维修人员迟到两小时",
         received_at=utcnow() - timedelta(hours=2),
     )
-    services.record_step(db.session, head, other, step="apology", note="致歉")
-    services.record_step(db.session, head, other, step="restoration", note="已上门修复")
+    in_time = utcnow() - timedelta(hours=1, minutes=30)  # within the 1 h and 24 h clocks
+    services.record_step(db.session, head, other, step="apology", note="致歉", at=in_time)
+    services.record_step(db.session, head, other, step="restoration", note="已上门修复", at=in_time)
     db.session.commit()
 
     problems: list[str] = []
@@ -74,6 +89,11 @@ def test_hotline_intake_recovery_and_a_breach_to_an_nc(app, live_server, make_us
                 page = _watch(browser.new_context(locale="zh-CN"), problems)
                 _log_in(page, live_server, username)
                 return page
+
+            desk = as_user("officer")
+            fulfilment = desk.locator('.kpi-card[data-code="CMP-CF"] .kpi-latest')
+            desk.goto(f"{live_server}/kpis")
+            expect(fulfilment).to_have_text("100%")  # the other case's clocks so far met
 
             hotline = as_user("zhang")
             hotline.click("#nav-improvement")
@@ -107,12 +127,16 @@ def test_hotline_intake_recovery_and_a_breach_to_an_nc(app, live_server, make_us
                 row = page.locator(f".cmp-clock-row[data-step={step}]")
                 expect(row).to_have_attribute("data-met", "yes")
             expect(page.locator("#cmp-first-contact")).to_be_visible()
+            desk.goto(f"{live_server}/kpis")
+            expect(fulfilment).to_have_text("100%")  # both cases' clocks met so far
 
             later = (local_today() + timedelta(days=8)).isoformat()
             result = app.test_cli_runner().invoke(args=["sweep", "--today", later])
             assert result.exit_code == 0, result.output
 
-            desk = as_user("officer")
+            desk.goto(f"{live_server}/kpis")
+            # a week on, neither case was followed up: the sweep marked both breached
+            expect(fulfilment).to_have_text("0%")
             desk.goto(f"{live_server}/complaints/{other.number}")
             expect(desk.locator("#cmp-breached")).to_be_visible()
             follow_up = desk.locator(".cmp-clock-row[data-step=follow_up]")
