@@ -162,8 +162,8 @@ def section_a(session: Session, r: ManagementReview, today: date) -> dict:
                 "actions",
                 N_("Actions from previous reviews"),
                 [
-                    N_("Action"),
-                    N_("Decision"),
+                    N_("Decision no."),
+                    N_("Review decision"),
                     N_("Decision category"),
                     N_("Owner"),
                     N_("Due date"),
