@@ -376,7 +376,9 @@ def test_block_level_matching_and_scores_agree_with_whoosh(library, app):
         query._Segment(searcher, leaf, offset, None).compiled is not None
         for leaf, offset in searcher.leaf_searchers()
     ]
-    assert compiled == [True, False]
+    # the rebuild's segment(s) compiled, the new one not (a rebuild may leave more than one
+    # segment when the writer flushes on the way: seen in a full run under load)
+    assert compiled[-1] is False and compiled[:-1] and all(compiled[:-1]), compiled
     query._POSTINGS.__init__()
     for _pass in ("cold", "warm", "compiled"):
         if _pass == "compiled":
