@@ -246,6 +246,22 @@ def section_c3(session, cur_nc, prev_nc, cur_rec, prev_rec, names) -> dict:
     )
 
 
+def _nc_counts(cur, prev, opened: str) -> list[dict]:
+    """Opened, closed, open at the end and major: the NC figures c4 (all NCs) and c7 (the
+    suppliers') share."""
+    return [
+        _fig("opened", opened, cur.opened, prev.opened),
+        _fig("closed", N_("Closed"), cur.closed, prev.closed),
+        _fig(
+            "open_at_end",
+            N_("Open at the end of the period"),
+            cur.open_at_end,
+            prev.open_at_end,
+        ),
+        _fig("major", N_("Major"), cur.major, prev.major),
+    ]
+
+
 def section_c4(cur, prev) -> dict:
     verified = cur.verified_effective + cur.verified_not_effective
     prev_verified = prev.verified_effective + prev.verified_not_effective
@@ -253,15 +269,7 @@ def section_c4(cur, prev) -> dict:
     return _section(
         "c4",
         figures=[
-            _fig("opened", N_("Opened"), cur.opened, prev.opened),
-            _fig("closed", N_("Closed"), cur.closed, prev.closed),
-            _fig(
-                "open_at_end",
-                N_("Open at the end of the period"),
-                cur.open_at_end,
-                prev.open_at_end,
-            ),
-            _fig("major", N_("Major"), cur.major, prev.major),
+            *_nc_counts(cur, prev, N_("Opened")),
             _fig("overdue", N_("Actions overdue"), cur.actions_overdue, prev.actions_overdue),
             _fig(
                 "effective",
@@ -409,15 +417,7 @@ def section_c7(cur, prev, names) -> dict:
     return _section(
         "c7",
         figures=[
-            _fig("opened", N_("Supplier nonconformities"), cur.opened, prev.opened),
-            _fig("closed", N_("Closed"), cur.closed, prev.closed),
-            _fig(
-                "open_at_end",
-                N_("Open at the end of the period"),
-                cur.open_at_end,
-                prev.open_at_end,
-            ),
-            _fig("major", N_("Major"), cur.major, prev.major),
+            *_nc_counts(cur, prev, N_("Supplier nonconformities")),
         ],
         tables=[
             _table(
