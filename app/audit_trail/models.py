@@ -76,3 +76,18 @@ class ChainHead(db.Model):
 
     def __repr__(self) -> str:
         return f"<ChainHead #{self.last_seq}>"
+
+
+class ChangeMark(db.Model):
+    """The newest event of each object kind (``object_ref``'s prefix): written with the
+    event (the chain head already serialises appends, so this adds no waiting), read by
+    caches of figures over live data that only need to know whether *their* kinds changed
+    (app.kpis: a recorded document revision does not recompute the complaint KPIs).
+
+    Not history: one row per kind, overwritten; the events themselves stay in the chain.
+    """
+
+    __tablename__ = "audit_change_mark"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)

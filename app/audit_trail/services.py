@@ -21,10 +21,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.audit_trail.labels import ACTIONS, KINDS, LOGIN_ACTIONS, check_event
-from app.audit_trail.models import APPEND_ONLY, GENESIS_HASH, ChainHead, Event
+from app.audit_trail.labels import ACTIONS, KINDS, LOGIN_ACTIONS, check_event, split_ref
+from app.audit_trail.models import APPEND_ONLY, GENESIS_HASH, ChainHead, ChangeMark, Event
 from app.errors import N_, ValidationFailed
 from app.extensions import local_day_start, utcnow
 
@@ -174,8 +176,22 @@ def record(
         .where(ChainHead.id == 1)
         .values(last_hash=digest, mac=head_mac(seq, digest, keyed_from, signatures_from))
     )
+    _mark_change(session, split_ref(object_ref)[0], seq)
     session.flush()
     return ev
+
+
+def _mark_change(session: Session, kind: str, seq: int) -> None:
+    """Remember ``seq`` as the newest event of ``kind`` (see ChangeMark)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ChangeMark).values(kind=kind, seq=seq)
+    session.execute(stmt.on_conflict_do_update(index_elements=["kind"], set_={"seq": seq}))
+
+
+def change_marks(session: Session) -> dict[str, int]:
+    """Object kind -> the sequence number of its newest event (kinds with no event since
+    marks began are absent: read them as 0)."""
+    return dict(session.execute(select(ChangeMark.kind, ChangeMark.seq)).all())
 
 
 def event_hash(ev: Event) -> str:

@@ -9,7 +9,7 @@ cases: benchmarks/complaints.py runs them over 1,000,000).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 
 from flask import current_app, has_request_context
@@ -68,7 +68,40 @@ def _cases(start: date, end: date, department: str | None, category: str | None)
     return and_(*where)
 
 
-def figures(
+def _zero() -> ComplaintFigures:
+    return ComplaintFigures(0, {}, {}, 0, 0, 0, 0, {}, {}, 0, 0, 0, 0)
+
+
+def _plus(a: ComplaintFigures, b: ComplaintFigures) -> ComplaintFigures:
+    """The figures of two disjoint sets of cases together (every figure adds up)."""
+    out = {}
+    for f in fields(ComplaintFigures):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        out[f.name] = (
+            {k: x.get(k, 0) + y.get(k, 0) for k in x.keys() | y.keys()}
+            if isinstance(x, dict)
+            else x + y
+        )
+    return ComplaintFigures(**out)
+
+
+@dataclass(frozen=True)
+class FigureGroups:
+    """The figures of a period's cases split by handling department and category (codes):
+    the figures of the organisation, a department or a category are sums of groups, so
+    readings of one period in several ways cost one set of queries (the KPI dashboard)."""
+
+    groups: dict[tuple[str, str], ComplaintFigures]
+
+    def select(self, department: str | None = None, category: str | None = None):
+        total = _zero()
+        for (dept, cat), f in self.groups.items():
+            if department in (None, dept) and category in (None, cat):
+                total = _plus(total, f)
+        return total
+
+
+def figure_groups(
     session: Session,
     start: date,
     end: date,
@@ -76,18 +109,30 @@ def figures(
     department: str | None = None,
     category: str | None = None,
     now: datetime | None = None,
-) -> ComplaintFigures:
+) -> FigureGroups:
     """The figures of the cases received from ``start`` (included) to ``end`` (excluded),
-    dates in the organisation's time zone, optionally of one handling department and one
-    category (codes). A clock is *met* when its step was recorded at or before its due
-    time, *breached* when recorded after it or not recorded and the due time has passed
-    (``now``, default the current time, or the sweep marked it); a pending clock is not
-    decided. Four queries."""
+    dates in the organisation's time zone, optionally only of one handling department and
+    one category (codes), by department and category. A clock is *met* when its step was
+    recorded at or before its due time, *breached* when recorded after it or not recorded
+    and the due time has passed (``now``, default the current time, or the sweep marked
+    it); a pending clock is not decided. Three grouped queries."""
     now = now or utcnow()
     where = _cases(start, end, department, category)
+    dept_codes = dict(session.execute(select(Department.id, Department.code)).all())
+    cat_codes = dict(session.execute(select(ComplaintCategory.id, ComplaintCategory.code)).all())
+    parts: dict[tuple[str, str], dict] = {}
 
-    row = session.execute(
+    def part(dept_id: int, cat_id: int) -> dict:
+        key = (dept_codes.get(dept_id, ""), cat_codes.get(cat_id, ""))
+        if key not in parts:
+            parts[key] = {f.name: {} if f.type.startswith("dict") else 0 for f in fields(_zero())}
+        return parts[key]
+
+    for dept_id, cat_id, channel, n, resolved, first, sat_n, sat_sum, repeats in session.execute(
         select(
+            Complaint.department_id,
+            Complaint.category_id,
+            Complaint.channel,
             func.count(Complaint.id),
             func.count(Complaint.resolved_at),
             func.coalesce(
@@ -99,27 +144,20 @@ def figures(
             func.count(Complaint.satisfaction),
             func.coalesce(func.sum(Complaint.satisfaction), 0),
             func.coalesce(func.sum(case((Complaint.is_repeat, 1))), 0),
-        ).where(where)
-    ).one()
-    received, resolved, first_contact, sat_count, sat_sum, repeats = (int(v) for v in row)
-
-    by_category = {
-        code: int(n)
-        for code, n in session.execute(
-            select(ComplaintCategory.code, func.count(Complaint.id))
-            .join(ComplaintCategory, ComplaintCategory.id == Complaint.category_id)
-            .where(where)
-            .group_by(ComplaintCategory.code)
         )
-    }
-    by_channel = {
-        code: int(n)
-        for code, n in session.execute(
-            select(Complaint.channel, func.count(Complaint.id))
-            .where(where)
-            .group_by(Complaint.channel)
-        )
-    }
+        .where(where)
+        .group_by(Complaint.department_id, Complaint.category_id, Complaint.channel)
+    ):
+        p = part(dept_id, cat_id)
+        cat = cat_codes.get(cat_id, "")
+        p["received"] += int(n)
+        p["by_category"][cat] = p["by_category"].get(cat, 0) + int(n)
+        p["by_channel"][channel] = p["by_channel"].get(channel, 0) + int(n)
+        p["resolved"] += int(resolved)
+        p["first_contact"] += int(first)
+        p["satisfaction_count"] += int(sat_n)
+        p["satisfaction_sum"] += int(sat_sum)
+        p["repeats"] += int(repeats)
 
     # a breach the sweep noticed counts even when it ran for a later day than ``now``
     decided = case(
@@ -137,31 +175,40 @@ def figures(
         ),
         else_=0,
     )
-    clocks_due: dict[str, int] = {}
-    clocks_met: dict[str, int] = {}
-    for step, n_due, n_met in session.execute(
-        select(ComplaintClock.step, func.sum(decided), func.sum(met))
+    for dept_id, cat_id, step, n_due, n_met in session.execute(
+        select(
+            Complaint.department_id,
+            Complaint.category_id,
+            ComplaintClock.step,
+            func.sum(decided),
+            func.sum(met),
+        )
         .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
         .where(where)
-        .group_by(ComplaintClock.step)
+        .group_by(Complaint.department_id, Complaint.category_id, ComplaintClock.step)
     ):
         if n_due:
-            clocks_due[step] = int(n_due)
-            clocks_met[step] = int(n_met or 0)
+            p = part(dept_id, cat_id)
+            p["clocks_due"][step] = int(n_due)
+            p["clocks_met"][step] = int(n_met or 0)
+            p["breaches"] += int(n_due) - int(n_met or 0)
 
     per_case = (
         select(
-            ComplaintClock.complaint_id,
+            Complaint.department_id,
+            Complaint.category_id,
             func.sum(decided).label("decided"),
             func.sum(met).label("met"),
         )
         .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
         .where(where)
-        .group_by(ComplaintClock.complaint_id)
+        .group_by(ComplaintClock.complaint_id, Complaint.department_id, Complaint.category_id)
         .subquery()
     )
-    cases_row = session.execute(
+    for dept_id, cat_id, n_cases, n_met in session.execute(
         select(
+            per_case.c.department_id,
+            per_case.c.category_id,
             func.coalesce(func.sum(case((per_case.c.decided > 0, 1))), 0),
             func.coalesce(
                 func.sum(
@@ -169,25 +216,29 @@ def figures(
                 ),
                 0,
             ),
-        )
-    ).one()
+        ).group_by(per_case.c.department_id, per_case.c.category_id)
+    ):
+        p = part(dept_id, cat_id)
+        p["commitment_cases"] += int(n_cases)
+        p["commitment_cases_met"] += int(n_met)
 
-    total_due = sum(clocks_due.values())
-    return ComplaintFigures(
-        received=received,
-        by_category=by_category,
-        by_channel=by_channel,
-        resolved=resolved,
-        first_contact=first_contact,
-        commitment_cases=int(cases_row[0]),
-        commitment_cases_met=int(cases_row[1]),
-        clocks_due=clocks_due,
-        clocks_met=clocks_met,
-        satisfaction_count=sat_count,
-        satisfaction_sum=sat_sum,
-        breaches=total_due - sum(clocks_met.values()),
-        repeats=repeats,
-    )
+    return FigureGroups({key: ComplaintFigures(**p) for key, p in parts.items()})
+
+
+def figures(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    department: str | None = None,
+    category: str | None = None,
+    now: datetime | None = None,
+) -> ComplaintFigures:
+    """The figures of the cases received in [start, end), optionally of one handling
+    department and one category (codes): see :func:`figure_groups`."""
+    return figure_groups(
+        session, start, end, department=department, category=category, now=now
+    ).select()
 
 
 def _english() -> bool:

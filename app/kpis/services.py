@@ -28,12 +28,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit_trail import services as audit
-from app.audit_trail.models import Event
 from app.capa import services as capa
 from app.capa.models import NcLink
 from app.errors import N_, Conflict, NotFound, ValidationFailed
@@ -373,20 +372,35 @@ def is_closed(session: Session, period: P.Period) -> bool:
     return bool(closed_periods(session, [str(period)]))
 
 
-# Live values of open periods, reused while nothing changes: keyed by the database, the
-# latest audit event (every recorded change writes one) and a time bucket (clocks and due
-# dates run out without an event), so a cached value is never older than the bucket.
+# Live values of open periods, reused while nothing they read changes: keyed by the
+# database, the newest event of the object kinds their source reads (Source.reads; a
+# recorded document revision does not recompute the complaint KPIs) and a time bucket
+# (clocks and due dates run out without an event), so a cached value is never older than
+# the bucket.
 LIVE_CACHE: OrderedDict = OrderedDict()
 LIVE_CACHE_SIZE = 8192
 _LIVE_LOCK = threading.Lock()
 
 
-def live_version(session: Session, seconds: int) -> tuple | None:
-    """The key under which live values may be reused (None: no reuse)."""
+@dataclass(frozen=True)
+class LiveVersion:
+    database: str
+    marks: dict[str, int]  # object kind -> its newest event (audit_trail.change_marks)
+    bucket: int
+
+    def of(self, source: str) -> tuple:
+        """The version of ``source``'s live values: it moves when a kind it reads changes."""
+        reads = S.SOURCES[source].reads
+        return (self.database, max((self.marks.get(k, 0) for k in reads), default=0), self.bucket)
+
+
+def live_version(session: Session, seconds: int) -> LiveVersion | None:
+    """The versions under which live values may be reused (None: no reuse)."""
     if seconds <= 0:
         return None
-    latest = session.scalar(select(func.max(Event.id)))
-    return (str(session.get_bind().url), latest, int(time.time() // seconds))
+    return LiveVersion(
+        str(session.get_bind().url), audit.change_marks(session), int(time.time() // seconds)
+    )
 
 
 def _cached(key, make):
@@ -424,7 +438,7 @@ def values(
     stored: dict[str, KpiValue] | None = None,
     closed: set[str] | None = None,
     memo: dict | None = None,
-    version: tuple | None = None,
+    version: LiveVersion | None = None,
 ) -> list[PeriodValue]:
     """The value, target and status of each period of ``wanted``: stored values where
     there are (entered, or frozen at close), computed live for the open periods of a
@@ -452,7 +466,7 @@ def values(
         elif kpi.is_entered or frozen:
             value = None
         elif version is not None:
-            key = (version, kpi.id, kpi.source, kpi.params_json, kpi.department_id, name)
+            key = (version.of(kpi.source), kpi.id, kpi.params_json, kpi.department_id, name)
             value = _cached(key, lambda period=period: compute(session, kpi, period, memo))
         else:
             value = compute(session, kpi, period, memo)

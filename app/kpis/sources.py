@@ -52,6 +52,9 @@ class Source:
     compute: Compute
     params: tuple[str, ...] = field(default=())  # parameters a KPI may (or must) give
     required: tuple[str, ...] = field(default=())
+    # the kinds of recorded objects (audit trail object kinds) whose changes may move the
+    # value: a live value is reused until one of them changes (services.live_versions)
+    reads: tuple[str, ...] = field(default=())
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -101,12 +104,12 @@ def audit_programme_completion(session, start, end, department, params, memo):
 
 
 def _figures(session, start, end, department, params, memo) -> complaints.ComplaintFigures:
-    key = ("complaints", start, end, department, params.get("category"))
+    """The complaint figures of [start, end) for ``department`` and the KPI's category: the
+    period's groups are read once (``memo``) for every KPI and department that asks."""
+    key = ("complaints", start, end)
     if key not in memo:
-        memo[key] = complaints.figures(
-            session, start, end, department=department, category=params.get("category")
-        )
-    return memo[key]
+        memo[key] = complaints.figure_groups(session, start, end)
+    return memo[key].select(department, params.get("category"))
 
 
 def complaint_first_contact_resolution(session, start, end, department, params, memo):
@@ -159,6 +162,7 @@ def _servqual(dimension: str) -> Compute:
 
 
 SOURCES: dict[str, Source] = {}
+COMPLAINT_KINDS = ("complaint", "complaint_category", "complaint_settings", "department")
 
 
 def register(source: Source) -> None:
@@ -173,6 +177,7 @@ for _source in (
         "higher",
         complaint_first_contact_resolution,
         params=("category",),
+        reads=COMPLAINT_KINDS,
     ),
     Source(
         "complaint_commitment_fulfilment",
@@ -181,6 +186,7 @@ for _source in (
         "higher",
         complaint_commitment_fulfilment,
         params=("category", "step"),
+        reads=COMPLAINT_KINDS,
     ),
     Source(
         "complaint_satisfaction",
@@ -189,6 +195,7 @@ for _source in (
         "higher",
         complaint_satisfaction,
         params=("category",),
+        reads=COMPLAINT_KINDS,
     ),
     Source(
         "complaint_count",
@@ -197,14 +204,23 @@ for _source in (
         "lower",
         complaint_count,
         params=("category",),
+        reads=COMPLAINT_KINDS,
     ),
-    Source("nc_closure_days", N_("NC closure time (median days)"), "d", "lower", nc_closure_days),
+    Source(
+        "nc_closure_days",
+        N_("NC closure time (median days)"),
+        "d",
+        "lower",
+        nc_closure_days,
+        reads=("nonconformity", "department"),
+    ),
     Source(
         "capa_overdue_actions",
         N_("Overdue corrective actions"),
         "",
         "lower",
         capa_overdue_actions,
+        reads=("nonconformity", "department"),
     ),
     Source(
         "documents_overdue_reviews",
@@ -212,6 +228,7 @@ for _source in (
         "",
         "lower",
         documents_overdue_reviews,
+        reads=("document", "department"),
     ),
     Source(
         "acknowledgement_completion",
@@ -219,6 +236,7 @@ for _source in (
         "%",
         "higher",
         acknowledgement_completion,
+        reads=("acknowledgement", "acknowledgements", "copy", "document", "user", "department"),
     ),
     Source(
         "audit_programme_completion",
@@ -226,6 +244,7 @@ for _source in (
         "%",
         "higher",
         audit_programme_completion,
+        reads=("audit", "department"),
     ),
 ):
     register(_source)
@@ -239,6 +258,7 @@ for _dimension, _title in SERVQUAL.items():
             _servqual(_dimension),
             params=("record_type", "field"),
             required=("record_type",),
+            reads=("record", "record_type", "department"),
         )
     )
 
