@@ -142,3 +142,37 @@ def test_attendance_is_signed_once_by_an_attendee(org):
     assert sig.meaning == "review_attended" and r.attendees[0].signature_id == sig.id
     with pytest.raises(InvalidTransition):
         services.sign_attendance(db.session, org.owner, r, password=PASSWORD)
+
+
+def test_a_working_copy_of_the_report_is_drawn_once_until_what_it_shows_changes(
+    org, app, monkeypatch
+):
+    """Before approval the report is drawn on request; asked again with nothing changed,
+    the same PDF comes back without drawing; a recompile (another snapshot) or another
+    language draws a new one."""
+    from flask_babel import force_locale
+
+    from app.reviews import report
+
+    chair = make_chair(org)
+    r = new_review(org, chair)
+    services.compile_inputs(db.session, org.officer, r)
+    db.session.commit()
+    drawn = []
+    real = report.render_report
+
+    def counting(review, data=None):
+        drawn.append(review.number)
+        return real(review, data)
+
+    monkeypatch.setattr(report, "render_report", counting)
+    with app.test_request_context():
+        first = report.report_bytes(r)
+        assert first.startswith(b"%PDF") and report.report_bytes(r) == first
+        assert len(drawn) == 1
+        services.compile_inputs(db.session, org.officer, r, recompile=True)
+        db.session.commit()
+        assert report.report_bytes(r) != first and len(drawn) == 2
+        with force_locale("zh_CN"):  # the tests' default language is English
+            assert report.report_bytes(r) != first
+        assert len(drawn) == 3

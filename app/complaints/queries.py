@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.complaints.models import (
     CHANNELS,
+    STEPS,
     Complaint,
     ComplaintCategory,
     ComplaintClock,
@@ -115,7 +116,7 @@ def figure_groups(
     one category (codes), by department and category. A clock is *met* when its step was
     recorded at or before its due time, *breached* when recorded after it or not recorded
     and the due time has passed (``now``, default the current time, or the sweep marked
-    it); a pending clock is not decided. Three grouped queries."""
+    it); a pending clock is not decided. Two grouped queries."""
     now = now or utcnow()
     where = _cases(start, end, department, category)
     dept_codes = dict(session.execute(select(Department.id, Department.code)).all())
@@ -175,52 +176,52 @@ def figure_groups(
         ),
         else_=0,
     )
-    for dept_id, cat_id, step, n_due, n_met in session.execute(
-        select(
-            Complaint.department_id,
-            Complaint.category_id,
-            ComplaintClock.step,
-            func.sum(decided),
-            func.sum(met),
-        )
-        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
-        .where(where)
-        .group_by(Complaint.department_id, Complaint.category_id, ComplaintClock.step)
-    ):
-        if n_due:
-            p = part(dept_id, cat_id)
-            p["clocks_due"][step] = int(n_due)
-            p["clocks_met"][step] = int(n_met or 0)
-            p["breaches"] += int(n_due) - int(n_met or 0)
-
+    # One query over the clocks, driven by the period's cases (the received_at index,
+    # then each case's clocks): per case its decided and met clocks, in all and by step,
+    # summed by department and category. (Grouping the clocks by step directly, SQLite
+    # without statistics scans every clock of every year.)
+    steps = list(STEPS)
     per_case = (
         select(
             Complaint.department_id,
             Complaint.category_id,
             func.sum(decided).label("decided"),
             func.sum(met).label("met"),
+            *(
+                func.sum(case((ComplaintClock.step == s, decided), else_=0)).label(f"d_{s}")
+                for s in steps
+            ),
+            *(
+                func.sum(case((ComplaintClock.step == s, met), else_=0)).label(f"m_{s}")
+                for s in steps
+            ),
         )
         .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
         .where(where)
         .group_by(ComplaintClock.complaint_id, Complaint.department_id, Complaint.category_id)
         .subquery()
     )
-    for dept_id, cat_id, n_cases, n_met in session.execute(
+    c = per_case.c
+    for row in session.execute(
         select(
-            per_case.c.department_id,
-            per_case.c.category_id,
-            func.coalesce(func.sum(case((per_case.c.decided > 0, 1))), 0),
-            func.coalesce(
-                func.sum(
-                    case((and_(per_case.c.decided > 0, per_case.c.decided == per_case.c.met), 1))
-                ),
-                0,
-            ),
-        ).group_by(per_case.c.department_id, per_case.c.category_id)
+            c.department_id,
+            c.category_id,
+            func.coalesce(func.sum(case((c.decided > 0, 1))), 0),
+            func.coalesce(func.sum(case((and_(c.decided > 0, c.decided == c.met), 1))), 0),
+            *(func.sum(c[f"d_{s}"]) for s in steps),
+            *(func.sum(c[f"m_{s}"]) for s in steps),
+        ).group_by(c.department_id, c.category_id)
     ):
+        dept_id, cat_id, n_cases, n_cases_met = row[:4]
         p = part(dept_id, cat_id)
         p["commitment_cases"] += int(n_cases)
-        p["commitment_cases_met"] += int(n_met)
+        p["commitment_cases_met"] += int(n_cases_met)
+        due, done = row[4 : 4 + len(steps)], row[4 + len(steps) :]
+        for step, n_due, n_met in zip(steps, due, done, strict=True):
+            if n_due:
+                p["clocks_due"][step] = int(n_due)
+                p["clocks_met"][step] = int(n_met or 0)
+                p["breaches"] += int(n_due) - int(n_met or 0)
 
     return FigureGroups({key: ComplaintFigures(**p) for key, p in parts.items()})
 

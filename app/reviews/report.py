@@ -10,7 +10,11 @@ served as stored and verified on read; an amendment keeps a new one (docs/adr/00
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import threading
+from collections import OrderedDict
 
 from flask import current_app, send_file
 from flask_babel import force_locale, gettext
@@ -80,8 +84,8 @@ def report_data(r: ManagementReview) -> dict:
     }
 
 
-def render_report(r: ManagementReview) -> bytes:
-    """The report in the current language."""
+def render_report(r: ManagementReview, data: dict | None = None) -> bytes:
+    """The report in the current language (``data``: its report_data, when known)."""
     now = utcnow()
     title = gettext("Management review report")
     meta = {
@@ -95,12 +99,42 @@ def render_report(r: ManagementReview) -> bytes:
         "review_report.html",
         {
             "meta": meta,
-            "r": report_data(r),
+            "r": report_data(r) if data is None else data,
             "organisation": current_app.config["QDMS_ORGANISATION"],
             "page_of": page_of_css(),
             "generated_at": localtime(now),
         },
     ).data
+
+
+# Working copies drawn lately, by what they show: a review's report takes 2-4 s to draw
+# and is opened again and again while the meeting is prepared; a change to anything it
+# shows (or another language) is another key. Never the kept record (see ``keep``).
+_DRAFTS: OrderedDict[str, bytes] = OrderedDict()
+_DRAFTS_SIZE = 8
+_DRAFTS_LOCK = threading.Lock()
+
+
+def _draft(r: ManagementReview) -> bytes:
+    data = report_data(r)
+    key = hashlib.sha256(
+        json.dumps(
+            [current_language(), current_app.config["QDMS_ORGANISATION"], data],
+            sort_keys=True,
+            default=str,
+            ensure_ascii=False,
+        ).encode("utf-8")
+    ).hexdigest()
+    with _DRAFTS_LOCK:
+        if key in _DRAFTS:
+            _DRAFTS.move_to_end(key)
+            return _DRAFTS[key]
+    drawn = render_report(r, data)
+    with _DRAFTS_LOCK:
+        _DRAFTS[key] = drawn
+        while len(_DRAFTS) > _DRAFTS_SIZE:
+            _DRAFTS.popitem(last=False)
+    return drawn
 
 
 def keep(session: Session, r: ManagementReview) -> str:
@@ -127,7 +161,7 @@ def keep(session: Session, r: ManagementReview) -> str:
 def report_bytes(r: ManagementReview) -> bytes:
     if r.report_sha256:
         return get_store(current_app).read(r.report_sha256)
-    return render_report(r)
+    return _draft(r)
 
 
 def report_response(r: ManagementReview):
