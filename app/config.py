@@ -38,6 +38,7 @@ _ENV = {
     "QDMS_ARGON2_MEMORY_KIB": ("QDMS_ARGON2_MEMORY_KIB", int),
     "QDMS_MAX_UPLOAD_MB": ("QDMS_MAX_UPLOAD_MB", int),
     "QDMS_KPI_LIVE_CACHE_SECONDS": ("QDMS_KPI_LIVE_CACHE_SECONDS", int),
+    "QDMS_KPI_INLINE_MS": ("QDMS_KPI_INLINE_MS", int),
     "QDMS_PDF_WORKERS": ("QDMS_PDF_WORKERS", int),
     "QDMS_LAY_OUT_UPLOADS": ("QDMS_LAY_OUT_UPLOADS", lambda v: v.lower() in {"1", "true", "yes"}),
     "QDMS_DOCX_MAX_UNCOMPRESSED_MB": ("QDMS_DOCX_MAX_UNCOMPRESSED_MB", int),
@@ -71,9 +72,14 @@ def defaults() -> dict:
         "QDMS_ARGON2_TIME_COST": None,  # None: argon2-cffi's default
         "QDMS_ARGON2_MEMORY_KIB": None,
         "QDMS_MAX_UPLOAD_MB": 50,
-        # live KPI values of open periods are reused until anything is recorded (a new audit
-        # event) or this many seconds pass (clocks and due dates run out without an event)
+        # live KPI values of open periods are reused until something their source reads is
+        # recorded or this many seconds pass (clocks and due dates run out without an event)
         "QDMS_KPI_LIVE_CACHE_SECONDS": 300,
+        # the dashboard recomputes changed live values while it answers when that took at
+        # most this long the last time; beyond, it shows the values computed before (less
+        # than QDMS_KPI_LIVE_CACHE_SECONDS old, marked as being refreshed) and recomputes
+        # them in the background (a large organisation: ADR 0050)
+        "QDMS_KPI_INLINE_MS": 150,
         # lay an uploaded .docx out after its commit, for its true printed page count
         "QDMS_LAY_OUT_UPLOADS": True,
         # an uploaded .docx: at most this much once unpacked (413 beyond), read in a worker

@@ -4,6 +4,7 @@ figures of a period read once, by department and category, for every KPI that as
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from app.capa import services as capa
 from app.complaints import queries as complaint_queries
 from app.extensions import db, local_today
 from app.kpis import services
-from app.kpis.queries import summaries_of
+from app.kpis.queries import summaries_of, wait_for_refresh
 from tests.capa_helpers import Org
 from tests.complaint_helpers import make_complaint_org, step, take
 
@@ -107,3 +108,46 @@ def test_figure_groups_add_up_to_the_filtered_figures(app):
         db.session, start, end, department="CS", category="FAC"
     )
     assert groups.select("CS", "FAC").received == 0
+
+
+def _card_latest(html: str, code: str) -> str:
+    card = html.split(f'data-code="{code}"', 1)[1]
+    return re.search(r'class="kpi-latest">([^<]*)<', card).group(1).strip()
+
+
+def test_a_costly_dashboard_shows_the_values_before_and_recomputes_them_behind(
+    app, client, login_as
+):
+    """When recomputing took longer than QDMS_KPI_INLINE_MS (here: anything), the dashboard
+    after a change shows the values computed before, says they are being recalculated,
+    and recomputes them in the background: the next look shows the new value."""
+    app.config["QDMS_KPI_INLINE_MS"] = 0
+    org = make_complaint_org()
+    _kpi(org, "CMP-N", "complaint_count")
+    db.session.commit()
+    login_as("officer")
+    html = client.get("/kpis").get_data(as_text=True)
+    assert _card_latest(html, "CMP-N") == "0" and 'id="kpi-refreshing"' not in html
+
+    take(org, at=datetime.now(UTC) - timedelta(minutes=1))
+    html = client.get("/kpis").get_data(as_text=True)
+    assert _card_latest(html, "CMP-N") == "0" and 'id="kpi-refreshing"' in html
+    wait_for_refresh()
+    html = client.get("/kpis").get_data(as_text=True)
+    assert _card_latest(html, "CMP-N") == "1" and 'id="kpi-refreshing"' not in html
+    # the KPI report never shows values of before
+    take(org, at=datetime.now(UTC) - timedelta(minutes=1), name="李雷")
+    assert client.get("/kpis?format=pdf").status_code == 200
+    wait_for_refresh()
+
+
+def test_a_cheap_dashboard_always_shows_the_latest_values(app, client, login_as):
+    """Under QDMS_KPI_INLINE_MS the changed values are recomputed while the page answers."""
+    org = make_complaint_org()
+    _kpi(org, "CMP-N", "complaint_count")
+    db.session.commit()
+    login_as("officer")
+    assert _card_latest(client.get("/kpis").get_data(as_text=True), "CMP-N") == "0"
+    take(org, at=datetime.now(UTC) - timedelta(minutes=1))
+    html = client.get("/kpis").get_data(as_text=True)
+    assert _card_latest(html, "CMP-N") == "1" and 'id="kpi-refreshing"' not in html

@@ -8,6 +8,8 @@ locale); nothing here writes.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app import charts
+from app.extensions import db
 from app.i18n import current_language
 from app.kpis import periods as P
 from app.kpis import services
@@ -46,6 +49,7 @@ class KpiSummary:
     department: str | None  # department code; None: the organisation
     objective: str | None  # the objective's title
     values: tuple[KpiPeriodValue, ...]  # the last 12 periods up to ``end``, oldest first
+    stale: bool = False  # live values computed before the latest change (being refreshed)
 
     @property
     def latest(self) -> KpiPeriodValue | None:
@@ -77,11 +81,19 @@ def _kpis_stmt(department: str | None):
 
 
 def summaries_of(
-    session: Session, kpis: list[Kpi], end: date, *, n: int = TREND_PERIODS, cache: bool = True
+    session: Session,
+    kpis: list[Kpi],
+    end: date,
+    *,
+    n: int = TREND_PERIODS,
+    cache: bool = True,
+    stale_ok: bool = False,
 ) -> list[KpiSummary]:
     """The summaries of ``kpis``: their last ``n`` periods up to the one holding ``end``.
-    Live values are reused while nothing is recorded (``cache``; QDMS_KPI_LIVE_CACHE_SECONDS
-    at most)."""
+    Live values are reused while nothing they read is recorded (``cache``;
+    QDMS_KPI_LIVE_CACHE_SECONDS at most). With ``stale_ok`` (the dashboard), when computing
+    the changed ones took longer than QDMS_KPI_INLINE_MS the last time, the values computed
+    before are shown (``KpiSummary.stale``) and the new ones computed in the background."""
     # outside a request (a command compiling a review), names are the organisation's: Chinese
     language = current_language() if has_request_context() else "zh_CN"
     wanted = {kind: P.last_n(P.containing(end, kind), n) for kind in {k.period_kind for k in kpis}}
@@ -98,6 +110,12 @@ def summaries_of(
     memo: dict = {}  # the complaint figures of a period, read once for all its KPIs
     seconds = current_app.config["QDMS_KPI_LIVE_CACHE_SECONDS"] if cache else 0
     version = services.live_version(session, seconds) if kpis else None
+    costly = (
+        stale_ok
+        and version is not None
+        and _COST.get(version.database, 0.0) * 1000 > current_app.config["QDMS_KPI_INLINE_MS"]
+    )
+    started = time.perf_counter()
     out = []
     for kpi in kpis:
         rows = services.values(
@@ -108,6 +126,7 @@ def summaries_of(
             closed=closed,
             memo=memo,
             version=version,
+            stale_within=seconds if costly else None,
         )
         out.append(
             KpiSummary(
@@ -121,9 +140,54 @@ def summaries_of(
                     KpiPeriodValue(r.period, r.value, r.target, r.warning, r.status, r.frozen)
                     for r in rows
                 ),
+                stale=any(r.stale for r in rows),
             )
         )
+    if version is not None and memo.get("computed"):
+        _COST[version.database] = time.perf_counter() - started
+    if any(s.stale for s in out):
+        _refresh_later(current_app._get_current_object(), [k.id for k in kpis], end, n)
     return out
+
+
+# How long computing the changed live values of a database took the last time (seconds),
+# and the background recomputations under way (one per database at a time).
+_COST: dict[str, float] = {}
+_REFRESHING: dict[str, threading.Thread] = {}
+_REFRESH_LOCK = threading.Lock()
+
+
+def _refresh_later(app, ids: list[int], end: date, n: int) -> None:
+    database = str(db.engine.url)
+    with _REFRESH_LOCK:
+        if database in _REFRESHING:
+            return
+
+        def run():
+            try:
+                with app.app_context():
+                    try:
+                        kpis = list(db.session.scalars(select(Kpi).where(Kpi.id.in_(ids))))
+                        summaries_of(db.session, kpis, end, n=n)
+                    except Exception:  # a thread has nobody to answer: the log says it
+                        app.logger.exception("recomputing the KPIs' live values failed")
+                    finally:
+                        db.session.remove()
+            finally:
+                with _REFRESH_LOCK:
+                    _REFRESHING.pop(database, None)
+
+        thread = threading.Thread(target=run, name="qdms-kpi-refresh", daemon=True)
+        _REFRESHING[database] = thread
+    thread.start()
+
+
+def wait_for_refresh(timeout: float = 60.0) -> None:
+    """Wait for the background recomputations under way (tests, benchmarks)."""
+    with _REFRESH_LOCK:
+        threads = list(_REFRESHING.values())
+    for thread in threads:
+        thread.join(timeout)
 
 
 def kpi_summaries(

@@ -104,8 +104,10 @@ def index():
     the last 12 periods; ``?format=pdf`` is the KPI report with the same charts."""
     dept = _department_arg()
     kpis = list(db.session.scalars(services.kpis_stmt(dept).where(Kpi.is_active.is_(True))))
-    summaries = summaries_of(db.session, kpis, local_today())
-    if request.args.get("format") == "pdf":
+    pdf = request.args.get("format") == "pdf"
+    # the page may show values of a moment ago while they are recomputed; the report not
+    summaries = summaries_of(db.session, kpis, local_today(), stale_ok=not pdf)
+    if pdf:
         return exports.report_response(summaries, title=_("KPI report"), subtitle=_subtitle(dept))
     counts = {key: 0 for key in STATUSES}
     for s in summaries:

@@ -357,6 +357,7 @@ class PeriodValue:
     frozen: bool
     entered_by: str | None = None
     amended: bool = False
+    stale: bool = False  # a live value of an older version (see _live)
 
 
 def closed_periods(session: Session, names: Iterable[str]) -> set[str]:
@@ -372,14 +373,22 @@ def is_closed(session: Session, period: P.Period) -> bool:
     return bool(closed_periods(session, [str(period)]))
 
 
-# Live values of open periods, reused while nothing they read changes: keyed by the
-# database, the newest event of the object kinds their source reads (Source.reads; a
-# recorded document revision does not recompute the complaint KPIs) and a time bucket
-# (clocks and due dates run out without an event), so a cached value is never older than
-# the bucket.
-LIVE_CACHE: OrderedDict = OrderedDict()
+# Live values of open periods, reused while nothing they read changes: each kept with the
+# version it was computed under — the database, the newest event of the object kinds its
+# source reads (Source.reads; a recorded document revision does not recompute the
+# complaint KPIs) and a time bucket (clocks and due dates run out without an event) — and
+# when. A reader that accepts it (the dashboard of a large organisation, see
+# queries.summaries_of) may be shown the value of an older version for a while.
+LIVE_CACHE: OrderedDict = OrderedDict()  # identity -> Live
 LIVE_CACHE_SIZE = 8192
 _LIVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Live:
+    version: tuple
+    value: float | None
+    at: float  # time.time() when computed
 
 
 @dataclass(frozen=True)
@@ -391,7 +400,7 @@ class LiveVersion:
     def of(self, source: str) -> tuple:
         """The version of ``source``'s live values: it moves when a kind it reads changes."""
         reads = S.SOURCES[source].reads
-        return (self.database, max((self.marks.get(k, 0) for k in reads), default=0), self.bucket)
+        return (max((self.marks.get(k, 0) for k in reads), default=0), self.bucket)
 
 
 def live_version(session: Session, seconds: int) -> LiveVersion | None:
@@ -399,21 +408,30 @@ def live_version(session: Session, seconds: int) -> LiveVersion | None:
     if seconds <= 0:
         return None
     return LiveVersion(
-        str(session.get_bind().url), audit.change_marks(session), int(time.time() // seconds)
+        str(session.get_bind().url),
+        audit.change_marks(session),
+        int(time.time() // seconds),
     )
 
 
-def _cached(key, make):
+def _live(identity: tuple, version: tuple, make, stale_within: float | None):
+    """The live value under ``version`` (computed by ``make`` unless kept), or, given
+    ``stale_within`` seconds, one kept under an older version computed less long ago;
+    and whether it is such an older one."""
     with _LIVE_LOCK:
-        if key in LIVE_CACHE:
-            LIVE_CACHE.move_to_end(key)
-            return LIVE_CACHE[key]
+        kept = LIVE_CACHE.get(identity)
+        if kept is not None:
+            LIVE_CACHE.move_to_end(identity)
+    if kept is not None and kept.version == version:
+        return kept.value, False
+    if kept is not None and stale_within and time.time() - kept.at < stale_within:
+        return kept.value, True
     value = make()
     with _LIVE_LOCK:
-        LIVE_CACHE[key] = value
+        LIVE_CACHE[identity] = Live(version, value, time.time())
         while len(LIVE_CACHE) > LIVE_CACHE_SIZE:
             LIVE_CACHE.popitem(last=False)
-    return value
+    return value, False
 
 
 def compute(session: Session, kpi: Kpi, period: P.Period, memo: dict | None = None):
@@ -430,6 +448,12 @@ def compute(session: Session, kpi: Kpi, period: P.Period, memo: dict | None = No
     )
 
 
+def _computed(session: Session, kpi: Kpi, period: P.Period, memo: dict | None):
+    if memo is not None:  # the reader learns how many values it computed
+        memo["computed"] = memo.get("computed", 0) + 1
+    return compute(session, kpi, period, memo)
+
+
 def values(
     session: Session,
     kpi: Kpi,
@@ -439,11 +463,14 @@ def values(
     closed: set[str] | None = None,
     memo: dict | None = None,
     version: LiveVersion | None = None,
+    stale_within: float | None = None,
 ) -> list[PeriodValue]:
     """The value, target and status of each period of ``wanted``: stored values where
     there are (entered, or frozen at close), computed live for the open periods of a
     computed KPI. ``stored``/``closed`` may be given when loaded in bulk; with ``version``
-    (``live_version``) live values are reused from ``LIVE_CACHE``."""
+    (``live_version``) live values are reused from ``LIVE_CACHE``, and with
+    ``stale_within`` (seconds) one of an older version computed less long ago may be
+    (``PeriodValue.stale``)."""
     names = [str(p) for p in wanted]
     if stored is None:
         stored = {
@@ -461,13 +488,19 @@ def values(
         name = str(period)
         row = stored.get(name)
         frozen = bool(row and row.frozen) or name in closed
+        stale = False
         if row is not None and (row.frozen or kpi.is_entered):
             value = row.current
         elif kpi.is_entered or frozen:
             value = None
         elif version is not None:
-            key = (version.of(kpi.source), kpi.id, kpi.params_json, kpi.department_id, name)
-            value = _cached(key, lambda period=period: compute(session, kpi, period, memo))
+            identity = (version.database, kpi.id, kpi.params_json, kpi.department_id, name)
+            value, stale = _live(
+                identity,
+                version.of(kpi.source),
+                lambda period=period: _computed(session, kpi, period, memo),
+                stale_within,
+            )
         else:
             value = compute(session, kpi, period, memo)
         target, warning = target_for(kpi, period)
@@ -481,6 +514,7 @@ def values(
                 frozen,
                 row.entered_by.username if row is not None and row.entered_by else None,
                 bool(row is not None and row.amendments),
+                stale,
             )
         )
     return out
