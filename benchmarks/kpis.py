@@ -29,10 +29,11 @@ officer (40 KPIs, 12 periods each, a trend chart each), through ``app.test_clien
 first request (charts drawn, live values computed), then p50/p95/max of the next ones
 (charts from the SVG cache; live values reused while nothing they read changed); the same
 with an NC recorded before each request (the complaint KPIs' values stay valid; the NC
-KPIs are recomputed), with a complaint taken before each (the complaint KPIs recomputed:
-the month's and the quarter's figures read once by department and category), and with
-the live-value cache emptied before each (every computed KPI recomputed). Exit 1 when a
-target is missed.
+KPIs are recomputed), with a complaint taken before each (the complaint KPIs' values
+change: recomputed while the page answers, or — when that took longer than
+QDMS_KPI_INLINE_MS — the values of before shown and recomputed in the background, whose
+time is printed too), and with the live-value cache emptied before each (every computed
+KPI recomputed while the page answers). Exit 1 when a target is missed.
 
     .venv/bin/python benchmarks/kpis.py --cases 1000000
     .venv/bin/python benchmarks/kpis.py --cases 100000 --database-url \\
@@ -301,6 +302,7 @@ def run(app, args, seeded) -> list[dict]:
         return db.session.scalar(select(Department).where(Department.code == "CS"))
 
     category = db.session.scalar(select(ComplaintCategory.code).order_by(ComplaintCategory.id))
+    refresh_times = []
     for name, before in (
         ("dashboard /kpis", None),
         ("dashboard /kpis after an NC is recorded", nc),
@@ -317,6 +319,12 @@ def run(app, args, seeded) -> list[dict]:
             times.append((time.perf_counter() - t) * 1000)
             sql.append(counter.count)
             assert r.status_code == 200
+            # the values recomputed behind the page (a large organisation): how long until
+            # the next look shows them
+            t = time.perf_counter()
+            queries.wait_for_refresh()
+            if 'id="kpi-refreshing"' in r.get_data(as_text=True):
+                refresh_times.append(time.perf_counter() - t)
         p50, p95, worst = _stats(times)
         results.append(
             {
@@ -327,6 +335,19 @@ def run(app, args, seeded) -> list[dict]:
                 "max": worst,
                 "sql": max(sql),
                 "target": DASHBOARD_TARGET_MS,
+            }
+        )
+    if refresh_times:
+        p50, p95, worst = (v / 1000 for v in _stats(refresh_times))
+        results.append(
+            {
+                "name": f"recomputed in the background ({len(refresh_times)}x)",
+                "unit": "s",
+                "p50": p50,
+                "p95": p95,
+                "max": worst,
+                "sql": 0,
+                "target": None,
             }
         )
     return results
