@@ -174,7 +174,7 @@ def _objective_choices(current: Objective | None = None) -> list[SelectChoice]:
 
     def label(o: Objective) -> str:
         text = f"{o.year} {_owner_name(o, language)} · {o.title}"
-        return text if o.is_active else f"{text} ({_('withdrawn')})"
+        return text if o.is_active else f"{text} ({_('Withdrawn')})"
 
     return [SelectChoice("", "—")] + [SelectChoice(str(o.id), label(o)) for o in objectives]
 

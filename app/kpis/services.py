@@ -809,7 +809,8 @@ def close_period(
     session: Session, actor: User, period: str, *, today: date | None = None
 ) -> KpiPeriodClose:
     """Close ``period`` (``2026-03`` or ``2026-Q1``) once it has ended: the computed value
-    of every KPI of its kind is stored, and every value is frozen. Closing it again (or
+    of every active KPI of its kind is stored, and every value is frozen (an inactive
+    KPI's too, as it was given; none is computed for it). Closing it again (or
     two closings at once): 409, nothing written."""
     p = P.parse(period)
     today = today or local_today()
@@ -851,6 +852,12 @@ def close_period(
             row.value = compute(session, kpi, p, memo)
         row.frozen, row.frozen_at = True, now
         frozen.append({"code": kpi.code, "value": row.value})
+    # an inactive KPI is not computed, but a value it was given stays as given: frozen
+    active = {kpi.id for kpi in kpis}
+    for kpi_id, row in stored.items():
+        if kpi_id not in active and not row.frozen:
+            row.frozen, row.frozen_at = True, now
+            frozen.append({"code": row.kpi.code, "value": row.value})
     session.flush()
     audit.record(
         session,
