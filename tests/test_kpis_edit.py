@@ -451,12 +451,16 @@ def test_inactive_kpis_leave_the_dashboard_the_close_and_the_sweep(
     report = scheduled_work(db.session, today)
     db.session.commit()
     assert report.kpi_runs == [f"CS-ON {last}"]
-    # a month without values: a row (no data) for the active KPI, none for the inactive
+    # a month without values: both frozen as "no data" (an inactive KPI is not computed,
+    # and its value can be amended with a signature once it is reactivated)
     empty = last.previous().previous().previous()
     services.close_period(db.session, org.officer, str(empty))
     db.session.commit()
     rows = db.session.scalars(select(KpiValue).where(KpiValue.period == str(empty))).all()
-    assert [(v.kpi_id, v.value, v.frozen) for v in rows] == [(active.id, None, True)]
+    assert {(v.kpi_id, v.value, v.frozen) for v in rows} == {
+        (active.id, None, True),
+        (kpi.id, None, True),
+    }
     # a month with values: the inactive KPI's entered value is frozen as it was given
     entered = last.previous().previous()
     services.close_period(db.session, org.officer, str(entered))
@@ -520,3 +524,46 @@ def test_kpi_deactivation_api_and_csrf(app, client, login_as, api_token):
         assert client.post(path, data={"reason": "无令牌"}).status_code == 400, path
     assert db.session.scalar(select(Kpi.is_active).where(Kpi.code == "CS-SAT")) is True
     assert len(_events("kpi:CS-SAT", "kpi_deactivated")) == 1
+
+
+def test_an_inactive_computed_kpi_is_not_computed_at_close(app):
+    """Two computed KPIs counting last month's complaints (2), one deactivated: closing the
+    month stores 2 for the active one and "no data" for the inactive one (frozen, not
+    computed). Reactivated, its closed month is corrected only with a signed amendment."""
+    from tests.conftest import PASSWORD
+
+    org = make_complaint_org()
+    kpis = [
+        services.create_kpi(
+            db.session,
+            org.officer,
+            code=code,
+            name="投诉数",
+            direction="lower",
+            period_kind="month",
+            source="complaint_count",
+        )
+        for code in ("CMP-ON", "CMP-OFF")
+    ]
+    db.session.commit()
+    last = P.containing(local_today(), "month").previous()
+    for day in (3, 4):
+        take(org, at=local(last.year, last.start.month, day, 10, 0))
+    services.deactivate_kpi(db.session, org.officer, kpis[1], reason="并入集团口径")
+    services.close_period(db.session, org.officer, str(last))
+    db.session.commit()
+    on, off = (services.values(db.session, k, [last])[0] for k in kpis)
+    assert (on.value, on.frozen, off.value, off.frozen) == (2, True, None, True)
+    assert services.compute(db.session, kpis[1], last) == 2  # what it would have been
+    services.reactivate_kpi(db.session, org.officer, kpis[1], reason="恢复考核")
+    services.amend_value(
+        db.session,
+        org.officer,
+        kpis[1],
+        str(last),
+        2,
+        reason="停用期间未计算，按投诉台账补录",
+        password=PASSWORD,
+    )
+    db.session.commit()
+    assert services.values(db.session, kpis[1], [last])[0].value == 2

@@ -810,7 +810,7 @@ def close_period(
 ) -> KpiPeriodClose:
     """Close ``period`` (``2026-03`` or ``2026-Q1``) once it has ended: the computed value
     of every active KPI of its kind is stored, and every value is frozen (an inactive
-    KPI's too, as it was given; none is computed for it). Closing it again (or
+    KPI's too, as it was given or "no data"; none is computed for it). Closing it again (or
     two closings at once): 409, nothing written."""
     p = P.parse(period)
     today = today or local_today()
@@ -833,9 +833,7 @@ def close_period(
     except IntegrityError:
         raise Conflict(N_("%(period)s is already closed."), period=str(p)) from None
     kpis = session.scalars(
-        select(Kpi)
-        .where(Kpi.period_kind == p.kind, Kpi.is_active.is_(True))
-        .options(selectinload(Kpi.department))
+        select(Kpi).where(Kpi.period_kind == p.kind).options(selectinload(Kpi.department))
     ).all()
     stored = {
         v.kpi_id: v for v in session.scalars(select(KpiValue).where(KpiValue.period == str(p)))
@@ -848,16 +846,12 @@ def close_period(
         if row is None:
             row = KpiValue(kpi=kpi, period=str(p))
             session.add(row)
-        if not kpi.is_entered:
+        # an inactive KPI is not computed: its value stays as given (none: no data), frozen
+        # like every other, so that only a signed amendment changes it once reactivated
+        if kpi.is_active and not kpi.is_entered:
             row.value = compute(session, kpi, p, memo)
         row.frozen, row.frozen_at = True, now
         frozen.append({"code": kpi.code, "value": row.value})
-    # an inactive KPI is not computed, but a value it was given stays as given: frozen
-    active = {kpi.id for kpi in kpis}
-    for kpi_id, row in stored.items():
-        if kpi_id not in active and not row.frozen:
-            row.frozen, row.frozen_at = True, now
-            frozen.append({"code": row.kpi.code, "value": row.value})
     session.flush()
     audit.record(
         session,
