@@ -85,6 +85,9 @@ def test_kpi_pages_fit_and_speak_chinese(live_server, demo):  # noqa: F811
             card = page.locator(f'.kpi-card[data-code="{INACTIVE}"]')
             assert card.get_attribute("data-inactive") == "1"
             assert "停用" in card.locator(".kpi-inactive-badge").inner_text()
+            page.goto(f"{live_server}/kpis/objectives")  # its objective still lists it, marked
+            row = page.locator(f'tr.kpi-inactive:has(a[href$="/kpis/{INACTIVE}"])')
+            assert "停用" in row.inner_text()
             context.close()
 
             for width, height in ((1280, 800), (390, 844)):
