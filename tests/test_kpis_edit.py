@@ -437,6 +437,8 @@ def test_inactive_kpis_leave_the_dashboard_the_close_and_the_sweep(
     assert 'id="kpi-inactive"' in page and 'id="reactivate-form"' in page
     assert f'data-period="{last}"' in page and "70%" in page
     assert 'id="value-form"' not in page and 'id="kpi-breach"' not in page
+    # the amendment's reason and the reactivation's reason: two fields, two ids
+    assert page.count('id="reason"') == 1 and page.count('id="state-reason"') == 1
 
     with pytest.raises(Conflict):
         services.enter_value(db.session, org.officer, db.session.get(Kpi, kpi.id), str(last), 1)

@@ -105,7 +105,10 @@ class KpiEditForm(FlaskForm):
 class ReasonForm(FlaskForm):
     """Withdraw or reinstate an objective, deactivate or reactivate a KPI."""
 
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=4000)])
+    # its own id: the KPI page also holds the amendment form's "reason"
+    reason = TextAreaField(
+        _l("Reason"), id="state-reason", validators=[DataRequired(), Length(max=4000)]
+    )
 
 
 class TargetForm(FlaskForm):
