@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from app.audit_trail.models import Event
 from app.capa import services as capa
 from app.capa.models import NcLink
 from app.errors import Conflict, SignatureFailed, ValidationFailed
-from app.extensions import db, local_today
+from app.extensions import db, local_date, local_today, local_zone
 from app.kpis import periods as P
 from app.kpis import services
 from app.kpis.models import KpiValue
@@ -395,11 +395,45 @@ def _card_latest(html: str, code: str) -> str:
     return re.search(r'class="kpi-latest">([^<]*)<', card).group(1)
 
 
+def _case_times(now: datetime) -> datetime:
+    """The moment the dashboard test's cases are placed before: ``now``, unless the first
+    70 minutes of this month (organisation time) are not over — then the end of last month,
+    so that both cases (10 and 70 minutes before it) fall in one month, and the second's
+    1-hour clock has still run out by ``now``."""
+    month_start = datetime.combine(
+        P.containing(local_date(now), "month").start, time(), tzinfo=local_zone()
+    )
+    return now if now - timedelta(minutes=70) >= month_start else month_start
+
+
+def test_case_times_keep_both_cases_in_one_month():
+    """The dashboard test's cases stay in one month at any time of day, also in the first
+    70 minutes of a month (where now - 70 minutes is last month)."""
+    zone = local_zone()
+    for now in (
+        datetime(2027, 1, 1, 0, 5, tzinfo=zone),  # first minutes of a year: December
+        datetime(2027, 3, 1, 1, 9, tzinfo=zone),
+        datetime(2027, 3, 1, 1, 10, tzinfo=zone),  # 70 minutes in: this month
+        datetime(2027, 3, 15, 12, 0, tzinfo=zone),
+        datetime(2027, 3, 31, 23, 59, tzinfo=zone),
+    ):
+        base = _case_times(now)
+        months = {
+            str(P.containing(local_date(base - timedelta(minutes=m)), "month")) for m in (5, 10, 70)
+        }
+        assert len(months) == 1, (now, months)
+        assert base <= now and now - (base - timedelta(minutes=70)) >= timedelta(hours=1)
+
+
 def test_dashboard_commitment_fulfilment_follows_complaint_activity(app, client, login_as):
     """Acceptance (1): complaints taken through the complaints services move the KPI
     dashboard's commitment fulfilment rate. No decided clock yet: no data; one case whose
-    apology came in time: 100%; a second whose apology clock ran out: 50%."""
+    apology came in time: 100%; a second whose apology clock ran out: 50% — both cases in
+    one month, whatever the time of the month the test runs at."""
     org = make_complaint_org()
+    now = datetime.now(UTC)
+    base = _case_times(now)
+    month = P.containing(local_date(base - timedelta(minutes=70)), "month")
     services.create_kpi(
         db.session,
         org.officer,
@@ -410,22 +444,23 @@ def test_dashboard_commitment_fulfilment_follows_complaint_activity(app, client,
         period_kind="month",
         source="complaint_commitment_fulfilment",
         params={"step": "apology"},
-        targets=[{"period": str(YEAR), "target": 95, "warning": 85}],
+        targets=[{"period": str(month.year), "target": 95, "warning": 85}],
     )
     db.session.commit()
     login_as("officer")
     assert _card_latest(client.get("/kpis").get_data(as_text=True), "CMP-CF") == "No data"
-    now = datetime.now(UTC)
-    first = take(org, category="FAC", at=now - timedelta(minutes=10))
-    step(org, first, "apology", at=now - timedelta(minutes=5))
+    first = take(org, category="FAC", at=base - timedelta(minutes=10))
+    step(org, first, "apology", at=base - timedelta(minutes=5))
     html = client.get("/kpis").get_data(as_text=True)
     assert _card_latest(html, "CMP-CF") == "100%"
     assert 'data-code="CMP-CF" data-status="green"' in html
     # its apology was due within 1 hour (the SVC clock) and is not recorded: breached
-    take(org, at=now - timedelta(minutes=70), name="李雷", contact="13700000002")
+    take(org, at=base - timedelta(minutes=70), name="李雷", contact="13700000002")
     html = client.get("/kpis").get_data(as_text=True)
     assert _card_latest(html, "CMP-CF") == "50%"
     assert 'data-code="CMP-CF" data-status="red"' in html
+    (value,) = services.values(db.session, services.get_kpi(db.session, "CMP-CF"), [month])
+    assert value.value == 50  # the 50% is the month both cases were received in
 
 
 def test_sweep_offers_the_nc_of_a_run_below_target_once(app):

@@ -195,6 +195,13 @@ PAGES = {
     f"/kpis/objectives?year={YEAR}&department=QA": {},
     "/kpis/objectives/new": {r: 403 for r in ROLES if r != "officer"},
     "/kpis/new": {r: 403 for r in ROLES if r != "officer"},
+    # editing, withdrawing and deactivating (docs/adr/0049): officers; the filters: everyone
+    "/kpis?inactive=1": {},
+    f"/kpis/objectives?year={YEAR}&withdrawn=1": {},
+    "/kpis/objectives/1/edit": OFFICER_ONLY,
+    "/kpis/objectives/999/edit": {**OFFICER_ONLY, "officer": 404},
+    "/kpis/KPI-QA/edit": OFFICER_ONLY,
+    "/kpis/NOPE/edit": {r: 404 for r in ROLES},
     "/kpis/KPI-QA": {},
     "/kpis/NOPE": {r: 404 for r in ROLES},
     "/kpis/close": {r: 403 for r in ROLES if r != "officer"},
@@ -291,6 +298,8 @@ API = {
     "/api/v1/kpi-sources": {},
     f"/api/v1/kpis/KPI-QA/values?from={YEAR}-01&to={YEAR}-12": {},
     "/api/v1/kpis/KPI-QA/values?from=bad": {r: 400 for r in ROLES},
+    "/api/v1/objectives?withdrawn=true": {},
+    "/api/v1/kpis?inactive=true": {},
 }
 
 # Every other method, with an empty form (and its CSRF token) or a JSON body (empty, or
@@ -521,6 +530,21 @@ WRITES = {
     ("POST", f"/api/v1/kpi-periods/{YEAR - 1}-12/close"): only("officer"),
     ("POST", "/api/v1/kpis/import"): only("officer"),  # 400 without a file
     ("POST", "/api/v1/kpis/KPI-QA/nonconformities"): only("officer"),  # 400: not below
+    # editing, withdrawing, deactivating: the forms answer 400 (no reason, an empty form);
+    # through the API the objective is withdrawn then reinstated, the KPI deactivated then
+    # reactivated (each 200), so the walk leaves them as they were
+    ("POST", "/kpis/objectives/1/edit"): only("officer"),
+    ("POST", "/kpis/objectives/1/withdraw"): only("officer"),
+    ("POST", "/kpis/objectives/1/reinstate"): only("officer"),
+    ("POST", "/kpis/KPI-QA/edit"): only("officer"),
+    ("POST", "/kpis/KPI-QA/deactivate"): only("officer"),
+    ("POST", "/kpis/KPI-QA/reactivate"): only("officer"),
+    ("PATCH", "/api/v1/objectives/1"): only("officer"),
+    ("POST", "/api/v1/objectives/1/withdraw"): only("officer"),
+    ("POST", "/api/v1/objectives/1/reinstate"): only("officer"),
+    ("PATCH", "/api/v1/kpis/KPI-QA"): only("officer"),
+    ("POST", "/api/v1/kpis/KPI-QA/deactivate"): only("officer"),
+    ("POST", "/api/v1/kpis/KPI-QA/reactivate"): only("officer"),
 }
 # JSON bodies that pass the schema, so that the permission gate answers, not the parser
 # (the API's citation is the one the HTML form removed before)
@@ -637,6 +661,12 @@ BODIES = {
         "password": PASSWORD,
     },
     ("POST", "/api/v1/kpis/KPI-QA/nonconformities"): {"period": f"{YEAR}-01"},
+    ("PATCH", "/api/v1/objectives/1"): {"title": "矩阵目标"},
+    ("POST", "/api/v1/objectives/1/withdraw"): {"reason": "矩阵"},
+    ("POST", "/api/v1/objectives/1/reinstate"): {"reason": "矩阵"},
+    ("PATCH", "/api/v1/kpis/KPI-QA"): {"name": "矩阵指标"},
+    ("POST", "/api/v1/kpis/KPI-QA/deactivate"): {"reason": "矩阵"},
+    ("POST", "/api/v1/kpis/KPI-QA/reactivate"): {"reason": "矩阵"},
 }
 
 # Open to everyone, signed in or not (200 unless a role is named). Logging out comes last:

@@ -27,6 +27,7 @@ from app.kpis.schemas import (
     KpiInputSchema,
     KpiListArgs,
     KpiPageSchema,
+    KpiPatchSchema,
     KpiPeriodCloseSchema,
     KpiSchema,
     KpiSourceListSchema,
@@ -37,7 +38,9 @@ from app.kpis.schemas import (
     ObjectiveInputSchema,
     ObjectiveListArgs,
     ObjectivePageSchema,
+    ObjectivePatchSchema,
     ObjectiveSchema,
+    ReasonInputSchema,
 )
 
 blp = Blueprint("kpis_api", __name__, tag="quality objectives and KPIs")
@@ -56,7 +59,10 @@ def list_objectives(args):
     """The quality objectives, newest year first (filter by `year`, `department`)."""
     allow(can_view_kpis(current_user))
     dept = services.department_by_code(db.session, args.get("department"))
-    return page_of(services.objectives_stmt(args.get("year"), dept), args)
+    return page_of(
+        services.objectives_stmt(args.get("year"), dept, include_withdrawn=args["withdrawn"]),
+        args,
+    )
 
 
 @blp.post("/objectives")
@@ -78,6 +84,56 @@ def create_objective(body):
     )
 
 
+@blp.patch("/objectives/<int:objective_id>")
+@blp.arguments(ObjectivePatchSchema)
+@blp.response(200, ObjectiveSchema)
+@fails(403, 404)
+def update_objective(body, objective_id: int):
+    """Change an objective's title, department or plan: only the fields given (audited
+    with before and after). Its year stays (officers)."""
+    allow(can_manage_kpis(current_user))
+    objective = services.get_objective(db.session, objective_id)
+    plan = {key: getattr(objective, key) for key in services.PLAN_FIELDS}
+    plan.update(body.get("plan") or {})
+    department = (
+        services.department_by_code(db.session, body["department"])
+        if "department" in body
+        else objective.department
+    )
+    return services.update_objective(
+        db.session,
+        current_user,
+        objective,
+        title=body.get("title", objective.title),
+        department=department,
+        plan=plan,
+    )
+
+
+@blp.post("/objectives/<int:objective_id>/withdraw")
+@blp.arguments(ReasonInputSchema)
+@blp.response(200, ObjectiveSchema)
+@fails(403, 404, 409)
+def withdraw_objective(body, objective_id: int):
+    """Withdraw an objective, with a `reason`: it leaves the default list and is not
+    offered to KPIs; its history stays. 409: withdrawn already (officers)."""
+    allow(can_manage_kpis(current_user))
+    objective = services.get_objective(db.session, objective_id)
+    return services.withdraw_objective(db.session, current_user, objective, reason=body["reason"])
+
+
+@blp.post("/objectives/<int:objective_id>/reinstate")
+@blp.arguments(ReasonInputSchema)
+@blp.response(200, ObjectiveSchema)
+@fails(403, 404, 409)
+def reinstate_objective(body, objective_id: int):
+    """Make a withdrawn objective active again, with a `reason`. 409: active already
+    (officers)."""
+    allow(can_manage_kpis(current_user))
+    objective = services.get_objective(db.session, objective_id)
+    return services.reinstate_objective(db.session, current_user, objective, reason=body["reason"])
+
+
 @blp.get("/kpis")
 @blp.arguments(KpiListArgs, location="query")
 @blp.response(200, KpiPageSchema)
@@ -85,7 +141,7 @@ def list_kpis(args):
     """The KPIs by code (filter by `department`)."""
     allow(can_view_kpis(current_user))
     dept = services.department_by_code(db.session, args.get("department"))
-    return page_of(services.kpis_stmt(dept), args)
+    return page_of(services.kpis_stmt(dept, include_inactive=args["inactive"]), args)
 
 
 @blp.post("/kpis")
@@ -141,6 +197,76 @@ def get_kpi(code: str):
     """One KPI with its targets."""
     allow(can_view_kpis(current_user))
     return _kpi(code)
+
+
+@blp.patch("/kpis/<code>")
+@blp.arguments(KpiPatchSchema)
+@blp.response(200, KpiSchema)
+@fails(403, 404)
+def update_kpi(body, code: str):
+    """Change a KPI's names, unit, direction, source `params`, department, objective or
+    `breach_periods`: only the fields given (audited with before and after). `code`,
+    `period` and `source` cannot change (400). New parameters change the live values of
+    open periods only; frozen values stay (officers)."""
+    kpi = _kpi(code)
+    allow(can_manage_kpis(current_user))
+    fixed = {"code": kpi.code, "period": kpi.period_kind, "source": kpi.source}
+    for key, value in fixed.items():
+        given = body.get(key)
+        if given is not None and given.strip() != value and given.strip().upper() != value:
+            raise ValidationFailed(
+                N_("The code, period and source of a KPI cannot be changed: define a new KPI."),
+                fields={key: N_("not editable")},
+            )
+    if "objective" in body:
+        objective = (
+            services.get_objective(db.session, body["objective"]) if body["objective"] else None
+        )
+    else:
+        objective = kpi.objective
+    department = (
+        services.department_by_code(db.session, body["department"])
+        if "department" in body
+        else kpi.department
+    )
+    return services.update_kpi(
+        db.session,
+        current_user,
+        kpi,
+        name=body.get("name", kpi.name),
+        name_en=body.get("name_en", kpi.name_en),
+        unit=body.get("unit", kpi.unit),
+        direction=body.get("direction", kpi.direction),
+        department=department,
+        objective=objective,
+        breach_periods=body.get("breach_periods", kpi.breach_periods),
+        params=body.get("params", kpi.params),
+    )
+
+
+@blp.post("/kpis/<code>/deactivate")
+@blp.arguments(ReasonInputSchema)
+@blp.response(200, KpiSchema)
+@fails(403, 404, 409)
+def deactivate_kpi(body, code: str):
+    """Deactivate a KPI, with a `reason`: it leaves the dashboard, is not computed when a
+    period is closed nor checked for runs below target; its values stay readable. 409:
+    inactive already, or deactivated twice at once (officers)."""
+    kpi = _kpi(code)
+    allow(can_manage_kpis(current_user))
+    return services.deactivate_kpi(db.session, current_user, kpi, reason=body["reason"])
+
+
+@blp.post("/kpis/<code>/reactivate")
+@blp.arguments(ReasonInputSchema)
+@blp.response(200, KpiSchema)
+@fails(403, 404, 409)
+def reactivate_kpi(body, code: str):
+    """Make an inactive KPI active again, with a `reason`. 409: active already
+    (officers)."""
+    kpi = _kpi(code)
+    allow(can_manage_kpis(current_user))
+    return services.reactivate_kpi(db.session, current_user, kpi, reason=body["reason"])
 
 
 @blp.put("/kpis/<code>/targets")

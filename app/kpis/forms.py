@@ -61,6 +61,56 @@ class KpiForm(FlaskForm):
     warning = DecimalField(_l("Warning threshold for the year"), validators=[Optional()])
 
 
+class ObjectiveEditForm(FlaskForm):
+    """An objective's title, department and plan; its year stays (docs/adr/0049)."""
+
+    department = SelectField(_l("Department"), choices=[], validate_choice=False)
+    title = StringField(_l("Objective"), validators=[DataRequired(), Length(max=300)])
+    what = TextAreaField(_l("What will be done"), validators=[DataRequired(), Length(max=4000)])
+    resources = TextAreaField(_l("Resources"), validators=[DataRequired(), Length(max=4000)])
+    who = TextAreaField(_l("Who is responsible"), validators=[DataRequired(), Length(max=4000)])
+    when = TextAreaField(
+        _l("When it will be completed"), validators=[DataRequired(), Length(max=4000)]
+    )
+    evaluation = TextAreaField(
+        _l("How results are evaluated"), validators=[DataRequired(), Length(max=4000)]
+    )
+
+
+class KpiEditForm(FlaskForm):
+    """What may change of a KPI: not its code, period kind or source (docs/adr/0049)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("English name (optional)"), validators=[Optional(), Length(max=200)])
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)])
+    direction = SelectField(_l("Direction"), choices=[], validate_choice=False)
+    record_type = StringField(
+        _l("Survey record type (SERVQUAL sources)"), validators=[Optional(), Length(max=40)]
+    )
+    field = StringField(
+        _l("Number field (default: the dimension)"), validators=[Optional(), Length(max=80)]
+    )
+    category = StringField(
+        _l("Complaint category (optional)"), validators=[Optional(), Length(max=40)]
+    )
+    step = StringField(_l("Commitment step (optional)"), validators=[Optional(), Length(max=40)])
+    department = SelectField(_l("Department"), choices=[], validate_choice=False)
+    objective = SelectField(_l("Objective"), choices=[], validate_choice=False)
+    breach_periods = IntegerField(
+        _l("Periods below target before a nonconformity"),
+        validators=[DataRequired(), NumberRange(min=1, max=24)],
+    )
+
+
+class ReasonForm(FlaskForm):
+    """Withdraw or reinstate an objective, deactivate or reactivate a KPI."""
+
+    # its own id: the KPI page also holds the amendment form's "reason"
+    reason = TextAreaField(
+        _l("Reason"), id="state-reason", validators=[DataRequired(), Length(max=4000)]
+    )
+
+
 class TargetForm(FlaskForm):
     period = StringField(_l("Period or year"), validators=[DataRequired(), Length(max=8)])
     target = DecimalField(_l("Target"), validators=[DataRequired()])

@@ -20,7 +20,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.audit_trail import labels
@@ -57,6 +66,18 @@ labels.register_actions(
     {
         "objective_created": (N_("Objective set"), N_("%(actor)s set %(object)s")),
         "kpi_created": (N_("KPI defined"), N_("%(actor)s defined %(object)s")),
+        "objective_updated": (N_("Objective changed"), N_("%(actor)s changed %(object)s")),
+        "objective_withdrawn": (
+            N_("Objective withdrawn"),
+            N_("%(actor)s withdrew %(object)s"),
+        ),
+        "objective_reactivated": (
+            N_("Objective reinstated"),
+            N_("%(actor)s reinstated %(object)s"),
+        ),
+        "kpi_updated": (N_("KPI changed"), N_("%(actor)s changed %(object)s")),
+        "kpi_deactivated": (N_("KPI deactivated"), N_("%(actor)s deactivated %(object)s")),
+        "kpi_reactivated": (N_("KPI reactivated"), N_("%(actor)s reactivated %(object)s")),
         "kpi_targets_set": (
             N_("KPI targets set"),
             N_("%(actor)s set the targets of %(object)s"),
@@ -143,6 +164,9 @@ class Objective(db.Model):
     who: Mapped[str] = mapped_column(Text)
     when: Mapped[str] = mapped_column(Text)
     evaluation: Mapped[str] = mapped_column(Text)
+    # False: withdrawn (with a reason, audited); hidden from the default list and not
+    # offered to KPIs, its history kept (docs/adr/0049)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

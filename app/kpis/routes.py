@@ -21,12 +21,15 @@ from app.kpis.forms import (
     BreachForm,
     ClosePeriodForm,
     ImportForm,
+    KpiEditForm,
     KpiForm,
+    ObjectiveEditForm,
     ObjectiveForm,
+    ReasonForm,
     TargetForm,
     ValueForm,
 )
-from app.kpis.models import DIRECTIONS, PERIOD_KINDS, STATUSES, Kpi, KpiPeriodClose
+from app.kpis.models import DIRECTIONS, PERIOD_KINDS, STATUSES, Kpi, KpiPeriodClose, Objective
 from app.kpis.permissions import (
     can_enter_value,
     can_import_values,
@@ -98,23 +101,33 @@ def _subtitle(dept) -> str:
     return dept.name_in(language) if dept else _("The organisation and every department")
 
 
+def _flag(name: str) -> bool:
+    return request.args.get(name, "") == "1"
+
+
 @bp.get("")
 def index():
-    """The dashboard: each KPI (of a department, or all) with its status and trend over
-    the last 12 periods; ``?format=pdf`` is the KPI report with the same charts."""
+    """The dashboard: each active KPI (of a department, or all) with its status and trend
+    over the last 12 periods (``?inactive=1``: the inactive ones too, greyed); ``?format=pdf``
+    is the KPI report of the active ones with the same charts."""
     dept = _department_arg()
-    kpis = list(db.session.scalars(services.kpis_stmt(dept).where(Kpi.is_active.is_(True))))
     pdf = request.args.get("format") == "pdf"
+    show_inactive = _flag("inactive") and not pdf
+    kpis = list(db.session.scalars(services.kpis_stmt(dept, include_inactive=show_inactive)))
     # the page may show values of a moment ago while they are recomputed; the report not
     summaries = summaries_of(db.session, kpis, local_today(), stale_ok=not pdf)
     if pdf:
         return exports.report_response(summaries, title=_("KPI report"), subtitle=_subtitle(dept))
+    inactive = {k.code for k in kpis if not k.is_active}
     counts = {key: 0 for key in STATUSES}
     for s in summaries:
-        counts[s.status] += 1
+        if s.code not in inactive:
+            counts[s.status] += 1
     return render_template(
         "kpis/index.html",
         summaries=summaries,
+        inactive=inactive,
+        show_inactive=show_inactive,
         counts=counts,
         department=dept,
         departments=department_choices(blank=False),
@@ -127,7 +140,10 @@ def objectives():
     """The quality objectives of a year, per department, with their plans and KPIs."""
     year = _year_arg()
     dept = _department_arg()
-    items = list(db.session.scalars(services.objectives_stmt(year, dept)))
+    show_withdrawn = _flag("withdrawn")
+    items = list(
+        db.session.scalars(services.objectives_stmt(year, dept, include_withdrawn=show_withdrawn))
+    )
     summaries = {
         s.code: s
         for s in summaries_of(db.session, [k for o in items for k in o.kpis], local_today())
@@ -138,6 +154,7 @@ def objectives():
         summaries=summaries,
         year=year,
         department=dept,
+        show_withdrawn=show_withdrawn,
         departments=department_choices(blank=False),
     )
 
@@ -146,13 +163,125 @@ def _owner_name(objective, language: str) -> str:
     return objective.department.name_in(language) if objective.department else _("Organisation")
 
 
-def _objective_choices() -> list[SelectChoice]:
+def _objective_choices(current: Objective | None = None) -> list[SelectChoice]:
+    """The active objectives of this year, and the KPI's own (``current``) whatever its
+    year or state: a withdrawn objective is not offered, but a KPI keeps the one it has."""
     language = current_language()
-    objectives = db.session.scalars(services.objectives_stmt(local_today().year))
-    return [SelectChoice("", "—")] + [
-        SelectChoice(str(o.id), f"{o.year} {_owner_name(o, language)} · {o.title}")
-        for o in objectives
-    ]
+    objectives = list(
+        db.session.scalars(services.objectives_stmt(local_today().year, include_withdrawn=False))
+    )
+    if current is not None and current not in objectives:
+        objectives.insert(0, current)
+
+    def label(o: Objective) -> str:
+        text = f"{o.year} {_owner_name(o, language)} · {o.title}"
+        return text if o.is_active else f"{text} ({_('Withdrawn')})"
+
+    return [SelectChoice("", "—")] + [SelectChoice(str(o.id), label(o)) for o in objectives]
+
+
+def _load_objective(objective_id: int) -> Objective:
+    try:
+        return services.get_objective(db.session, objective_id)
+    except NotFound:
+        abort(404)
+
+
+def _render_objective_edit(objective: Objective, form, status: int = 200, reason_form=None):
+    return (
+        render_template(
+            "kpis/objective_edit.html",
+            objective=objective,
+            form=form,
+            reason_form=reason_form or ReasonForm(),
+        ),
+        status,
+    )
+
+
+def _objective_edit_form(objective: Objective) -> ObjectiveEditForm:
+    form = ObjectiveEditForm()
+    form.department.choices = [SelectChoice("", _("Organisation")), *department_choices()]
+    if not form.is_submitted():
+        form.department.data = objective.department.code if objective.department else ""
+        form.title.data = objective.title
+        for key in services.PLAN_FIELDS:
+            getattr(form, key).data = getattr(objective, key)
+    return form
+
+
+@bp.route("/objectives/<int:objective_id>/edit", methods=["GET", "POST"])
+def edit_objective(objective_id: int):
+    """Change an objective's title, department and plan (officers); withdraw or
+    reinstate it from the same page."""
+    if not can_manage_kpis(current_user):
+        abort(403)
+    objective = _load_objective(objective_id)
+    form = _objective_edit_form(objective)
+
+    def act():
+        return services.update_objective(
+            db.session,
+            current_user,
+            objective,
+            title=form.title.data,
+            department=services.department_by_code(db.session, form.department.data),
+            plan={k: getattr(form, k).data for k in services.PLAN_FIELDS},
+        )
+
+    def done(saved):
+        flash(_("Objective saved."), "success")
+        return redirect(url_for("kpis.objectives", year=saved.year, withdrawn=_withdrawn(saved)))
+
+    return run_form(
+        form,
+        act,
+        on_success=done,
+        render=lambda status: _render_objective_edit(objective, form, status),
+    )
+
+
+def _withdrawn(objective: Objective) -> str | None:
+    return None if objective.is_active else "1"
+
+
+def _objective_state_change(objective_id: int, change, message: str):
+    if not can_manage_kpis(current_user):
+        abort(403)
+    objective = _load_objective(objective_id)
+    reason_form = ReasonForm()
+
+    def act():
+        return change(db.session, current_user, objective, reason=reason_form.reason.data)
+
+    def done(saved):
+        flash(_(message, title=saved.title), "success")
+        return redirect(url_for("kpis.objectives", year=saved.year, withdrawn=_withdrawn(saved)))
+
+    return run_form(
+        reason_form,
+        act,
+        on_success=done,
+        render=lambda status: _render_objective_edit(
+            objective, _objective_edit_form(objective), status, reason_form
+        ),
+    )
+
+
+@bp.post("/objectives/<int:objective_id>/withdraw")
+def withdraw_objective(objective_id: int):
+    """Withdraw an objective, with a reason (officers); twice at once: one wins, 409."""
+    return _objective_state_change(
+        objective_id, services.withdraw_objective, N_("Objective %(title)s withdrawn.")
+    )
+
+
+@bp.post("/objectives/<int:objective_id>/reinstate")
+def reinstate_objective(objective_id: int):
+    """Make a withdrawn objective active again, with a reason (officers)."""
+    return _objective_state_change(
+        objective_id, services.reinstate_objective, N_("Objective %(title)s reinstated.")
+    )
 
 
 @bp.route("/objectives/new", methods=["GET", "POST"])
@@ -210,12 +339,7 @@ def new():
     form.objective.choices = _objective_choices()
 
     def create():
-        source = S.SOURCES.get(form.source.data)
-        params = {}
-        for key in ("record_type", "field", "category", "step"):
-            value = (getattr(form, key).data or "").strip()
-            if value and source is not None and key in source.params:
-                params[key] = value
+        params = _source_params(form, form.source.data)
         targets = []
         if form.target.data is not None:
             targets.append(
@@ -259,6 +383,114 @@ def new():
     )
 
 
+def _source_params(form, source_name: str) -> dict:
+    """The source parameters typed into the form, for the fields the source takes."""
+    source = S.SOURCES.get(source_name)
+    params = {}
+    for key in ("record_type", "field", "category", "step"):
+        value = (getattr(form, key).data or "").strip()
+        if value and source is not None and key in source.params:
+            params[key] = value
+    return params
+
+
+@bp.route("/<code>/edit", methods=["GET", "POST"])
+def edit(code: str):
+    """Change a KPI's names, unit, direction, department, objective, run length and
+    source parameters (officers). Its code, period kind and source stay: they define its
+    history."""
+    kpi = _load(code)
+    if not can_manage_kpis(current_user):
+        abort(403)
+    form = KpiEditForm()
+    form.direction.choices = [SelectChoice(k, _(v)) for k, v in DIRECTIONS.items()]
+    form.department.choices = [SelectChoice("", _("Organisation")), *department_choices()]
+    form.objective.choices = _objective_choices(kpi.objective)
+    source = S.SOURCES.get(kpi.source)
+    if not form.is_submitted():
+        form.name.data, form.name_en.data, form.unit.data = kpi.name, kpi.name_en, kpi.unit
+        form.direction.data = kpi.direction
+        form.department.data = kpi.department.code if kpi.department else ""
+        form.objective.data = str(kpi.objective_id) if kpi.objective_id else ""
+        form.breach_periods.data = kpi.breach_periods
+        for key, value in kpi.params.items():
+            if hasattr(form, key):
+                getattr(form, key).data = value
+
+    def act():
+        objective = (
+            services.get_objective(db.session, int(form.objective.data))
+            if (form.objective.data or "").isdigit()
+            else None
+        )
+        return services.update_kpi(
+            db.session,
+            current_user,
+            kpi,
+            name=form.name.data,
+            name_en=form.name_en.data,
+            unit=form.unit.data,
+            direction=form.direction.data,
+            department=services.department_by_code(db.session, form.department.data),
+            objective=objective,
+            breach_periods=form.breach_periods.data,
+            params=_source_params(form, kpi.source),
+        )
+
+    def done(saved):
+        flash(_("KPI %(code)s saved.", code=saved.code), "success")
+        return _to_detail(saved)
+
+    return run_form(
+        form,
+        act,
+        on_success=done,
+        render=lambda status: (
+            render_template(
+                "kpis/kpi_edit.html",
+                form=form,
+                kpi=kpi,
+                params=list(source.params) if source else [],
+                language=current_language(),
+            ),
+            status,
+        ),
+    )
+
+
+def _kpi_state_change(code: str, change, message: str):
+    kpi = _load(code)
+    if not can_manage_kpis(current_user):
+        abort(403)
+    reason_form = ReasonForm()
+
+    def act():
+        return change(db.session, current_user, kpi, reason=reason_form.reason.data)
+
+    def done(saved):
+        flash(_(message, code=saved.code), "success")
+        return _to_detail(saved)
+
+    return run_form(
+        reason_form,
+        act,
+        on_success=done,
+        render=lambda status: _render_detail(kpi, status, reason_form=reason_form),
+    )
+
+
+@bp.post("/<code>/deactivate")
+def deactivate(code: str):
+    """Deactivate a KPI, with a reason (officers); twice at once: one wins, 409."""
+    return _kpi_state_change(code, services.deactivate_kpi, N_("KPI %(code)s deactivated."))
+
+
+@bp.post("/<code>/reactivate")
+def reactivate(code: str):
+    """Make an inactive KPI active again, with a reason (officers)."""
+    return _kpi_state_change(code, services.reactivate_kpi, N_("KPI %(code)s reactivated."))
+
+
 def _render_detail(kpi: Kpi, status: int = 200, **forms):
     today = local_today()
     current = P.containing(today, kpi.period_kind)
@@ -272,6 +504,7 @@ def _render_detail(kpi: Kpi, status: int = 200, **forms):
         "amend_form": AmendForm(),
         "target_form": TargetForm(),
         "breach_form": BreachForm(period=str(last_ended)),
+        "reason_form": ReasonForm(),
     }
     defaults.update(forms)
     return (

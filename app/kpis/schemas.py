@@ -33,6 +33,10 @@ class KpiSchema(Schema):
         metadata={"description": "periods below target in a row that raise a nonconformity"}
     )
     targets = fields.List(fields.Nested(KpiTargetSchema))
+    active = fields.Boolean(
+        attribute="is_active",
+        metadata={"description": "false: deactivated (off the dashboard, not computed)"},
+    )
     created_at = UTCTime()
 
 
@@ -56,6 +60,7 @@ class ObjectiveSchema(Schema):
         lambda o: {k: getattr(o, k) for k in ("what", "resources", "who", "when", "evaluation")}
     )
     kpis = fields.Function(lambda o: [k.code for k in o.kpis])
+    active = fields.Boolean(attribute="is_active", metadata={"description": "false: withdrawn"})
     created_at = UTCTime()
 
 
@@ -114,6 +119,9 @@ class KpiBreachSchema(Schema):
 class ObjectiveListArgs(PageArgs):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
     department = fields.String(metadata={"description": "department code"})
+    withdrawn = fields.Boolean(
+        load_default=False, metadata={"description": "true: the withdrawn objectives too"}
+    )
 
 
 class ObjectivePlanInputSchema(Input):
@@ -136,6 +144,9 @@ class ObjectiveInputSchema(Input):
 
 class KpiListArgs(PageArgs):
     department = fields.String(metadata={"description": "department code"})
+    inactive = fields.Boolean(
+        load_default=False, metadata={"description": "true: the inactive KPIs too"}
+    )
 
 
 class KpiTargetInputSchema(Input):
@@ -184,3 +195,54 @@ class KpiImportArgs(Input):
 
 class KpiBreachInputSchema(Input):
     period = fields.String(required=True, metadata=PERIOD)
+
+
+class ObjectivePlanPatchSchema(Input):
+    what = fields.String()
+    resources = fields.String()
+    who = fields.String()
+    when = fields.String()
+    evaluation = fields.String()
+
+
+class ObjectivePatchSchema(Input):
+    """Only the fields given change (the plan's too); the year and the KPIs do not change
+    here (a KPI names its objective: PATCH /kpis/{code})."""
+
+    title = fields.String()
+    department = fields.String(
+        allow_none=True, metadata={"description": "department code; null: the organisation"}
+    )
+    plan = fields.Nested(ObjectivePlanPatchSchema)
+
+
+class ReasonInputSchema(Input):
+    reason = fields.String(required=True)
+
+
+NOT_EDITABLE = {"description": "not editable: 400 when it differs (define a new KPI)"}
+
+
+class KpiPatchSchema(Input):
+    """Only the fields given change. ``code``, ``period`` and ``source`` define the KPI's
+    history and cannot change."""
+
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    unit = fields.String()
+    direction = fields.String(validate=validate.OneOf(list(DIRECTIONS)))
+    params = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "the computed source's parameters (replaced as a whole)"},
+    )
+    department = fields.String(
+        allow_none=True, metadata={"description": "department code; null: the organisation"}
+    )
+    objective = fields.Integer(
+        allow_none=True, strict=True, metadata={"description": "an active objective's id"}
+    )
+    breach_periods = fields.Integer(strict=True)
+    code = fields.String(metadata=NOT_EDITABLE)
+    period = fields.String(metadata=NOT_EDITABLE)
+    source = fields.String(metadata=NOT_EDITABLE)

@@ -51,6 +51,7 @@ from app.kpis.models import (
     KpiValue,
     Objective,
 )
+from app.locking import lock
 from app.people.models import Department, User
 from app.signatures.services import sign
 
@@ -202,12 +203,19 @@ def create_objective(
     return objective
 
 
-def objectives_stmt(year: int | None = None, department: Department | None = None):
+def objectives_stmt(
+    year: int | None = None,
+    department: Department | None = None,
+    *,
+    include_withdrawn: bool = True,
+):
     stmt = select(Objective).options(
         selectinload(Objective.kpis), selectinload(Objective.department)
     )
     if year is not None:
         stmt = stmt.where(Objective.year == year)
+    if not include_withdrawn:
+        stmt = stmt.where(Objective.is_active.is_(True))
     if department is not None:
         stmt = stmt.where(Objective.department_id == department.id)
     return stmt.order_by(Objective.year.desc(), Objective.department_id, Objective.id)
@@ -289,6 +297,7 @@ def create_kpi(
         raise ValidationFailed(
             N_("The number of periods is 1 to 24."), fields={"breach_periods": N_("invalid")}
         )
+    _check_objective_open(objective)
     planned = _targets(targets or [], period_kind)
     kpi = Kpi(
         code=code,
@@ -342,6 +351,184 @@ def set_targets(session: Session, actor: User, kpi: Kpi, targets: list) -> list[
         after={"targets": planned},
     )
     return kpi.targets
+
+
+# Editing, withdrawing and deactivating (docs/adr/0049) ------------------------------------
+#
+# What may change: an objective's title, department and plan; a KPI's names, unit,
+# direction, department, objective, run length and source parameters. What may not: a
+# KPI's code, period kind and source (they define what its history means; a different
+# measure is a new KPI) and an objective's year. Each change is locked on the object's row
+# and audited with only the fields that changed; an unchanged form writes nothing.
+# Withdrawing an objective or deactivating a KPI keeps its history; doing it twice at
+# once: the second waits for the first and gets a 409.
+
+
+def _check_objective_open(objective: Objective | None, current: Objective | None = None):
+    """A KPI is given only an active objective (it keeps a withdrawn one it already has)."""
+    if objective is not None and not objective.is_active and objective is not current:
+        raise ValidationFailed(
+            N_("The objective %(title)s is withdrawn: choose an active one."),
+            fields={"objective": N_("invalid")},
+            title=objective.title,
+        )
+
+
+def _changes(before: dict, after: dict) -> tuple[dict, dict]:
+    changed = [key for key in after if after[key] != before.get(key)]
+    return {k: before.get(k) for k in changed}, {k: after[k] for k in changed}
+
+
+def update_objective(
+    session: Session,
+    actor: User,
+    objective: Objective,
+    *,
+    title: str,
+    department: Department | None,
+    plan: dict,
+) -> Objective:
+    """Change an objective's title, department and 6.2.2 plan (its year stays). Audited
+    with the fields that changed, before and after; an unchanged form writes nothing."""
+    title = _text(title, "title", N_("Please give the objective a title."), max_len=300)
+    plan = plan if isinstance(plan, dict) else {}
+    cleaned = {
+        key: _text(plan.get(key), f"plan.{key}", message) for key, message in PLAN_FIELDS.items()
+    }
+    lock(session, objective)
+    before = objective.audit_state()
+    objective.title = title
+    objective.department = department
+    for key, value in cleaned.items():
+        setattr(objective, key, value)
+    after = objective.audit_state()
+    session.flush()
+    old, new = _changes(before, after)
+    if new:
+        audit.record(session, actor, objective.ref, "objective_updated", before=old, after=new)
+    return objective
+
+
+def _reason(reason, message: str) -> str:
+    return _text(reason, "reason", message)
+
+
+def withdraw_objective(
+    session: Session, actor: User, objective: Objective, *, reason: str
+) -> Objective:
+    """Withdraw an objective, with a reason: it leaves the default list and is no longer
+    offered to KPIs; its KPIs keep it. Already withdrawn (or withdrawn twice at once): 409."""
+    reason = _reason(reason, N_("Please give the reason for withdrawing the objective."))
+    lock(session, objective)
+    if not objective.is_active:
+        raise Conflict(N_("The objective is withdrawn already."))
+    objective.is_active = False
+    session.flush()
+    audit.record(session, actor, objective.ref, "objective_withdrawn", reason=reason)
+    return objective
+
+
+def reinstate_objective(
+    session: Session, actor: User, objective: Objective, *, reason: str
+) -> Objective:
+    """Make a withdrawn objective active again, with a reason. Active already: 409."""
+    reason = _reason(reason, N_("Please give the reason for reinstating the objective."))
+    lock(session, objective)
+    if objective.is_active:
+        raise Conflict(N_("The objective is active already."))
+    objective.is_active = True
+    session.flush()
+    audit.record(session, actor, objective.ref, "objective_reactivated", reason=reason)
+    return objective
+
+
+def _kpi_state(kpi: Kpi) -> dict:
+    return {**kpi.audit_state(), "objective": kpi.objective.title if kpi.objective else None}
+
+
+def update_kpi(
+    session: Session,
+    actor: User,
+    kpi: Kpi,
+    *,
+    name: str,
+    name_en: str | None,
+    unit: str,
+    direction: str,
+    department: Department | None,
+    objective: Objective | None,
+    breach_periods: int,
+    params: dict | None,
+) -> Kpi:
+    """Change what may change of a KPI (not its code, period kind or source). New source
+    parameters are checked like at definition; they change the live values of open
+    periods only: a frozen value stays as it was closed. Audited with the fields that
+    changed; an unchanged form writes nothing."""
+    name = _text(name, "name", N_("Please give the KPI a name."), max_len=200)
+    name_en = _text(name_en, "name_en", "", required=False, max_len=200)
+    unit = _text(unit, "unit", "", required=False, max_len=20) or ""
+    if direction not in DIRECTIONS:
+        raise ValidationFailed(
+            N_("Please choose whether higher or lower is better."),
+            fields={"direction": N_("not one of the choices")},
+        )
+    if (
+        isinstance(breach_periods, bool)
+        or not isinstance(breach_periods, int)
+        or not 1 <= breach_periods <= 24
+    ):
+        raise ValidationFailed(
+            N_("The number of periods is 1 to 24."), fields={"breach_periods": N_("invalid")}
+        )
+    if kpi.is_entered and params:
+        raise ValidationFailed(
+            N_("An entered KPI takes no parameters."), fields={"params": N_("invalid")}
+        )
+    cleaned = {} if kpi.is_entered else S.clean_params(session, kpi.source, params)
+    lock(session, kpi)
+    _check_objective_open(objective, kpi.objective)
+    before = _kpi_state(kpi)
+    kpi.name, kpi.name_en, kpi.unit, kpi.direction = name, name_en, unit, direction
+    kpi.department, kpi.objective, kpi.breach_periods = department, objective, breach_periods
+    kpi.params_json = json.dumps(cleaned, ensure_ascii=False, sort_keys=True)
+    after = _kpi_state(kpi)
+    session.flush()
+    old, new = _changes(before, after)
+    if new:
+        audit.record(session, actor, kpi.ref, "kpi_updated", before=old, after=new)
+    return kpi
+
+
+def deactivate_kpi(session: Session, actor: User, kpi: Kpi, *, reason: str) -> Kpi:
+    """Deactivate a KPI, with a reason: it leaves the dashboard, is not computed at period
+    close nor swept for runs below target; its values stay readable. Inactive already (or
+    deactivated twice at once): 409."""
+    reason = _reason(reason, N_("Please give the reason for deactivating the KPI."))
+    lock(session, kpi)
+    if not kpi.is_active:
+        raise Conflict(N_("%(code)s is inactive already."), code=kpi.code)
+    kpi.is_active = False
+    session.flush()
+    audit.record(session, actor, kpi.ref, "kpi_deactivated", reason=reason)
+    return kpi
+
+
+def reactivate_kpi(session: Session, actor: User, kpi: Kpi, *, reason: str) -> Kpi:
+    """Make an inactive KPI active again, with a reason. Active already: 409. Periods
+    closed while it was inactive keep "no data" (nothing was frozen for it)."""
+    reason = _reason(reason, N_("Please give the reason for reactivating the KPI."))
+    lock(session, kpi)
+    if kpi.is_active:
+        raise Conflict(N_("%(code)s is active already."), code=kpi.code)
+    kpi.is_active = True
+    session.flush()
+    audit.record(session, actor, kpi.ref, "kpi_reactivated", reason=reason)
+    return kpi
+
+
+def _require_active(kpi: Kpi) -> None:
+    if not kpi.is_active:
+        raise Conflict(N_("%(code)s is inactive: reactivate it first."), code=kpi.code)
 
 
 # Values -----------------------------------------------------------------------------------
@@ -543,6 +730,7 @@ def enter_value(
             fields={field: N_("invalid")},
             code=kpi.code,
         )
+    _require_active(kpi)
     p = P.parse(period, kpi.period_kind)
     number = _number(value, field, required=False)
     row = _require_open(session, kpi, p)
@@ -611,6 +799,8 @@ def import_csv(
             raise bad(N_("the KPI is computed from live data: its values cannot be entered"))
         if not may_enter(kpi):
             raise bad(N_("you may not enter values of this KPI"))
+        if not kpi.is_active:
+            raise bad(N_("the KPI is inactive"))
         try:
             period = P.parse(row[1], kpi.period_kind)
         except ValidationFailed:
@@ -667,7 +857,8 @@ def close_period(
     session: Session, actor: User, period: str, *, today: date | None = None
 ) -> KpiPeriodClose:
     """Close ``period`` (``2026-03`` or ``2026-Q1``) once it has ended: the computed value
-    of every KPI of its kind is stored, and every value is frozen. Closing it again (or
+    of every active KPI of its kind is stored, and every value is frozen (an inactive
+    KPI's too, as it was given or "no data"; none is computed for it). Closing it again (or
     two closings at once): 409, nothing written."""
     p = P.parse(period)
     today = today or local_today()
@@ -690,9 +881,7 @@ def close_period(
     except IntegrityError:
         raise Conflict(N_("%(period)s is already closed."), period=str(p)) from None
     kpis = session.scalars(
-        select(Kpi)
-        .where(Kpi.period_kind == p.kind, Kpi.is_active.is_(True))
-        .options(selectinload(Kpi.department))
+        select(Kpi).where(Kpi.period_kind == p.kind).options(selectinload(Kpi.department))
     ).all()
     stored = {
         v.kpi_id: v for v in session.scalars(select(KpiValue).where(KpiValue.period == str(p)))
@@ -705,7 +894,9 @@ def close_period(
         if row is None:
             row = KpiValue(kpi=kpi, period=str(p))
             session.add(row)
-        if not kpi.is_entered:
+        # an inactive KPI is not computed: its value stays as given (none: no data), frozen
+        # like every other, so that only a signed amendment changes it once reactivated
+        if kpi.is_active and not kpi.is_entered:
             row.value = compute(session, kpi, p, memo)
         row.frozen, row.frozen_at = True, now
         frozen.append({"code": kpi.code, "value": row.value})
@@ -792,7 +983,9 @@ def raise_breach_nc(
 ) -> KpiBreach:
     """Open an NC (source ``kpi``) for a run of periods below target ending at ``last``,
     linked both ways (the NC to ``kpi:CODE``, the breach to the NC). 409 when this run
-    has its NC already, 400 when the KPI is not below target for the whole run."""
+    has its NC already, 400 when the KPI is not below target for the whole run
+    (409 when the KPI is inactive)."""
+    _require_active(kpi)
     run = breach_run(session, kpi, last)
     if run is None:
         raise ValidationFailed(
@@ -852,10 +1045,12 @@ def breaches_for(session: Session, kpi: Kpi) -> list[KpiBreach]:
     )
 
 
-def kpis_stmt(department: Department | None = None):
+def kpis_stmt(department: Department | None = None, *, include_inactive: bool = True):
     stmt = select(Kpi).options(
         selectinload(Kpi.targets), selectinload(Kpi.department), selectinload(Kpi.objective)
     )
     if department is not None:
         stmt = stmt.where(Kpi.department_id == department.id)
+    if not include_inactive:
+        stmt = stmt.where(Kpi.is_active.is_(True))
     return stmt.order_by(Kpi.code)
