@@ -7,7 +7,8 @@ Flask-side helpers (they build responses); the rows themselves come from
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 
 from flask import current_app, send_file
 from flask_babel import gettext
@@ -20,7 +21,7 @@ from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db, utcnow
 from app.i18n import current_language
 from app.names import in_language
-from app.storage import FileStore, get_store
+from app.storage import get_store
 from app.tables import Table, send_table
 
 MIMETYPES = {
@@ -56,17 +57,28 @@ def send_revision_file(revision: Revision, *, as_attachment: bool = True):
     )
 
 
-@lru_cache(maxsize=64)
-def _docx_html(store_root: str, sha256: str) -> str:
-    """The .docx as HTML; stored files never change, so the conversion is kept by hash."""
-    return docx_io.to_html(FileStore(store_root).read(sha256))
+# .docx conversions by the file's SHA-256: a stored file never changes and the same bytes
+# give the same HTML in any store (a converted revision takes mammoth 0.1-1 s)
+_DOCX_HTML: OrderedDict[str, str] = OrderedDict()
+_DOCX_HTML_SIZE = 64
+_DOCX_HTML_LOCK = threading.Lock()
 
 
 def revision_html(revision: Revision) -> str | None:
     """A .docx revision as HTML for reading in the browser; None for a PDF or no file."""
     if revision.file_kind != "docx" or not revision.file_sha256:
         return None
-    return _docx_html(current_app.config["QDMS_DOCS_STORE"], revision.file_sha256)
+    sha256 = revision.file_sha256
+    with _DOCX_HTML_LOCK:
+        if sha256 in _DOCX_HTML:
+            _DOCX_HTML.move_to_end(sha256)
+            return _DOCX_HTML[sha256]
+    html = docx_io.to_html(get_store(current_app).read(sha256))
+    with _DOCX_HTML_LOCK:
+        _DOCX_HTML[sha256] = html
+        while len(_DOCX_HTML) > _DOCX_HTML_SIZE:
+            _DOCX_HTML.popitem(last=False)
+    return html
 
 
 def revision_pdf_response(revision: Revision, copy_no: str | None):

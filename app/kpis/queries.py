@@ -9,7 +9,6 @@ locale); nothing here writes.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +23,7 @@ from app.extensions import db
 from app.i18n import current_language
 from app.kpis import periods as P
 from app.kpis import services
+from app.kpis import sources as S
 from app.kpis.models import Kpi, KpiValue
 from app.people.models import Department
 
@@ -110,12 +110,14 @@ def summaries_of(
     memo: dict = {}  # the complaint figures of a period, read once for all its KPIs
     seconds = current_app.config["QDMS_KPI_LIVE_CACHE_SECONDS"] if cache else 0
     version = services.live_version(session, seconds) if kpis else None
-    costly = (
-        stale_ok
-        and version is not None
-        and _COST.get(version.database, 0.0) * 1000 > current_app.config["QDMS_KPI_INLINE_MS"]
-    )
-    started = time.perf_counter()
+    budget = current_app.config["QDMS_KPI_INLINE_MS"] / 1000
+
+    def stale_within(kpi: Kpi) -> float | None:
+        if not stale_ok or version is None or kpi.is_entered:
+            return None
+        cost = _COST.get((version.database, S.SOURCES[kpi.source].reads), 0.0)
+        return seconds if cost > budget else None
+
     out = []
     for kpi in kpis:
         rows = services.values(
@@ -126,7 +128,7 @@ def summaries_of(
             closed=closed,
             memo=memo,
             version=version,
-            stale_within=seconds if costly else None,
+            stale_within=stale_within(kpi),
         )
         out.append(
             KpiSummary(
@@ -143,16 +145,19 @@ def summaries_of(
                 stale=any(r.stale for r in rows),
             )
         )
-    if version is not None and memo.get("computed"):
-        _COST[version.database] = time.perf_counter() - started
+    if version is not None:
+        for reads, cost in memo.get("cost", {}).items():
+            _COST[version.database, reads] = cost
     if any(s.stale for s in out):
         _refresh_later(current_app._get_current_object(), [k.id for k in kpis], end, n)
     return out
 
 
-# How long computing the changed live values of a database took the last time (seconds),
-# and the background recomputations under way (one per database at a time).
-_COST: dict[str, float] = {}
+# How long computing the live values of the KPIs that read the same kinds of records took
+# the last time, by database and kinds (seconds; a complaint changes the complaint KPIs
+# together, and their cost is mostly the period's figures they share), and the background
+# recomputations under way (one per database at a time).
+_COST: dict[tuple[str, tuple[str, ...]], float] = {}
 _REFRESHING: dict[str, threading.Thread] = {}
 _REFRESH_LOCK = threading.Lock()
 

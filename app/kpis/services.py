@@ -636,9 +636,14 @@ def compute(session: Session, kpi: Kpi, period: P.Period, memo: dict | None = No
 
 
 def _computed(session: Session, kpi: Kpi, period: P.Period, memo: dict | None):
-    if memo is not None:  # the reader learns how many values it computed
-        memo["computed"] = memo.get("computed", 0) + 1
-    return compute(session, kpi, period, memo)
+    started = time.perf_counter()
+    try:
+        return compute(session, kpi, period, memo)
+    finally:
+        if memo is not None:  # the reader learns what computing cost, by what it reads
+            costs = memo.setdefault("cost", {})
+            reads = S.SOURCES[kpi.source].reads
+            costs[reads] = costs.get(reads, 0.0) + time.perf_counter() - started
 
 
 def values(
