@@ -77,8 +77,8 @@ def defaults() -> dict:
         "QDMS_KPI_LIVE_CACHE_SECONDS": 300,
         # the dashboard recomputes changed live values while it answers when that took at
         # most this long the last time; beyond, it shows the values computed before (less
-        # than QDMS_KPI_LIVE_CACHE_SECONDS old, marked as being refreshed) and recomputes
-        # them in the background (a large organisation: ADR 0050)
+        # than twice QDMS_KPI_LIVE_CACHE_SECONDS old, marked as being refreshed) and
+        # recomputes them in the background (a large organisation: ADR 0050)
         "QDMS_KPI_INLINE_MS": 150,
         # lay an uploaded .docx out after its commit, for its true printed page count
         "QDMS_LAY_OUT_UPLOADS": True,
