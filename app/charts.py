@@ -72,8 +72,9 @@ def _common(title: str, no_data: str, width: int, height: int, colors=PALETTE) -
 # pygal writes its configuration as a script even with ``js=[]``, and a hidden tooltip
 # (<desc>) for every value: a picture needs neither (the pages' Content-Security-Policy
 # would refuse the script, and WeasyPrint spends most of a chart's time laying out the
-# tooltips: a 40-chart report ×3).
-_UNSEEN = re.compile(r"<script\b.*?</script>|<desc\b.*?</desc>", re.S)
+# tooltips: a 40-chart report ×3). Nor the legend's ids for the script, the same in
+# every chart ("activate-serie-0"…), which a PDF of several charts would hold twice.
+_UNSEEN = re.compile(r'<script\b.*?</script>|<desc\b.*?</desc>| id="activate-serie-\d+"', re.S)
 
 
 def _svg(chart) -> Markup:

@@ -52,3 +52,16 @@ def test_the_same_svg_draws_in_a_pdf():
     pdf = HTML(string=f"<html><body>{svg}</body></html>").write_pdf()
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "按渠道" in text and "热线" in text
+
+
+def test_two_charts_of_one_page_share_no_id():
+    """A page or PDF holds many charts: no element id may repeat between two of them
+    (pygal's legend ids did: WeasyPrint warned "Anchor defined twice")."""
+    first = charts.trend("甲", ["2026-01", "2026-02"], [("值", [1.0, 2.0]), ("目标", [2.0, 2.0])])
+    second = charts.trend("乙", ["2026-01", "2026-02"], [("值", [3.0, 1.0]), ("目标", [2.0, 2.0])])
+    ids = [
+        [e.get("id") for e in etree.fromstring(str(svg).encode()).iter() if e.get("id")]
+        for svg in (first, second)
+    ]
+    assert ids[0] and ids[1]
+    assert not set(ids[0]) & set(ids[1]), set(ids[0]) & set(ids[1])

@@ -35,6 +35,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import inputs
 from app.audit_trail import services as audit
 from app.audit_trail.lifecycle import Lifecycle
 from app.audit_trail.services import canonical_json
@@ -177,14 +178,7 @@ def list_stmt(
 
 
 def _text(value, field: str, message: str, *, required: bool = True, max_len: int = MAX_TEXT):
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        if required:
-            raise ValidationFailed(message, fields={field: N_("required")})
-        return None
-    if len(text) > max_len:
-        raise ValidationFailed(N_("The text is too long."), fields={field: N_("too long")})
-    return text
+    return inputs.text(value, field, message, required=required, max_len=max_len)
 
 
 def _departments(session: Session, codes) -> list[Department]:

@@ -41,6 +41,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import inputs
 from app.audit_trail import services as audit
 from app.audit_trail.lifecycle import Lifecycle
 from app.capa import services as capa
@@ -188,18 +189,7 @@ def category_by_code(session: Session, code: str | None, *, active: bool = True)
 
 
 def _text(value, field: str, message: str, *, required: bool = True, max_len: int = MAX_TEXT):
-    text = value.strip() if isinstance(value, str) else ""
-    if "\x00" in text:
-        raise ValidationFailed(
-            N_("The text contains a null character."), fields={field: N_("invalid")}
-        )
-    if not text:
-        if required:
-            raise ValidationFailed(message, fields={field: N_("required")})
-        return ""
-    if len(text) > max_len:
-        raise ValidationFailed(N_("The text is too long."), fields={field: N_("too long")})
-    return text
+    return inputs.text(value, field, message, required=required, max_len=max_len) or ""
 
 
 def _moment(value, field: str, *, not_before: datetime | None = None) -> datetime:

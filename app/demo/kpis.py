@@ -46,6 +46,7 @@ def seed(session: Session, *, today: date | None = None) -> list[str]:
             officer,
             code=entry["code"],
             name=entry["name"],
+            name_en=entry.get("name_en"),
             unit=entry.get("unit", ""),
             direction=entry["direction"],
             period_kind=entry["period"],

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from app import inputs
 from app.audit_trail import services as audit
 from app.capa import services as capa
 from app.capa.models import NcLink
@@ -93,14 +94,7 @@ def department_by_code(session: Session, code: str | None) -> Department | None:
 
 
 def _text(value, field: str, message: str, *, required: bool = True, max_len: int = MAX_TEXT):
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        if required:
-            raise ValidationFailed(message, fields={field: N_("required")})
-        return None
-    if len(text) > max_len:
-        raise ValidationFailed(N_("The text is too long."), fields={field: N_("too long")})
-    return text
+    return inputs.text(value, field, message, required=required, max_len=max_len)
 
 
 def _number(value, field: str, *, required: bool = True) -> float | None:

@@ -29,6 +29,7 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import inputs as checks
 from app.audit_trail import services as audit
 from app.audit_trail.lifecycle import Lifecycle
 from app.audit_trail.services import canonical_json
@@ -143,14 +144,7 @@ def get_decision(session: Session, decision_id: int) -> ReviewDecision:
 
 
 def _text(value, field: str, message: str, *, required: bool = True, max_len: int = MAX_TEXT):
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        if required:
-            raise ValidationFailed(message, fields={field: N_("required")})
-        return None
-    if len(text) > max_len:
-        raise ValidationFailed(N_("The text is too long."), fields={field: N_("too long")})
-    return text
+    return checks.text(value, field, message, required=required, max_len=max_len)
 
 
 def _date(value, field: str, message: str) -> date:
