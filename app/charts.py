@@ -66,6 +66,8 @@ def _common(title: str, no_data: str, width: int, height: int, colors=PALETTE) -
         "truncate_legend": -1,
         "legend_at_bottom": True,
         "margin": 8,
+        # at most 8 graduations: pygal's 16 crowd a 280-pixel chart's axis (4.5, 4.4, …)
+        "max_scale": 8,
     }
 
 
