@@ -16,51 +16,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.people.forms import MultiCheckboxField
 
 
-class ObjectiveForm(FlaskForm):
-    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
-    department = SelectField(_l("Department"), choices=[], validate_choice=False)
-    title = StringField(_l("Objective"), validators=[DataRequired(), Length(max=300)])
-    what = TextAreaField(_l("What will be done"), validators=[DataRequired(), Length(max=4000)])
-    resources = TextAreaField(_l("Resources"), validators=[DataRequired(), Length(max=4000)])
-    who = TextAreaField(_l("Who is responsible"), validators=[DataRequired(), Length(max=4000)])
-    when = TextAreaField(
-        _l("When it will be completed"), validators=[DataRequired(), Length(max=4000)]
-    )
-    evaluation = TextAreaField(
-        _l("How results are evaluated"), validators=[DataRequired(), Length(max=4000)]
-    )
-    kpis = MultiCheckboxField(_l("KPIs that measure it"), choices=[], validate_choice=False)
-
-
-class KpiForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    name_en = StringField(_l("English name (optional)"), validators=[Optional(), Length(max=200)])
-    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)])
-    direction = SelectField(_l("Direction"), choices=[], validate_choice=False)
-    period = SelectField(_l("Period"), choices=[], validate_choice=False)
-    source = SelectField(_l("Source"), choices=[], validate_choice=False)
-    record_type = StringField(
-        _l("Survey record type (SERVQUAL sources)"), validators=[Optional(), Length(max=40)]
-    )
-    field = StringField(
-        _l("Number field (default: the dimension)"), validators=[Optional(), Length(max=80)]
-    )
-    category = StringField(
-        _l("Complaint category (optional)"), validators=[Optional(), Length(max=40)]
-    )
-    step = StringField(_l("Commitment step (optional)"), validators=[Optional(), Length(max=40)])
-    department = SelectField(_l("Department"), choices=[], validate_choice=False)
-    objective = SelectField(_l("Objective"), choices=[], validate_choice=False)
-    breach_periods = IntegerField(
-        _l("Periods below target before a nonconformity"),
-        default=3,
-        validators=[DataRequired(), NumberRange(min=1, max=24)],
-    )
-    target = DecimalField(_l("Target for the year"), validators=[Optional()])
-    warning = DecimalField(_l("Warning threshold for the year"), validators=[Optional()])
-
-
 class ObjectiveEditForm(FlaskForm):
     """An objective's title, department and plan; its year stays (docs/adr/0049)."""
 
@@ -75,6 +30,13 @@ class ObjectiveEditForm(FlaskForm):
     evaluation = TextAreaField(
         _l("How results are evaluated"), validators=[DataRequired(), Length(max=4000)]
     )
+
+
+class ObjectiveForm(ObjectiveEditForm):
+    """A new objective: the year too, and the KPIs that measure it."""
+
+    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
+    kpis = MultiCheckboxField(_l("KPIs that measure it"), choices=[], validate_choice=False)
 
 
 class KpiEditForm(FlaskForm):
@@ -100,6 +62,21 @@ class KpiEditForm(FlaskForm):
         _l("Periods below target before a nonconformity"),
         validators=[DataRequired(), NumberRange(min=1, max=24)],
     )
+
+
+class KpiForm(KpiEditForm):
+    """A new KPI: its code, period kind and source too, and the year's target."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    period = SelectField(_l("Period"), choices=[], validate_choice=False)
+    source = SelectField(_l("Source"), choices=[], validate_choice=False)
+    breach_periods = IntegerField(
+        _l("Periods below target before a nonconformity"),
+        default=3,
+        validators=[DataRequired(), NumberRange(min=1, max=24)],
+    )
+    target = DecimalField(_l("Target for the year"), validators=[Optional()])
+    warning = DecimalField(_l("Warning threshold for the year"), validators=[Optional()])
 
 
 class ReasonForm(FlaskForm):
