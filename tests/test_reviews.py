@@ -167,7 +167,7 @@ def test_a_working_copy_of_the_report_is_drawn_once_until_what_it_shows_changes(
 
     monkeypatch.setattr(report, "render_report", counting)
     # (an earlier test of this process may have drawn the same content)
-    monkeypatch.setattr(report, "_DRAFTS", type(report._DRAFTS)())
+    monkeypatch.setattr(report, "_DRAFTS", type(report._DRAFTS)(8))
     with app.test_request_context():
         first = report.report_bytes(r)
         assert first.startswith(b"%PDF") and report.report_bytes(r) == first

@@ -7,8 +7,6 @@ Flask-side helpers (they build responses); the rows themselves come from
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
 
 from flask import current_app, send_file
 from flask_babel import gettext
@@ -20,6 +18,7 @@ from app.documents.models import DOCUMENT_STATUSES, Revision
 from app.errors import N_, NotFound, ValidationFailed
 from app.extensions import db, utcnow
 from app.i18n import current_language
+from app.memo import Recent
 from app.names import in_language
 from app.storage import get_store
 from app.tables import Table, send_table
@@ -59,9 +58,7 @@ def send_revision_file(revision: Revision, *, as_attachment: bool = True):
 
 # .docx conversions by the file's SHA-256: a stored file never changes and the same bytes
 # give the same HTML in any store (a converted revision takes mammoth 0.1-1 s)
-_DOCX_HTML: OrderedDict[str, str] = OrderedDict()
-_DOCX_HTML_SIZE = 64
-_DOCX_HTML_LOCK = threading.Lock()
+_DOCX_HTML: Recent[str] = Recent(64)
 
 
 def revision_html(revision: Revision) -> str | None:
@@ -69,16 +66,9 @@ def revision_html(revision: Revision) -> str | None:
     if revision.file_kind != "docx" or not revision.file_sha256:
         return None
     sha256 = revision.file_sha256
-    with _DOCX_HTML_LOCK:
-        if sha256 in _DOCX_HTML:
-            _DOCX_HTML.move_to_end(sha256)
-            return _DOCX_HTML[sha256]
-    html = docx_io.to_html(get_store(current_app).read(sha256))
-    with _DOCX_HTML_LOCK:
-        _DOCX_HTML[sha256] = html
-        while len(_DOCX_HTML) > _DOCX_HTML_SIZE:
-            _DOCX_HTML.popitem(last=False)
-    return html
+    return _DOCX_HTML.get_or_make(
+        sha256, lambda: docx_io.to_html(get_store(current_app).read(sha256))
+    )
 
 
 def revision_pdf_response(revision: Revision, copy_no: str | None):

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
-from collections import OrderedDict
 
 from flask import current_app, send_file
 from flask_babel import force_locale, gettext
@@ -24,6 +22,7 @@ from app import pdf
 from app.audit_trail import services as audit
 from app.extensions import utcnow
 from app.i18n import current_language, localtime
+from app.memo import Recent
 from app.reviews import display
 from app.reviews.models import CATEGORIES, STATUSES, ManagementReview
 from app.storage import get_store, store_bytes
@@ -110,9 +109,7 @@ def render_report(r: ManagementReview, data: dict | None = None) -> bytes:
 # Working copies drawn lately, by what they show: a review's report takes 2-4 s to draw
 # and is opened again and again while the meeting is prepared; a change to anything it
 # shows (or another language) is another key. Never the kept record (see ``keep``).
-_DRAFTS: OrderedDict[str, bytes] = OrderedDict()
-_DRAFTS_SIZE = 8
-_DRAFTS_LOCK = threading.Lock()
+_DRAFTS: Recent[bytes] = Recent(8)
 
 
 def _draft(r: ManagementReview) -> bytes:
@@ -125,16 +122,7 @@ def _draft(r: ManagementReview) -> bytes:
             ensure_ascii=False,
         ).encode("utf-8")
     ).hexdigest()
-    with _DRAFTS_LOCK:
-        if key in _DRAFTS:
-            _DRAFTS.move_to_end(key)
-            return _DRAFTS[key]
-    drawn = render_report(r, data)
-    with _DRAFTS_LOCK:
-        _DRAFTS[key] = drawn
-        while len(_DRAFTS) > _DRAFTS_SIZE:
-            _DRAFTS.popitem(last=False)
-    return drawn
+    return _DRAFTS.get_or_make(key, lambda: render_report(r, data))
 
 
 def keep(session: Session, r: ManagementReview) -> str:
